@@ -1,2 +1,37 @@
-"""xAPI Learning Record Store: a Flask blueprint and its storage layer. It never imports
-`app`. Filled in by the LRS issue."""
+"""xAPI Learning Record Store: a Flask blueprint at /xapi and its storage layer. It never
+imports `app`; the host calls `init_app(app, get_session)` and uses `metadata` in Alembic."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from lrs.exceptions import (BadRequestError, ConflictError, ForbiddenError, LRSError,
+                            NotFoundError, PreconditionFailedError, UnauthorizedError)
+from lrs.service import record_statement
+from lrs.storage.base import LRSStore, StatementQuery
+from lrs.storage.sqlalchemy import SQLAlchemyStore
+from lrs.storage.tables import metadata
+
+__all__ = [
+    "init_app", "metadata", "record_statement", "LRSStore", "SQLAlchemyStore",
+    "StatementQuery", "LRSError", "BadRequestError", "UnauthorizedError", "ForbiddenError",
+    "NotFoundError", "ConflictError", "PreconditionFailedError",
+]
+
+
+def init_app(app: Flask, get_session: Callable[[], Session]) -> None:
+    """Register the /xapi blueprint, the store and the `flask lrs` CLI group on `app`.
+
+    Config read: LRS_MAX_LIMIT (largest page, default 500), LRS_MAX_BODY_BYTES (default
+    32 MiB) and LRS_AUTHORITY_HOMEPAGE (default: the request's host URL).
+    """
+    from lrs.blueprint import bp
+    from lrs.cli import lrs_cli
+
+    app.extensions["lrs_store"] = SQLAlchemyStore(get_session,
+                                                  app.config.get("LRS_MAX_LIMIT", 500))
+    app.register_blueprint(bp, url_prefix="/xapi")
+    app.cli.add_command(lrs_cli)

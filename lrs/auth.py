@@ -1,0 +1,109 @@
+"""Credentials: key/secret generation, secret hashing (argon2), HTTP Basic parsing, xAPI
+scopes, and the authority Agent a credential stamps on the statements it stores."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from lrs.exceptions import ForbiddenError, UnauthorizedError
+
+SCOPES = ("statements/write", "statements/read", "statements/read/mine", "state", "define",
+          "profile", "all/read", "all")
+_HASHER = PasswordHasher()
+_CACHE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated client of one request."""
+
+    credential_id: object
+    key: str
+    name: str
+    scopes: frozenset[str]
+
+    def authority(self, home_page: str) -> dict:
+        """The Agent that becomes `authority` of what this client stores."""
+        return {"objectType": "Agent", "name": self.name,
+                "account": {"homePage": home_page, "name": self.key}}
+
+    def require(self, *accepted: str) -> None:
+        """Raise 403 unless one of `accepted` (or `all`) is among the scopes."""
+        if "all" in self.scopes or self.scopes.intersection(accepted):
+            return
+        raise ForbiddenError(f"credential lacks scope {' or '.join(accepted)}")
+
+    @property
+    def reads_only_own(self) -> bool:
+        """True when the client may read only the statements it stored."""
+        return not self.scopes.intersection({"all", "all/read", "statements/read"})
+
+
+def new_key_pair() -> tuple[str, str]:
+    """A fresh (key, secret), both URL-safe and unguessable."""
+    return secrets.token_hex(16), secrets.token_urlsafe(32)
+
+
+def hash_secret(secret: str) -> str:
+    """The argon2id hash stored in place of a secret."""
+    return _HASHER.hash(secret)
+
+
+def check_scopes(scopes: list[str]) -> list[str]:
+    """Return `scopes` if each is an xAPI scope, else raise ValueError naming the bad one."""
+    for scope in scopes:
+        if scope not in SCOPES:
+            raise ValueError(f"unknown scope {scope!r}; choose from {', '.join(SCOPES)}")
+    return scopes
+
+
+def parse_basic(header: str | None) -> tuple[str, str]:
+    """Split an HTTP Basic Authorization header into (key, secret); 401 when unusable."""
+    if not header or not header.lower().startswith("basic "):
+        raise UnauthorizedError("HTTP Basic credentials are required")
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise UnauthorizedError("malformed Basic credentials") from exc
+    key, sep, secret = decoded.partition(":")
+    if not sep:
+        raise UnauthorizedError("malformed Basic credentials")
+    return key, secret
+
+
+class SecretVerifier:
+    """Verifies secrets against their hashes, remembering recent successes for a minute.
+
+    argon2 costs tens of milliseconds by design; a busy client would pay that per request.
+    The cache holds only a SHA-256 of (hash, secret) and is per process.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def verify(self, secret_hash: str, secret: str) -> bool:
+        """True when `secret` matches `secret_hash`."""
+        token = hashlib.sha256(f"{secret_hash}\0{secret}".encode()).hexdigest()
+        now = time.monotonic()
+        with self._lock:
+            if self._seen.get(token, 0.0) > now:
+                return True
+        try:
+            _HASHER.verify(secret_hash, secret)
+        except (VerificationError, InvalidHashError):
+            return False
+        with self._lock:
+            if len(self._seen) > 10_000:
+                self._seen.clear()
+            self._seen[token] = now + _CACHE_SECONDS
+        return True

@@ -1,0 +1,177 @@
+"""Writes, each taking the caller's `Session` and never committing: statements with their
+links, voiding, attachments, activity definitions, documents and credentials."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime, timezone
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from lrs import queries
+from lrs.exceptions import BadRequestError, ConflictError
+from lrs.records import (activity_definitions, complete_statement, is_same_statement,
+                        statement_links, voided_target)
+from lrs.models.common import parse_timestamp
+from lrs.storage.dialects import insert_ignoring_duplicates
+from lrs.storage.tables import (Activity, Attachment, Credential, Document, Statement,
+                                StatementActivity, StatementAgent)
+
+
+def utcnow() -> datetime:
+    """The current time, aware and in UTC (one clock for the whole LRS)."""
+    return datetime.now(timezone.utc)
+
+
+def _merge_definition(old: dict, new: dict) -> dict:
+    merged = dict(old)
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict) and key in (
+                "name", "description", "extensions"):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def _save_definitions(session: Session, statements: list[dict], now: datetime) -> None:
+    found: dict[str, dict] = {}
+    for statement in statements:
+        for iri, definition in activity_definitions(statement):
+            found[iri] = _merge_definition(found.get(iri, {}), definition)
+    if not found:
+        return
+    existing = {row.iri: row for row in session.scalars(
+        select(Activity).where(Activity.iri.in_(found)))}
+    for iri, definition in found.items():
+        row = existing.get(iri)
+        if row is None:
+            session.add(Activity(iri=iri, definition=definition, updated=now))
+        else:
+            row.definition = _merge_definition(row.definition, definition)
+            row.updated = now
+
+
+def store_attachments(session: Session, parts: dict[str, tuple[str, bytes]]) -> None:
+    """Store attachment contents keyed by SHA-2 (content already checked by the caller)."""
+    rows = [{"sha2": sha2, "content_type": ctype, "content": data}
+            for sha2, (ctype, data) in parts.items()]
+    insert_ignoring_duplicates(session, Attachment.__table__, rows, ["sha2"])
+
+
+def insert_statements(session: Session, statements: list[dict], authority: dict,
+                      version: str, credential_id: uuid.UUID | None = None) -> list[str]:
+    """Store validated statements; return their ids in order.
+
+    A statement whose id is already stored with the same content is skipped; with other
+    content it raises `ConflictError` and nothing of the batch is kept (the caller rolls back).
+    """
+    now = utcnow()
+    completed = [complete_statement(s, now, authority, version) for s in statements]
+    ids = [uuid.UUID(s["id"]) for s in completed]
+    existing = queries.get_payloads_by_ids(session, ids)
+    fresh = []
+    for statement, ident in zip(completed, ids):
+        if ident in existing:
+            if not is_same_statement(existing[ident], statement):
+                raise ConflictError(f"statement {ident} already exists with other content",
+                                    field="id")
+            continue
+        fresh.append(statement)
+    if not fresh:
+        return [str(i) for i in ids]
+    targets = {voided_target(s) for s in fresh} - {None}
+    if targets:
+        voiders = queries.get_voiding_flags(session, list(targets))
+        for target, is_voiding in voiders.items():
+            if is_voiding:
+                raise BadRequestError(f"statement {target} is a voiding statement and cannot "
+                                      "be voided", field="object.id")
+    rows = []
+    for statement in fresh:
+        registration = (statement.get("context") or {}).get("registration")
+        rows.append({
+            "id": uuid.UUID(statement["id"]),
+            "stored": now,
+            "timestamp": _parse(statement["timestamp"]),
+            "verb_iri": statement["verb"]["id"],
+            "registration": uuid.UUID(registration) if registration else None,
+            "is_voided": False,
+            "voiding_target": voided_target(statement),
+            "credential_id": credential_id,
+            "payload": statement,
+        })
+    table = Statement.__table__
+    result = session.execute(insert(table).returning(table.c.pk, table.c.id,
+                                                     sort_by_parameter_order=True), rows)
+    pks = [row.pk for row in result]
+    agent_rows, activity_rows = [], []
+    for pk, statement in zip(pks, fresh):
+        agents, activities = statement_links(statement)
+        agent_rows += [{"statement_pk": pk, "ifi": i, "direct": d} for i, d in agents]
+        activity_rows += [{"statement_pk": pk, "iri": i, "direct": d} for i, d in activities]
+    if agent_rows:
+        session.execute(insert(StatementAgent.__table__), agent_rows)
+    if activity_rows:
+        session.execute(insert(StatementActivity.__table__), activity_rows)
+    new_ids = [row["id"] for row in rows]
+    late = queries.get_voided_among(session, new_ids)
+    if targets or late:
+        session.execute(update(Statement)
+                        .where(Statement.id.in_(targets | late), Statement.voiding_target.is_(None))
+                        .values(is_voided=True))
+    _save_definitions(session, fresh, now)
+    return [str(i) for i in ids]
+
+
+def _parse(text: str) -> datetime:
+    return parse_timestamp(text, "timestamp")
+
+
+def etag_of(content: bytes) -> str:
+    """The ETag of a document: the SHA-1 of its bytes, quoted by the HTTP layer."""
+    return hashlib.sha1(content).hexdigest()
+
+
+def save_document(session: Session, key: dict, content: bytes, content_type: str,
+                  existing: Document | None) -> Document:
+    """Create or replace a document at `key` (kind, activity_iri, agent_ifi, registration,
+    doc_id)."""
+    now = utcnow()
+    if existing is None:
+        existing = Document(**key, content=content, content_type=content_type,
+                            etag=etag_of(content), updated=now)
+        session.add(existing)
+    else:
+        existing.content = content
+        existing.content_type = content_type
+        existing.etag = etag_of(content)
+        existing.updated = now
+    session.flush()
+    return existing
+
+
+def delete_documents(session: Session, documents: list[Document]) -> None:
+    """Delete the given documents."""
+    for document in documents:
+        session.delete(document)
+
+
+def create_credential(session: Session, name: str, scopes: list[str], key: str,
+                      secret_hash: str) -> Credential:
+    """Add a credential row; the caller hashed the secret."""
+    credential = Credential(id=uuid.uuid4(), key=key, secret_hash=secret_hash, name=name,
+                            scopes=scopes, created_at=utcnow())
+    session.add(credential)
+    return credential
+
+
+def revoke_credential(session: Session, credential: Credential) -> None:
+    """Mark a credential revoked; it stays as the authority of what it stored."""
+    credential.revoked_at = utcnow()
+
+
+__all__ = ["insert_statements", "store_attachments", "save_document", "delete_documents",
+           "create_credential", "revoke_credential", "etag_of", "utcnow"]

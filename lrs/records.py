@@ -1,0 +1,132 @@
+"""Turning validated statements into rows: the LRS-assigned properties (id, stored,
+authority, version, timestamp), the agent and activity links, and statement equivalence."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Iterator
+
+from lrs.models.agents import member_ifis
+from lrs.models.common import V2, format_timestamp, parse_timestamp
+from lrs.models.statements import VOIDED
+
+_LRS_SET = ("stored", "authority", "version", "id")
+
+
+def complete_statement(statement: dict, stored: datetime, authority: dict,
+                       version: str) -> dict:
+    """Fill in what the LRS sets: id if absent, stored, authority, version and timestamp.
+
+    In 2.0.0 the timestamp is normalised to UTC; in 1.0.3 it is kept as sent.
+    """
+    out = dict(statement)
+    out["id"] = str(uuid.UUID(out["id"])) if "id" in out else str(uuid.uuid4())
+    out["stored"] = format_timestamp(stored)
+    out["authority"] = authority
+    if "version" not in out:
+        out["version"] = "2.0.0" if version == V2 else "1.0.0"
+    if "timestamp" not in out:
+        out["timestamp"] = out["stored"]
+    elif version == V2:
+        out["timestamp"] = format_timestamp(parse_timestamp(out["timestamp"], "timestamp",
+                                                            version))
+    return out
+
+
+def _activities_in(context: dict | None) -> Iterator[dict]:
+    for entry in ((context or {}).get("contextActivities") or {}).values():
+        yield from entry if isinstance(entry, list) else [entry]
+
+
+def _context_agents(context: dict | None) -> Iterator[dict]:
+    context = context or {}
+    for key in ("instructor", "team"):
+        if key in context:
+            yield context[key]
+    for entry in context.get("contextAgents") or []:
+        yield entry["agent"]
+    for entry in context.get("contextGroups") or []:
+        yield entry["group"]
+
+
+def statement_links(statement: dict) -> tuple[set[tuple[str, bool]], set[tuple[str, bool]]]:
+    """Return the (agent IFI, direct) and (activity IRI, direct) pairs a statement mentions.
+
+    Direct means the statement's actor or object; every other mention (authority, context,
+    sub-statement parts) counts only for related_agents / related_activities.
+    """
+    agents: set[tuple[str, bool]] = set()
+    activities: set[tuple[str, bool]] = set()
+    obj = statement["object"]
+    kind = obj.get("objectType", "Activity")
+    for ifi in member_ifis(statement["actor"]):
+        agents.add((ifi, True))
+    if kind in ("Agent", "Group"):
+        for ifi in member_ifis(obj):
+            agents.add((ifi, True))
+    elif kind == "Activity":
+        activities.add((obj["id"], True))
+    related = [statement]
+    if kind == "SubStatement":
+        related.append(obj)
+        for ifi in member_ifis(obj["actor"]):
+            agents.add((ifi, False))
+        inner = obj["object"]
+        inner_kind = inner.get("objectType", "Activity")
+        if inner_kind in ("Agent", "Group"):
+            for ifi in member_ifis(inner):
+                agents.add((ifi, False))
+        elif inner_kind == "Activity":
+            activities.add((inner["id"], False))
+    if "authority" in statement:
+        for ifi in member_ifis(statement["authority"]):
+            agents.add((ifi, False))
+    for part in related:
+        for actor in _context_agents(part.get("context")):
+            for ifi in member_ifis(actor):
+                agents.add((ifi, False))
+        for activity in _activities_in(part.get("context")):
+            activities.add((activity["id"], False))
+    return agents, activities
+
+
+def activity_definitions(statement: dict) -> Iterator[tuple[str, dict]]:
+    """Yield (IRI, definition) for every activity of a statement that carries a definition."""
+    candidates = [statement["object"]]
+    if statement["object"].get("objectType") == "SubStatement":
+        candidates.append(statement["object"]["object"])
+        candidates.extend(_activities_in(statement["object"].get("context")))
+    candidates.extend(_activities_in(statement.get("context")))
+    for item in candidates:
+        if item.get("objectType", "Activity") == "Activity" and "definition" in item:
+            yield item["id"], item["definition"]
+
+
+def voided_target(statement: dict) -> uuid.UUID | None:
+    """The id a voiding statement voids, or None for any other statement."""
+    if statement["verb"]["id"] == VOIDED:
+        return uuid.UUID(statement["object"]["id"])
+    return None
+
+
+def _normalise(value: Any, key: str | None = None) -> Any:
+    if isinstance(value, dict):
+        return {k: _normalise(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_normalise(v) for v in value]
+    if key in ("timestamp",) and isinstance(value, str):
+        try:
+            return parse_timestamp(value, key).isoformat()
+        except Exception:  # noqa: BLE001 - a value that does not parse compares as text
+            return value
+    if key in ("id", "registration") and isinstance(value, str):
+        return value.lower()
+    return value
+
+
+def is_same_statement(stored: dict, received: dict) -> bool:
+    """True when `received` matches `stored` apart from the properties the LRS sets."""
+    left = {k: v for k, v in stored.items() if k not in _LRS_SET}
+    right = {k: v for k, v in received.items() if k not in _LRS_SET}
+    return _normalise(left) == _normalise(right)

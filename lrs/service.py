@@ -1,0 +1,287 @@
+"""The LRS facade: one function per operation, each owning its unit of work (commit on
+success, roll back on error). The blueprint and the CLI call these; the app calls
+`record_statement` inside its own transaction."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from lrs import commands, queries
+from lrs.auth import Principal, SecretVerifier, check_scopes, hash_secret, new_key_pair
+from lrs.exceptions import (BadRequestError, ConflictError, NotFoundError,
+                            PreconditionFailedError, UnauthorizedError)
+from lrs.models import check_statement, check_statement_batch
+from lrs.models.common import V1
+from lrs.models.statements import SIGNATURE_USAGE
+from lrs.outputs import attachment_hashes, format_statement
+from lrs.schemas import DocumentRequest, StatementRequest, encode_more
+from lrs.signatures import check_signature
+from lrs.storage.base import LRSStore
+from lrs.storage.tables import Document
+
+_VERIFIER = SecretVerifier()
+
+
+# --- credentials -------------------------------------------------------------------------
+
+def authenticate(store: LRSStore, key: str, secret: str) -> Principal:
+    """The principal for a key/secret pair; 401 for unknown, revoked or wrong."""
+    with store.transaction() as session:
+        credential = queries.get_credential_by_key(session, key)
+        if (credential is None or credential.revoked_at is not None
+                or not _VERIFIER.verify(credential.secret_hash, secret)):
+            raise UnauthorizedError("invalid credentials")
+        return Principal(credential.id, credential.key, credential.name,
+                         frozenset(credential.scopes))
+
+
+def create_credential(store: LRSStore, name: str, scopes: list[str]) -> dict:
+    """Create a key/secret pair; the secret is returned once and stored only hashed."""
+    check_scopes(scopes)
+    key, secret = new_key_pair()
+    with store.transaction() as session:
+        commands.create_credential(session, name, scopes, key, hash_secret(secret))
+    return {"key": key, "secret": secret}
+
+
+def list_credentials(store: LRSStore) -> list[dict]:
+    """Every credential without its secret."""
+    with store.transaction() as session:
+        return [{"key": c.key, "name": c.name, "scopes": c.scopes,
+                 "created_at": c.created_at.isoformat(),
+                 "revoked": c.revoked_at is not None} for c in queries.list_credentials(session)]
+
+
+def revoke_credential(store: LRSStore, key: str) -> None:
+    """Revoke a credential by key; 404 when there is none."""
+    with store.transaction() as session:
+        credential = queries.get_credential_by_key(session, key)
+        if credential is None:
+            raise NotFoundError(f"no credential with key {key}")
+        commands.revoke_credential(session, credential)
+
+
+# --- statements --------------------------------------------------------------------------
+
+def _check_attachment_parts(statements: list[dict], parts: dict[str, tuple[str, bytes]]
+                            ) -> None:
+    declared, required = set(), set()
+    for statement in statements:
+        for attachment in statement.get("attachments") or []:
+            sha2 = attachment["sha2"].lower()
+            declared.add(sha2)
+            if "fileUrl" not in attachment:
+                required.add(sha2)
+            if attachment["usageType"] == SIGNATURE_USAGE:
+                if attachment["contentType"] != "application/octet-stream":
+                    raise BadRequestError("a signature attachment must be "
+                                          "application/octet-stream", field="attachments")
+                if sha2 not in parts:
+                    raise BadRequestError("signature attachment content is missing",
+                                          field="attachments")
+                check_signature(statement, parts[sha2][1])
+    missing = required - set(parts)
+    if missing:
+        raise BadRequestError(f"attachment content missing for sha2 {sorted(missing)[0]}",
+                              field="attachments")
+    extra = set(parts) - declared
+    if extra:
+        raise BadRequestError(f"attachment part {sorted(extra)[0]} matches no attachment",
+                              field="attachments")
+
+
+def store_statements(store: LRSStore, body, parts: dict[str, tuple[str, bytes]],
+                     principal: Principal, authority: dict, version: str,
+                     statement_id: str | None = None) -> list[str]:
+    """POST (or, with `statement_id`, PUT) statements; all or nothing.
+
+    Raises 400 for an invalid statement or attachment, 409 for an id stored with other
+    content.
+    """
+    if statement_id is not None:
+        if not isinstance(body, dict):
+            raise BadRequestError("PUT takes a single statement")
+        try:
+            wanted = uuid.UUID(statement_id)
+        except ValueError as exc:
+            raise BadRequestError("statementId must be a UUID", field="statementId") from exc
+        if "id" in body and str(body["id"]).lower() != str(wanted):
+            raise BadRequestError("statement id differs from statementId", field="id")
+        check_statement(body, version)
+        statements = [{**body, "id": str(wanted)}]
+    else:
+        statements = check_statement_batch(body, version)
+    _check_attachment_parts(statements, parts)
+    if not statements:
+        return []
+    with store.transaction() as session:
+        commands.store_attachments(session, parts)
+        return commands.insert_statements(session, statements, authority, version,
+                                          principal.credential_id)
+
+
+def record_statement(session: Session, statement: dict, authority: dict,
+                     version: str = V1) -> uuid.UUID:
+    """Validate and store one statement in the caller's transaction (no commit).
+
+    Raises `BadRequestError` or `ConflictError` like the HTTP resource would.
+    """
+    check_statement(statement, version)
+    if any("fileUrl" not in a for a in statement.get("attachments") or []):
+        raise BadRequestError("record_statement cannot take attachment content",
+                              field="attachments")
+    return uuid.UUID(commands.insert_statements(session, [statement], authority, version)[0])
+
+
+@dataclass(frozen=True)
+class StatementsResult:
+    """The answer to GET /statements: a statement or a page, plus attachment contents."""
+
+    body: dict
+    attachments: list[tuple[str, str, bytes]]
+    last_modified: datetime | None
+    consistent_through: datetime
+
+
+def read_statements(store: LRSStore, request: StatementRequest, principal: Principal,
+                    more_url: str, languages: list[str], max_limit: int) -> StatementsResult:
+    """Answer GET /statements; 404 for an unknown (or wrongly voided) single statement."""
+    own = principal.credential_id if principal.reads_only_own else None
+    with store.transaction() as session:
+        now = commands.utcnow()
+        if request.single is not None:
+            row = queries.get_statement(session, request.single)
+            if (row is None or row.is_voided != request.voided
+                    or (own is not None and row.credential_id != own)):
+                raise NotFoundError(f"no statement {request.single}")
+            statements = [row.payload]
+            body = format_statement(row.payload, request.fmt, languages)
+            last_modified = row.stored
+        else:
+            query = replace(request.query, credential_id=own)
+            rows = queries.find_statements(session, query)
+            page = rows[:query.limit]
+            statements = [payload for _, payload in page]
+            body = {"statements": [format_statement(p, request.fmt, languages)
+                                   for p in statements], "more": ""}
+            if len(rows) > query.limit:
+                body["more"] = more_url + encode_more(request.params, page[-1][0])
+            last_modified = None
+        parts = []
+        if request.attachments:
+            stored = queries.get_attachments(session, set(attachment_hashes(statements)))
+            parts = [(sha2, *stored[sha2]) for sha2 in attachment_hashes(statements)
+                     if sha2 in stored]
+    return StatementsResult(body, parts, last_modified, now)
+
+
+# --- documents ---------------------------------------------------------------------------
+
+def _etag_matches(header: str, etag: str) -> bool:
+    tags = [t.strip().removeprefix("W/").strip('"') for t in header.split(",")]
+    return "*" in tags or etag in tags
+
+
+def _check_preconditions(existing: Document | None, headers: dict, strict: bool) -> None:
+    if_match, if_none_match = headers.get("if-match"), headers.get("if-none-match")
+    if if_match is not None and (existing is None or not _etag_matches(if_match,
+                                                                        existing.etag)):
+        raise PreconditionFailedError("If-Match does not match the current document")
+    if if_none_match is not None and existing is not None and _etag_matches(
+            if_none_match, existing.etag):
+        raise PreconditionFailedError("If-None-Match: the document exists")
+    if strict and existing is not None and if_match is None and if_none_match is None:
+        raise ConflictError("document exists: send If-Match or If-None-Match")
+
+
+def read_document(store: LRSStore, request: DocumentRequest):
+    """One document (a `Document`) or, without a doc id, the list of ids."""
+    with store.transaction() as session:
+        if request.doc_id is None:
+            return [d.doc_id for d in queries.list_documents(session, request.key,
+                                                             request.since)]
+        document = queries.get_document(session, {**request.key, "doc_id": request.doc_id})
+        if document is None:
+            raise NotFoundError(f"no document {request.doc_id}")
+        session.expunge(document)
+        return document
+
+
+def _json_object(content: bytes, what: str) -> dict:
+    try:
+        value = json.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadRequestError(f"{what} is not valid JSON") from exc
+    if not isinstance(value, dict):
+        raise BadRequestError(f"{what} is not a JSON object")
+    return value
+
+
+def write_document(store: LRSStore, request: DocumentRequest, content: bytes,
+                   content_type: str, headers: dict, merge: bool, strict: bool) -> str:
+    """PUT (replace) or POST (`merge`: JSON objects merged at top level) a document.
+
+    `strict` applies the rule that overwriting an existing document needs If-Match or
+    If-None-Match (409 otherwise). Returns the new ETag.
+    """
+    is_json = content_type.split(";")[0].strip().lower() == "application/json"
+    if is_json and merge:
+        incoming = _json_object(content, "document")
+    elif is_json:
+        try:
+            json.loads(content.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise BadRequestError("document is not valid JSON") from exc
+    with store.transaction() as session:
+        key = {**request.key, "doc_id": request.doc_id}
+        existing = queries.get_document(session, key)
+        _check_preconditions(existing, headers, strict and not merge)
+        if merge and existing is not None:
+            if not is_json or existing.content_type.split(";")[0].strip() != "application/json":
+                raise BadRequestError("POST merges only JSON documents")
+            merged = {**_json_object(existing.content, "stored document"), **incoming}
+            content = json.dumps(merged).encode("utf-8")
+        document = commands.save_document(session, key, content, content_type or
+                                          "application/octet-stream", existing)
+        return document.etag
+
+
+def delete_document(store: LRSStore, request: DocumentRequest, headers: dict) -> None:
+    """Delete one document, or (state without stateId) all matching documents."""
+    with store.transaction() as session:
+        if request.doc_id is None:
+            commands.delete_documents(session, queries.list_documents(session, request.key))
+            return
+        existing = queries.get_document(session, {**request.key, "doc_id": request.doc_id})
+        _check_preconditions(existing, headers, strict=False)
+        if existing is not None:
+            commands.delete_documents(session, [existing])
+
+
+# --- activities and agents ---------------------------------------------------------------
+
+def read_activity(store: LRSStore, iri: str) -> dict:
+    """The canonical Activity object; 404 when the LRS never saw it."""
+    with store.transaction() as session:
+        activity = queries.get_activity(session, iri)
+        if activity is not None:
+            return {"objectType": "Activity", "id": iri, "definition": activity.definition}
+        if queries.has_activity_mention(session, iri):
+            return {"objectType": "Activity", "id": iri}
+    raise NotFoundError(f"no activity {iri}")
+
+
+def person_of(agent: dict) -> dict:
+    """The Person object of an Agent: each property as an array."""
+    person: dict = {"objectType": "Person"}
+    if "name" in agent:
+        person["name"] = [agent["name"]]
+    for key in ("mbox", "mbox_sha1sum", "openid", "account"):
+        if key in agent:
+            person[key] = [agent[key]]
+    return person

@@ -1,0 +1,143 @@
+"""The LRS tables, on their own declarative base and `MetaData` (with a naming convention so
+that Alembic names constraints predictably). Statements keep their full JSON plus indexed
+columns; link tables from statements to agents and activities serve the query filters."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (Boolean, DateTime, ForeignKey, Index, LargeBinary, MetaData, String,
+                        Text, UniqueConstraint, Uuid)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from lrs.storage.dialects import BigIntKey, JSONType
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+UTCDateTime = DateTime(timezone=True)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the LRS tables only."""
+
+    metadata = metadata
+
+
+class Credential(Base):
+    """An LRS client's key/secret pair; the secret is kept only as an argon2/scrypt hash."""
+
+    __tablename__ = "lrs_credentials"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(200))
+    scopes: Mapped[list] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Statement(Base):
+    """A stored statement: the full JSON plus the columns the filters need.
+
+    `pk` is the storage order (and the paging cursor); `voiding_target` is the id a voiding
+    statement points at, so that a voided statement arriving after its voider is caught.
+    """
+
+    __tablename__ = "lrs_statements"
+
+    pk: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    stored: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime)
+    verb_iri: Mapped[str] = mapped_column(Text)
+    registration: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    is_voided: Mapped[bool] = mapped_column(Boolean, default=False)
+    voiding_target: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
+    credential_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    payload: Mapped[dict] = mapped_column(JSONType)
+
+    __table_args__ = (
+        Index("ix_lrs_statements_verb_iri_pk", "verb_iri", "pk"),
+        Index("ix_lrs_statements_registration_pk", "registration", "pk"),
+    )
+
+
+class StatementAgent(Base):
+    """Links a statement to each agent it mentions; `direct` marks actor/object use."""
+
+    __tablename__ = "lrs_statement_agents"
+
+    statement_pk: Mapped[int] = mapped_column(
+        BigIntKey, ForeignKey("lrs_statements.pk", ondelete="CASCADE"), primary_key=True)
+    ifi: Mapped[str] = mapped_column(Text, primary_key=True)
+    direct: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+
+    __table_args__ = (Index("ix_lrs_statement_agents_ifi_direct_pk", "ifi", "direct",
+                            "statement_pk"),)
+
+
+class StatementActivity(Base):
+    """Links a statement to each activity it mentions; `direct` marks the object."""
+
+    __tablename__ = "lrs_statement_activities"
+
+    statement_pk: Mapped[int] = mapped_column(
+        BigIntKey, ForeignKey("lrs_statements.pk", ondelete="CASCADE"), primary_key=True)
+    iri: Mapped[str] = mapped_column(Text, primary_key=True)
+    direct: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+
+    __table_args__ = (Index("ix_lrs_statement_activities_iri_direct_pk", "iri", "direct",
+                            "statement_pk"),)
+
+
+class Attachment(Base):
+    """Attachment content, stored once per SHA-2."""
+
+    __tablename__ = "lrs_attachments"
+
+    sha2: Mapped[str] = mapped_column(String(128), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Activity(Base):
+    """The canonical definition of an activity, merged from the statements that used it."""
+
+    __tablename__ = "lrs_activities"
+
+    iri: Mapped[str] = mapped_column(Text, primary_key=True)
+    definition: Mapped[dict] = mapped_column(JSONType)
+    updated: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Document(Base):
+    """A state, activity profile or agent profile document.
+
+    Unused key parts are stored as '' rather than NULL so the unique constraint holds.
+    """
+
+    __tablename__ = "lrs_documents"
+
+    pk: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    activity_iri: Mapped[str] = mapped_column(Text, default="")
+    agent_ifi: Mapped[str] = mapped_column(Text, default="")
+    registration: Mapped[str] = mapped_column(String(36), default="")
+    doc_id: Mapped[str] = mapped_column(Text)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    content_type: Mapped[str] = mapped_column(String(255))
+    etag: Mapped[str] = mapped_column(String(64))
+    updated: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("kind", "activity_iri", "agent_ifi", "registration", "doc_id",
+                         name="uq_lrs_documents_key"),
+    )
