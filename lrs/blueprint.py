@@ -5,6 +5,7 @@ and renders the answer with the headers xAPI requires."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from email.utils import format_datetime
 
 from flask import Blueprint, Response, current_app, request, url_for
@@ -45,8 +46,7 @@ def _xapi_request() -> XAPIRequest:
         outer = headers.get("x-experience-api-version")
         if outer is not None and negotiate_version(outer) == V2:
             raise BadRequestError("xAPI 2.0.0 has no alternate request syntax", field="method")
-        xreq = from_alternate_syntax(query["method"], query, body,
-                                     headers.get("content-type", ""))
+        xreq = from_alternate_syntax(query["method"], query, body, headers)
     else:
         xreq = XAPIRequest(request.method, query, headers, body)
     xreq.version = negotiate_version(xreq.headers.get("x-experience-api-version"))
@@ -108,6 +108,10 @@ def _xapi_headers(response: Response) -> Response:
     response.headers["Access-Control-Expose-Headers"] = _EXPOSED
     response.headers["Access-Control-Allow-Credentials"] = "true"
     response.headers["Cache-Control"] = "no-cache"
+    if request.endpoint == "lrs.statements" and "X-Experience-API-Consistent-Through" not in (
+            response.headers):
+        response.headers["X-Experience-API-Consistent-Through"] = format_timestamp(
+            datetime.now(timezone.utc))
     return response
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from lrs import queries
 from lrs.exceptions import BadRequestError, ConflictError
 from lrs.records import (activity_definitions, complete_statement, is_same_statement,
-                        statement_links, voided_target)
+                         ref_target, statement_links, voided_target)
 from lrs.models.common import parse_timestamp
 from lrs.storage.dialects import insert_ignoring_duplicates
 from lrs.storage.tables import (Activity, Attachment, Credential, Document, Statement,
@@ -100,6 +100,7 @@ def insert_statements(session: Session, statements: list[dict], authority: dict,
             "registration": uuid.UUID(registration) if registration else None,
             "is_voided": False,
             "voiding_target": voided_target(statement),
+            "ref_target": ref_target(statement),
             "credential_id": credential_id,
             "payload": statement,
         })

@@ -59,7 +59,7 @@ def negotiate_version(header: str | None) -> str:
 
 
 def from_alternate_syntax(method_param: str, query: dict[str, str], body: bytes,
-                          content_type: str) -> XAPIRequest:
+                          outer_headers: dict[str, str]) -> XAPIRequest:
     """Unpack 1.0.3's alternate request syntax: POST ?method=X with a form body holding the
     headers, the `content` and the resource parameters."""
     if set(query) != {"method"}:
@@ -67,10 +67,13 @@ def from_alternate_syntax(method_param: str, query: dict[str, str], body: bytes,
     method = method_param.upper()
     if method not in ("GET", "PUT", "POST", "DELETE", "HEAD"):
         raise BadRequestError(f"alternate request syntax: bad method {method_param!r}")
+    content_type = outer_headers.get("content-type", "")
     if content_type.split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
         raise BadRequestError("alternate request syntax needs a form-encoded body")
     form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
-    headers, params = {}, {}
+    headers = {k: v for k, v in outer_headers.items()
+               if k not in ("content-type", "content-length")}
+    params = {}
     content = form.pop("content", "")
     for key, value in form.items():
         if key.lower() in _ALT_HEADERS:

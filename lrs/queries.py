@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, union
+from sqlalchemy.orm import Session, aliased
 
 from lrs.storage.base import StatementQuery
 from lrs.storage.tables import (Activity, Attachment, Credential, Document, Statement,
@@ -42,39 +42,67 @@ def get_statement(session: Session, ident: uuid.UUID) -> Statement | None:
     return session.scalar(select(Statement).where(Statement.id == ident))
 
 
-def find_statements(session: Session, query: StatementQuery) -> list[tuple[int, dict]]:
-    """(pk, payload) of the non-voided statements matching `query`, in storage order.
-
-    Returns up to `limit + 1` rows so the caller knows whether a further page exists. Each
-    agent/activity filter is an indexed probe of its link table.
-    """
-    stmt = select(Statement.pk, Statement.payload).where(Statement.is_voided.is_(False))
+def _target_conditions(table, query: StatementQuery) -> list:
+    """The agent/verb/activity/registration conditions, applied to `table` (an alias)."""
+    conditions = []
     if query.agent is not None:
         link = select(StatementAgent.statement_pk).where(StatementAgent.ifi == query.agent)
         if not query.related_agents:
             link = link.where(StatementAgent.direct.is_(True))
-        stmt = stmt.where(Statement.pk.in_(link))
+        conditions.append(table.pk.in_(link))
     if query.activity is not None:
         link = select(StatementActivity.statement_pk).where(
             StatementActivity.iri == query.activity)
         if not query.related_activities:
             link = link.where(StatementActivity.direct.is_(True))
-        stmt = stmt.where(Statement.pk.in_(link))
+        conditions.append(table.pk.in_(link))
     if query.verb is not None:
-        stmt = stmt.where(Statement.verb_iri == query.verb)
+        conditions.append(table.verb_iri == query.verb)
     if query.registration is not None:
-        stmt = stmt.where(Statement.registration == query.registration)
+        conditions.append(table.registration == query.registration)
+    return conditions
+
+
+def _page_conditions(query: StatementQuery) -> list:
+    """Conditions on the returned statement itself: not voided, stored window, owner, cursor."""
+    conditions = [Statement.is_voided.is_(False)]
     if query.since is not None:
-        stmt = stmt.where(Statement.stored > query.since)
+        conditions.append(Statement.stored > query.since)
     if query.until is not None:
-        stmt = stmt.where(Statement.stored <= query.until)
+        conditions.append(Statement.stored <= query.until)
     if query.credential_id is not None:
-        stmt = stmt.where(Statement.credential_id == query.credential_id)
+        conditions.append(Statement.credential_id == query.credential_id)
     if query.after_pk is not None:
-        stmt = stmt.where(Statement.pk > query.after_pk if query.ascending
+        conditions.append(Statement.pk > query.after_pk if query.ascending
                           else Statement.pk < query.after_pk)
-    stmt = stmt.order_by(Statement.pk.asc() if query.ascending else Statement.pk.desc())
-    return [(row.pk, row.payload) for row in session.execute(stmt.limit(query.limit + 1))]
+    return conditions
+
+
+def find_statements(session: Session, query: StatementQuery) -> list[tuple[int, dict]]:
+    """(pk, payload) of the non-voided statements matching `query`, in storage order.
+
+    Returns up to `limit + 1` rows so the caller knows whether a further page exists. Each
+    agent/activity filter is an indexed probe of its link table. Following the spec's
+    StatementRef rule, a statement whose StatementRef object targets a statement that meets
+    the agent/verb/activity/registration filters matches too (one level deep); that part is a
+    separate, separately limited branch so the main branch keeps its index order.
+    """
+    order = Statement.pk.asc() if query.ascending else Statement.pk.desc()
+    size = query.limit + 1
+    targets = _target_conditions(Statement, query)
+    page = _page_conditions(query)
+    if not targets:
+        stmt = select(Statement.pk, Statement.payload).where(*page).order_by(order).limit(size)
+        return [(row.pk, row.payload) for row in session.execute(stmt)]
+    direct = select(Statement.pk).where(*targets, *page).order_by(order).limit(size).subquery()
+    target = aliased(Statement)
+    via_ref = (select(Statement.pk).join(target, target.id == Statement.ref_target)
+               .where(*_target_conditions(target, query), *page)
+               .order_by(order).limit(size).subquery())
+    pks = union(select(direct.c.pk), select(via_ref.c.pk)).subquery()
+    stmt = (select(Statement.pk, Statement.payload).where(Statement.pk.in_(select(pks.c.pk)))
+            .order_by(order).limit(size))
+    return [(row.pk, row.payload) for row in session.execute(stmt)]
 
 
 def get_attachments(session: Session, sha2s: set[str]) -> dict[str, tuple[str, bytes]]:

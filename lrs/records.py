@@ -14,13 +14,24 @@ from lrs.models.statements import VOIDED
 _LRS_SET = ("stored", "authority", "version", "id")
 
 
+def _arrays_in_context(part: dict) -> dict:
+    context = part.get("context")
+    if not context or "contextActivities" not in context:
+        return part
+    activities = {key: value if isinstance(value, list) else [value]
+                  for key, value in context["contextActivities"].items()}
+    return {**part, "context": {**context, "contextActivities": activities}}
+
+
 def complete_statement(statement: dict, stored: datetime, authority: dict,
                        version: str) -> dict:
     """Fill in what the LRS sets: id if absent, stored, authority, version and timestamp.
 
     In 2.0.0 the timestamp is normalised to UTC; in 1.0.3 it is kept as sent.
     """
-    out = dict(statement)
+    out = _arrays_in_context(dict(statement))
+    if out["object"].get("objectType") == "SubStatement":
+        out["object"] = _arrays_in_context(out["object"])
     out["id"] = str(uuid.UUID(out["id"])) if "id" in out else str(uuid.uuid4())
     out["stored"] = format_timestamp(stored)
     out["authority"] = authority
@@ -101,6 +112,13 @@ def activity_definitions(statement: dict) -> Iterator[tuple[str, dict]]:
     for item in candidates:
         if item.get("objectType", "Activity") == "Activity" and "definition" in item:
             yield item["id"], item["definition"]
+
+
+def ref_target(statement: dict) -> uuid.UUID | None:
+    """The id a StatementRef object points at, or None for any other object."""
+    if statement["object"].get("objectType") == "StatementRef":
+        return uuid.UUID(statement["object"]["id"])
+    return None
 
 
 def voided_target(statement: dict) -> uuid.UUID | None:

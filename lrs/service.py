@@ -195,8 +195,11 @@ def _check_preconditions(existing: Document | None, headers: dict, strict: bool)
     if if_none_match is not None and existing is not None and _etag_matches(
             if_none_match, existing.etag):
         raise PreconditionFailedError("If-None-Match: the document exists")
-    if strict and existing is not None and if_match is None and if_none_match is None:
-        raise ConflictError("document exists: send If-Match or If-None-Match")
+    if strict and if_match is None and if_none_match is None:
+        if existing is not None:
+            raise ConflictError("document exists: send If-Match or If-None-Match")
+        raise BadRequestError("PUT of a profile document needs If-Match or If-None-Match",
+                              field="If-Match")
 
 
 def read_document(store: LRSStore, request: DocumentRequest):

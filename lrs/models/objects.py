@@ -49,14 +49,14 @@ def check_definition(value: Any, path: str) -> dict:
     if "extensions" in definition:
         check_extensions(definition["extensions"], f"{path}.extensions")
     kind = definition.get("interactionType")
-    if kind is not None and kind not in INTERACTION_TYPES:
+    if kind is not None and (not isinstance(kind, str) or kind not in INTERACTION_TYPES):
         raise fail(f"{path}.interactionType", "is not an xAPI interaction type")
     if "correctResponsesPattern" in definition:
         pattern = definition["correctResponsesPattern"]
         if not isinstance(pattern, list) or not all(isinstance(p, str) for p in pattern):
             raise fail(f"{path}.correctResponsesPattern", "must be an array of strings")
     lists = COMPONENT_LISTS & definition.keys()
-    if lists and kind is None:
+    if (lists or "correctResponsesPattern" in definition) and kind is None:
         raise fail(f"{path}.interactionType", "is required with interaction components")
     if kind is not None and not lists <= _LISTS_FOR_TYPE.get(kind, set()):
         raise fail(path, f"interaction components {sorted(lists)} do not fit {kind!r}")
@@ -97,7 +97,4 @@ def check_activity_list(value: Any, path: str) -> list:
 
 def activity_ids_only(activity: dict) -> dict:
     """The `ids` format of an Activity."""
-    out = {"id": activity["id"]}
-    if "objectType" in activity:
-        out["objectType"] = activity["objectType"]
-    return out
+    return {"id": activity["id"]}

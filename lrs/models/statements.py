@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from lrs.models.agents import check_actor, check_agent, check_group
+from lrs.models.agents import agent_ifi, check_actor, check_agent, check_group
 from lrs.models.common import (V2, check_bool, check_duration, check_extensions, check_iri,
                                check_keys, check_language_map, check_number, check_string,
                                check_uuid, fail, is_language_tag, parse_timestamp,
@@ -204,8 +204,10 @@ def check_statement(value: Any, version: str, path: str = "statement") -> dict:
         parse_timestamp(statement["stored"], f"{path}.stored", version)
     if "authority" in statement:
         authority = check_actor(statement["authority"], f"{path}.authority")
-        if authority.get("objectType") == "Group" and len(authority.get("member", [])) != 2:
-            raise fail(f"{path}.authority", "a Group authority must have exactly two members")
+        if authority.get("objectType") == "Group" and (
+                len(authority.get("member", [])) != 2 or agent_ifi(authority) is not None):
+            raise fail(f"{path}.authority", "a Group authority must be an anonymous group of "
+                                            "exactly two Agents (OAuth)")
     if "version" in statement:
         pattern = _VERSION_V2 if version == V2 else _VERSION_V1
         if not isinstance(statement["version"], str) or not pattern.match(statement["version"]):

@@ -1,8 +1,11 @@
-"""Dialect differences, kept in one place: JSON/JSONB, big integer keys, and upserts."""
+"""Dialect differences, kept in one place: JSON/JSONB, big integer keys, UTC timestamps and
+upserts."""
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Integer, Table
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, Table, TypeDecorator
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -37,3 +40,28 @@ def upsert(session: Session, table: Table, row: dict, keys: list[str],
     stmt = stmt.on_conflict_do_update(index_elements=keys,
                                       set_={col: stmt.excluded[col] for col in update})
     session.execute(stmt)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC timestamp on every backend.
+
+    PostgreSQL keeps the zone (timestamptz); SQLite stores text without one, so values are
+    normalised to UTC on the way in and tagged UTC on the way out.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)

@@ -7,11 +7,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import (Boolean, DateTime, ForeignKey, Index, LargeBinary, MetaData, String,
+from sqlalchemy import (Boolean, ForeignKey, Index, LargeBinary, MetaData, String,
                         Text, UniqueConstraint, Uuid)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from lrs.storage.dialects import BigIntKey, JSONType
+from lrs.storage.dialects import BigIntKey, JSONType, UTCDateTime
 
 metadata = MetaData(naming_convention={
     "ix": "ix_%(column_0_label)s",
@@ -20,8 +20,6 @@ metadata = MetaData(naming_convention={
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 })
-
-UTCDateTime = DateTime(timezone=True)
 
 
 class Base(DeclarativeBase):
@@ -48,7 +46,8 @@ class Statement(Base):
     """A stored statement: the full JSON plus the columns the filters need.
 
     `pk` is the storage order (and the paging cursor); `voiding_target` is the id a voiding
-    statement points at, so that a voided statement arriving after its voider is caught.
+    statement points at, so that a voided statement arriving after its voider is caught;
+    `ref_target` is the id any StatementRef object points at (for the StatementRef filter rule).
     """
 
     __tablename__ = "lrs_statements"
@@ -61,6 +60,7 @@ class Statement(Base):
     registration: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     is_voided: Mapped[bool] = mapped_column(Boolean, default=False)
     voiding_target: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
+    ref_target: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
     credential_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     payload: Mapped[dict] = mapped_column(JSONType)
 
