@@ -101,7 +101,14 @@ def _lrs_error(error: LRSError) -> Response:
 @bp.after_request
 def _xapi_headers(response: Response) -> Response:
     version = request.headers.get("X-Experience-API-Version", "").strip()
-    response.headers["X-Experience-API-Version"] = V2 if version.startswith("2.") else V1
+    if version.startswith("2."):
+        response.headers["X-Experience-API-Version"] = V2
+    elif version.startswith("1.0"):
+        response.headers["X-Experience-API-Version"] = V1
+    else:
+        # No usable header: answer with the configured fallback (the newest, by default).
+        response.headers["X-Experience-API-Version"] = current_app.config.get(
+            "LRS_FALLBACK_VERSION", V2)
     response.headers["Access-Control-Allow-Origin"] = request.headers.get("Origin", "*")
     response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, PUT, POST, DELETE, OPTIONS"
     response.headers["Access-Control-Allow-Headers"] = _CORS_HEADERS
@@ -213,7 +220,8 @@ def _documents(kind: str, write_scope: str) -> Response:
     etag = service.write_document(store, parsed, xreq.body,
                                   xreq.headers.get("content-type", "application/octet-stream"),
                                   xreq.headers, merge=method == "POST",
-                                  strict=kind != "state")
+                                  strict=kind != "state",
+                                  conflict_only=kind == "state" and xreq.version == V2)
     return Response(status=204, headers={"ETag": f'"{etag}"'})
 
 

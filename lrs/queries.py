@@ -118,12 +118,6 @@ def get_activity(session: Session, iri: str) -> Activity | None:
     return session.get(Activity, iri)
 
 
-def has_activity_mention(session: Session, iri: str) -> bool:
-    """True when some statement mentions the activity."""
-    return session.scalar(select(StatementActivity.statement_pk)
-                          .where(StatementActivity.iri == iri).limit(1)) is not None
-
-
 def get_document(session: Session, key: dict) -> Document | None:
     """The document at a full key (kind, activity_iri, agent_ifi, registration, doc_id)."""
     return session.scalar(select(Document).filter_by(**key))

@@ -3,6 +3,7 @@ authority, version, timestamp), the agent and activity links, and statement equi
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Any, Iterator
@@ -140,7 +141,18 @@ def _normalise(value: Any, key: str | None = None) -> Any:
             return value
     if key in ("id", "registration") and isinstance(value, str):
         return value.lower()
+    if key == "duration" and isinstance(value, str):
+        return _SECONDS.sub(_truncate_seconds, value)
     return value
+
+
+_SECONDS = re.compile(r"(\d+)(?:\.(\d+))?S$")
+
+
+def _truncate_seconds(match: re.Match) -> str:
+    # xAPI 2.0 compares durations only to 0.01 s.
+    whole, fraction = match.group(1), (match.group(2) or "")[:2].rstrip("0")
+    return f"{int(whole)}.{fraction}S" if fraction else f"{int(whole)}S"
 
 
 def is_same_statement(stored: dict, received: dict) -> bool:

@@ -187,7 +187,8 @@ def _etag_matches(header: str, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-def _check_preconditions(existing: Document | None, headers: dict, strict: bool) -> None:
+def _check_preconditions(existing: Document | None, headers: dict, strict: bool,
+                         conflict_only: bool = False) -> None:
     if_match, if_none_match = headers.get("if-match"), headers.get("if-none-match")
     if if_match is not None and (existing is None or not _etag_matches(if_match,
                                                                         existing.etag)):
@@ -195,6 +196,8 @@ def _check_preconditions(existing: Document | None, headers: dict, strict: bool)
     if if_none_match is not None and existing is not None and _etag_matches(
             if_none_match, existing.etag):
         raise PreconditionFailedError("If-None-Match: the document exists")
+    if conflict_only and existing is not None and if_match is None and if_none_match is None:
+        raise ConflictError("document exists: send If-Match or If-None-Match")
     if strict and if_match is None and if_none_match is None:
         if existing is not None:
             raise ConflictError("document exists: send If-Match or If-None-Match")
@@ -226,11 +229,13 @@ def _json_object(content: bytes, what: str) -> dict:
 
 
 def write_document(store: LRSStore, request: DocumentRequest, content: bytes,
-                   content_type: str, headers: dict, merge: bool, strict: bool) -> str:
+                   content_type: str, headers: dict, merge: bool, strict: bool,
+                   conflict_only: bool = False) -> str:
     """PUT (replace) or POST (`merge`: JSON objects merged at top level) a document.
 
-    `strict` applies the rule that overwriting an existing document needs If-Match or
-    If-None-Match (409 otherwise). Returns the new ETag.
+    `strict` (profiles) requires If-Match or If-None-Match on PUT: 409 when the document
+    exists, 400 when it does not; `conflict_only` (state in 2.0.0) only the 409 half.
+    Returns the new ETag.
     """
     is_json = content_type.split(";")[0].strip().lower() == "application/json"
     if is_json and merge:
@@ -243,7 +248,8 @@ def write_document(store: LRSStore, request: DocumentRequest, content: bytes,
     with store.transaction() as session:
         key = {**request.key, "doc_id": request.doc_id}
         existing = queries.get_document(session, key)
-        _check_preconditions(existing, headers, strict and not merge)
+        _check_preconditions(existing, headers, strict and not merge,
+                             conflict_only and not merge)
         if merge and existing is not None:
             if not is_json or existing.content_type.split(";")[0].strip() != "application/json":
                 raise BadRequestError("POST merges only JSON documents")
@@ -269,14 +275,13 @@ def delete_document(store: LRSStore, request: DocumentRequest, headers: dict) ->
 # --- activities and agents ---------------------------------------------------------------
 
 def read_activity(store: LRSStore, iri: str) -> dict:
-    """The canonical Activity object; 404 when the LRS never saw it."""
+    """The canonical Activity object (just the id when no definition is known)."""
     with store.transaction() as session:
         activity = queries.get_activity(session, iri)
         if activity is not None:
             return {"objectType": "Activity", "id": iri, "definition": activity.definition}
-        if queries.has_activity_mention(session, iri):
-            return {"objectType": "Activity", "id": iri}
-    raise NotFoundError(f"no activity {iri}")
+    # Unknown activities still get an Activity object (xAPI 2.0, 4.1.6.4).
+    return {"objectType": "Activity", "id": iri}
 
 
 def person_of(agent: dict) -> dict:
