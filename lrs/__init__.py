@@ -8,6 +8,7 @@ from typing import Callable
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from lrs.auth import SecretHasher
 from lrs.exceptions import (BadRequestError, ConflictError, ForbiddenError, LRSError,
                             NotFoundError, PreconditionFailedError, UnauthorizedError)
 from lrs.service import record_statement
@@ -26,12 +27,16 @@ def init_app(app: Flask, get_session: Callable[[], Session]) -> None:
     """Register the /xapi blueprint, the store and the `flask lrs` CLI group on `app`.
 
     Config read: LRS_MAX_LIMIT (largest page, default 500), LRS_MAX_BODY_BYTES (default
-    32 MiB) and LRS_AUTHORITY_HOMEPAGE (default: the request's host URL).
+    32 MiB), LRS_AUTHORITY_HOMEPAGE (default: the request's host URL),
+    LRS_FALLBACK_VERSION (version header answered to requests without a usable one;
+    default "2.0.0") and LRS_SECRET_HASH_COST (argon2 `time_cost`/`memory_cost`; tests only).
     """
     from lrs.blueprint import bp
     from lrs.cli import lrs_cli
 
+    cost = app.config.get("LRS_SECRET_HASH_COST", {})
     app.extensions["lrs_store"] = SQLAlchemyStore(get_session,
-                                                  app.config.get("LRS_MAX_LIMIT", 500))
+                                                  app.config.get("LRS_MAX_LIMIT", 500),
+                                                  SecretHasher(**cost))
     app.register_blueprint(bp, url_prefix="/xapi")
     app.cli.add_command(lrs_cli)

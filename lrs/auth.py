@@ -18,7 +18,6 @@ from lrs.exceptions import ForbiddenError, UnauthorizedError
 
 SCOPES = ("statements/write", "statements/read", "statements/read/mine", "state", "define",
           "profile", "all/read", "all")
-_HASHER = PasswordHasher()
 _CACHE_SECONDS = 60.0
 
 
@@ -53,11 +52,6 @@ def new_key_pair() -> tuple[str, str]:
     return secrets.token_hex(16), secrets.token_urlsafe(32)
 
 
-def hash_secret(secret: str) -> str:
-    """The argon2id hash stored in place of a secret."""
-    return _HASHER.hash(secret)
-
-
 def check_scopes(scopes: list[str]) -> list[str]:
     """Return `scopes` if each is an xAPI scope, else raise ValueError naming the bad one."""
     for scope in scopes:
@@ -80,16 +74,22 @@ def parse_basic(header: str | None) -> tuple[str, str]:
     return key, secret
 
 
-class SecretVerifier:
-    """Verifies secrets against their hashes, remembering recent successes for a minute.
+class SecretHasher:
+    """Hashes secrets with argon2id and verifies them, remembering recent successes.
 
-    argon2 costs tens of milliseconds by design; a busy client would pay that per request.
-    The cache holds only a SHA-256 of (hash, secret) and is per process.
+    argon2 costs tens of milliseconds by design; a busy client would pay that per request,
+    so a success is remembered for a minute (per process, as a SHA-256 of hash and secret).
+    `time_cost` and `memory_cost` (KiB) are argon2's; tests lower them.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, time_cost: int = 3, memory_cost: int = 65536) -> None:
+        self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost)
         self._seen: dict[str, float] = {}
         self._lock = threading.Lock()
+
+    def hash(self, secret: str) -> str:
+        """The argon2id hash stored in place of a secret."""
+        return self._hasher.hash(secret)
 
     def verify(self, secret_hash: str, secret: str) -> bool:
         """True when `secret` matches `secret_hash`."""
@@ -99,7 +99,7 @@ class SecretVerifier:
             if self._seen.get(token, 0.0) > now:
                 return True
         try:
-            _HASHER.verify(secret_hash, secret)
+            self._hasher.verify(secret_hash, secret)
         except (VerificationError, InvalidHashError):
             return False
         with self._lock:

@@ -21,8 +21,10 @@ from lrs.storage.tables import (Activity, Attachment, Credential, Document, Stat
 
 
 def utcnow() -> datetime:
-    """The current time, aware and in UTC (one clock for the whole LRS)."""
-    return datetime.now(timezone.utc)
+    """The current time, aware, in UTC, cut to milliseconds (the precision `stored` is
+    rendered with, so that `since`/`until` compare exactly what clients saw)."""
+    now = datetime.now(timezone.utc)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def _merge_definition(old: dict, new: dict) -> dict:
@@ -73,9 +75,9 @@ def insert_statements(session: Session, statements: list[dict], authority: dict,
     ids = [uuid.UUID(s["id"]) for s in completed]
     existing = queries.get_payloads_by_ids(session, ids)
     fresh = []
-    for statement, ident in zip(completed, ids):
+    for statement, received, ident in zip(completed, statements, ids):
         if ident in existing:
-            if not is_same_statement(existing[ident], statement):
+            if not is_same_statement(existing[ident], received):
                 raise ConflictError(f"statement {ident} already exists with other content",
                                     field="id")
             continue

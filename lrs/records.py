@@ -156,7 +156,14 @@ def _truncate_seconds(match: re.Match) -> str:
 
 
 def is_same_statement(stored: dict, received: dict) -> bool:
-    """True when `received` matches `stored` apart from the properties the LRS sets."""
-    left = {k: v for k, v in stored.items() if k not in _LRS_SET}
-    right = {k: v for k, v in received.items() if k not in _LRS_SET}
+    """True when `received` (as sent) matches `stored` apart from what the LRS sets.
+
+    A timestamp the client left out was filled in by the LRS, so it is not compared then.
+    """
+    received = _arrays_in_context(received)
+    if received["object"].get("objectType") == "SubStatement":
+        received = {**received, "object": _arrays_in_context(received["object"])}
+    ignored = set(_LRS_SET) | ({"timestamp"} if "timestamp" not in received else set())
+    left = {k: v for k, v in stored.items() if k not in ignored}
+    right = {k: v for k, v in received.items() if k not in ignored}
     return _normalise(left) == _normalise(right)

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from lrs import commands, queries
-from lrs.auth import Principal, SecretVerifier, check_scopes, hash_secret, new_key_pair
+from lrs.auth import Principal, check_scopes, new_key_pair
 from lrs.exceptions import (BadRequestError, ConflictError, NotFoundError,
                             PreconditionFailedError, UnauthorizedError)
 from lrs.models import check_statement, check_statement_batch
@@ -24,9 +24,6 @@ from lrs.signatures import check_signature
 from lrs.storage.base import LRSStore
 from lrs.storage.tables import Document
 
-_VERIFIER = SecretVerifier()
-
-
 # --- credentials -------------------------------------------------------------------------
 
 def authenticate(store: LRSStore, key: str, secret: str) -> Principal:
@@ -34,7 +31,7 @@ def authenticate(store: LRSStore, key: str, secret: str) -> Principal:
     with store.transaction() as session:
         credential = queries.get_credential_by_key(session, key)
         if (credential is None or credential.revoked_at is not None
-                or not _VERIFIER.verify(credential.secret_hash, secret)):
+                or not store.secrets.verify(credential.secret_hash, secret)):
             raise UnauthorizedError("invalid credentials")
         return Principal(credential.id, credential.key, credential.name,
                          frozenset(credential.scopes))
@@ -45,7 +42,7 @@ def create_credential(store: LRSStore, name: str, scopes: list[str]) -> dict:
     check_scopes(scopes)
     key, secret = new_key_pair()
     with store.transaction() as session:
-        commands.create_credential(session, name, scopes, key, hash_secret(secret))
+        commands.create_credential(session, name, scopes, key, store.secrets.hash(secret))
     return {"key": key, "secret": secret}
 
 

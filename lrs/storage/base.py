@@ -36,7 +36,13 @@ class StatementQuery:
 
 
 class LRSStore(abc.ABC):
-    """What the service needs from storage: sessions and a unit of work."""
+    """What the service needs from storage: sessions and a unit of work.
+
+    Implementations also carry `max_limit` (the largest page) and `secrets` (the
+    `lrs.auth.SecretHasher` for credentials).
+    """
+
+    max_limit: int
 
     @abc.abstractmethod
     def session(self) -> Session:

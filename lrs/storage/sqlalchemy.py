@@ -9,6 +9,7 @@ from typing import Callable, Iterator
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from lrs.auth import SecretHasher
 from lrs.exceptions import LRSError, StorageError
 from lrs.storage.base import LRSStore
 
@@ -16,9 +17,11 @@ from lrs.storage.base import LRSStore
 class SQLAlchemyStore(LRSStore):
     """Store over a `get_session` callable; `max_limit` caps a page of statements."""
 
-    def __init__(self, get_session: Callable[[], Session], max_limit: int = 500) -> None:
+    def __init__(self, get_session: Callable[[], Session], max_limit: int = 500,
+                 secrets: SecretHasher | None = None) -> None:
         self._get_session = get_session
         self.max_limit = max_limit
+        self.secrets = secrets or SecretHasher()
 
     def session(self) -> Session:
         """The session from the host application."""
