@@ -1,0 +1,91 @@
+"""SkillTrace: the Flask application factory."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+
+from app.config import config_class
+from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def create_app(config_overrides: dict | None = None) -> Flask:
+    """Build the app: config, extensions, blueprints, error handlers, CLI groups, logging.
+
+    Args:
+        config_overrides: settings applied last (tests). ``SKILLTRACE_ENV`` picks the config
+            class (development, testing, production); ``INSTANCE_PATH`` moves the instance folder.
+    """
+    overrides = dict(config_overrides or {})
+    app = Flask(__name__, instance_path=overrides.pop("INSTANCE_PATH", None),
+                instance_relative_config=True)
+    cls = config_class(overrides.pop("SKILLTRACE_ENV", None))
+    app.config.update(cls.load(Path(app.instance_path)))
+    app.config.update(overrides)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from app.errors.handlers import register_error_handlers
+    register_error_handlers(app)
+
+    from app import cli
+    cli.init_app(app)
+
+    if not app.debug and not app.testing:
+        app.logger.setLevel(logging.INFO)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from app import models  # noqa: F401  (registers every model on the metadata)
+    from app import i18n
+    from app.queries.accounts import get_user
+
+    i18n.init_app(app)
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True,
+                     compare_type=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+    login_manager.user_loader(lambda user_id: get_user(db.session, user_id))
+
+    @app.context_processor
+    def _navigation():
+        from flask_login import current_user
+
+        from app.web.access import navigation_for
+        role = current_user.role if current_user.is_authenticated else None
+        return {"navigation": navigation_for(role)}
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """WAL lets readers work during a write; SQLite leaves foreign keys off unless asked."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.web.admin import bp as admin_bp
+    from app.web.auth import bp as auth_bp
+    from app.web.main import bp as main_bp
+    from app.web.training import bp as training_bp
+
+    for bp in (main_bp, auth_bp, admin_bp, training_bp):
+        app.register_blueprint(bp)
+    from app.web import labels
+    labels.init_app(app)

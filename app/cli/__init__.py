@@ -1,0 +1,11 @@
+"""`flask` command groups, one module per group."""
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register every command group on the app."""
+    from app.cli.demo import demo_cli
+    from app.cli.users import users_cli
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)

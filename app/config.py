@@ -1,0 +1,111 @@
+"""Settings for SkillTrace, read once from the environment.
+
+`DATABASE_URL`, `SECRET_KEY`, `PORT`, `LANGUAGE` and `SKILLTRACE_*` variables are read here and
+nowhere else; the rest of the code uses `current_app.config[...]`. Secrets that are not set are
+generated into the instance folder on first run (never committed), except in production, which
+refuses to start without them.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def instance_secret(instance_path: Path, name: str, nbytes: int = 32) -> str:
+    """Return the secret stored in ``instance/<name>``, generating it on first use.
+
+    The file is created with mode 0600 so that only the service account can read it.
+    """
+    path = instance_path / name
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(nbytes))
+    return path.read_text().strip()
+
+
+def _sqlite_url(instance_path: Path) -> str:
+    instance_path.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{instance_path / 'skilltrace.db'}"
+
+
+def normalise_database_url(url: str) -> str:
+    """Make a PostgreSQL URL use psycopg 3, whatever scheme the operator wrote."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class BaseConfig:
+    """Defaults shared by every environment; `load` fills in what depends on the machine."""
+
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    WTF_CSRF_TIME_LIMIT = 3600
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = ("zh_CN", "en")
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    # Sign-in failures allowed per client address and account name.
+    LOGIN_FAILURE_LIMIT = "5 per minute;20 per hour"
+    REQUIRE_SECRETS = False
+
+    @classmethod
+    def load(cls, instance_path: Path, environ: os._Environ | dict | None = None) -> dict:
+        """Read the environment and return the settings as a dict for ``app.config``."""
+        env = os.environ if environ is None else environ
+        settings = {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
+        secret = env.get("SECRET_KEY")
+        template_key = env.get("SKILLTRACE_TEMPLATE_KEY")
+        if cls.REQUIRE_SECRETS and not (secret and template_key):
+            raise RuntimeError("SECRET_KEY and SKILLTRACE_TEMPLATE_KEY must be set in production")
+        settings.update(
+            SECRET_KEY=secret or instance_secret(instance_path, "secret_key"),
+            TEMPLATE_KEY=template_key or instance_secret(instance_path, "template_key"),
+            SQLALCHEMY_DATABASE_URI=normalise_database_url(
+                env.get("DATABASE_URL") or _sqlite_url(instance_path)
+            ),
+            PORT=int(env.get("PORT", "5000")),
+            BABEL_DEFAULT_LOCALE=env.get("LANGUAGE", "zh_CN"),
+            RATELIMIT_STORAGE_URI=env.get("SKILLTRACE_RATELIMIT_STORAGE", cls.RATELIMIT_STORAGE_URI),
+        )
+        return settings
+
+
+class DevelopmentConfig(BaseConfig):
+    """Local use: `make run` on the embedded SQLite database."""
+
+
+class TestingConfig(BaseConfig):
+    """The test suite: CSRF stays on (tests send the token), rate limits stay on."""
+
+    TESTING = True
+
+
+class ProductionConfig(BaseConfig):
+    """Behind gunicorn and a TLS proxy: secrets must come from the environment."""
+
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    REQUIRE_SECRETS = True
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_class(name: str | None) -> type[BaseConfig]:
+    """Pick the config class named by ``SKILLTRACE_ENV`` (default: development)."""
+    name = name or os.environ.get("SKILLTRACE_ENV", "development")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(f"SKILLTRACE_ENV must be one of {', '.join(CONFIGS)}, not {name!r}") from None

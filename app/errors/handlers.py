@@ -1,0 +1,79 @@
+"""Turn errors into responses: problem+json for `/api/*`, `/xapi/*` and JSON clients, pages otherwise.
+
+The 500 handler always rolls the session back so a failed request leaves nothing half-written.
+"""
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from app.errors.exceptions import SkillTraceError
+from app.extensions import db
+
+_TEMPLATED = {400, 403, 404, 429, 500, 503}
+
+
+def wants_json() -> bool:
+    """True for API paths and clients that prefer JSON to HTML."""
+    if request.path.startswith(("/api/", "/xapi/", "/healthz")):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and (
+        request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
+
+
+def error_response(status: int, code: str, message: str, errors: dict | None = None):
+    """One error, shaped for the client: `{"error", "message"}` JSON or an error page."""
+    if wants_json():
+        body = {"error": code, "message": message, "status": status}
+        if errors:
+            body["errors"] = errors
+        return body, status
+    template = f"errors/{status if status in _TEMPLATED else 400}.html"
+    return render_template(template, message=message, status=status), status
+
+
+def _on_domain_error(exc: SkillTraceError):
+    return error_response(exc.status, exc.code, exc.message, exc.errors)
+
+
+def _on_csrf_error(exc: CSRFError):
+    return error_response(400, "csrf", _("The form has expired or was not sent from this site. Please try again."))
+
+
+def _default_message(status: int) -> str | None:
+    return {
+        403: _("Your role may not open this page."),
+        404: _("There is nothing at this address."),
+        405: _("This address does not accept that method."),
+        413: _("The upload is too large."),
+        429: _("Too many attempts. Wait a minute and try again."),
+        500: _("The error has been logged; nothing was saved. Please try again."),
+        503: _("The database is not answering. Please try again shortly."),
+    }.get(status)
+
+
+def _on_http_error(exc: HTTPException):
+    status = exc.code or 500
+    if status >= 500:
+        db.session.rollback()
+    code = (exc.name or "error").lower().replace(" ", "_")
+    return error_response(status, code, _default_message(status) or exc.description or exc.name)
+
+
+def _on_unexpected_error(exc: Exception):
+    db.session.rollback()
+    if isinstance(exc, HTTPException):
+        return _on_http_error(exc)
+    return _on_http_error(InternalServerError())
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Install the handlers on the app."""
+    app.register_error_handler(SkillTraceError, _on_domain_error)
+    app.register_error_handler(CSRFError, _on_csrf_error)
+    app.register_error_handler(HTTPException, _on_http_error)
+    app.register_error_handler(Exception, _on_unexpected_error)

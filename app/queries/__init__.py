@@ -1,0 +1,1 @@
+"""Named, reusable selects, one module per area; they read and never commit."""

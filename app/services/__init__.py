@@ -1,0 +1,1 @@
+"""Business rules, one module per rule area; each public function is one unit of work."""

@@ -1,0 +1,55 @@
+"""Who may open what: the `role_required` decorator and the navigation each role sees."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import wraps
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from app.errors.exceptions import PermissionDeniedError
+from app.extensions import login_manager
+from app.models import Role
+
+
+def role_required(*roles: Role):
+    """Let signed-in accounts with one of ``roles`` through.
+
+    :raise 401 (redirect to sign-in): nobody is signed in.
+    :raise 403: the account's role is not among ``roles``.
+    """
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in roles:
+                raise PermissionDeniedError(_("Your role may not open this page."))
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """A navigation link and the roles that see it."""
+
+    endpoint: str
+    label: str
+    roles: frozenset[Role]
+
+
+STAFF = frozenset({Role.ADMIN, Role.REVIEWER, Role.INSTRUCTOR, Role.AUDITOR})
+NAVIGATION = (
+    NavItem("main.index", _l("Home"), frozenset(Role)),
+    NavItem("training.list_classes", _l("Classes"), STAFF),
+    NavItem("training.list_trainees", _l("Trainees"), frozenset({Role.ADMIN, Role.INSTRUCTOR, Role.AUDITOR})),
+    NavItem("main.camera_check", _l("Camera check"), frozenset({Role.TRAINEE, Role.INSTRUCTOR, Role.ADMIN})),
+    NavItem("admin.list_users", _l("Accounts"), frozenset({Role.ADMIN})),
+)
+
+
+def navigation_for(role: Role | None) -> list[NavItem]:
+    """The links shown to ``role`` (none when signed out)."""
+    return [item for item in NAVIGATION if role in item.roles] if role else []

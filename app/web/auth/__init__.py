@@ -1,0 +1,6 @@
+"""Sign-in and sign-out pages."""
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)
+
+from app.web.auth import routes  # noqa: E402,F401

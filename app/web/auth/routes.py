@@ -1,0 +1,58 @@
+"""Sign-in and sign-out. Failed sign-ins are rate-limited per client address and user name."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app.extensions import limiter
+from app.services.accounts import authenticate
+from app.web.auth import bp
+from app.web.auth.forms import SignInForm
+
+
+def _failure_key() -> str:
+    return f"{get_remote_address()}|{request.form.get('username', '').strip().lower()}"
+
+
+def _failed(response) -> bool:
+    """Only answers that did not sign anyone in count against the limit."""
+    return response.status_code != 302
+
+
+def _safe_next(target: str | None) -> str:
+    """Follow ``next`` only to a path on this site."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("main.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_FAILURE_LIMIT"], key_func=_failure_key,
+               methods=["POST"], deduct_when=_failed)
+def login():
+    """GET: the sign-in page. POST: sign in and redirect to ``next``; 200 with a message on failure."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = SignInForm()
+    if form.validate_on_submit():
+        user = authenticate(form.username.data, form.password.data)
+        if user is not None:
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+        flash(_("Wrong user name or password."), "error")
+    elif request.method == "POST" and form.errors:
+        flash(_("Please fill in both fields."), "error")
+    return render_template("auth/login.html", form=form), 200
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    """POST only (with CSRF token), so a link elsewhere cannot sign anyone out."""
+    logout_user()
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,59 @@
+"""`flask users …` and `flask demo seed`."""
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Enrolment, Institution, Programme, Trainee, TrainingClass, User
+
+
+def _counts():
+    return {m.__name__: db.session.scalar(select(func.count()).select_from(m))
+            for m in (User, Institution, Programme, TrainingClass, Trainee, Enrolment)}
+
+
+def test_users_create_and_list(runner):
+    result = runner.invoke(args=["users", "create", "--username", "li.review", "--role", "reviewer",
+                                 "--password", "long-password"])
+    assert result.exit_code == 0, result.output
+    assert "created li.review (reviewer)" in result.output
+    listing = runner.invoke(args=["users", "list"])
+    assert "li.review" in listing.output and "reviewer" in listing.output
+
+
+def test_users_create_reports_errors_without_writing(runner):
+    result = runner.invoke(args=["users", "create", "--username", "x", "--role", "admin",
+                                 "--password", "short"])
+    assert result.exit_code != 0
+    assert "username" in result.output and "password" in result.output
+    bad_role = runner.invoke(args=["users", "create", "--username", "abc", "--role", "king",
+                                   "--password", "long-password"])
+    assert bad_role.exit_code != 0
+    assert _counts()["User"] == 0
+
+
+def test_users_create_refuses_duplicate(runner):
+    args = ["users", "create", "--username", "dup", "--role", "admin", "--password", "long-password"]
+    assert runner.invoke(args=args).exit_code == 0
+    again = runner.invoke(args=args)
+    assert again.exit_code != 0 and "taken" in again.output
+
+
+def test_demo_seed_twice_changes_nothing(runner):
+    first = runner.invoke(args=["demo", "seed"])
+    assert first.exit_code == 0, first.output
+    assert "demo data created" in first.output
+    counts = _counts()
+    assert counts == {"User": 5, "Institution": 1, "Programme": 1, "TrainingClass": 1,
+                      "Trainee": 3, "Enrolment": 3}
+    second = runner.invoke(args=["demo", "seed"])
+    assert "nothing changed" in second.output
+    assert _counts() == counts
+    password = first.output.split("password: ")[1].split()[0]
+    assert password in second.output
+
+
+def test_demo_seed_if_empty_leaves_a_used_database_alone(runner):
+    runner.invoke(args=["users", "create", "--username", "real", "--role", "admin",
+                        "--password", "long-password"])
+    result = runner.invoke(args=["demo", "seed", "--if-empty"])
+    assert "not added" in result.output
+    assert _counts()["User"] == 1

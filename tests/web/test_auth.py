@@ -1,0 +1,89 @@
+"""Sign-in and sign-out pages: success, failures, CSRF and rate limiting."""
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import User
+from tests.conftest import csrf_token_from
+from tests.factories import PASSWORD, make_user
+
+
+def test_login_page_is_chinese_by_default(client):
+    page = client.get("/login")
+    assert page.status_code == 200
+    assert "登录" in page.text and "用户名" in page.text
+
+
+def test_login_and_logout(client, auth):
+    make_user("admin", "root")
+    response = auth.login("root", PASSWORD)
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert client.get("/").status_code == 200
+    user = db.session.scalar(select(User).where(User.username == "root"))
+    assert user.last_login_at is not None
+    response = auth.logout()
+    assert response.status_code == 302
+    assert client.get("/").status_code == 302  # back to sign-in
+
+
+def test_wrong_password_gives_message_and_writes_nothing(client, auth):
+    make_user("auditor", "checker")
+    response = auth.login("checker", "wrong-password")
+    assert response.status_code == 200
+    assert "用户名或密码错误" in response.text
+    db.session.expire_all()
+    assert db.session.scalar(select(User.last_login_at).where(User.username == "checker")) is None
+    assert client.get("/").status_code == 302
+
+
+def test_unknown_user_gives_the_same_message(client, auth):
+    response = auth.login("nobody", "whatever-password")
+    assert response.status_code == 200
+    assert "用户名或密码错误" in response.text
+
+
+def test_login_without_csrf_token_is_refused(client):
+    make_user("admin", "root")
+    response = client.post("/login", data={"username": "root", "password": PASSWORD})
+    assert response.status_code == 400
+    assert "表单已过期" in response.text
+    assert client.get("/").status_code == 302
+    db.session.expire_all()
+    assert db.session.scalar(select(User.last_login_at).where(User.username == "root")) is None
+
+
+def test_logout_needs_post_with_csrf(client, auth):
+    make_user("admin", "root")
+    auth.login("root", PASSWORD)
+    assert client.get("/logout").status_code == 405
+    assert client.post("/logout").status_code == 400
+    assert client.get("/").status_code == 200  # still signed in
+
+
+def test_failed_sign_ins_are_rate_limited(client, auth):
+    make_user("trainee", "learner")
+    for _ in range(5):
+        assert auth.login("learner", "wrong-password").status_code == 200
+    blocked = auth.login("learner", PASSWORD)
+    assert blocked.status_code == 429
+    assert "尝试次数过多" in blocked.text
+    assert client.get("/").status_code == 302
+
+
+def test_successful_sign_ins_do_not_count_against_the_limit(client, auth):
+    make_user("trainee", "learner")
+    for _ in range(7):
+        assert auth.login("learner", PASSWORD).status_code == 302
+        auth.logout()
+
+
+def test_next_only_follows_local_paths(client, auth):
+    make_user("admin", "root")
+    page = client.get("/login?next=https://evil.example/")
+    response = client.post("/login?next=https://evil.example/", data={
+        "username": "root", "password": PASSWORD, "csrf_token": csrf_token_from(page.text)})
+    assert response.headers["Location"] == "/"
+    auth.logout()
+    page = client.get("/login?next=/classes")
+    response = client.post("/login?next=/classes", data={
+        "username": "root", "password": PASSWORD, "csrf_token": csrf_token_from(page.text)})
+    assert response.headers["Location"] == "/classes"
