@@ -87,5 +87,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (main_bp, auth_bp, admin_bp, training_bp):
         app.register_blueprint(bp)
+    import lrs
+    lrs.init_app(app, lambda: db.session)
     from app.web import labels
     labels.init_app(app)

@@ -38,5 +38,9 @@ def init_app(app: Flask, get_session: Callable[[], Session]) -> None:
     app.extensions["lrs_store"] = SQLAlchemyStore(get_session,
                                                   app.config.get("LRS_MAX_LIMIT", 500),
                                                   SecretHasher(**cost))
+    csrf = app.extensions.get("csrf")
+    if csrf is not None:
+        # xAPI clients authenticate every request with HTTP Basic; there is no form session.
+        csrf.exempt(bp)
     app.register_blueprint(bp, url_prefix="/xapi")
     app.cli.add_command(lrs_cli)

@@ -1,7 +1,6 @@
 """Alembic environment: runs migrations against the Flask app's database.
 
-The target metadata is the app's models; other packages with tables of their own (the LRS)
-add their MetaData to `target_metadata` below.
+The target metadata is the app's models plus the LRS's own MetaData (`lrs.metadata`).
 """
 import logging
 from logging.config import fileConfig
@@ -18,7 +17,9 @@ db = current_app.extensions["migrate"].db
 config.set_main_option(
     "sqlalchemy.url", db.engine.url.render_as_string(hide_password=False).replace("%", "%%")
 )
-target_metadata = [db.metadata]
+import lrs  # noqa: E402  (the LRS keeps its tables on its own MetaData)
+
+target_metadata = [db.metadata, lrs.metadata]
 
 
 def run_migrations_offline():
