@@ -1,0 +1,379 @@
+"""Benchmark of the LRS as deployed: gunicorn (2 workers) serving `wsgi:app` on a fresh SQLite
+or PostgreSQL database, driven over loopback HTTP.
+
+It prints, in one run:
+  * POST throughput (statements/s) for batches of 1, 10 and 100 with N concurrent clients;
+    batches of 1 are the naive way to send, so the ratio is the gain from batching;
+  * p50/p99 of filtered GET /xapi/statements (agent+verb, activity+related_activities,
+    registration, since) over a store bulk-loaded to --statements rows, next to the naive
+    approach (the same filter as a scan of the statement JSON, run directly in the database);
+  * the workers' peak memory, and their memory while paging through the whole store with
+    `more` (it should stay flat).
+
+    .venv/bin/python scripts/bench_lrs.py --db sqlite --statements 1000000
+    .venv/bin/python scripts/bench_lrs.py --db postgresql --pg-url postgresql://postgres@127.0.0.1/postgres
+
+Inputs (store shape and statement template) come from scripts/data/lrs_bench.json. Nothing in
+`app/` or `lrs/` imports this module.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import urlencode
+
+import click
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lrs.records import complete_statement, statement_links  # noqa: E402
+
+INPUTS = json.loads((ROOT / "scripts" / "data" / "lrs_bench.json").read_text())
+AUTHORITY = {"objectType": "Agent", "name": "bench",
+             "account": {"homePage": "http://127.0.0.1", "name": "bench"}}
+
+
+def _fill(value, numbers: dict):
+    if isinstance(value, dict):
+        return {k: _fill(v, numbers) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, numbers) for v in value]
+    if isinstance(value, str) and "{" in value:
+        return value.format(**numbers)
+    return value
+
+
+def make_statement(rng: random.Random) -> dict:
+    """One statement from the template, with agent/verb/activity/... drawn at random."""
+    numbers = {key: rng.randrange(INPUTS[plural]) for key, plural in
+               (("agent", "agents"), ("verb", "verbs"), ("activity", "activities"),
+                ("parent", "parents"))}
+    numbers["registration"] = str(uuid.UUID(int=rng.randrange(INPUTS["registrations"])))
+    return _fill(INPUTS["template"], numbers)
+
+
+class Server:
+    """gunicorn with 2 workers serving wsgi:app on a loopback port."""
+
+    def __init__(self, env: dict, port: int) -> None:
+        self.port = port
+        self.process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "-w", "2", "-b",
+             f"127.0.0.1:{port}", "--timeout", "300", "wsgi:app"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                conn.request("GET", "/xapi/about")
+                if conn.getresponse().status == 200:
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise click.ClickException("gunicorn did not start")
+
+    def worker_memory(self) -> dict[int, tuple[int, int]]:
+        """{pid: (VmRSS, VmHWM) in KiB} of the workers."""
+        out = {}
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        for pid in children.read_text().split():
+            fields = dict(line.split(":", 1) for line in
+                          Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+            out[int(pid)] = (int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0]))
+        return out
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+
+
+def request(port: int, auth: str, method: str, path: str, body=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    headers = {"Authorization": auth, "X-Experience-API-Version": "1.0.3"}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+        body = json.dumps(body)
+    conn.request(method, path, body=body, headers=headers)
+    response = conn.getresponse()
+    data = response.read()
+    conn.close()
+    if response.status >= 300:
+        raise click.ClickException(f"{method} {path[:80]} -> {response.status} {data[:200]!r}")
+    return data
+
+
+def bench_posts(port: int, auth: str, batch: int, clients: int, seconds: float) -> float:
+    """Statements/s for POSTs of `batch` statements from `clients` threads."""
+    stored = [0] * clients
+    errors: list[Exception] = []
+    deadline = time.perf_counter() + seconds
+
+    def run(index: int) -> None:
+        rng = random.Random(index * 7919 + batch + int(time.time()))
+        try:
+            while time.perf_counter() < deadline:
+                request(port, auth, "POST", "/xapi/statements",
+                        [make_statement(rng) for _ in range(batch)])
+                stored[index] += batch
+        except Exception as exc:  # noqa: BLE001 - re-raised in the main thread below
+            errors.append(exc)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return sum(stored) / (time.perf_counter() - started)
+
+
+def bulk_load(url: str, count: int, seed: int = 1) -> float:
+    """Insert `count` statements directly (COPY on PostgreSQL); return the seconds taken."""
+    engine = create_engine(url)
+    rng = random.Random(seed)
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        first = (conn.execute(text("SELECT coalesce(max(pk), 0) FROM lrs_statements"))
+                 .scalar() or 0) + 1
+    base = datetime.now(timezone.utc) - timedelta(days=30)
+    step = timedelta(days=29) / max(count, 1)
+    chunk = 50_000
+    for offset in range(0, count, chunk):
+        statements, agents, activities = [], [], []
+        for pk in range(first + offset, first + min(offset + chunk, count)):
+            stored = base + step * (pk - first)
+            full = complete_statement(make_statement(rng), stored, AUTHORITY, "1.0.3")
+            reg = full["context"]["registration"]
+            statements.append((pk, full["id"], stored, stored, full["verb"]["id"], reg,
+                               json.dumps(full)))
+            links_agents, links_activities = statement_links(full)
+            agents += [(pk, ifi, direct) for ifi, direct in links_agents]
+            activities += [(pk, iri, direct) for iri, direct in links_activities]
+        _insert(engine, statements, agents, activities)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT setval('lrs_statements_pk_seq', "
+                              "(SELECT max(pk) FROM lrs_statements))"))
+        conn.execute(text("ANALYZE"))
+    engine.dispose()
+    return time.perf_counter() - started
+
+
+def _insert(engine, statements, agents, activities) -> None:
+    columns = "pk, id, stored, timestamp, verb_iri, registration, payload, is_voided"
+    if engine.dialect.name == "postgresql":
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            with cursor.copy(f"COPY lrs_statements ({columns}) FROM STDIN") as copy:
+                for row in statements:
+                    copy.write_row((*row, False))
+            with cursor.copy("COPY lrs_statement_agents (statement_pk, ifi, direct) "
+                             "FROM STDIN") as copy:
+                for row in agents:
+                    copy.write_row(row)
+            with cursor.copy("COPY lrs_statement_activities (statement_pk, iri, direct) "
+                             "FROM STDIN") as copy:
+                for row in activities:
+                    copy.write_row(row)
+            raw.commit()
+        finally:
+            raw.close()
+        return
+    def fmt(moment):
+        return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+    rows = [(pk, uuid.UUID(i).hex, fmt(s), fmt(t), verb, uuid.UUID(reg).hex, payload, 0)
+            for pk, i, s, t, verb, reg, payload in statements]
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.executemany(f"INSERT INTO lrs_statements ({columns}) VALUES "
+                           "(?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        cursor.executemany("INSERT INTO lrs_statement_agents VALUES (?, ?, ?)", agents)
+        cursor.executemany("INSERT INTO lrs_statement_activities VALUES (?, ?, ?)", activities)
+        raw.commit()
+    finally:
+        raw.close()
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    """(p50, p99) in milliseconds."""
+    ordered = sorted(samples)
+    return (statistics.median(ordered) * 1000,
+            ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000)
+
+
+def filter_cases(rng: random.Random, since: str) -> dict[str, callable]:
+    """Each filtered query as a function returning fresh parameters."""
+    def agent_verb():
+        return {"agent": json.dumps({"mbox": f"mailto:trainee{rng.randrange(INPUTS['agents'])}"
+                                             "@example.com"}),
+                "verb": f"https://skilltrace.example.org/xapi/verbs/v{rng.randrange(40)}"}
+
+    def activity_related():
+        return {"activity": "https://skilltrace.example.org/xapi/courses/"
+                            f"c{rng.randrange(INPUTS['parents'])}",
+                "related_activities": "true"}
+
+    def registration():
+        return {"registration": str(uuid.UUID(int=rng.randrange(INPUTS["registrations"])))}
+
+    return {"agent+verb": agent_verb, "activity+related_activities": activity_related,
+            "registration": registration, "since": lambda: {"since": since}}
+
+
+def naive_sql(dialect: str, case: str, params: dict) -> tuple[str, dict]:
+    """The same filter as a scan of the statement JSON, without the link tables."""
+    if dialect == "postgresql":
+        get = {"mbox": "payload->'actor'->>'mbox'", "verb": "payload->'verb'->>'id'",
+               "object": "payload->'object'->>'id'",
+               "parent": "payload->'context'->'contextActivities'->'parent'->0->>'id'",
+               "registration": "payload->'context'->>'registration'"}
+    else:
+        get = {"mbox": "json_extract(payload, '$.actor.mbox')",
+               "verb": "json_extract(payload, '$.verb.id')",
+               "object": "json_extract(payload, '$.object.id')",
+               "parent": "json_extract(payload, '$.context.contextActivities.parent[0].id')",
+               "registration": "json_extract(payload, '$.context.registration')"}
+    if case == "agent+verb":
+        where = f"{get['mbox']} = :a AND {get['verb']} = :b"
+        values = {"a": json.loads(params["agent"])["mbox"], "b": params["verb"]}
+    elif case == "activity+related_activities":
+        where = f"({get['object']} = :a OR {get['parent']} = :a)"
+        values = {"a": params["activity"]}
+    elif case == "registration":
+        where = f"{get['registration']} = :a"
+        values = {"a": params["registration"]}
+    else:
+        return "", {}
+    return (f"SELECT payload FROM lrs_statements WHERE {where} AND NOT is_voided "
+            "ORDER BY pk DESC LIMIT 101", values)
+
+
+@click.command()
+@click.option("--db", "backend", type=click.Choice(["sqlite", "postgresql"]), default="sqlite")
+@click.option("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
+              show_default=True, help="PostgreSQL server; a fresh database is made there.")
+@click.option("--port", default=5180, show_default=True)
+@click.option("--statements", "store_size", default=1_000_000, show_default=True,
+              help="Store size for the GET measurements (bulk-loaded).")
+@click.option("--clients", default=8, show_default=True)
+@click.option("--seconds", default=10.0, show_default=True, help="Per POST batch size.")
+@click.option("--queries", default=200, show_default=True, help="GETs per filter.")
+@click.option("--limit", default=100, show_default=True, help="Page size of the GETs.")
+@click.option("--page-all/--no-page-all", default=True, show_default=True,
+              help="Page through the whole store with `more`, watching worker memory.")
+@click.option("--workdir", default="/tmp/lrs_bench", show_default=True)
+def main(backend, pg_url, port, store_size, clients, seconds, queries, limit, page_all,
+         workdir) -> None:
+    """Benchmark the LRS over HTTP on SQLite or PostgreSQL (see the module docstring)."""
+    work = Path(workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    drop = None
+    if backend == "sqlite":
+        db_file = work / "bench.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+        url = f"sqlite:///{db_file}"
+    else:
+        name = f"lrs_bench_{os.getpid()}"
+        admin = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://"),
+                              isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = pg_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + \
+            f"/{name}"
+
+        def drop():
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    env = {**os.environ, "DATABASE_URL": url, "SKILLTRACE_ENV": "development"}
+    flask = [str(Path(sys.executable).parent / "flask"), "--app", "wsgi"]
+    server = None
+    try:
+        subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True,
+                       capture_output=True)
+        pair = json.loads(subprocess.run(
+            [*flask, "lrs", "credentials", "create", "--name", "bench", "--scopes", "all"],
+            cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout)
+        auth = "Basic " + base64.b64encode(f"{pair['key']}:{pair['secret']}".encode()).decode()
+        server = Server(env, port)
+        click.echo(f"LRS benchmark on {backend}: gunicorn -w 2, {clients} clients")
+        rates = {}
+        for batch in (1, 10, 100):
+            rates[batch] = bench_posts(port, auth, batch, clients, seconds)
+            click.echo(f"  POST batch {batch:>3}: {rates[batch]:8.0f} statements/s")
+        click.echo(f"  batching gain (100 vs naive 1): x{rates[100] / rates[1]:.1f}")
+
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            have = conn.execute(text("SELECT count(*) FROM lrs_statements")).scalar()
+        missing = max(0, store_size - have)
+        click.echo(f"  bulk load of {missing} statements: {bulk_load(url, missing):.0f} s "
+                   f"(store: {have + missing})")
+
+        rng = random.Random(42)
+        since = (datetime.now(timezone.utc) - timedelta(days=2)).isoformat()
+        for case, params_of in filter_cases(rng, since).items():
+            timings = []
+            for _ in range(queries):
+                params = {**params_of(), "limit": str(limit)}
+                started = time.perf_counter()
+                request(port, auth, "GET", "/xapi/statements?" + urlencode(params))
+                timings.append(time.perf_counter() - started)
+            p50, p99 = percentiles(timings)
+            line = f"  GET {case:<28} p50 {p50:7.1f} ms  p99 {p99:7.1f} ms"
+            sql, values = naive_sql(engine.dialect.name, case, params_of())
+            if sql:
+                naive = []
+                for _ in range(3):
+                    sql, values = naive_sql(engine.dialect.name, case, params_of())
+                    started = time.perf_counter()
+                    with engine.connect() as conn:
+                        conn.execute(text(sql), values).fetchall()
+                    naive.append(time.perf_counter() - started)
+                line += f"   | naive JSON scan (SQL only) p50 {statistics.median(naive) * 1000:8.1f} ms"
+            click.echo(line)
+        engine.dispose()
+
+        peak = server.worker_memory()
+        click.echo("  worker memory after the above (RSS / peak, MiB): " + ", ".join(
+            f"{rss / 1024:.0f}/{hwm / 1024:.0f}" for rss, hwm in peak.values()))
+        if page_all:
+            path, pages, samples = "/xapi/statements?limit=500", 0, []
+            started = time.perf_counter()
+            while path:
+                body = json.loads(request(port, auth, "GET", path))
+                path = body["more"]
+                pages += 1
+                if pages % 200 == 1:
+                    samples.append(max(rss for rss, _ in server.worker_memory().values()))
+            samples.append(max(rss for rss, _ in server.worker_memory().values()))
+            click.echo(f"  paged through the store: {pages} pages in "
+                       f"{time.perf_counter() - started:.0f} s; worker RSS MiB along the way: "
+                       + " ".join(f"{kib / 1024:.0f}" for kib in samples))
+    finally:
+        if server is not None:
+            server.stop()
+        if drop is not None:
+            drop()
+
+
+if __name__ == "__main__":
+    main()
