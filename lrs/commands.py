@@ -51,8 +51,10 @@ def _save_definitions(session: Session, statements: list[dict], now: datetime) -
         row = existing.get(iri)
         if row is None:
             session.add(Activity(iri=iri, definition=definition, updated=now))
-        else:
-            row.definition = _merge_definition(row.definition, definition)
+            continue
+        merged = _merge_definition(row.definition, definition)
+        if merged != row.definition:  # most statements repeat a known definition
+            row.definition = merged
             row.updated = now
 
 
