@@ -45,13 +45,15 @@ def _save_definitions(session: Session, statements: list[dict], now: datetime) -
             found[iri] = _merge_definition(found.get(iri, {}), definition)
     if not found:
         return
+    # Another request may be adding the same activity right now: insert-or-ignore first,
+    # then merge into whatever is stored.
+    insert_ignoring_duplicates(session, Activity.__table__, [
+        {"iri": iri, "definition": definition, "updated": now}
+        for iri, definition in found.items()], ["iri"])
     existing = {row.iri: row for row in session.scalars(
         select(Activity).where(Activity.iri.in_(found)))}
     for iri, definition in found.items():
-        row = existing.get(iri)
-        if row is None:
-            session.add(Activity(iri=iri, definition=definition, updated=now))
-            continue
+        row = existing[iri]
         merged = _merge_definition(row.definition, definition)
         if merged != row.definition:  # most statements repeat a known definition
             row.definition = merged

@@ -6,11 +6,11 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from lrs.auth import SecretHasher
-from lrs.exceptions import LRSError, StorageError
+from lrs.exceptions import ConflictError, LRSError, StorageError
 from lrs.storage.base import LRSStore
 
 
@@ -37,6 +37,10 @@ class SQLAlchemyStore(LRSStore):
         except LRSError:
             session.rollback()
             raise
+        except IntegrityError as exc:
+            session.rollback()
+            # Two requests wrote the same key at once (same statement id, same document).
+            raise ConflictError("a concurrent request wrote the same resource; retry") from exc
         except SQLAlchemyError as exc:
             session.rollback()
             raise StorageError(f"storage failed: {exc.__class__.__name__}") from exc

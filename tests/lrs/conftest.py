@@ -5,7 +5,11 @@ tables are emptied after each test."""
 
 from __future__ import annotations
 
+import socket
+import threading
+
 import pytest
+from werkzeug.serving import make_server
 
 import lrs
 from app.extensions import db
@@ -48,3 +52,27 @@ def headers(credential):
 def headers_v2(credential):
     """Request headers for xAPI 2.0.0 with full credentials."""
     return {"Authorization": credential["auth"], "X-Experience-API-Version": "2.0.0"}
+
+
+def _free_port() -> int:
+    for port in range(5150, 5200):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 5150-5199")
+
+
+@pytest.fixture
+def live_lrs(app):
+    """The app served over real HTTP on a loopback port (threaded); yields its base URL."""
+    server = make_server("127.0.0.1", _free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()

@@ -6,40 +6,18 @@ this LRS rightly advertises."""
 
 from __future__ import annotations
 
-import socket
-import threading
 import uuid
 
 import pytest
-from werkzeug.serving import make_server
 
 tincan = pytest.importorskip("tincan")
 
 
-def _free_port() -> int:
-    for port in range(5150, 5200):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 5150-5199")
-
-
 @pytest.fixture
-def remote(app, credential):
+def remote(live_lrs, credential):
     """A tincan RemoteLRS pointed at the app served on a loopback port."""
-    server = make_server("127.0.0.1", _free_port(), app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield tincan.RemoteLRS(endpoint=f"http://127.0.0.1:{server.server_port}/xapi/",
-                               version="1.0.3", username=credential["key"],
-                               password=credential["secret"])
-    finally:
-        server.shutdown()
-        thread.join()
+    return tincan.RemoteLRS(endpoint=f"{live_lrs}/xapi/", version="1.0.3",
+                            username=credential["key"], password=credential["secret"])
 
 
 def _statement(verb="http://adlnet.gov/expapi/verbs/attended") -> "tincan.Statement":
