@@ -314,7 +314,8 @@ def main(backend, pg_url, port, store_size, clients, seconds, queries, limit, pa
             cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout)
         auth = "Basic " + base64.b64encode(f"{pair['key']}:{pair['secret']}".encode()).decode()
         server = Server(env, port)
-        click.echo(f"LRS benchmark on {backend}: gunicorn -w 2, {clients} clients")
+        click.echo(f"LRS benchmark on {backend}: gunicorn -w 2, {clients} clients; "
+                   f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         rates = {}
         for batch in (1, 10, 100):
             rates[batch] = bench_posts(port, auth, batch, clients, seconds)
@@ -368,6 +369,7 @@ def main(backend, pg_url, port, store_size, clients, seconds, queries, limit, pa
             click.echo(f"  paged through the store: {pages} pages in "
                        f"{time.perf_counter() - started:.0f} s; worker RSS MiB along the way: "
                        + " ".join(f"{kib / 1024:.0f}" for kib in samples))
+        click.echo(f"  load average at the end: {os.getloadavg()[0]:.1f}")
     finally:
         if server is not None:
             server.stop()
