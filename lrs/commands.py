@@ -15,7 +15,7 @@ from lrs.exceptions import BadRequestError, ConflictError
 from lrs.records import (activity_definitions, complete_statement, is_same_statement,
                          ref_target, statement_links, voided_target)
 from lrs.models.common import parse_timestamp
-from lrs.storage.dialects import insert_ignoring_duplicates
+from lrs.storage.dialects import bulk_insert, bulk_insert_with_keys, insert_ignoring_duplicates
 from lrs.storage.tables import (Activity, Attachment, Credential, Document, Statement,
                                 StatementActivity, StatementAgent)
 
@@ -50,14 +50,14 @@ def _save_definitions(session: Session, statements: list[dict], now: datetime) -
     insert_ignoring_duplicates(session, Activity.__table__, [
         {"iri": iri, "definition": definition, "updated": now}
         for iri, definition in found.items()], ["iri"])
-    existing = {row.iri: row for row in session.scalars(
-        select(Activity).where(Activity.iri.in_(found)))}
+    table = Activity.__table__
+    stored = dict(session.execute(select(table.c.iri, table.c.definition)
+                                  .where(table.c.iri.in_(found))).all())
     for iri, definition in found.items():
-        row = existing[iri]
-        merged = _merge_definition(row.definition, definition)
-        if merged != row.definition:  # most statements repeat a known definition
-            row.definition = merged
-            row.updated = now
+        merged = _merge_definition(stored[iri], definition)
+        if merged != stored[iri]:  # most statements repeat a known definition
+            session.execute(update(table).where(table.c.iri == iri)
+                            .values(definition=merged, updated=now))
 
 
 def store_attachments(session: Session, parts: dict[str, tuple[str, bytes]]) -> None:
@@ -110,19 +110,14 @@ def insert_statements(session: Session, statements: list[dict], authority: dict,
             "credential_id": credential_id,
             "payload": statement,
         })
-    table = Statement.__table__
-    result = session.execute(insert(table).returning(table.c.pk, table.c.id,
-                                                     sort_by_parameter_order=True), rows)
-    pks = [row.pk for row in result]
+    pks = bulk_insert_with_keys(session, Statement.__table__, rows)
     agent_rows, activity_rows = [], []
     for pk, statement in zip(pks, fresh):
         agents, activities = statement_links(statement)
         agent_rows += [{"statement_pk": pk, "ifi": i, "direct": d} for i, d in agents]
         activity_rows += [{"statement_pk": pk, "iri": i, "direct": d} for i, d in activities]
-    if agent_rows:
-        session.execute(insert(StatementAgent.__table__), agent_rows)
-    if activity_rows:
-        session.execute(insert(StatementActivity.__table__), activity_rows)
+    bulk_insert(session, StatementAgent.__table__, agent_rows)
+    bulk_insert(session, StatementActivity.__table__, activity_rows)
     new_ids = [row["id"] for row in rows]
     late = queries.get_voided_among(session, new_ids)
     if targets or late:

@@ -3,10 +3,12 @@ upserts."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, Table, TypeDecorator
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, Table, TypeDecorator, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 #: JSON everywhere, JSONB on PostgreSQL (indexable, compact).
@@ -30,7 +32,8 @@ def insert_ignoring_duplicates(session: Session, table: Table, rows: list[dict],
     """Insert `rows`, silently skipping those whose `keys` already exist."""
     if rows:
         stmt = _insert_for(session, table).on_conflict_do_nothing(index_elements=keys)
-        session.execute(stmt, rows)
+        # RETURNING lets SQLAlchemy batch the rows into multi-row INSERTs.
+        session.execute(stmt.returning(*[table.c[key] for key in keys]), rows)
 
 
 def upsert(session: Session, table: Table, row: dict, keys: list[str],
@@ -65,3 +68,44 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+def bulk_insert(session: Session, table: Table, rows: list[dict]) -> None:
+    """Insert many rows fast in the session's transaction: COPY on PostgreSQL (no SQL to
+    build or parse), a batched executemany elsewhere."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        columns = list(rows[0])
+        cursor = session.connection().connection.driver_connection.cursor()
+        names = ", ".join(f'"{name}"' for name in columns)
+        dbapi = session.get_bind().dialect.dbapi
+        statement = f'COPY "{table.name}" ({names}) FROM STDIN'
+        try:
+            with cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row([json.dumps(value) if isinstance(value, (dict, list))
+                                    else value for value in (row[name] for name in columns)])
+        except dbapi.IntegrityError as exc:  # raised by the driver: give it SQLAlchemy's type
+            raise IntegrityError(statement, None, exc) from exc
+        except dbapi.Error as exc:
+            raise DBAPIError(statement, None, exc) from exc
+        return
+    session.execute(table.insert(), rows)
+
+
+def bulk_insert_with_keys(session: Session, table: Table, rows: list[dict]) -> list[int]:
+    """Insert rows into a table with an auto-increment `pk` and return their keys in order.
+
+    PostgreSQL draws the keys from the sequence in one query and COPYs the rows; elsewhere
+    an INSERT ... RETURNING executemany does both.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        keys = list(session.execute(
+            text("SELECT nextval(pg_get_serial_sequence(:t, 'pk')) "
+                 "FROM generate_series(1, :n)"), {"t": table.name, "n": len(rows)}).scalars())
+        bulk_insert(session, table, [{"pk": key, **row} for key, row in zip(keys, rows)])
+        return keys
+    result = session.execute(table.insert().returning(table.c.pk,
+                                                      sort_by_parameter_order=True), rows)
+    return [row.pk for row in result]
