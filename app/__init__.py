@@ -5,8 +5,6 @@ import logging
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import event
-
 from app.config import config_class
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -43,14 +41,11 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     from app import models  # noqa: F401  (registers every model on the metadata)
-    from app import i18n
+    from app import database, i18n
     from app.queries.accounts import get_user
 
     i18n.init_app(app)
-    db.init_app(app)
-    with app.app_context():
-        if db.engine.dialect.name == "sqlite":
-            event.listen(db.engine, "connect", _sqlite_pragmas)
+    database.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True,
                      compare_type=True)
     csrf.init_app(app)
@@ -68,15 +63,6 @@ def _init_extensions(app: Flask) -> None:
         from app.web.access import navigation_for
         role = current_user.role if current_user.is_authenticated else None
         return {"navigation": navigation_for(role)}
-
-
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    """WAL lets readers work during a write; SQLite leaves foreign keys off unless asked."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
 
 
 def _register_blueprints(app: Flask) -> None:
