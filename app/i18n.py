@@ -1,10 +1,10 @@
 """Interface language: Simplified Chinese unless the user chose English."""
-from flask import Flask, current_app, g, session
+from flask import Flask, current_app, g, has_request_context, session
 
 
 def select_locale() -> str:
     """The language the user picked this session, else the configured default (zh_CN)."""
-    chosen = session.get("language")
+    chosen = session.get("language") if has_request_context() else None
     if chosen in current_app.config["LANGUAGES"]:
         return chosen
     return current_app.config["BABEL_DEFAULT_LOCALE"]
