@@ -89,7 +89,7 @@ def _load_rgb(image: Image.Image, max_side: int) -> np.ndarray:
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         arr = np.asarray(image, dtype=np.float64)
         top = float(arr.max()) or 1.0
-        image = Image.fromarray(np.clip(arr / top * 255.0, 0, 255).astype(np.uint8), "L")
+        image = Image.fromarray(np.clip(arr / top * 255.0, 0, 255).astype(np.uint8))
     if image.mode != "RGB":
         image = image.convert("RGB")
     if max(image.size) > max_side:
