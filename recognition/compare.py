@@ -164,6 +164,26 @@ class Gallery:
         sq = self._sq_norms + np.float32(p @ p) - 2.0 * (self._matrix @ p)
         return np.sqrt(np.maximum(sq, 0.0))
 
+    def _top_two(self, probe: Encoding | np.ndarray) -> tuple[float, float, int]:
+        """Best distance, second-best distance (inf if none) and the best row, in one pass."""
+        if self.metric == "cosine":
+            # rank by dot product directly: avoids a second N-sized array for 1 - dot
+            p = _vector(probe)
+            if isinstance(probe, Encoding) and probe.encoder != self.encoder:
+                raise ValueError(f"probe of {probe.encoder}, gallery of {self.encoder}")
+            p = p / max(float(np.linalg.norm(p)), 1e-12)
+            scores = self._matrix @ p
+            best = int(np.argmax(scores))
+            best_score = float(scores[best])
+            scores[best] = -np.inf
+            second = float(scores.max()) if len(scores) > 1 else -np.inf
+            return 1.0 - best_score, (1.0 - second) if second > -np.inf else float("inf"), best
+        d = self.distances(probe)
+        best = int(np.argmin(d))
+        best_d = float(d[best])
+        d[best] = np.inf
+        return best_d, float(d.min()) if len(d) > 1 else float("inf"), best
+
     def identify(self, probe: Encoding | np.ndarray) -> Match:
         """1:N: who among the gallery is ``probe``?
 
@@ -175,14 +195,8 @@ class Gallery:
         """
         if not self._ids:
             return Match("no_match", float("inf"), self.threshold)
-        d = self.distances(probe)
-        if len(d) == 1:
-            best, second = 0, None
-        else:
-            top = np.argpartition(d, 1)[:2]
-            best, second = (top[0], top[1]) if d[top[0]] <= d[top[1]] else (top[1], top[0])
-        best_d = float(d[best])
-        margin = float(d[second] - d[best]) if second is not None else float("inf")
+        best_d, second_d, best = self._top_two(probe)
+        margin = second_d - best_d
         if best_d >= self.threshold:
             return Match("no_match", best_d, self.threshold, None, margin)
         decision = "match" if margin >= self.margin else "unknown"
