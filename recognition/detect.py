@@ -3,7 +3,7 @@
 HOG's cost grows with the pixel count and a check-in face fills a good part of the frame, so the
 detector runs on a copy whose longer side is at most ``detect_side`` pixels (480 by default: a
 640×480 webcam frame is searched at 480×360). HOG finds faces from about 80 px, so small images are
-upsampled once instead. Landmarks are then fitted on the full-resolution image, inside the box
+upsampled once instead (twice when that finds nothing). Landmarks are then fitted on the full-resolution image, inside the box
 scaled back, which keeps them precise for alignment.
 """
 
@@ -46,6 +46,8 @@ def detect_faces(image: np.ndarray, *, detect_side: int = DEFAULT_DETECT_SIDE) -
     )
     upsample = 1 if max(small.shape[:2]) < _UPSAMPLE_BELOW else 0
     rects = models.detector(np.ascontiguousarray(small), upsample)
+    if not len(rects) and upsample == 1:
+        rects = models.detector(np.ascontiguousarray(small), 2)  # a small photo with a small face
     faces = []
     for rect in rects:
         left = int(max(0, round(rect.left() / scale)))
