@@ -48,6 +48,10 @@ def detect_faces(image: np.ndarray, *, detect_side: int = DEFAULT_DETECT_SIDE) -
     rects = models.detector(np.ascontiguousarray(small), upsample)
     if not len(rects) and upsample == 1:
         rects = models.detector(np.ascontiguousarray(small), 2)  # a small photo with a small face
+    if not len(rects) and scale < 1.0 and max(height, width) <= 1000:
+        # a small face in a webcam frame: search the full frame, upsampled once (slower, rare)
+        rects = models.detector(np.ascontiguousarray(image), 1)
+        scale = 1.0
     faces = []
     for rect in rects:
         left = int(max(0, round(rect.left() / scale)))
