@@ -9,8 +9,6 @@ import numpy as np
 import pytest
 
 FACES = pathlib.Path(__file__).resolve().parents[2].parent / "shared" / "faces"
-if not FACES.is_dir():  # a worktree lives one level deeper than the main checkout
-    FACES = pathlib.Path(__file__).resolve().parents[3] / "shared" / "faces"
 
 
 def _require_faces() -> pathlib.Path:
