@@ -68,10 +68,11 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from app.web.admin import bp as admin_bp
     from app.web.auth import bp as auth_bp
+    from app.web.catalogue import bp as catalogue_bp
     from app.web.main import bp as main_bp
     from app.web.training import bp as training_bp
 
-    for bp in (main_bp, auth_bp, admin_bp, training_bp):
+    for bp in (main_bp, auth_bp, admin_bp, training_bp, catalogue_bp):
         app.register_blueprint(bp)
     from app.web import labels
     labels.init_app(app)
