@@ -54,13 +54,13 @@ def test_overlapping_sessions_are_refused(world):
     sessions = [session_at(day, 9, 12), session_at(day, 11, 13, "practice")]
     with pytest.raises(ValidationError) as info:
         draft_class(admin, application(institution, programme, [instructor], trainees, sessions))
-    assert "overlap" in info.value.errors["sessions"]
+    assert "重叠" in info.value.errors["sessions"]
 
 
 @pytest.mark.parametrize("sessions, phrase", [
-    ([], "at least one"),
-    ("backwards", "ends before"),
-    ("no_place", "place"),
+    ([], "至少"),
+    ("backwards", "结束时间早于"),
+    ("no_place", "地点"),
 ])
 def test_bad_sessions_are_named(world, sessions, phrase):
     admin, institution, programme, instructor, _, trainees = world

@@ -23,10 +23,10 @@ def test_register_derives_birth_date_and_sex_and_audits(app):
 
 
 @pytest.mark.parametrize("number, phrase", [
-    ("110105194912310021", "check digit"),
-    ("110105194902300023", "not a real date"),
-    ("1101051949123100", "18 characters"),
-    ("210105209912310018", "future"),
+    ("110105194912310021", "校验码"),
+    ("110105194902300023", "不是有效日期"),
+    ("1101051949123100", "18 位"),
+    ("210105209912310018", "晚于今天"),
 ])
 def test_register_refuses_bad_id_numbers(app, number, phrase):
     with pytest.raises(ValidationError) as info:

@@ -41,8 +41,8 @@ def test_import_reports_refused_rows_and_is_idempotent(setting):
     report = import_roster(admin, klass.id, read_rows("名册.csv", data))
     assert (report.rows, report.registered, report.enrolled) == (5, 2, 2)
     assert [line for line, _ in report.refused] == [4, 5, 6]
-    assert "check digit" in report.refused[0][1] and "mobile" in report.refused[1][1]
-    assert "twice" in report.refused[2][1]
+    assert "校验码" in report.refused[0][1] and "手机号" in report.refused[1][1]
+    assert "重复" in report.refused[2][1]
     again = import_roster(admin, klass.id, read_rows("名册.csv", data))
     assert (again.registered, again.enrolled, again.already_enrolled) == (0, 0, 2)
     assert _count(Trainee) == 2 and _count(Enrolment) == 2
@@ -54,7 +54,7 @@ def test_existing_trainee_is_enrolled_not_duplicated(setting):
     report = import_roster(admin, klass.id, read_rows("a.csv", _csv(f"诸葛亮,{trainee.id_number},13900000009,高校毕业生,")))
     assert (report.registered, report.enrolled) == (0, 1)
     other = import_roster(admin, klass.id, read_rows("b.csv", _csv(f"司马懿,{trainee.id_number},13900000009,高校毕业生,")))
-    assert "another name" in other.refused[0][1]
+    assert "其他姓名" in other.refused[0][1]
 
 
 def test_excel_import(setting):
@@ -106,4 +106,4 @@ def test_cli_import_shows_progress_and_report(setting, runner, tmp_path):
     assert result.exit_code == 0, result.output
     assert "enrolled 1" in result.output and "refused 1" in result.output and "line 3:" in result.output
     missing = runner.invoke(args=["roster", "import", str(path), "--class", "not-a-uuid"])
-    assert missing.exit_code != 0 and "No such class" in missing.output
+    assert missing.exit_code != 0 and "班级不存在" in missing.output
