@@ -51,6 +51,8 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
+    from app.services import accounts
+    accounts.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
@@ -66,13 +68,14 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from app.api import bp as api_bp
     from app.web.admin import bp as admin_bp
     from app.web.auth import bp as auth_bp
     from app.web.catalogue import bp as catalogue_bp
     from app.web.main import bp as main_bp
     from app.web.training import bp as training_bp
 
-    for bp in (main_bp, auth_bp, admin_bp, training_bp, catalogue_bp):
+    for bp in (main_bp, auth_bp, admin_bp, training_bp, catalogue_bp, api_bp):
         app.register_blueprint(bp)
     from app.web import labels
     labels.init_app(app)

@@ -83,6 +83,17 @@ def _audit_view(trainee: Trainee) -> dict:
             "phone": trainee.phone, "category": trainee.category, "employer": trainee.employer}
 
 
+def get_trainee_or_404(session: Session, trainee_id) -> Trainee:
+    """The trainee with this id.
+
+    :raise 404 (NotFoundError): unknown id.
+    """
+    trainee = session.get(Trainee, trainee_id)
+    if trainee is None:
+        raise NotFoundError(_("No such trainee."))
+    return trainee
+
+
 def register_trainee(actor: User | None, data: TraineeInput) -> Trainee:
     """Create the real-name record of a trainee.
 
@@ -121,9 +132,7 @@ def update_trainee(actor: User | None, trainee_id, phone: str, category: str,
         ValidationError: a field is wrong.
     """
     with transaction() as session:
-        trainee = session.get(Trainee, trainee_id)
-        if trainee is None:
-            raise NotFoundError(_("No such trainee."))
+        trainee = get_trainee_or_404(session, trainee_id)
         data = TraineeInput(trainee.name, trainee.id_number, phone, category, employer).cleaned()
         _raise_if_invalid(validate_trainee(data))
         before = _audit_view(trainee)

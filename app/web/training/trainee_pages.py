@@ -7,28 +7,17 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.errors.exceptions import NotFoundError, SkillTraceError
+from app.errors.exceptions import SkillTraceError
 from app.extensions import db
-from app.models import PERSON_CATEGORIES, Role, SkillLevel, Trainee
+from app.models import PERSON_CATEGORIES, Role, SkillLevel
 from app.queries import catalogue as catalogue_queries
 from app.services.certificates import add_certificate
-from app.services.registry import TraineeInput, register_trainee
+from app.services.registry import TraineeInput, get_trainee_or_404, register_trainee
 from app.web.access import role_required
 from app.web.forms import date_field, field, raise_if, uuid_field
 from app.web.training import bp
 
 REGISTRARS = (Role.ADMIN, Role.INSTRUCTOR)
-
-
-def get_trainee_or_404(trainee_id: uuid.UUID) -> Trainee:
-    """The trainee with this id.
-
-    :raise 404 (NotFoundError): unknown id.
-    """
-    trainee = db.session.get(Trainee, trainee_id)
-    if trainee is None:
-        raise NotFoundError(_("No such trainee."))
-    return trainee
 
 
 @bp.route("/trainees/new", methods=["GET", "POST"])
@@ -53,7 +42,7 @@ def new_trainee():
 @role_required(Role.ADMIN, Role.INSTRUCTOR, Role.AUDITOR)
 def show_trainee(trainee_id: uuid.UUID):
     """One trainee: identity (ID masked except for admins), certificates, enrolments."""
-    return render_template("training/trainee.html", trainee=get_trainee_or_404(trainee_id),
+    return render_template("training/trainee.html", trainee=get_trainee_or_404(db.session, trainee_id),
                            occupations=catalogue_queries.list_listed(db.session, "occupation"),
                            levels=list(SkillLevel), errors={})
 
@@ -62,7 +51,7 @@ def show_trainee(trainee_id: uuid.UUID):
 @role_required(*REGISTRARS)
 def record_certificate(trainee_id: uuid.UUID):
     """Record a skill certificate the trainee holds (grounds for exemptions)."""
-    trainee = get_trainee_or_404(trainee_id)
+    trainee = get_trainee_or_404(db.session, trainee_id)
     errors = {}
     occupation_id = uuid_field("occupation_id", errors)
     issued_on = date_field("issued_on", errors)
