@@ -5,8 +5,6 @@ import logging
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import event
-
 from app.config import config_class
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -43,19 +41,18 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     from app import models  # noqa: F401  (registers every model on the metadata)
-    from app import i18n
+    from app import database, i18n
     from app.queries.accounts import get_user
 
     i18n.init_app(app)
-    db.init_app(app)
-    with app.app_context():
-        if db.engine.dialect.name == "sqlite":
-            event.listen(db.engine, "connect", _sqlite_pragmas)
+    database.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True,
                      compare_type=True)
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
+    from app.services import accounts
+    accounts.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
@@ -70,22 +67,15 @@ def _init_extensions(app: Flask) -> None:
         return {"navigation": navigation_for(role)}
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    """WAL lets readers work during a write; SQLite leaves foreign keys off unless asked."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
-
-
 def _register_blueprints(app: Flask) -> None:
+    from app.api import bp as api_bp
     from app.web.admin import bp as admin_bp
     from app.web.auth import bp as auth_bp
+    from app.web.catalogue import bp as catalogue_bp
     from app.web.main import bp as main_bp
     from app.web.training import bp as training_bp
 
-    for bp in (main_bp, auth_bp, admin_bp, training_bp):
+    for bp in (main_bp, auth_bp, admin_bp, training_bp, catalogue_bp, api_bp):
         app.register_blueprint(bp)
     import lrs
     lrs.init_app(app, lambda: db.session)

@@ -54,6 +54,7 @@ class BaseConfig:
     # Sign-in failures allowed per client address and account name.
     LOGIN_FAILURE_LIMIT = "5 per minute;20 per hour"
     REQUIRE_SECRETS = False
+    PASSWORD_HASH_PROFILE = "RFC_9106_LOW_MEMORY"
 
     @classmethod
     def load(cls, instance_path: Path, environ: os._Environ | dict | None = None) -> dict:
@@ -85,6 +86,8 @@ class TestingConfig(BaseConfig):
     """The test suite: CSRF stays on (tests send the token), rate limits stay on."""
 
     TESTING = True
+    # Hashing strength is not under test; the cheapest Argon2id keeps the suite fast.
+    PASSWORD_HASH_PROFILE = "CHEAPEST"
 
 
 class ProductionConfig(BaseConfig):

@@ -1,19 +1,19 @@
 """SkillTrace models, one module per area; importing this package registers them all."""
 from app.models.accounts import Role, User
-from app.models.catalogue import Programme, TrainingCategory
-from app.models.classes import ClassStatus, Enrolment, TrainingClass
+from app.models.audit import AuditEntry
+from app.models.biometrics import (AlternativeVerification, Consent, ConsentMethod, ConsentText,
+                                   DuplicateFaceFlag, FaceTemplate)
+from app.models.catalogue import (DeliveryMode, EvaluationOrganisation, Occupation, Programme,
+                                  ShortageListing, SkillLevel, SubsidyStandard, TrainingCategory)
+from app.models.classes import (ClassSession, ClassStatus, Enrolment, Exemption, SessionKind,
+                                TrainingClass)
 from app.models.organisation import Institution, ListingStatus
-from app.models.registry import Trainee
+from app.models.registry import PERSON_CATEGORIES, Certificate, Sex, Trainee
 
 __all__ = [
-    "ClassStatus",
-    "Enrolment",
-    "Institution",
-    "ListingStatus",
-    "Programme",
-    "Role",
-    "Trainee",
-    "TrainingCategory",
-    "TrainingClass",
-    "User",
+    "PERSON_CATEGORIES", "AlternativeVerification", "AuditEntry", "Certificate", "ClassSession",
+    "ClassStatus", "Consent", "ConsentMethod", "ConsentText", "DeliveryMode", "DuplicateFaceFlag",
+    "Enrolment", "EvaluationOrganisation", "Exemption", "FaceTemplate", "Institution",
+    "ListingStatus", "Occupation", "Programme", "Role", "SessionKind", "Sex", "ShortageListing",
+    "SkillLevel", "SubsidyStandard", "Trainee", "TrainingCategory", "TrainingClass", "User",
 ]

@@ -1,4 +1,5 @@
-"""Training institutions (职业院校、技工院校) that run classes."""
+"""Catalogue status shared by every listed entry, and the training institutions
+(职业院校、技工院校) that run classes."""
 from __future__ import annotations
 
 import enum
@@ -17,13 +18,22 @@ class ListingStatus(enum.StrEnum):
     REVOKED = "revoked"
 
 
-class Institution(UUIDPrimaryKey, Timestamps, Base):
+class Listed:
+    """Mixin: a catalogue entry's status and the reason it was revoked."""
+
+    status: Mapped[ListingStatus] = mapped_column(
+        enum_column(ListingStatus), default=ListingStatus.LISTED)
+    status_reason: Mapped[str] = mapped_column(String(500), default="")
+
+    @property
+    def is_listed(self) -> bool:
+        return self.status == ListingStatus.LISTED
+
+
+class Institution(UUIDPrimaryKey, Timestamps, Listed, Base):
     """A college or technical school approved to deliver subsidised training."""
 
     __tablename__ = "institutions"
 
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    status: Mapped[ListingStatus] = mapped_column(
-        enum_column(ListingStatus), default=ListingStatus.LISTED
-    )

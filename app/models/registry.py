@@ -1,12 +1,38 @@
-"""Real-name trainee records (实名制): one record per resident ID number."""
+"""Real-name trainee records (实名制): one record per resident ID number, with the skill
+certificates they hold (双证互通)."""
 from __future__ import annotations
 
+import enum
 import uuid
+from datetime import date
 
 from sqlalchemy import ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.models.accounts import enum_column
 from app.models.base import Base, Timestamps, UUIDPrimaryKey
+from app.models.catalogue import SkillLevel
+
+PERSON_CATEGORIES = (
+    "农村转移就业劳动者",
+    "高校毕业生",
+    "城乡未继续升学初高中毕业生",
+    "下岗失业人员",
+    "退役军人",
+    "就业困难人员",
+    "残疾人",
+    "企业职工",
+    "防止返贫监测对象",
+    "其他",
+)
+ENTERPRISE_WORKER = "企业职工"
+
+
+class Sex(enum.StrEnum):
+    """Derived from the 17th digit of the resident ID: odd male, even female."""
+
+    MALE = "male"
+    FEMALE = "female"
 
 
 class Trainee(UUIDPrimaryKey, Timestamps, Base):
@@ -16,6 +42,28 @@ class Trainee(UUIDPrimaryKey, Timestamps, Base):
 
     name: Mapped[str] = mapped_column(String(100))
     id_number: Mapped[str] = mapped_column(String(18), unique=True)
+    birth_date: Mapped[date]
+    sex: Mapped[Sex] = mapped_column(enum_column(Sex))
     phone: Mapped[str] = mapped_column(String(20), default="")
     category: Mapped[str] = mapped_column(String(40))
+    employer: Mapped[str] = mapped_column(String(200), default="")
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), unique=True)
+
+    certificates = relationship("Certificate", back_populates="trainee",
+                                order_by="Certificate.issued_on")
+
+
+class Certificate(UUIDPrimaryKey, Timestamps, Base):
+    """A vocational skill-level certificate a trainee holds; grounds for exemptions (免修)."""
+
+    __tablename__ = "certificates"
+
+    trainee_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("trainees.id"), index=True)
+    occupation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("occupations.id"))
+    level: Mapped[SkillLevel] = mapped_column(enum_column(SkillLevel))
+    serial: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_on: Mapped[date]
+    issuer: Mapped[str] = mapped_column(String(200), default="")
+
+    trainee = relationship("Trainee", back_populates="certificates")
+    occupation = relationship("Occupation")

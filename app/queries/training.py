@@ -7,16 +7,17 @@ from sqlalchemy.orm import Session, joinedload
 from app.models import Enrolment, Trainee, TrainingClass
 
 
-def list_classes(session: Session) -> list[tuple[TrainingClass, int]]:
-    """Every class with its roster size, newest start first."""
+def list_classes(session: Session, status=None) -> list[tuple[TrainingClass, int]]:
+    """Every class (of one status when given) with its roster size, newest start first."""
     roster = (select(Enrolment.class_id, func.count().label("n"))
               .group_by(Enrolment.class_id).subquery())
-    rows = session.execute(
-        select(TrainingClass, func.coalesce(roster.c.n, 0))
-        .outerjoin(roster, roster.c.class_id == TrainingClass.id)
-        .options(joinedload(TrainingClass.institution), joinedload(TrainingClass.programme))
-        .order_by(TrainingClass.start_date.desc(), TrainingClass.code)
-    )
+    query = (select(TrainingClass, func.coalesce(roster.c.n, 0))
+             .outerjoin(roster, roster.c.class_id == TrainingClass.id)
+             .options(joinedload(TrainingClass.institution), joinedload(TrainingClass.programme))
+             .order_by(TrainingClass.start_date.desc(), TrainingClass.code))
+    if status is not None:
+        query = query.where(TrainingClass.status == status)
+    rows = session.execute(query)
     return [(klass, count) for klass, count in rows]
 
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import re
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import Flask, current_app
 
 from app.errors.exceptions import ConflictError, ValidationError
 from app.models import Role, User
@@ -12,16 +13,31 @@ from app.models.base import utcnow
 from app.queries.accounts import get_user_by_username
 from app.services._tx import transaction
 
-_hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
-# Verified when the user name is unknown, so that answering takes as long either way.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
 MIN_PASSWORD_LENGTH = 8
 
 
+def init_app(app: Flask) -> None:
+    """Build the app's Argon2id hasher from ``PASSWORD_HASH_PROFILE`` (an argon2.profiles name:
+    RFC_9106_LOW_MEMORY by default; the tests use CHEAPEST)."""
+    params = getattr(profiles, app.config["PASSWORD_HASH_PROFILE"])
+    app.extensions["password_hasher"] = PasswordHasher.from_parameters(params)
+
+
+def _hasher() -> PasswordHasher:
+    return current_app.extensions["password_hasher"]
+
+
+def _dummy_hash() -> str:
+    """A hash checked when the user name is unknown, so that answering takes as long either way."""
+    if "password_dummy_hash" not in current_app.extensions:
+        current_app.extensions["password_dummy_hash"] = _hasher().hash("not-a-real-password")
+    return current_app.extensions["password_dummy_hash"]
+
+
 def hash_password(password: str) -> str:
     """Argon2id hash of ``password`` in PHC string format."""
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def create_user(username: str, role: str | Role, password: str, display_name: str = "") -> User:
@@ -61,13 +77,14 @@ def authenticate(username: str, password: str) -> User | None:
     """The active account whose password matches, or None; upgrades outdated hashes."""
     with transaction() as session:
         user = get_user_by_username(session, username)
+        hasher = _hasher()
         try:
-            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+            hasher.verify(user.password_hash if user else _dummy_hash(), password)
         except (VerificationError, InvalidHashError):
             return None
         if user is None or not user.active:
             return None
-        if _hasher.check_needs_rehash(user.password_hash):
+        if hasher.check_needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
         user.last_login_at = utcnow()
     return user

@@ -44,6 +44,7 @@ STAFF = frozenset({Role.ADMIN, Role.REVIEWER, Role.INSTRUCTOR, Role.AUDITOR})
 NAVIGATION = (
     NavItem("main.index", _l("Home"), frozenset(Role)),
     NavItem("training.list_classes", _l("Classes"), STAFF),
+    NavItem("catalogue.index", _l("Catalogues"), STAFF),
     NavItem("training.list_trainees", _l("Trainees"), frozenset({Role.ADMIN, Role.INSTRUCTOR, Role.AUDITOR})),
     NavItem("main.camera_check", _l("Camera check"), frozenset({Role.TRAINEE, Role.INSTRUCTOR, Role.ADMIN})),
     NavItem("admin.list_users", _l("Accounts"), frozenset({Role.ADMIN})),

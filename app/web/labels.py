@@ -1,8 +1,10 @@
 """Template helpers: the interface language and translated names of roles and statuses."""
 from flask_babel import get_locale
+from flask_login import current_user
 from flask_babel import lazy_gettext as _l
 
-from app.models import ClassStatus, Role
+from app.models import ClassStatus, DeliveryMode, Role, SkillLevel, TrainingCategory
+from app.services.resident_id import mask_resident_id
 
 ROLE_LABELS = {
     Role.ADMIN: _l("Administrator"),
@@ -21,6 +23,47 @@ CLASS_STATUS_LABELS = {
 }
 
 
+SKILL_LEVEL_LABELS = {
+    SkillLevel.LEVEL_5: _l("Level 5 / junior worker"),
+    SkillLevel.LEVEL_4: _l("Level 4 / intermediate worker"),
+    SkillLevel.LEVEL_3: _l("Level 3 / senior worker"),
+    SkillLevel.LEVEL_2: _l("Level 2 / technician"),
+    SkillLevel.LEVEL_1: _l("Level 1 / senior technician"),
+}
+
+
+CATEGORY_LABELS = {
+    TrainingCategory.EMPLOYMENT: _l("Employment skills"),
+    TrainingCategory.UPGRADING: _l("On-the-job upgrading"),
+    TrainingCategory.ENTREPRENEURSHIP: _l("Entrepreneurship"),
+    TrainingCategory.APPRENTICESHIP: _l("Enterprise new apprenticeship"),
+    TrainingCategory.HIGH_SKILL: _l("High-skill talent"),
+}
+DELIVERY_MODE_LABELS = {
+    DeliveryMode.OFFLINE: _l("Offline"),
+    DeliveryMode.ONLINE: _l("Online"),
+    DeliveryMode.BLENDED: _l("Blended"),
+}
+
+
+def category_label(category: TrainingCategory) -> str:
+    return CATEGORY_LABELS[category]
+
+
+def delivery_mode_label(mode: DeliveryMode) -> str:
+    return DELIVERY_MODE_LABELS[mode]
+
+
+def shown_id_number(number: str) -> str:
+    """The full ID number for administrators, the masked one for everyone else."""
+    is_admin = current_user.is_authenticated and current_user.role == Role.ADMIN
+    return number if is_admin else mask_resident_id(number)
+
+
+def skill_level_label(level: SkillLevel | None) -> str:
+    return SKILL_LEVEL_LABELS[level] if level else "—"
+
+
 def role_label(role: Role) -> str:
     """The role's name in the interface language."""
     return ROLE_LABELS[role]
@@ -34,4 +77,8 @@ def class_status_label(status: ClassStatus) -> str:
 def init_app(app) -> None:
     """Make the helpers available in every template."""
     app.jinja_env.globals.update(get_locale=get_locale, role_label=role_label,
-                                 class_status_label=class_status_label)
+                                 class_status_label=class_status_label,
+                                 skill_level_label=skill_level_label,
+                                 shown_id_number=shown_id_number,
+                                 category_label=category_label,
+                                 delivery_mode_label=delivery_mode_label)

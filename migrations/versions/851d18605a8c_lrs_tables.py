@@ -2,7 +2,7 @@
 and client credentials (all on `lrs.metadata`).
 
 Revision ID: 851d18605a8c
-Revises: 69295cb4a128
+Revises: e7a084b8f318
 Create Date: 2026-11-23 15:00:26.804673
 
 """
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = '851d18605a8c'
-down_revision = '69295cb4a128'
+down_revision = 'e7a084b8f318'
 branch_labels = None
 depends_on = None
 

@@ -50,3 +50,11 @@ def test_authenticate_refuses_inactive_account(app):
     user.active = False
     db.session.commit()
     assert authenticate("gone", PASSWORD) is None
+
+
+def test_production_strength_hashing_outside_tests(tmp_path):
+    from app import create_app
+    from app.services.accounts import hash_password
+    app = create_app({"SKILLTRACE_ENV": "development", "INSTANCE_PATH": str(tmp_path)})
+    with app.app_context():
+        assert hash_password("long-enough-pw").startswith("$argon2id$v=19$m=65536,t=3,p=4$")

@@ -1,0 +1,54 @@
+"""`/api/trainees`: register, list, read and correct real-name trainee records."""
+import uuid
+
+from flask_login import current_user
+
+from app.api import bp
+from app.api.helpers import api_roles, check, json_body, text
+from app.api.serializers import trainee_json
+from app.extensions import db
+from app.models import Role
+from app.queries import training as training_queries
+from app.services.registry import (TraineeInput, get_trainee_or_404, register_trainee,
+                                   update_trainee, validate_trainee)
+
+READERS = (Role.ADMIN, Role.INSTRUCTOR, Role.AUDITOR)
+WRITERS = (Role.ADMIN, Role.INSTRUCTOR)
+
+
+@bp.get("/trainees")
+@api_roles(*READERS)
+def list_trainees():
+    """200 `{"trainees": [...]}`."""
+    return {"trainees": [trainee_json(t) for t in training_queries.list_trainees(db.session)]}
+
+
+@bp.post("/trainees")
+@api_roles(*WRITERS)
+def create_trainee():
+    """201 with the trainee; 400 naming each wrong field; 409 `duplicate_id_number`."""
+    body, errors = json_body(), {}
+    data = TraineeInput(*(text(body, f, errors) for f in ("name", "id_number", "phone", "category")),
+                        employer=text(body, "employer", errors, required=False))
+    check({**validate_trainee(data.cleaned()), **errors})
+    return trainee_json(register_trainee(current_user, data)), 201
+
+
+@bp.get("/trainees/<uuid:trainee_id>")
+@api_roles(*READERS)
+def get_trainee(trainee_id: uuid.UUID):
+    """200 with the trainee; 404 when unknown."""
+    return trainee_json(get_trainee_or_404(db.session, trainee_id))
+
+
+@bp.patch("/trainees/<uuid:trainee_id>")
+@api_roles(*WRITERS)
+def patch_trainee(trainee_id: uuid.UUID):
+    """Correct phone, category and employer (name and ID number are fixed); 200 with the record."""
+    body, errors = json_body(), {}
+    current = get_trainee_or_404(db.session, trainee_id)
+    phone = text(body, "phone", errors, required=False) or current.phone
+    category = text(body, "category", errors, required=False) or current.category
+    employer = text(body, "employer", errors, required=False) if "employer" in body else current.employer
+    check(errors)
+    return trainee_json(update_trainee(current_user, trainee_id, phone, category, employer))

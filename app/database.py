@@ -1,0 +1,44 @@
+"""Engine set-up per dialect, and the write lock a service transaction takes first.
+
+SQLite: WAL (readers carry on during a write), foreign keys on, a busy timeout, and SQLite's
+own transaction handling replaced by SQLAlchemy's so that a service's write transaction can
+start with ``BEGIN IMMEDIATE``. Without that, two requests that read and then write would both
+start reading, and the second to write would fail with "database is locked" instead of waiting.
+"""
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from app.extensions import db
+
+WRITE_OPTION = "skilltrace_write"
+
+
+def _on_connect(dbapi_connection, _record) -> None:
+    dbapi_connection.isolation_level = None  # let the "begin" hook below emit BEGIN
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _on_begin(conn) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION)
+                         else "BEGIN")
+
+
+def configure_engine(engine: Engine) -> None:
+    """Install the SQLite hooks on ``engine``; other dialects need none."""
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _on_connect)
+        event.listen(engine, "begin", _on_begin)
+
+
+def init_app(app: Flask) -> None:
+    """Bind Flask-SQLAlchemy and configure its engine."""
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)

@@ -1,0 +1,85 @@
+"""Face data under PIPL rules: separate, versioned, withdrawable consent; encrypted templates;
+duplicate-face flags; and the recorded alternative for people who refuse face recognition."""
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.accounts import enum_column
+from app.models.base import Base, Timestamps, UTCDateTime, UUIDPrimaryKey
+
+
+class ConsentMethod(enum.StrEnum):
+    """How consent or its withdrawal was given."""
+
+    ON_SCREEN = "on_screen"  # the trainee ticked the consent on the enrolment page
+    PAPER = "paper"          # a signed form, recorded by staff
+
+
+class ConsentText(UUIDPrimaryKey, Timestamps, Base):
+    """One version of the consent text shown before face enrolment."""
+
+    __tablename__ = "consent_texts"
+
+    version: Mapped[str] = mapped_column(String(20), unique=True)
+    body: Mapped[str] = mapped_column(Text)
+    retention_days: Mapped[int]
+
+
+class Consent(UUIDPrimaryKey, Timestamps, Base):
+    """A trainee's consent to face processing under one text version; withdrawable."""
+
+    __tablename__ = "consents"
+
+    trainee_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("trainees.id"), index=True)
+    consent_text_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consent_texts.id"))
+    method: Mapped[ConsentMethod] = mapped_column(enum_column(ConsentMethod))
+    recorded_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    withdrawn_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+
+    consent_text = relationship("ConsentText")
+
+    @property
+    def is_active(self) -> bool:
+        return self.withdrawn_at is None
+
+
+class AlternativeVerification(UUIDPrimaryKey, Timestamps, Base):
+    """A trainee who refuses face recognition is verified by an instructor checking the ID card;
+    this records that arrangement and why, and is reported separately."""
+
+    __tablename__ = "alternative_verifications"
+
+    trainee_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("trainees.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class FaceTemplate(UUIDPrimaryKey, Timestamps, Base):
+    """A trainee's enrolled face template, encrypted at rest (AES-GCM) and tagged with the
+    encoder that made it; deleted when consent is withdrawn."""
+
+    __tablename__ = "face_templates"
+
+    trainee_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("trainees.id"), unique=True)
+    encoder: Mapped[str] = mapped_column(String(32))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    captures: Mapped[int]
+
+
+class DuplicateFaceFlag(UUIDPrimaryKey, Timestamps, Base):
+    """An enrolment refused because the face matched a trainee under another ID (R1)."""
+
+    __tablename__ = "duplicate_face_flags"
+
+    trainee_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("trainees.id"), index=True)
+    matched_trainee_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("trainees.id"))
+    score: Mapped[float]
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))

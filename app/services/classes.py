@@ -1,0 +1,244 @@
+"""Class opening (R7): an institution drafts an application (roster, teaching plan, sessions,
+instructors, resources, assessment plan) and submits it; a reviewer of the bureau, never one of
+the institution's own, approves or rejects it; an approved class starts running at its first
+session. Only a running class accepts check-ins. Every step is audited.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.errors.exceptions import (ConflictError, NotFoundError, PermissionDeniedError,
+                                   ValidationError)
+from app.models import (ClassSession, ClassStatus, Enrolment, Institution, Programme, Role,
+                        SessionKind, Trainee, TrainingClass, User)
+from app.models.base import utcnow
+from app.services._tx import transaction
+from app.services.audit import append_audit
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+MAX_SESSION = timedelta(hours=12)
+
+
+@dataclass(frozen=True)
+class SessionInput:
+    """One planned session; times are timezone-aware."""
+
+    starts_at: datetime
+    ends_at: datetime
+    kind: str
+    place: str = ""
+    online: bool = False
+
+
+@dataclass
+class ClassApplication:
+    """Everything a class-opening application (开班申请) carries."""
+
+    code: str
+    name: str
+    institution_id: uuid.UUID
+    programme_id: uuid.UUID
+    sessions: list[SessionInput]
+    instructor_ids: list[uuid.UUID] = field(default_factory=list)
+    trainee_ids: list[uuid.UUID] = field(default_factory=list)
+    teaching_plan: str = ""
+    resources: str = ""
+    assessment_plan: str = ""
+
+
+def session_problems(sessions: list[SessionInput]) -> list[str]:
+    """What is wrong with a list of sessions: bad times, unknown kinds, missing places, overlaps."""
+    problems = []
+    for n, s in enumerate(sessions, 1):
+        if s.starts_at.tzinfo is None or s.ends_at.tzinfo is None:
+            problems.append(_("Session %(n)s: times need a time zone.", n=n))
+            continue
+        if s.ends_at <= s.starts_at:
+            problems.append(_("Session %(n)s ends before it starts.", n=n))
+        elif s.ends_at - s.starts_at > MAX_SESSION:
+            problems.append(_("Session %(n)s is longer than 12 hours.", n=n))
+        if s.kind not in {k.value for k in SessionKind}:
+            problems.append(_("Session %(n)s: choose theory or practice.", n=n))
+        if not s.online and not s.place.strip():
+            problems.append(_("Session %(n)s: give the place, or mark it online.", n=n))
+    timed = sorted((s.starts_at, s.ends_at, n) for n, s in enumerate(sessions, 1)
+                   if s.starts_at.tzinfo and s.ends_at.tzinfo)
+    for (_s1, end1, n1), (start2, _e2, n2) in zip(timed, timed[1:]):
+        if start2 < end1:
+            problems.append(_("Sessions %(a)s and %(b)s overlap.", a=n1, b=n2))
+    return problems
+
+
+def can_act_for(actor: User, institution_id) -> bool:
+    return actor.role == Role.ADMIN or (
+        actor.role == Role.INSTRUCTOR and actor.institution_id == institution_id)
+
+
+def _check_application(session: Session, actor: User, app_: ClassApplication) -> dict:
+    errors = {}
+    if not app_.code.strip():
+        errors["code"] = _("Required.")
+    if not app_.name.strip():
+        errors["name"] = _("Required.")
+    institution = session.get(Institution, app_.institution_id)
+    if institution is None or not institution.is_listed:
+        errors["institution_id"] = _("The institution is not listed (or was revoked).")
+    elif not can_act_for(actor, institution.id):
+        raise PermissionDeniedError(_("Only the institution's own staff may apply for its classes."))
+    programme = session.get(Programme, app_.programme_id)
+    if programme is None or not programme.is_listed:
+        errors["programme_id"] = _("The programme is not listed (or was revoked): no new classes.")
+    elif programme.occupation is not None and not programme.occupation.is_listed:
+        errors["programme_id"] = _("The programme's occupation was revoked: no new classes.")
+    if not app_.sessions:
+        errors["sessions"] = _("Plan at least one session.")
+    elif problems := session_problems(app_.sessions):
+        errors["sessions"] = " ".join(problems)
+    found = set(session.scalars(select(User.id).where(
+        User.id.in_(app_.instructor_ids), User.role == Role.INSTRUCTOR)))
+    if missing := set(app_.instructor_ids) - found:
+        errors["instructor_ids"] = _("%(n)s of the instructors are not instructor accounts.", n=len(missing))
+    trainees = set(session.scalars(select(Trainee.id).where(Trainee.id.in_(app_.trainee_ids))))
+    if len(trainees) != len(app_.trainee_ids):
+        errors["trainee_ids"] = _("The roster names unknown or repeated trainees.")
+    return errors
+
+
+def draft_class(actor: User, application: ClassApplication) -> TrainingClass:
+    """Create a class in draft from an application.
+
+    Raises:
+        PermissionDeniedError: the actor is not staff of the institution (or an admin).
+        ValidationError: a field is wrong — revoked programme, overlapping sessions, unknown
+            trainees … (``errors`` names each one).
+        ConflictError: the class code is taken.
+    """
+    with transaction() as session:
+        if errors := _check_application(session, actor, application):
+            raise ValidationError("; ".join(f"{k}: {v}" for k, v in errors.items()), errors=errors)
+        if session.scalar(select(TrainingClass.id).where(TrainingClass.code == application.code.strip())):
+            raise ConflictError(_("The class code %(code)s is taken.", code=application.code),
+                                code="duplicate_code", errors={"code": "duplicate"})
+        first = min(s.starts_at for s in application.sessions)
+        last = max(s.ends_at for s in application.sessions)
+        klass = TrainingClass(
+            code=application.code.strip(), name=application.name.strip(),
+            institution_id=application.institution_id, programme_id=application.programme_id,
+            start_date=first.astimezone(LOCAL_TZ).date(), end_date=last.astimezone(LOCAL_TZ).date(),
+            teaching_plan=application.teaching_plan.strip(), resources=application.resources.strip(),
+            assessment_plan=application.assessment_plan.strip(), drafted_by_id=actor.id,
+            sessions=[ClassSession(starts_at=s.starts_at, ends_at=s.ends_at, kind=SessionKind(s.kind),
+                                   place=s.place.strip(), online=s.online)
+                      for s in application.sessions],
+            instructors=list(session.scalars(select(User).where(User.id.in_(application.instructor_ids)))),
+        )
+        session.add(klass)
+        session.flush()
+        for trainee_id in application.trainee_ids:
+            session.add(Enrolment(class_id=klass.id, trainee_id=trainee_id))
+        append_audit(session, actor, "class.drafted", klass, {
+            "code": klass.code, "programme_id": str(klass.programme_id),
+            "sessions": len(application.sessions), "roster": len(application.trainee_ids),
+            "instructors": [str(i) for i in application.instructor_ids]})
+    return klass
+
+
+def get_class_or_404(session: Session, class_id) -> TrainingClass:
+    """The class with this id.
+
+    :raise 404 (NotFoundError): unknown or malformed id.
+    """
+    try:
+        klass = session.get(TrainingClass, uuid.UUID(str(class_id)))
+    except ValueError:
+        klass = None
+    if klass is None:
+        raise NotFoundError(_("No such class."))
+    return klass
+
+
+def submit_class(actor: User, class_id) -> TrainingClass:
+    """Submit a draft (or a rejected application, revised) for review.
+
+    Raises:
+        PermissionDeniedError: not the institution's staff. ConflictError: wrong state.
+        ValidationError: the application is incomplete or its programme was revoked.
+    """
+    with transaction() as session:
+        klass = get_class_or_404(session, class_id)
+        if not can_act_for(actor, klass.institution_id):
+            raise PermissionDeniedError(_("Only the institution's own staff may submit its classes."))
+        if klass.status not in (ClassStatus.DRAFT, ClassStatus.REJECTED):
+            raise ConflictError(_("Only a draft or a rejected application can be submitted."),
+                                code="wrong_state")
+        missing = [label for label, ok in (
+            ("sessions", klass.sessions), ("instructors", klass.instructors),
+            ("roster", klass.enrolments), ("teaching_plan", klass.teaching_plan),
+            ("assessment_plan", klass.assessment_plan)) if not ok]
+        if missing:
+            raise ValidationError(_("The application is incomplete: %(missing)s.",
+                                    missing=", ".join(missing)),
+                                  errors={m: _("Required.") for m in missing})
+        if not klass.programme.is_listed:
+            raise ValidationError(_("The programme was revoked: no new classes."),
+                                  errors={"programme_id": "revoked"})
+        klass.status, klass.submitted_at = ClassStatus.SUBMITTED, utcnow()
+        append_audit(session, actor, "class.submitted", klass, {"code": klass.code})
+    return klass
+
+
+def review_class(actor: User, class_id, approve: bool, comment: str) -> TrainingClass:
+    """Approve or reject a submitted application.
+
+    Raises:
+        PermissionDeniedError: not a reviewer, or a reviewer of the class's own institution.
+        ConflictError: the application is not waiting for review.
+        ValidationError: a rejection without a comment, or approving a revoked programme.
+    """
+    if actor.role != Role.REVIEWER:
+        raise PermissionDeniedError(_("Only reviewers of the bureau review applications."))
+    comment = (comment or "").strip()
+    with transaction() as session:
+        klass = get_class_or_404(session, class_id)
+        if actor.institution_id is not None and actor.institution_id == klass.institution_id:
+            raise PermissionDeniedError(_("You may not review an application of your own institution."))
+        if klass.status != ClassStatus.SUBMITTED:
+            raise ConflictError(_("This application is not waiting for review."), code="wrong_state")
+        if not approve and not comment:
+            raise ValidationError(_("Say why the application is rejected."),
+                                  errors={"comment": _("Required.")})
+        if approve and not klass.programme.is_listed:
+            raise ValidationError(_("The programme was revoked: it cannot be approved."),
+                                  errors={"programme_id": "revoked"})
+        klass.status = ClassStatus.APPROVED if approve else ClassStatus.REJECTED
+        klass.reviewed_by_id, klass.reviewed_at, klass.review_comment = actor.id, utcnow(), comment
+        append_audit(session, actor, "class.approved" if approve else "class.rejected", klass,
+                     {"comment": comment})
+    return klass
+
+
+def start_due_classes(now: datetime | None = None) -> list[TrainingClass]:
+    """Move approved classes whose first session has begun to running (a scheduler job)."""
+    now = now or utcnow()
+    started = []
+    with transaction() as session:
+        first = (select(ClassSession.class_id).where(ClassSession.starts_at <= now)
+                 .group_by(ClassSession.class_id))
+        for klass in session.scalars(select(TrainingClass).where(
+                TrainingClass.status == ClassStatus.APPROVED, TrainingClass.id.in_(first))):
+            klass.status = ClassStatus.RUNNING
+            append_audit(session, None, "class.started", klass, {"at": now.isoformat()})
+            started.append(klass)
+    return started
+
+
+def accepts_check_ins(klass: TrainingClass) -> bool:
+    """Only a running class accepts check-ins (R7)."""
+    return klass.status == ClassStatus.RUNNING

@@ -1,0 +1,121 @@
+"""Biometric consent (PIPL arts. 28–30 and the face-recognition rules in force since 2025-06-01):
+separate, versioned and withdrawable; withdrawal deletes the face template while the audit trail
+stays verifiable; people who refuse get an instructor-witnessed ID-card check instead."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from app.errors.exceptions import ConflictError, NotFoundError, ValidationError
+from app.models import (AlternativeVerification, Consent, ConsentMethod, ConsentText, FaceTemplate,
+                        Trainee, User)
+from app.models.base import utcnow
+from app.services._tx import transaction
+from app.services.audit import append_audit
+
+DEFAULT_CONSENT_VERSION = "2025-06"
+DEFAULT_RETENTION_DAYS = 365 * 3
+DEFAULT_CONSENT_BODY = (
+    "为落实职业技能培训实名制管理，本系统在您签到、签退和在线学习点名时采集您的人脸图像，"
+    "与您登记的人脸特征比对，以核验本人参训。人脸信息属于敏感个人信息：\n"
+    "1. 仅用于本培训的身份核验，不用于其他目的，不向第三方提供；\n"
+    "2. 在本系统内加密存储人脸特征，不保存原始照片（另行告知的除外）；\n"
+    "3. 保存期限为培训结束后三年，期满删除；\n"
+    "4. 您可以随时撤回同意，撤回后人脸特征立即删除；\n"
+    "5. 您可以拒绝人脸识别，改由授课教师现场核验身份证件，不影响参加培训。"
+)
+
+
+def current_consent_text(session: Session) -> ConsentText:
+    """The newest consent text, creating the default version on first use."""
+    text = session.scalar(select(ConsentText).order_by(ConsentText.created_at.desc()).limit(1))
+    if text is None:
+        text = ConsentText(version=DEFAULT_CONSENT_VERSION, body=DEFAULT_CONSENT_BODY,
+                           retention_days=DEFAULT_RETENTION_DAYS)
+        session.add(text)
+        session.flush()
+    return text
+
+
+def active_consent(session: Session, trainee_id) -> Consent | None:
+    """The trainee's consent in force, if any."""
+    return session.scalar(select(Consent).where(Consent.trainee_id == trainee_id,
+                                                Consent.withdrawn_at.is_(None)))
+
+
+def _trainee(session: Session, trainee_id) -> Trainee:
+    trainee = session.get(Trainee, trainee_id)
+    if trainee is None:
+        raise NotFoundError(_("No such trainee."))
+    return trainee
+
+
+def give_consent(actor: User, trainee_id, version: str, method: str) -> Consent:
+    """Record consent to face processing under the text ``version`` the trainee was shown.
+
+    Raises:
+        ValidationError: the version is not the current text, or an unknown method.
+        ConflictError: consent is already in force.
+    """
+    try:
+        method = ConsentMethod(method)
+    except ValueError:
+        raise ValidationError(_("Unknown consent method."), errors={"method": "unknown"}) from None
+    with transaction() as session:
+        trainee = _trainee(session, trainee_id)
+        text = current_consent_text(session)
+        if version != text.version:
+            raise ValidationError(_("The consent text has changed; read the current version."),
+                                  errors={"version": "outdated"})
+        if active_consent(session, trainee.id):
+            raise ConflictError(_("Consent is already recorded."), code="consent_exists")
+        consent = Consent(trainee_id=trainee.id, consent_text_id=text.id, method=method,
+                          recorded_by_id=actor.id)
+        session.add(consent)
+        session.flush()
+        append_audit(session, actor, "consent.given", consent, {
+            "trainee_id": str(trainee.id), "version": text.version, "method": method.value})
+    return consent
+
+
+def withdraw_consent(actor: User, trainee_id) -> int:
+    """Withdraw consent and delete the trainee's face templates; returns how many were deleted.
+
+    Raises:
+        ConflictError: no consent in force.
+    """
+    with transaction() as session:
+        trainee = _trainee(session, trainee_id)
+        consent = active_consent(session, trainee.id)
+        if consent is None:
+            raise ConflictError(_("There is no consent to withdraw."), code="no_consent")
+        consent.withdrawn_at, consent.withdrawn_by_id = utcnow(), actor.id
+        deleted = session.execute(delete(FaceTemplate).where(FaceTemplate.trainee_id == trainee.id)).rowcount
+        append_audit(session, actor, "consent.withdrawn", consent, {
+            "trainee_id": str(trainee.id), "templates_deleted": deleted})
+    return deleted
+
+
+def arrange_alternative_verification(actor: User, trainee_id, reason: str) -> AlternativeVerification:
+    """Record that a trainee is verified by an instructor checking the ID card instead of a face.
+
+    Raises:
+        ValidationError: no reason. ConflictError: the arrangement exists already.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Give the reason."), errors={"reason": _("Required.")})
+    with transaction() as session:
+        trainee = _trainee(session, trainee_id)
+        if session.scalar(select(AlternativeVerification.id).where(
+                AlternativeVerification.trainee_id == trainee.id,
+                AlternativeVerification.ended_at.is_(None))):
+            raise ConflictError(_("The alternative verification is already arranged."))
+        arrangement = AlternativeVerification(trainee_id=trainee.id, reason=reason,
+                                              recorded_by_id=actor.id)
+        session.add(arrangement)
+        session.flush()
+        append_audit(session, actor, "verification.alternative_arranged", arrangement,
+                     {"trainee_id": str(trainee.id), "reason": reason})
+    return arrangement

@@ -1,0 +1,143 @@
+"""Real-name registry (R1): registering and correcting trainee records, one per ID number.
+
+Every change is audited; ID numbers are validated by the GB 11643 check digit, and birth date
+and sex are derived from them, never typed in.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.errors.exceptions import ConflictError, NotFoundError, ValidationError
+from app.models import PERSON_CATEGORIES, Sex, Trainee, User
+from app.models.registry import ENTERPRISE_WORKER
+from app.services._tx import transaction
+from app.services.audit import append_audit
+from app.services.resident_id import birth_date, check_digit, mask_resident_id
+
+_NAME = re.compile(r"^[\u3400-\u9fffA-Za-z][\u3400-\u9fffA-Za-z·.\- ]{0,48}[\u3400-\u9fffA-Za-z]$")
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_ID_SHAPE = re.compile(r"^[1-9]\d{16}[\dX]$")
+
+
+@dataclass(frozen=True)
+class TraineeInput:
+    """What an office types or imports for one trainee."""
+
+    name: str
+    id_number: str
+    phone: str
+    category: str
+    employer: str = ""
+
+    def cleaned(self) -> "TraineeInput":
+        return TraineeInput(name=self.name.strip(), id_number=self.id_number.strip().upper(),
+                            phone=re.sub(r"[\s-]", "", self.phone), category=self.category.strip(),
+                            employer=self.employer.strip())
+
+
+def id_number_problem(number: str, today: date | None = None) -> str | None:
+    """Why ``number`` is not a valid resident ID, in words for the office; None when valid."""
+    if not _ID_SHAPE.match(number):
+        return _("An ID number has 18 characters: 17 digits and a digit or X.")
+    born = birth_date(number)
+    if born is None:
+        return _("The birth date %(digits)s in the ID number is not a real date.", digits=number[6:14])
+    if born > (today or date.today()):
+        return _("The birth date in the ID number is in the future.")
+    if check_digit(number[:17]) != number[17]:
+        return _("The check digit is wrong: the last character should be %(digit)s.",
+                 digit=check_digit(number[:17]))
+    return None
+
+
+def validate_trainee(data: TraineeInput) -> dict[str, str]:
+    """Field problems of ``data`` (already cleaned); empty when it may be stored."""
+    errors = {}
+    if not _NAME.match(data.name):
+        errors["name"] = _("Enter the legal name as on the ID card (2–50 characters).")
+    if problem := id_number_problem(data.id_number):
+        errors["id_number"] = problem
+    if not _MOBILE.match(data.phone):
+        errors["phone"] = _("Enter an 11-digit mainland mobile number.")
+    if data.category not in PERSON_CATEGORIES:
+        errors["category"] = _("Choose a person category from the list.")
+    elif data.category == ENTERPRISE_WORKER and not data.employer:
+        errors["employer"] = _("Enterprise workers must name their employer.")
+    return errors
+
+
+def _raise_if_invalid(errors: dict[str, str]) -> None:
+    if errors:
+        raise ValidationError("; ".join(f"{k}: {v}" for k, v in errors.items()), errors=errors)
+
+
+def _audit_view(trainee: Trainee) -> dict:
+    """What the audit payload keeps of a trainee: the ID masked, since the log is widely read."""
+    return {"name": trainee.name, "id_number": mask_resident_id(trainee.id_number),
+            "phone": trainee.phone, "category": trainee.category, "employer": trainee.employer}
+
+
+def get_trainee_or_404(session: Session, trainee_id) -> Trainee:
+    """The trainee with this id.
+
+    :raise 404 (NotFoundError): unknown id.
+    """
+    trainee = session.get(Trainee, trainee_id)
+    if trainee is None:
+        raise NotFoundError(_("No such trainee."))
+    return trainee
+
+
+def register_trainee(actor: User | None, data: TraineeInput) -> Trainee:
+    """Create the real-name record of a trainee.
+
+    Raises:
+        ValidationError: a field is wrong (``errors`` names each one).
+        ConflictError: a record with this ID number exists (code ``duplicate_id_number``).
+    """
+    data = data.cleaned()
+    _raise_if_invalid(validate_trainee(data))
+    with transaction() as session:
+        if session.scalar(select(Trainee.id).where(Trainee.id_number == data.id_number)):
+            raise ConflictError(_("A trainee with ID number %(number)s is already registered.",
+                                  number=mask_resident_id(data.id_number)),
+                                code="duplicate_id_number", errors={"id_number": "duplicate"})
+        return add_trainee(session, actor, data)
+
+
+def add_trainee(session: Session, actor: User | None, data: TraineeInput) -> Trainee:
+    """Insert a validated, cleaned, new trainee and audit it, in the caller's transaction."""
+    trainee = Trainee(name=data.name, id_number=data.id_number, phone=data.phone,
+                      category=data.category, employer=data.employer,
+                      birth_date=birth_date(data.id_number),
+                      sex=Sex.MALE if int(data.id_number[16]) % 2 else Sex.FEMALE)
+    session.add(trainee)
+    session.flush()
+    append_audit(session, actor, "trainee.registered", trainee, _audit_view(trainee))
+    return trainee
+
+
+def update_trainee(actor: User | None, trainee_id, phone: str, category: str,
+                   employer: str = "") -> Trainee:
+    """Correct a trainee's contact and category; name and ID number are fixed once registered.
+
+    Raises:
+        NotFoundError: no such trainee.
+        ValidationError: a field is wrong.
+    """
+    with transaction() as session:
+        trainee = get_trainee_or_404(session, trainee_id)
+        data = TraineeInput(trainee.name, trainee.id_number, phone, category, employer).cleaned()
+        _raise_if_invalid(validate_trainee(data))
+        before = _audit_view(trainee)
+        trainee.phone, trainee.category, trainee.employer = data.phone, data.category, data.employer
+        after = _audit_view(trainee)
+        append_audit(session, actor, "trainee.updated", trainee,
+                     {k: [before[k], after[k]] for k in after if before[k] != after[k]})
+    return trainee

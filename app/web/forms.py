@@ -1,0 +1,53 @@
+"""Small helpers shared by the plain HTML forms of the web pages."""
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from flask import request
+from flask_babel import gettext as _
+
+from app.errors.exceptions import ValidationError
+
+
+def field(name: str) -> str:
+    """A posted text field, stripped ('' when absent)."""
+    return request.form.get(name, "").strip()
+
+
+def date_field(name: str, errors: dict, required: bool = True) -> date | None:
+    """A posted YYYY-MM-DD date; records a message in ``errors`` when it is wrong."""
+    value = field(name)
+    if not value:
+        if required:
+            errors[name] = _("Required.")
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors[name] = _("Enter a date as YYYY-MM-DD.")
+        return None
+
+
+def int_field(name: str, errors: dict) -> int | None:
+    """A posted whole number; records a message in ``errors`` when it is wrong."""
+    try:
+        return int(field(name))
+    except ValueError:
+        errors[name] = _("Enter a whole number.")
+        return None
+
+
+def uuid_field(name: str, errors: dict) -> uuid.UUID | None:
+    """A posted id; records a message in ``errors`` when it is missing or malformed."""
+    try:
+        return uuid.UUID(field(name))
+    except ValueError:
+        errors[name] = _("Choose an entry from the list.")
+        return None
+
+
+def raise_if(errors: dict) -> None:
+    """Raise the collected form problems as one ValidationError."""
+    if errors:
+        raise ValidationError("; ".join(f"{k}: {v}" for k, v in errors.items()), errors=errors)

@@ -1,0 +1,173 @@
+"""Class-opening pages: draft an application, view it, submit it, review it (approve or reject),
+import its roster from CSV/Excel and grant exemptions."""
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.errors.exceptions import NotFoundError, SkillTraceError
+from app.extensions import db
+from app.models import Certificate, Enrolment, Role, Trainee
+from app.queries import catalogue as catalogue_queries
+from app.services.certificates import grant_exemption
+from app.services.classes import (LOCAL_TZ, ClassApplication, SessionInput, can_act_for,
+                                  draft_class, get_class_or_404, review_class, submit_class)
+from app.services.roster import import_roster, read_rows
+from app.web.access import STAFF, role_required
+from app.web.forms import field, int_field, raise_if, uuid_field
+from app.web.training import bp
+
+_SESSION_LINE = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})\s+(\d{1,2}:\d{2})\s*[-–~]\s*(\d{1,2}:\d{2})\s+(\S+)\s*(.*)$")
+_KINDS = {"理论": "theory", "theory": "theory", "实操": "practice", "practice": "practice"}
+_ONLINE = {"在线", "线上", "online"}
+
+
+def parse_session_lines(text: str, errors: dict) -> list[SessionInput]:
+    """Sessions typed one per line: ``2026-12-01 09:00-12:00 理论 实训楼201`` (Beijing time);
+    the place ``在线`` marks an online session. Problems go to ``errors["sessions"]``."""
+    sessions, problems = [], []
+    for n, line in enumerate((l.strip() for l in text.splitlines() if l.strip()), 1):
+        match = _SESSION_LINE.match(line)
+        kind = _KINDS.get(match.group(4).lower()) if match else None
+        if not match or not kind:
+            problems.append(_("Line %(n)s: write date, start-end, 理论 or 实操, place.", n=n))
+            continue
+        day, start, end, _kind, place = match.groups()
+        try:
+            starts = datetime.fromisoformat(f"{day}T{start.zfill(5)}").replace(tzinfo=LOCAL_TZ)
+            ends = datetime.fromisoformat(f"{day}T{end.zfill(5)}").replace(tzinfo=LOCAL_TZ)
+        except ValueError:
+            problems.append(_("Line %(n)s: the date or time does not exist.", n=n))
+            continue
+        online = place.strip().lower() in _ONLINE
+        sessions.append(SessionInput(starts, ends, kind, "" if online else place.strip(), online))
+    if problems:
+        errors["sessions"] = " ".join(problems)
+    return sessions
+
+
+def _trainee_ids(text: str, errors: dict) -> list[uuid.UUID]:
+    numbers = [n.strip().upper() for n in re.split(r"[\s,，;；]+", text) if n.strip()]
+    found = dict(db.session.execute(select(Trainee.id_number, Trainee.id)
+                                    .where(Trainee.id_number.in_(numbers))).all())
+    if unknown := [n for n in numbers if n not in found]:
+        errors["roster"] = _("Not registered: %(numbers)s. Register them first or import a roster file.",
+                             numbers="、".join(unknown[:10]))
+    return [found[n] for n in numbers if n in found]
+
+
+def _form_choices():
+    institution_id = current_user.institution_id if current_user.role == Role.INSTRUCTOR else None
+    institutions = catalogue_queries.list_listed(db.session, "institution")
+    if institution_id:
+        institutions = [i for i in institutions if i.id == institution_id]
+    return dict(institutions=institutions,
+                programmes=catalogue_queries.list_listed(db.session, "programme"),
+                instructors=catalogue_queries.list_instructors(db.session, institution_id))
+
+
+@bp.route("/classes/new", methods=["GET", "POST"])
+@role_required(Role.ADMIN, Role.INSTRUCTOR)
+def new_class():
+    """GET: the class-opening application form. POST: save it as a draft."""
+    errors = {}
+    if request.method == "POST":
+        institution_id = uuid_field("institution_id", errors)
+        programme_id = uuid_field("programme_id", errors)
+        sessions = parse_session_lines(field("sessions"), errors)
+        trainee_ids = _trainee_ids(field("roster"), errors)
+        try:
+            raise_if(errors)
+            klass = draft_class(current_user, ClassApplication(
+                code=field("code"), name=field("name"), institution_id=institution_id,
+                programme_id=programme_id, sessions=sessions,
+                instructor_ids=[uuid.UUID(i) for i in request.form.getlist("instructor_ids")],
+                trainee_ids=trainee_ids, teaching_plan=field("teaching_plan"),
+                resources=field("resources"), assessment_plan=field("assessment_plan")))
+        except (SkillTraceError, ValueError) as exc:
+            errors = getattr(exc, "errors", None) or {"code": str(exc)}
+        else:
+            flash(_("The application is saved as a draft."), "info")
+            return redirect(url_for("training.show_class", class_id=klass.id))
+    return render_template("training/class_form.html", errors=errors, form=request.form,
+                           **_form_choices()), 400 if errors else 200
+
+
+@bp.route("/classes/<uuid:class_id>")
+@role_required(*STAFF)
+def show_class(class_id: uuid.UUID):
+    """The application: plans, sessions, instructors, roster, review and the actions allowed."""
+    klass = get_class_or_404(db.session, class_id)
+    certificates = {e.trainee_id: list(db.session.scalars(
+        select(Certificate).where(Certificate.trainee_id == e.trainee_id))) for e in klass.enrolments}
+    return render_template("training/class.html", klass=klass, certificates=certificates,
+                           can_edit=can_act_for(current_user, klass.institution_id),
+                           report=None, errors={})
+
+
+def _back_to_class(class_id, message: str, category: str = "info"):
+    flash(message, category)
+    return redirect(url_for("training.show_class", class_id=class_id))
+
+
+@bp.route("/classes/<uuid:class_id>/submit", methods=["POST"])
+@role_required(Role.ADMIN, Role.INSTRUCTOR)
+def submit_class_view(class_id: uuid.UUID):
+    """Submit the application for review; a refusal comes back as a message on the class page."""
+    try:
+        submit_class(current_user, class_id)
+    except SkillTraceError as exc:
+        return _back_to_class(class_id, exc.message, "error")
+    return _back_to_class(class_id, _("Submitted for review."))
+
+
+@bp.route("/classes/<uuid:class_id>/review", methods=["POST"])
+@role_required(Role.REVIEWER)
+def review_class_view(class_id: uuid.UUID):
+    """Approve (``decision=approve``) or reject with a comment."""
+    approve = field("decision") == "approve"
+    try:
+        review_class(current_user, class_id, approve, field("comment"))
+    except SkillTraceError as exc:
+        return _back_to_class(class_id, exc.message, "error")
+    return _back_to_class(class_id, _("Approved.") if approve else _("Rejected."))
+
+
+@bp.route("/classes/<uuid:class_id>/roster", methods=["POST"])
+@role_required(Role.ADMIN, Role.INSTRUCTOR)
+def import_roster_view(class_id: uuid.UUID):
+    """Upload a CSV or Excel roster; the page shows what went in and each refused row."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _back_to_class(class_id, _("Choose a file to import."), "error")
+    try:
+        report = import_roster(current_user, class_id, read_rows(upload.filename, upload.read()))
+    except SkillTraceError as exc:
+        return _back_to_class(class_id, exc.message, "error")
+    klass = get_class_or_404(db.session, class_id)
+    return render_template("training/class.html", klass=klass, certificates={}, report=report,
+                           can_edit=True, errors={})
+
+
+@bp.route("/enrolments/<uuid:enrolment_id>/exemptions", methods=["POST"])
+@role_required(Role.ADMIN, Role.INSTRUCTOR)
+def grant_exemption_view(enrolment_id: uuid.UUID):
+    """Exempt an enrolment from some hours on the strength of a certificate (免修)."""
+    enrolment = db.session.get(Enrolment, enrolment_id)
+    if enrolment is None:
+        raise NotFoundError(_("No such enrolment."))
+    class_id, errors = enrolment.class_id, {}
+    certificate_id, hours = uuid_field("certificate_id", errors), int_field("hours", errors)
+    try:
+        raise_if(errors)
+        grant_exemption(current_user, enrolment_id, certificate_id, hours, field("reason"))
+    except SkillTraceError as exc:
+        return _back_to_class(class_id, exc.message, "error")
+    return _back_to_class(class_id, _("Exemption granted."))

@@ -1,0 +1,68 @@
+"""Trainee pages: register (实名登记), view one trainee with certificates, record a certificate."""
+from __future__ import annotations
+
+import uuid
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.errors.exceptions import SkillTraceError
+from app.extensions import db
+from app.models import PERSON_CATEGORIES, Role, SkillLevel
+from app.queries import catalogue as catalogue_queries
+from app.services.certificates import add_certificate
+from app.services.registry import TraineeInput, get_trainee_or_404, register_trainee
+from app.web.access import role_required
+from app.web.forms import date_field, field, raise_if, uuid_field
+from app.web.training import bp
+
+REGISTRARS = (Role.ADMIN, Role.INSTRUCTOR)
+
+
+@bp.route("/trainees/new", methods=["GET", "POST"])
+@role_required(*REGISTRARS)
+def new_trainee():
+    """GET: the registration form. POST: register; the form again with the problems named."""
+    errors = {}
+    if request.method == "POST":
+        try:
+            trainee = register_trainee(current_user, TraineeInput(
+                field("name"), field("id_number"), field("phone"), field("category"), field("employer")))
+        except SkillTraceError as exc:
+            errors = exc.errors or {"id_number": exc.message}
+        else:
+            flash(_("%(name)s is registered.", name=trainee.name), "info")
+            return redirect(url_for("training.show_trainee", trainee_id=trainee.id))
+    return render_template("training/trainee_form.html", errors=errors, categories=PERSON_CATEGORIES,
+                           form=request.form), 400 if errors else 200
+
+
+@bp.route("/trainees/<uuid:trainee_id>")
+@role_required(Role.ADMIN, Role.INSTRUCTOR, Role.AUDITOR)
+def show_trainee(trainee_id: uuid.UUID):
+    """One trainee: identity (ID masked except for admins), certificates, enrolments."""
+    return render_template("training/trainee.html", trainee=get_trainee_or_404(db.session, trainee_id),
+                           occupations=catalogue_queries.list_listed(db.session, "occupation"),
+                           levels=list(SkillLevel), errors={})
+
+
+@bp.route("/trainees/<uuid:trainee_id>/certificates", methods=["POST"])
+@role_required(*REGISTRARS)
+def record_certificate(trainee_id: uuid.UUID):
+    """Record a skill certificate the trainee holds (grounds for exemptions)."""
+    trainee = get_trainee_or_404(db.session, trainee_id)
+    errors = {}
+    occupation_id = uuid_field("occupation_id", errors)
+    issued_on = date_field("issued_on", errors)
+    try:
+        raise_if(errors)
+        add_certificate(current_user, trainee.id, occupation_id, field("level"), field("serial"),
+                        issued_on, field("issuer"))
+    except SkillTraceError as exc:
+        errors = exc.errors or {"serial": exc.message}
+        return render_template("training/trainee.html", trainee=trainee, errors=errors,
+                               occupations=catalogue_queries.list_listed(db.session, "occupation"),
+                               levels=list(SkillLevel)), 400
+    flash(_("Certificate recorded."), "info")
+    return redirect(url_for("training.show_trainee", trainee_id=trainee.id))

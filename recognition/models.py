@@ -1,0 +1,168 @@
+"""Lazy, cached loading of the models the pipeline runs; nothing is loaded at import time.
+
+Where the weights come from:
+
+* dlib's HOG face detector (built into dlib), its 68-point shape predictor and its ResNet face
+  encoder: files of the ``face-recognition-models`` package, located without importing it (its
+  ``__init__`` imports the deprecated ``pkg_resources``).
+* MobileFaceNet: ``facesdk/model.pt`` from the ``facesdk`` package, located without importing it
+  (its ``__init__`` imports torch). The legacy torch pickle is read by ``torch_legacy`` and turned
+  into ONNX by ``mobilefacenet_onnx`` the first time it is needed; the ONNX file is written to a
+  cache directory, named after the SHA-256 of ``model.pt`` so a changed package regenerates it.
+
+Nothing is downloaded. A missing package or file raises ``ModelNotAvailableError``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import pathlib
+import tempfile
+import threading
+from typing import Any
+
+from .errors import ModelNotAvailableError
+
+__all__ = [
+    "DEFAULT_CACHE_DIR",
+    "DlibModels",
+    "load_dlib_models",
+    "load_mobilefacenet_session",
+    "mobilefacenet_onnx_path",
+    "package_dir",
+]
+
+DEFAULT_CACHE_DIR = pathlib.Path(os.environ.get("XDG_CACHE_HOME", pathlib.Path.home() / ".cache")) / "skilltrace"
+_CONVERTER_VERSION = 1  # bump when mobilefacenet_onnx changes the graph it writes
+
+_lock = threading.RLock()
+_cache: dict[Any, Any] = {}
+
+
+def package_dir(name: str) -> pathlib.Path:
+    """Directory of an installed package, found without importing (running) it.
+
+    Raises:
+        ModelNotAvailableError: the package is not installed.
+    """
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelNotAvailableError(f"package {name!r} is not installed")
+    return pathlib.Path(next(iter(spec.submodule_search_locations)))
+
+
+def _cached(key: Any, build) -> Any:
+    with _lock:
+        if key not in _cache:
+            _cache[key] = build()
+        return _cache[key]
+
+
+class DlibModels:
+    """dlib's HOG detector, 68-point shape predictor and 128-d face encoder (loaded once)."""
+
+    def __init__(self) -> None:
+        try:
+            import dlib
+        except ImportError as exc:  # pragma: no cover - dlib-bin is a hard requirement
+            raise ModelNotAvailableError("dlib is not installed (install dlib-bin)") from exc
+        models = package_dir("face_recognition_models") / "models"
+        predictor = models / "shape_predictor_68_face_landmarks.dat"
+        encoder = models / "dlib_face_recognition_resnet_model_v1.dat"
+        for path in (predictor, encoder):
+            if not path.is_file():
+                raise ModelNotAvailableError(f"missing model file {path}")
+        self.detector = dlib.get_frontal_face_detector()
+        self.shape_predictor = dlib.shape_predictor(str(predictor))
+        self.encoder = dlib.face_recognition_model_v1(str(encoder))
+
+
+def load_dlib_models() -> DlibModels:
+    """Return the process-wide ``DlibModels``, loading them on first call (about 0.5 s)."""
+    return _cached("dlib", DlibModels)
+
+
+def _facesdk_weights() -> pathlib.Path:
+    path = package_dir("facesdk") / "model.pt"
+    if not path.is_file():
+        raise ModelNotAvailableError(f"missing MobileFaceNet weights {path}")
+    return path
+
+
+def mobilefacenet_onnx_path(cache_dir: str | os.PathLike | None = None) -> pathlib.Path:
+    """Path of the generated MobileFaceNet ONNX file, creating it if it does not exist yet.
+
+    Args:
+        cache_dir: directory for generated models (the app passes ``instance/models``);
+            ``None`` means ``DEFAULT_CACHE_DIR`` (``~/.cache/skilltrace``).
+
+    Returns:
+        ``<cache_dir>/mobilefacenet-<sha256 of model.pt, 16 hex>-v<converter>.onnx``.
+
+    Raises:
+        ModelNotAvailableError: facesdk or the ``onnx`` package is missing, or the weights
+            cannot be read.
+    """
+    weights = _facesdk_weights()
+    raw = weights.read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()[:16]
+    directory = pathlib.Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE_DIR
+    target = directory / f"mobilefacenet-{digest}-v{_CONVERTER_VERSION}.onnx"
+    if target.is_file():
+        return target
+    with _lock:
+        if target.is_file():
+            return target
+        try:
+            from .mobilefacenet_onnx import build_mobilefacenet_onnx
+            from .torch_legacy import TorchFormatError, load_legacy_state_dict
+        except ImportError as exc:  # pragma: no cover - onnx is a hard requirement
+            raise ModelNotAvailableError("the onnx package is needed to convert MobileFaceNet") from exc
+        try:
+            model = build_mobilefacenet_onnx(load_legacy_state_dict(raw))
+        except (TorchFormatError, KeyError, ValueError) as exc:
+            raise ModelNotAvailableError(f"cannot convert {weights}: {exc}") from exc
+        directory.mkdir(parents=True, exist_ok=True)
+        # write then rename, so that another worker never reads a half-written file
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".mobilefacenet-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(model)
+            os.replace(tmp, target)
+        except BaseException:
+            pathlib.Path(tmp).unlink(missing_ok=True)
+            raise
+    return target
+
+
+def load_mobilefacenet_session(cache_dir: str | os.PathLike | None = None, threads: int = 1) -> Any:
+    """Return a cached onnxruntime ``InferenceSession`` of MobileFaceNet.
+
+    Args:
+        cache_dir: where the ONNX file is generated and kept, see ``mobilefacenet_onnx_path``.
+        threads: intra-op threads; 1 suits one request per worker process.
+
+    Raises:
+        ModelNotAvailableError: as ``mobilefacenet_onnx_path``, or onnxruntime is missing.
+    """
+    path = mobilefacenet_onnx_path(cache_dir)
+
+    def build() -> Any:
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:  # pragma: no cover
+            raise ModelNotAvailableError("onnxruntime is not installed") from exc
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        try:
+            return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own untyped errors for a bad file
+            raise ModelNotAvailableError(f"cannot load {path}: {exc}") from exc
+
+    return _cached(("mobilefacenet", str(path), threads), build)

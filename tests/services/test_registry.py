@@ -1,0 +1,65 @@
+"""Real-name registry (R1)."""
+import pytest
+from sqlalchemy import func, select
+
+from app.errors.exceptions import ConflictError, ValidationError
+from app.extensions import db
+from app.models import AuditEntry, Sex, Trainee
+from app.services.registry import TraineeInput, register_trainee, update_trainee
+from tests.factories import make_trainee, resident_id
+
+
+def _count(model):
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_register_derives_birth_date_and_sex_and_audits(app):
+    trainee = make_trainee("欧阳娜娜", "11010519491231002X")
+    assert trainee.birth_date.isoformat() == "1949-12-31"
+    assert trainee.sex is Sex.FEMALE  # 17th digit 2 is even
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.object_id == str(trainee.id)))
+    assert entry.action == "trainee.registered"
+    assert entry.payload["id_number"] == "110105********002X"
+
+
+@pytest.mark.parametrize("number, phrase", [
+    ("110105194912310021", "校验码"),
+    ("110105194902300023", "不是有效日期"),
+    ("1101051949123100", "18 位"),
+    ("210105209912310018", "晚于今天"),
+])
+def test_register_refuses_bad_id_numbers(app, number, phrase):
+    with pytest.raises(ValidationError) as info:
+        register_trainee(None, TraineeInput("张三", number, "13912345678", "高校毕业生"))
+    assert phrase in info.value.errors["id_number"]
+    assert _count(Trainee) == 0 and _count(AuditEntry) == 0
+
+
+def test_register_refuses_duplicate_id_number(app):
+    number = resident_id()
+    make_trainee("张三", number)
+    with pytest.raises(ConflictError) as info:
+        make_trainee("李四", number.lower())
+    assert info.value.code == "duplicate_id_number"
+    assert _count(Trainee) == 1
+
+
+@pytest.mark.parametrize("field, data", [
+    ("name", TraineeInput("张", "", "13912345678", "高校毕业生")),
+    ("phone", TraineeInput("张三", "", "12345", "高校毕业生")),
+    ("category", TraineeInput("张三", "", "13912345678", "外星人")),
+    ("employer", TraineeInput("张三", "", "13912345678", "企业职工")),
+])
+def test_register_names_the_wrong_field(app, field, data):
+    data = TraineeInput(data.name, resident_id(), data.phone, data.category, data.employer)
+    with pytest.raises(ValidationError) as info:
+        register_trainee(None, data)
+    assert set(info.value.errors) == {field}
+
+
+def test_update_audits_only_what_changed(app):
+    trainee = make_trainee()
+    update_trainee(None, trainee.id, "138 0000 1111", "企业职工", "石家庄钢铁厂")
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "trainee.updated"))
+    assert entry.payload == {"phone": ["13912345678", "13800001111"],
+                             "category": ["高校毕业生", "企业职工"], "employer": ["", "石家庄钢铁厂"]}
