@@ -78,6 +78,7 @@ def _register_blueprints(app: Flask) -> None:
     for bp in (main_bp, auth_bp, admin_bp, training_bp, catalogue_bp, api_bp):
         app.register_blueprint(bp)
     import lrs
-    lrs.init_app(app, lambda: db.session)
+    from app.database import WRITE_OPTION
+    lrs.init_app(app, lambda: db.session, write_options={WRITE_OPTION: True})
     from app.web import labels
     labels.init_app(app)

@@ -23,8 +23,12 @@ __all__ = [
 ]
 
 
-def init_app(app: Flask, get_session: Callable[[], Session]) -> None:
+def init_app(app: Flask, get_session: Callable[[], Session],
+             write_options: dict | None = None) -> None:
     """Register the /xapi blueprint, the store and the `flask lrs` CLI group on `app`.
+
+    `write_options` are execution options for the connection of a writing unit of work (the
+    host's way to take a write lock up front, e.g. BEGIN IMMEDIATE on SQLite).
 
     Config read: LRS_MAX_LIMIT (largest page, default 500), LRS_MAX_BODY_BYTES (default
     32 MiB), LRS_AUTHORITY_HOMEPAGE (default: the request's host URL),
@@ -37,7 +41,7 @@ def init_app(app: Flask, get_session: Callable[[], Session]) -> None:
     cost = app.config.get("LRS_SECRET_HASH_COST", {})
     app.extensions["lrs_store"] = SQLAlchemyStore(get_session,
                                                   app.config.get("LRS_MAX_LIMIT", 500),
-                                                  SecretHasher(**cost))
+                                                  SecretHasher(**cost), write_options)
     csrf = app.extensions.get("csrf")
     if csrf is not None:
         # xAPI clients authenticate every request with HTTP Basic; there is no form session.

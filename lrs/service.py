@@ -41,7 +41,7 @@ def create_credential(store: LRSStore, name: str, scopes: list[str]) -> dict:
     """Create a key/secret pair; the secret is returned once and stored only hashed."""
     check_scopes(scopes)
     key, secret = new_key_pair()
-    with store.transaction() as session:
+    with store.transaction(write=True) as session:
         commands.create_credential(session, name, scopes, key, store.secrets.hash(secret))
     return {"key": key, "secret": secret}
 
@@ -56,7 +56,7 @@ def list_credentials(store: LRSStore) -> list[dict]:
 
 def revoke_credential(store: LRSStore, key: str) -> None:
     """Revoke a credential by key; 404 when there is none."""
-    with store.transaction() as session:
+    with store.transaction(write=True) as session:
         credential = queries.get_credential_by_key(session, key)
         if credential is None:
             raise NotFoundError(f"no credential with key {key}")
@@ -116,7 +116,7 @@ def store_statements(store: LRSStore, body, parts: dict[str, tuple[str, bytes]],
     _check_attachment_parts(statements, parts)
     if not statements:
         return []
-    with store.transaction() as session:
+    with store.transaction(write=True) as session:
         commands.store_attachments(session, parts)
         return commands.insert_statements(session, statements, authority, version,
                                           principal.credential_id)
@@ -242,7 +242,7 @@ def write_document(store: LRSStore, request: DocumentRequest, content: bytes,
             json.loads(content.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
             raise BadRequestError("document is not valid JSON") from exc
-    with store.transaction() as session:
+    with store.transaction(write=True) as session:
         key = {**request.key, "doc_id": request.doc_id}
         existing = queries.get_document(session, key)
         _check_preconditions(existing, headers, strict and not merge,
@@ -259,7 +259,7 @@ def write_document(store: LRSStore, request: DocumentRequest, content: bytes,
 
 def delete_document(store: LRSStore, request: DocumentRequest, headers: dict) -> None:
     """Delete one document, or (state without stateId) all matching documents."""
-    with store.transaction() as session:
+    with store.transaction(write=True) as session:
         if request.doc_id is None:
             commands.delete_documents(session, queries.list_documents(session, request.key))
             return

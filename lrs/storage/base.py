@@ -49,5 +49,5 @@ class LRSStore(abc.ABC):
         """The session to read and write with."""
 
     @abc.abstractmethod
-    def transaction(self) -> AbstractContextManager[Session]:
-        """A unit of work: commit on success, roll back on any error."""
+    def transaction(self, write: bool = False) -> AbstractContextManager[Session]:
+        """A unit of work: commit on success, roll back on any error; `write` when it writes."""

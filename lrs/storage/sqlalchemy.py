@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Callable, Iterator
 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from lrs.auth import SecretHasher
 from lrs.exceptions import ConflictError, LRSError, StorageError
@@ -18,19 +18,33 @@ class SQLAlchemyStore(LRSStore):
     """Store over a `get_session` callable; `max_limit` caps a page of statements."""
 
     def __init__(self, get_session: Callable[[], Session], max_limit: int = 500,
-                 secrets: SecretHasher | None = None) -> None:
+                 secrets: SecretHasher | None = None,
+                 write_options: dict | None = None) -> None:
         self._get_session = get_session
         self.max_limit = max_limit
         self.secrets = secrets or SecretHasher()
+        self._write_options = dict(write_options or {})
 
     def session(self) -> Session:
-        """The session from the host application."""
-        return self._get_session()
+        """The session from the host application (a scoped session is resolved)."""
+        session = self._get_session()
+        return session() if isinstance(session, scoped_session) else session
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """Commit on success; roll back and re-raise on an LRS error; wrap database errors."""
-        session = self._get_session()
+    def transaction(self, write: bool = False) -> Iterator[Session]:
+        """Commit on success; roll back and re-raise on an LRS error; wrap database errors.
+
+        A `write` unit of work first ends any read-only transaction the request left open,
+        then opens its connection with the host's `write_options` (SkillTrace's make SQLite
+        begin with BEGIN IMMEDIATE, so concurrent writers wait instead of failing).
+        """
+        session = self.session()
+        if write:
+            if session.in_transaction():
+                if session.new or session.dirty or session.deleted:
+                    raise RuntimeError("unflushed changes outside an LRS unit of work")
+                session.commit()
+            session.connection(execution_options=self._write_options)
         try:
             yield session
             session.commit()
