@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, select, union
+from sqlalchemy import exists, func, select, union
 from sqlalchemy.orm import Session, aliased
 
 from lrs.storage.base import StatementQuery
@@ -42,20 +42,36 @@ def get_statement(session: Session, ident: uuid.UUID) -> Statement | None:
     return session.scalar(select(Statement).where(Statement.id == ident))
 
 
-def _target_conditions(table, query: StatementQuery) -> list:
-    """The agent/verb/activity/registration conditions, applied to `table` (an alias)."""
-    conditions = []
+def _link_filters(query: StatementQuery) -> list[tuple]:
+    """(link column, wanted value, link table, related) for the agent/activity filters."""
+    found = []
     if query.agent is not None:
-        link = select(StatementAgent.statement_pk).where(StatementAgent.ifi == query.agent)
-        if not query.related_agents:
-            link = link.where(StatementAgent.direct.is_(True))
-        conditions.append(table.pk.in_(link))
+        found.append((StatementAgent.ifi, query.agent, StatementAgent, query.related_agents))
     if query.activity is not None:
-        link = select(StatementActivity.statement_pk).where(
-            StatementActivity.iri == query.activity)
-        if not query.related_activities:
-            link = link.where(StatementActivity.direct.is_(True))
-        conditions.append(table.pk.in_(link))
+        found.append((StatementActivity.iri, query.activity, StatementActivity,
+                      query.related_activities))
+    return found
+
+
+def _link_condition(link, column, value, related: bool) -> list:
+    conditions = [column == value]
+    if not related:
+        conditions.append(link.direct.is_(True))
+    return conditions
+
+
+def _target_conditions(table, query: StatementQuery, skip_link: bool = False) -> list:
+    """The agent/verb/activity/registration conditions on `table` (an alias).
+
+    With `skip_link` the first agent/activity filter is left out (the caller drives the
+    query from that link table instead).
+    """
+    conditions = []
+    for index, (column, value, link, related) in enumerate(_link_filters(query)):
+        if skip_link and index == 0:
+            continue
+        conditions.append(exists().where(link.statement_pk == table.pk,
+                                         *_link_condition(link, column, value, related)))
     if query.verb is not None:
         conditions.append(table.verb_iri == query.verb)
     if query.registration is not None:
@@ -63,8 +79,9 @@ def _target_conditions(table, query: StatementQuery) -> list:
     return conditions
 
 
-def _page_conditions(query: StatementQuery) -> list:
-    """Conditions on the returned statement itself: not voided, stored window, owner, cursor."""
+def _page_conditions(query: StatementQuery, key) -> list:
+    """Conditions on the returned statement itself: not voided, stored window, owner, and
+    the cursor (applied to `key`, the column the query is ordered by)."""
     conditions = [Statement.is_voided.is_(False)]
     if query.since is not None:
         conditions.append(Statement.stored > query.since)
@@ -73,33 +90,55 @@ def _page_conditions(query: StatementQuery) -> list:
     if query.credential_id is not None:
         conditions.append(Statement.credential_id == query.credential_id)
     if query.after_pk is not None:
-        conditions.append(Statement.pk > query.after_pk if query.ascending
-                          else Statement.pk < query.after_pk)
+        conditions.append(key > query.after_pk if query.ascending else key < query.after_pk)
     return conditions
+
+
+def _direct_branch(query: StatementQuery, size: int):
+    """Statements that meet the filters themselves, newest (or oldest) first.
+
+    With an agent or activity filter the scan is driven by that link table's
+    (value, statement_pk) index, so it stops after `size` hits however common the value is.
+    """
+    links = _link_filters(query)
+    if not links:
+        order = Statement.pk.asc() if query.ascending else Statement.pk.desc()
+        return (select(Statement.pk.label("pk"))
+                .where(*_target_conditions(Statement, query),
+                       *_page_conditions(query, Statement.pk))
+                .order_by(order).limit(size))
+    column, value, link, related = links[0]
+    order = link.statement_pk.asc() if query.ascending else link.statement_pk.desc()
+    return (select(link.statement_pk.label("pk"))
+            .join(Statement, Statement.pk == link.statement_pk)
+            .where(*_link_condition(link, column, value, related),
+                   *_target_conditions(Statement, query, skip_link=True),
+                   *_page_conditions(query, link.statement_pk))
+            .order_by(order).limit(size))
 
 
 def find_statements(session: Session, query: StatementQuery) -> list[tuple[int, dict]]:
     """(pk, payload) of the non-voided statements matching `query`, in storage order.
 
-    Returns up to `limit + 1` rows so the caller knows whether a further page exists. Each
-    agent/activity filter is an indexed probe of its link table. Following the spec's
-    StatementRef rule, a statement whose StatementRef object targets a statement that meets
-    the agent/verb/activity/registration filters matches too (one level deep); that part is a
-    separate, separately limited branch so the main branch keeps its index order.
+    Returns up to `limit + 1` rows so the caller knows whether a further page exists.
+    Following the spec's StatementRef rule, a statement whose StatementRef object targets a
+    statement that meets the agent/verb/activity/registration filters matches too (one level
+    deep); that part is a separate, separately limited branch so the main branch keeps its
+    index order.
     """
     order = Statement.pk.asc() if query.ascending else Statement.pk.desc()
     size = query.limit + 1
-    targets = _target_conditions(Statement, query)
-    page = _page_conditions(query)
-    if not targets:
-        stmt = select(Statement.pk, Statement.payload).where(*page).order_by(order).limit(size)
-        return [(row.pk, row.payload) for row in session.execute(stmt)]
-    direct = select(Statement.pk).where(*targets, *page).order_by(order).limit(size).subquery()
-    target = aliased(Statement)
-    via_ref = (select(Statement.pk).join(target, target.id == Statement.ref_target)
-               .where(*_target_conditions(target, query), *page)
-               .order_by(order).limit(size).subquery())
-    pks = union(select(direct.c.pk), select(via_ref.c.pk)).subquery()
+    direct = _direct_branch(query, size)
+    if not (_link_filters(query) or query.verb is not None or query.registration is not None):
+        pks = direct.subquery()
+    else:
+        target = aliased(Statement)
+        via_ref = (select(Statement.pk.label("pk"))
+                   .join(target, target.id == Statement.ref_target)
+                   .where(*_target_conditions(target, query),
+                          *_page_conditions(query, Statement.pk))
+                   .order_by(order).limit(size).subquery())
+        pks = union(select(direct.subquery().c.pk), select(via_ref.c.pk)).subquery()
     stmt = (select(Statement.pk, Statement.payload).where(Statement.pk.in_(select(pks.c.pk)))
             .order_by(order).limit(size))
     return [(row.pk, row.payload) for row in session.execute(stmt)]

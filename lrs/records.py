@@ -62,44 +62,52 @@ def _context_agents(context: dict | None) -> Iterator[dict]:
         yield entry["group"]
 
 
-def statement_links(statement: dict) -> tuple[set[tuple[str, bool]], set[tuple[str, bool]]]:
-    """Return the (agent IFI, direct) and (activity IRI, direct) pairs a statement mentions.
+def statement_links(statement: dict) -> tuple[dict[str, bool], dict[str, bool]]:
+    """Return {agent IFI: direct} and {activity IRI: direct} for what a statement mentions.
 
-    Direct means the statement's actor or object; every other mention (authority, context,
-    sub-statement parts) counts only for related_agents / related_activities.
+    Direct means the statement's actor or object (a Group's members included); every other
+    mention (authority, context, sub-statement parts) counts only for related_agents /
+    related_activities. Each IFI or IRI appears once, direct if any use of it is.
     """
-    agents: set[tuple[str, bool]] = set()
-    activities: set[tuple[str, bool]] = set()
+    agents: dict[str, bool] = {}
+    activities: dict[str, bool] = {}
+
+    def agent(ifi: str, direct: bool) -> None:
+        agents[ifi] = agents.get(ifi, False) or direct
+
+    def activity(iri: str, direct: bool) -> None:
+        activities[iri] = activities.get(iri, False) or direct
+
     obj = statement["object"]
     kind = obj.get("objectType", "Activity")
     for ifi in member_ifis(statement["actor"]):
-        agents.add((ifi, True))
+        agent(ifi, True)
     if kind in ("Agent", "Group"):
         for ifi in member_ifis(obj):
-            agents.add((ifi, True))
+            agent(ifi, True)
     elif kind == "Activity":
-        activities.add((obj["id"], True))
+        activity(obj["id"], True)
     related = [statement]
     if kind == "SubStatement":
         related.append(obj)
         for ifi in member_ifis(obj["actor"]):
-            agents.add((ifi, False))
+            agent(ifi, False)
         inner = obj["object"]
         inner_kind = inner.get("objectType", "Activity")
         if inner_kind in ("Agent", "Group"):
             for ifi in member_ifis(inner):
-                agents.add((ifi, False))
+                agent(ifi, False)
         elif inner_kind == "Activity":
-            activities.add((inner["id"], False))
+            activity(inner["id"], False)
     if "authority" in statement:
         for ifi in member_ifis(statement["authority"]):
-            agents.add((ifi, False))
+            agent(ifi, False)
     for part in related:
         for actor in _context_agents(part.get("context")):
             for ifi in member_ifis(actor):
-                agents.add((ifi, False))
-        for activity in _activities_in(part.get("context")):
-            activities.add((activity["id"], False))
+                agent(ifi, False)
+        for item in _activities_in(part.get("context")):
+            activity(item["id"], False)
     return agents, activities
 
 

@@ -163,8 +163,8 @@ def bulk_load(url: str, count: int, seed: int = 1) -> float:
             statements.append((pk, full["id"], stored, stored, full["verb"]["id"], reg,
                                json.dumps(full)))
             links_agents, links_activities = statement_links(full)
-            agents += [(pk, ifi, direct) for ifi, direct in links_agents]
-            activities += [(pk, iri, direct) for iri, direct in links_activities]
+            agents += [(pk, ifi, direct) for ifi, direct in links_agents.items()]
+            activities += [(pk, iri, direct) for iri, direct in links_activities.items()]
         _insert(engine, statements, agents, activities)
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":

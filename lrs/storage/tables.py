@@ -71,31 +71,31 @@ class Statement(Base):
 
 
 class StatementAgent(Base):
-    """Links a statement to each agent it mentions; `direct` marks actor/object use."""
+    """Links a statement to each agent it mentions, once; `direct` when the agent is (or is a
+    member of) the actor or the object, not only elsewhere (authority, context, ...)."""
 
     __tablename__ = "lrs_statement_agents"
 
     statement_pk: Mapped[int] = mapped_column(
         BigIntKey, ForeignKey("lrs_statements.pk", ondelete="CASCADE"), primary_key=True)
     ifi: Mapped[str] = mapped_column(Text, primary_key=True)
-    direct: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    direct: Mapped[bool] = mapped_column(Boolean)
 
-    __table_args__ = (Index("ix_lrs_statement_agents_ifi_direct_pk", "ifi", "direct",
-                            "statement_pk"),)
+    # Queries walk this index backwards from the newest statement of one agent.
+    __table_args__ = (Index("ix_lrs_statement_agents_ifi_pk", "ifi", "statement_pk"),)
 
 
 class StatementActivity(Base):
-    """Links a statement to each activity it mentions; `direct` marks the object."""
+    """Links a statement to each activity it mentions, once; `direct` when it is the object."""
 
     __tablename__ = "lrs_statement_activities"
 
     statement_pk: Mapped[int] = mapped_column(
         BigIntKey, ForeignKey("lrs_statements.pk", ondelete="CASCADE"), primary_key=True)
     iri: Mapped[str] = mapped_column(Text, primary_key=True)
-    direct: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    direct: Mapped[bool] = mapped_column(Boolean)
 
-    __table_args__ = (Index("ix_lrs_statement_activities_iri_direct_pk", "iri", "direct",
-                            "statement_pk"),)
+    __table_args__ = (Index("ix_lrs_statement_activities_iri_pk", "iri", "statement_pk"),)
 
 
 class Attachment(Base):
