@@ -15,6 +15,7 @@ from lrs.auth import Principal, parse_basic
 from lrs.exceptions import BadRequestError, LRSError, PayloadTooLargeError
 from lrs.inputs import XAPIRequest, from_alternate_syntax, negotiate_version, parse_multipart
 from lrs.models.common import V1, V2, format_timestamp
+from lrs.outputs import multipart_body
 from lrs.schemas import (decode_more, parse_agent_param, parse_document_params,
                          parse_statement_params, reject_unknown)
 
@@ -186,8 +187,6 @@ def _get_statements(xreq: XAPIRequest, principal: Principal) -> Response:
     if result.last_modified is not None:
         headers["Last-Modified"] = format_datetime(result.last_modified, usegmt=True)
     if parsed.attachments:
-        from lrs.outputs import multipart_body
-
         body, content_type = multipart_body(result.body, result.attachments)
         return Response(body, status=200, content_type=content_type, headers=headers)
     return _json(result.body, **headers)
