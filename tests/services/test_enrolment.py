@@ -66,6 +66,7 @@ def load(read, spec):
 
 
 def count(model) -> int:
+    db.session.rollback()  # end the test's read snapshot: see what the requests committed
     return db.session.scalar(select(func.count()).select_from(model))
 
 

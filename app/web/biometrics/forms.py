@@ -1,18 +1,23 @@
 """Forms of the biometric pages; each carries its CSRF token."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, RadioField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms import BooleanField, HiddenField, StringField, SubmitField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length
+
+METHOD_CHOICES = (
+    ("on_screen", _l("The trainee read the text on this screen and agreed")),
+    ("paper", _l("The trainee signed the paper form")),
+)
 
 
 class ConsentForm(FlaskForm):
     """Consent under the text version shown; staff say how it was given."""
 
     version = HiddenField(validators=[DataRequired()])
-    method = RadioField(_l("How consent was given"), choices=[
-        ("on_screen", _l("The trainee read the text on this screen and agreed")),
-        ("paper", _l("The trainee signed the paper form")),
-    ], default="on_screen", validators=[InputRequired()])
+    # rendered as radio buttons by the template (METHOD_CHOICES); a plain field with AnyOf
+    # avoids WTForms' choices API, whose tuple form is deprecated in 3.3 and absent before it
+    method = StringField(_l("How consent was given"), default="on_screen",
+                         validators=[InputRequired(), AnyOf(("on_screen", "paper"))])
     agree = BooleanField(_l("I have read the text above and agree to face recognition"),
                          validators=[DataRequired()])
     submit = SubmitField(_l("Record consent"))

@@ -21,8 +21,8 @@ from app.services import enrolment
 from app.services.resident_id import mask_resident_id
 from app.web.access import role_required
 from app.web.biometrics import bp
-from app.web.biometrics.forms import (AlternativeForm, ConsentForm, MyConsentForm, ResolveFlagForm,
-                                      WithdrawForm)
+from app.web.biometrics.forms import (METHOD_CHOICES, AlternativeForm, ConsentForm, MyConsentForm,
+                                      ResolveFlagForm, WithdrawForm)
 
 STAFF = (Role.ADMIN, Role.INSTRUCTOR)
 
@@ -62,7 +62,7 @@ def _overview(trainee_id):
     return render_template(
         "biometrics/overview.html", state=state, own=own, consent_form=consent_form,
         withdraw_form=WithdrawForm(), alternative_form=None if own else AlternativeForm(),
-        recorded_by=recorder, show_id=show_id,
+        recorded_by=recorder, show_id=show_id, method_choices=METHOD_CHOICES,
         enrol_url=(url_for("biometrics.enrol_my_face") if own
                    else url_for("biometrics.enrol_trainee_face", trainee_id=trainee_id)))
 
