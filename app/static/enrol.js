@@ -11,7 +11,7 @@
   const restart = document.getElementById("enrol-start");
   const ctx = canvas.getContext("2d");
   const needed = parseInt(config.frames, 10);
-  const pauseMs = 350;  // between checks, so the good frames are spread over a moment
+  const pauseMs = 250;  // between checks, so the good frames are spread over a moment
   let good = [];
   let running = false;
   let stream = null;
