@@ -41,7 +41,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     from app import models  # noqa: F401  (registers every model on the metadata)
-    from app import database, i18n
+    from app import database, face, i18n
     from app.queries.accounts import get_user
 
     i18n.init_app(app)
@@ -57,6 +57,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
     login_manager.user_loader(lambda user_id: get_user(db.session, user_id))
+    face.init_app(app)
 
     @app.context_processor
     def _navigation():
@@ -69,13 +70,16 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
+    from app.api.biometrics import bp as biometrics_api_bp
     from app.web.admin import bp as admin_bp
     from app.web.auth import bp as auth_bp
+    from app.web.biometrics import bp as biometrics_bp
     from app.web.catalogue import bp as catalogue_bp
     from app.web.main import bp as main_bp
     from app.web.training import bp as training_bp
 
-    for bp in (main_bp, auth_bp, admin_bp, training_bp, catalogue_bp, api_bp):
+    for bp in (main_bp, auth_bp, admin_bp, training_bp, catalogue_bp, api_bp, biometrics_bp,
+               biometrics_api_bp):
         app.register_blueprint(bp)
     import lrs
     from app.database import WRITE_OPTION

@@ -7,6 +7,7 @@ refuses to start without them.
 """
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from pathlib import Path
@@ -24,6 +25,27 @@ def instance_secret(instance_path: Path, name: str, nbytes: int = 32) -> str:
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_urlsafe(nbytes))
     return path.read_text().strip()
+
+
+def instance_template_keys(instance_path: Path) -> str:
+    """Return the face-template key spec (``kid:base64``) stored in ``instance/template_keys``,
+    generating one AES-256 key on first use (mode 0600, like ``instance_secret``)."""
+    path = instance_path / "template_keys"
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        key = base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"local1:{key}\n")
+    return path.read_text().strip()
+
+
+def _optional_float(env, name: str) -> float | None:
+    value = env.get(name)
+    try:
+        return float(value) if value else None
+    except ValueError:
+        raise RuntimeError(f"{name} must be a number, not {value!r}") from None
 
 
 def _sqlite_url(instance_path: Path) -> str:
@@ -55,6 +77,10 @@ class BaseConfig:
     LOGIN_FAILURE_LIMIT = "5 per minute;20 per hour"
     REQUIRE_SECRETS = False
     PASSWORD_HASH_PROFILE = "RFC_9106_LOW_MEMORY"
+    # Face enrolment: frames per enrolment, and the largest frame accepted (bytes).
+    ENROL_MIN_FRAMES = 3
+    ENROL_MAX_FRAMES = 8
+    FACE_MAX_FRAME_BYTES = 4 * 1024 * 1024
 
     @classmethod
     def load(cls, instance_path: Path, environ: os._Environ | dict | None = None) -> dict:
@@ -62,12 +88,24 @@ class BaseConfig:
         env = os.environ if environ is None else environ
         settings = {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
         secret = env.get("SECRET_KEY")
-        template_key = env.get("SKILLTRACE_TEMPLATE_KEY")
-        if cls.REQUIRE_SECRETS and not (secret and template_key):
-            raise RuntimeError("SECRET_KEY and SKILLTRACE_TEMPLATE_KEY must be set in production")
+        template_keys = env.get("SKILLTRACE_TEMPLATE_KEYS")
+        template_key_id = env.get("SKILLTRACE_TEMPLATE_KEY_ID")
+        if cls.REQUIRE_SECRETS and not (secret and template_keys and template_key_id):
+            raise RuntimeError("SECRET_KEY, SKILLTRACE_TEMPLATE_KEYS and SKILLTRACE_TEMPLATE_KEY_ID "
+                               "must be set in production")
+        if not template_keys:
+            template_keys = instance_template_keys(instance_path)
         settings.update(
             SECRET_KEY=secret or instance_secret(instance_path, "secret_key"),
-            TEMPLATE_KEY=template_key or instance_secret(instance_path, "template_key"),
+            # "kid:base64,…" and the id new templates are sealed with (None: the only key);
+            # app.face parses and checks them when the app is built.
+            TEMPLATE_KEYS=template_keys,
+            TEMPLATE_KEY_ID=template_key_id,
+            FACE_ENCODER=env.get("SKILLTRACE_FACE_ENCODER", "mobilefacenet"),
+            FACE_MODEL_DIR=env.get("SKILLTRACE_FACE_MODEL_DIR") or str(instance_path / "models"),
+            # None: the encoder's calibrated default (recognition.DEFAULT_THRESHOLDS).
+            FACE_MATCH_THRESHOLD=_optional_float(env, "SKILLTRACE_FACE_MATCH_THRESHOLD"),
+            FACE_DUPLICATE_THRESHOLD=_optional_float(env, "SKILLTRACE_FACE_DUPLICATE_THRESHOLD"),
             SQLALCHEMY_DATABASE_URI=normalise_database_url(
                 env.get("DATABASE_URL") or _sqlite_url(instance_path)
             ),

@@ -3,7 +3,9 @@
 HOG's cost grows with the pixel count and a check-in face fills a good part of the frame, so the
 detector runs on a copy whose longer side is at most ``detect_side`` pixels (480 by default: a
 640×480 webcam frame is searched at 480×360). HOG finds faces from about 80 px, so small images are
-upsampled once instead (twice when that finds nothing). Landmarks are then fitted on the full-resolution image, inside the box
+upsampled once instead (twice when that finds nothing, and then not at all: HOG's score for a
+given face changes with the pyramid's scales, and a 150×150 LFW photo can hold a face that only
+the unupsampled search scores above zero). Landmarks are then fitted on the full-resolution image, inside the box
 scaled back, which keeps them precise for alignment.
 """
 
@@ -48,6 +50,8 @@ def detect_faces(image: np.ndarray, *, detect_side: int = DEFAULT_DETECT_SIDE) -
     rects = models.detector(np.ascontiguousarray(small), upsample)
     if not len(rects) and upsample == 1:
         rects = models.detector(np.ascontiguousarray(small), 2)  # a small photo with a small face
+    if not len(rects) and upsample == 1:
+        rects = models.detector(np.ascontiguousarray(small), 0)  # a face that fills a small photo
     if not len(rects) and scale < 1.0 and max(height, width) <= 1000:
         # a small face in a webcam frame: search the full frame, upsampled once (slower, rare)
         rects = models.detector(np.ascontiguousarray(image), 1)

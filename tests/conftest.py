@@ -106,10 +106,16 @@ def database_url(request, fresh_database, tmp_path_factory):
     return url
 
 
+@pytest.fixture(scope="session")
+def face_model_dir(tmp_path_factory) -> Path:
+    """One folder for the generated MobileFaceNet ONNX file, shared by every app of the run."""
+    return tmp_path_factory.mktemp("face_models")
+
+
 @pytest.fixture
-def app(database_url, tmp_path):
+def app(database_url, tmp_path, face_model_dir):
     """The app on a migrated database; every table is emptied after the test."""
-    app = build_app(database_url, tmp_path / "instance")
+    app = build_app(database_url, tmp_path / "instance", FACE_MODEL_DIR=str(face_model_dir))
     with app.app_context():
         yield app
         db.session.remove()

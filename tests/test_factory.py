@@ -1,4 +1,5 @@
 """The application factory and configuration."""
+import base64
 import stat
 
 import pytest
@@ -7,6 +8,8 @@ from sqlalchemy import text
 from app import create_app
 from app.config import BaseConfig, normalise_database_url
 from app.extensions import db
+
+VALID_KEY = base64.b64encode(b"k" * 32).decode()
 
 
 def test_factory_generates_secrets_into_instance(tmp_path):
@@ -17,11 +20,44 @@ def test_factory_generates_secrets_into_instance(tmp_path):
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600
     again = create_app({"SKILLTRACE_ENV": "testing", "INSTANCE_PATH": str(tmp_path)})
     assert again.config["SECRET_KEY"] == app.config["SECRET_KEY"]
-    assert app.config["TEMPLATE_KEY"] != app.config["SECRET_KEY"]
+    keys = tmp_path / "template_keys"
+    assert app.config["TEMPLATE_KEYS"] == keys.read_text().strip()
+    assert stat.S_IMODE(keys.stat().st_mode) == 0o600
+    assert again.config["TEMPLATE_KEYS"] == app.config["TEMPLATE_KEYS"]
+    assert app.extensions["face"].cipher.current_key_id == "local1"
+
+
+def test_face_settings_come_from_the_environment(tmp_path):
+    from recognition import generate_key
+
+    spec = f"2025a:{generate_key()},2024b:{generate_key()}"
+    settings = BaseConfig.load(tmp_path, {"SKILLTRACE_TEMPLATE_KEYS": spec, "SKILLTRACE_TEMPLATE_KEY_ID": "2024b",
+                                          "SKILLTRACE_FACE_ENCODER": "dlib",
+                                          "SKILLTRACE_FACE_MATCH_THRESHOLD": "0.35"})
+    assert not (tmp_path / "template_keys").exists()
+    app = create_app({"SKILLTRACE_ENV": "testing", "INSTANCE_PATH": str(tmp_path), **{
+        k: settings[k] for k in ("TEMPLATE_KEYS", "TEMPLATE_KEY_ID", "FACE_ENCODER", "FACE_MATCH_THRESHOLD")}})
+    face = app.extensions["face"]
+    assert (face.cipher.current_key_id, face.encoder, face.match_threshold) == ("2024b", "dlib", 0.35)
+    assert face.duplicate_threshold == 0.35
+    assert face.model_dir == str(tmp_path / "models")
+    assert "pipeline" not in vars(face)  # nothing built, no model loaded, until the first frame
+
+
+@pytest.mark.parametrize("overrides, problem", [
+    ({"TEMPLATE_KEYS": "k1:not-base64!"}, "SKILLTRACE_TEMPLATE_KEYS"),
+    ({"TEMPLATE_KEYS": "k1:" + VALID_KEY, "TEMPLATE_KEY_ID": "k2"}, "'k2' is not among"),
+    ({"TEMPLATE_KEYS": f"k1:{VALID_KEY},k2:{VALID_KEY}"}, "must name the current key"),
+    ({"FACE_ENCODER": "arcface"}, "SKILLTRACE_FACE_ENCODER"),
+    ({"FACE_MATCH_THRESHOLD": 7.0}, "thresholds"),
+])
+def test_bad_face_settings_stop_the_app(tmp_path, overrides, problem):
+    with pytest.raises(RuntimeError, match=problem):
+        create_app({"SKILLTRACE_ENV": "testing", "INSTANCE_PATH": str(tmp_path), **overrides})
 
 
 def test_config_reads_environment(tmp_path):
-    settings = BaseConfig.load(tmp_path, {"SECRET_KEY": "s" * 40, "SKILLTRACE_TEMPLATE_KEY": "t" * 40,
+    settings = BaseConfig.load(tmp_path, {"SECRET_KEY": "s" * 40, "SKILLTRACE_TEMPLATE_KEYS": "k:" + VALID_KEY,
                                           "DATABASE_URL": "postgres://u@h/db", "PORT": "8123",
                                           "LANGUAGE": "en"})
     assert settings["SECRET_KEY"] == "s" * 40
@@ -43,6 +79,12 @@ def test_production_refuses_to_start_without_secrets(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app({"SKILLTRACE_ENV": "production", "INSTANCE_PATH": str(tmp_path)})
     assert not (tmp_path / "secret_key").exists()
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("SKILLTRACE_TEMPLATE_KEYS", "k:" + VALID_KEY)
+    monkeypatch.delenv("SKILLTRACE_TEMPLATE_KEY_ID", raising=False)
+    with pytest.raises(RuntimeError, match="SKILLTRACE_TEMPLATE_KEY_ID"):
+        create_app({"SKILLTRACE_ENV": "production", "INSTANCE_PATH": str(tmp_path)})
+    assert not (tmp_path / "template_keys").exists()
 
 
 def test_unknown_environment_name_is_refused(tmp_path):

@@ -4,7 +4,8 @@
     ├── ValidationError         400: the input is malformed or breaks a rule (field problems listed)
     ├── PermissionDeniedError   403: the actor may not do this
     ├── NotFoundError           404: the object does not exist (or is not visible to the actor)
-    └── ConflictError           409: the object exists already or is in the wrong state
+    ├── ConflictError           409: the object exists already or is in the wrong state
+    └── UnavailableError        503: a part the action needs (face models, keys) cannot be used
 """
 from __future__ import annotations
 
@@ -49,3 +50,10 @@ class ConflictError(SkillTraceError):
 
     status = 409
     code = "conflict"
+
+
+class UnavailableError(SkillTraceError):
+    """A part the action needs cannot be used now (face models missing, a template key gone)."""
+
+    status = 503
+    code = "unavailable"

@@ -164,6 +164,22 @@ def get_class_or_404(session: Session, class_id) -> TrainingClass:
     return klass
 
 
+def get_open_application(session: Session, actor: User, class_id) -> TrainingClass:
+    """A class whose application its institution may still change (draft or rejected).
+
+    Raises:
+        NotFoundError: no such class. PermissionDeniedError: not the institution's staff.
+        ConflictError (``wrong_state``): the application was submitted, approved or is running.
+    """
+    klass = get_class_or_404(session, class_id)
+    if not can_act_for(actor, klass.institution_id):
+        raise PermissionDeniedError(_("Only the institution's own staff may change its applications."))
+    if klass.status not in (ClassStatus.DRAFT, ClassStatus.REJECTED):
+        raise ConflictError(_("Only a draft or a rejected application can be changed or submitted."),
+                            code="wrong_state")
+    return klass
+
+
 def submit_class(actor: User, class_id) -> TrainingClass:
     """Submit a draft (or a rejected application, revised) for review.
 
@@ -172,12 +188,7 @@ def submit_class(actor: User, class_id) -> TrainingClass:
         ValidationError: the application is incomplete or its programme was revoked.
     """
     with transaction() as session:
-        klass = get_class_or_404(session, class_id)
-        if not can_act_for(actor, klass.institution_id):
-            raise PermissionDeniedError(_("Only the institution's own staff may submit its classes."))
-        if klass.status not in (ClassStatus.DRAFT, ClassStatus.REJECTED):
-            raise ConflictError(_("Only a draft or a rejected application can be submitted."),
-                                code="wrong_state")
+        klass = get_open_application(session, actor, class_id)
         missing = [label for label, ok in (
             ("sessions", klass.sessions), ("instructors", klass.instructors),
             ("roster", klass.enrolments), ("teaching_plan", klass.teaching_plan),

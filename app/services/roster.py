@@ -12,11 +12,11 @@ from pathlib import Path
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.errors.exceptions import ConflictError, PermissionDeniedError, ValidationError
-from app.models import ClassStatus, Enrolment, Trainee, User
+from app.errors.exceptions import ValidationError
+from app.models import Enrolment, Trainee, User
 from app.services._tx import transaction
 from app.services.audit import append_audit
-from app.services.classes import can_act_for, get_class_or_404
+from app.services.classes import get_open_application
 from app.services.registry import TraineeInput, add_trainee, validate_trainee
 
 MAX_ROWS = 5000
@@ -110,17 +110,12 @@ def import_roster(actor: User, class_id, rows: list[dict[str, str]],
     """Register new trainees and enrol every valid row in the class; report refused rows.
 
     Raises:
-        PermissionDeniedError: not the institution's staff. ConflictError: the roster is
-            closed (the application was submitted or approved).
+        PermissionDeniedError, ConflictError: see ``get_open_application`` (the roster closes
+            once the application is submitted).
     """
     report = ImportReport(rows=len(rows))
     with transaction() as session:
-        klass = get_class_or_404(session, class_id)
-        if not can_act_for(actor, klass.institution_id):
-            raise PermissionDeniedError(_("Only the institution's own staff may change its roster."))
-        if klass.status not in (ClassStatus.DRAFT, ClassStatus.REJECTED):
-            raise ConflictError(_("The roster is closed once the application is submitted."),
-                                code="wrong_state")
+        klass = get_open_application(session, actor, class_id)
         numbers = [r.get("id_number", "").strip().upper() for r in rows]
         known = {t.id_number: t for t in session.scalars(
             select(Trainee).where(Trainee.id_number.in_(numbers)))}

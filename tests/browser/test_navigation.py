@@ -7,11 +7,11 @@ from tests.fixtures.browser import DEMO_PASSWORD
 pytestmark = pytest.mark.browser
 
 EXPECTED_NAV = {
-    Role.ADMIN: ["首页", "班级", "目录", "学员", "摄像头检测", "账户管理"],
+    Role.ADMIN: ["首页", "班级", "目录", "学员", "摄像头检测", "重复人脸", "账户管理"],
     Role.REVIEWER: ["首页", "班级", "目录"],
     Role.INSTRUCTOR: ["首页", "班级", "目录", "学员", "摄像头检测"],
     Role.AUDITOR: ["首页", "班级", "目录", "学员"],
-    Role.TRAINEE: ["首页", "摄像头检测"],
+    Role.TRAINEE: ["首页", "人脸识别", "摄像头检测"],
 }
 
 

@@ -1,0 +1,84 @@
+"""The face library wired into the app: one lazily built `recognition.FacePipeline` and the
+`TemplateCipher` for templates at rest, kept in ``app.extensions["face"]``.
+
+Nothing is loaded when the app is built except the template keys, which are parsed then so that
+a bad key setting stops the service at start rather than at the first enrolment. The detector and
+encoder load on the first frame (and the MobileFaceNet ONNX file is generated into
+``FACE_MODEL_DIR``, ``instance/models`` by default, the first time on a machine).
+"""
+from __future__ import annotations
+
+from functools import cached_property
+
+from flask import Flask, current_app
+from recognition import (DEFAULT_THRESHOLDS, ENCODERS, DecodeLimits, FacePipeline, TemplateCipher,
+                         parse_keys)
+
+EXTENSION = "face"
+
+
+class FaceRecognition:
+    """The app's face settings and the objects built from them.
+
+    Args:
+        config: the app's config (``FACE_*``, ``TEMPLATE_KEYS``, ``TEMPLATE_KEY_ID``).
+
+    Raises:
+        RuntimeError: unknown encoder, malformed template keys, or a key id that is not among them.
+    """
+
+    def __init__(self, config) -> None:
+        self.encoder = config["FACE_ENCODER"]
+        if self.encoder not in ENCODERS:
+            raise RuntimeError(f"SKILLTRACE_FACE_ENCODER must be one of {', '.join(ENCODERS)}, "
+                               f"not {self.encoder!r}")
+        self.model_dir = config["FACE_MODEL_DIR"]
+        self.match_threshold = _threshold(config.get("FACE_MATCH_THRESHOLD"),
+                                          DEFAULT_THRESHOLDS[self.encoder])
+        self.duplicate_threshold = _threshold(config.get("FACE_DUPLICATE_THRESHOLD"),
+                                              self.match_threshold)
+        self.max_frame_bytes = int(config["FACE_MAX_FRAME_BYTES"])
+        self.cipher = _build_cipher(config["TEMPLATE_KEYS"], config.get("TEMPLATE_KEY_ID"))
+
+    @cached_property
+    def pipeline(self) -> FacePipeline:
+        """The pipeline, built on first use; its models load on the first frame, once per
+        process (recognition caches them), so two requests racing here cost nothing twice."""
+        return FacePipeline(encoder=self.encoder, cache_dir=self.model_dir,
+                            limits=DecodeLimits(max_bytes=self.max_frame_bytes))
+
+
+def _threshold(value, default: float) -> float:
+    if value is None:
+        return default
+    value = float(value)
+    if not 0 < value < 2:
+        raise RuntimeError(f"face distance thresholds must lie between 0 and 2, not {value}")
+    return value
+
+
+def _build_cipher(spec: str, key_id: str | None) -> TemplateCipher:
+    try:
+        keys = parse_keys(spec or "")
+    except ValueError as exc:
+        raise RuntimeError(f"SKILLTRACE_TEMPLATE_KEYS: {exc}") from None
+    if not keys:
+        raise RuntimeError("SKILLTRACE_TEMPLATE_KEYS holds no key")
+    if key_id is None:
+        if len(keys) > 1:
+            raise RuntimeError("SKILLTRACE_TEMPLATE_KEY_ID must name the current key when "
+                               "SKILLTRACE_TEMPLATE_KEYS holds several")
+        key_id = next(iter(keys))
+    if key_id not in keys:
+        raise RuntimeError(f"SKILLTRACE_TEMPLATE_KEY_ID {key_id!r} is not among SKILLTRACE_TEMPLATE_KEYS")
+    return TemplateCipher(keys, key_id)
+
+
+def init_app(app: Flask) -> None:
+    """Check the face settings and put a `FaceRecognition` in ``app.extensions["face"]``."""
+    app.extensions[EXTENSION] = FaceRecognition(app.config)
+
+
+def get_face() -> FaceRecognition:
+    """The current app's `FaceRecognition`."""
+    return current_app.extensions[EXTENSION]

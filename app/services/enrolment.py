@@ -1,0 +1,359 @@
+"""Face enrolment (R1, R2): quality feedback on single frames, and the encrypted template built
+from several frames after consent, refused when the same face is enrolled under another ID.
+
+Only the sealed template is stored: frames are analysed in memory and dropped, and neither a
+vector in the clear nor an image reaches the database or the audit log. Frames are analysed
+before the write transaction opens, so the CPU work does not hold the database's write lock.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from recognition import (EnrolmentRejected, Gallery, ImageRefused, ModelNotAvailableError,
+                         TemplateError, enrol_template)
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from app.errors.exceptions import (ConflictError, NotFoundError, PermissionDeniedError,
+                                   UnavailableError, ValidationError)
+from app.extensions import db
+from app.face import get_face
+from app.models import (AlternativeVerification, Consent, ConsentText, DuplicateFaceFlag, FaceTemplate, Role, Trainee,
+                        User)
+from app.models.base import utcnow
+from app.queries import biometrics as queries
+from app.services._tx import transaction
+from app.services.audit import append_audit
+from app.services.consent import active_consent, current_consent_text
+
+_ENROL_LOCK_KEY = 0x5354_4641_4345  # "STFACE": enrolments queue so two cannot miss each other
+
+#: What the page tells the person in front of the camera, by refusal reason.
+REASON_MESSAGES = {
+    "empty": _l("No picture was received."),
+    "too_large": _l("The picture file is too large."),
+    "too_many_pixels": _l("The picture has too many pixels."),
+    "unsupported_format": _l("This is not a JPEG, PNG or WebP picture."),
+    "corrupt": _l("The picture is damaged and cannot be read."),
+    "no_face": _l("No face found. Look into the camera."),
+    "several_faces": _l("More than one face in the picture. Only the trainee may be in view."),
+    "face_too_small": _l("The face is too small. Come closer to the camera."),
+    "too_blurry": _l("The picture is blurred. Hold still."),
+    "too_dark": _l("Too dark. Turn on a light or face the window."),
+    "too_bright": _l("Too bright. Move away from the strong light."),
+    "pose": _l("Face the camera directly."),
+    "too_few_captures": _l("Too few usable pictures."),
+    "captures_disagree": _l("The pictures do not show the same face. Only the trainee may be in view."),
+    "mixed_encoders": _l("The pictures were encoded differently. Please try again."),
+}
+MESSAGE_OK = _l("Good. Hold still.")
+
+
+def reason_message(reason: str) -> str:
+    """The person-facing sentence for a refusal code (the code itself when unknown)."""
+    message = REASON_MESSAGES.get(reason)
+    return str(message) if message is not None else reason
+
+
+@dataclass(frozen=True)
+class FrameVerdict:
+    """One frame's quality verdict for live feedback.
+
+    ``reason`` is ``None`` when the frame is usable, else a code of
+    ``recognition.REFUSAL_REASONS``; ``message`` says it in the interface language; ``face_px``,
+    ``brightness``, ``sharpness`` and ``yaw`` are the measures of a found face (else ``None``).
+    """
+
+    ok: bool
+    reason: str | None
+    message: str
+    face_px: int | None = None
+    brightness: float | None = None
+    sharpness: float | None = None
+    yaw: float | None = None
+
+    def as_dict(self) -> dict:
+        return {"ok": self.ok, "reason": self.reason, "message": self.message,
+                "quality": None if self.face_px is None else {
+                    "face_px": self.face_px, "brightness": round(self.brightness, 1),
+                    "sharpness": round(self.sharpness, 1), "yaw": round(self.yaw, 3)}}
+
+
+@dataclass(frozen=True)
+class EnrolmentResult:
+    """A stored template: its id, how many frames made it, and whether it replaced another."""
+
+    template_id: uuid.UUID
+    trainee_id: uuid.UUID
+    encoder: str
+    captures: int
+    replaced: bool
+
+
+@dataclass(frozen=True)
+class BiometricState:
+    """What the consent and enrolment pages show about one trainee."""
+
+    trainee: Trainee
+    consent_text: ConsentText
+    consent: Consent | None
+    template: FaceTemplate | None
+    alternative: AlternativeVerification | None
+
+
+def frames_to_capture() -> int:
+    """How many good frames the enrolment page gathers: two more than the minimum (the template
+    is their mean, steadier with more), within the maximum."""
+    low, high = current_app.config["ENROL_MIN_FRAMES"], current_app.config["ENROL_MAX_FRAMES"]
+    return min(low + 2, high)
+
+
+def check_frame(data: bytes) -> FrameVerdict:
+    """Run one frame through the quality gates, for live feedback while enrolling.
+
+    Args:
+        data: the encoded frame (JPEG, PNG or WebP bytes).
+
+    Returns:
+        A `FrameVerdict`; a refused frame is a verdict, not an error.
+
+    Raises:
+        UnavailableError: the face models cannot be loaded.
+    """
+    face = get_face()
+    try:
+        _image, capture = face.pipeline.capture(data)
+    except ImageRefused as exc:
+        return FrameVerdict(False, exc.reason, reason_message(exc.reason))
+    except ModelNotAvailableError as exc:
+        raise _models_unavailable(exc) from None
+    quality = capture.quality
+    return FrameVerdict(True, None, str(MESSAGE_OK), quality.face_px, quality.brightness,
+                        quality.sharpness, quality.yaw)
+
+
+def check_enrolment_frame(actor: User, trainee_id, data: bytes) -> FrameVerdict:
+    """`check_frame` for a trainee the actor may enrol who has consented; faces of people who
+    have not consented are not processed at all.
+
+    Raises:
+        NotFoundError, PermissionDeniedError: no such trainee, or not the actor's own record.
+        ConflictError: no consent in force (code ``no_consent``).
+        UnavailableError: the face models cannot be loaded.
+    """
+    _require_consent(db.session, actor, trainee_id)
+    return check_frame(data)
+
+
+def enrol_face(actor: User, trainee_id, frames: Sequence[bytes]) -> EnrolmentResult:
+    """Build the trainee's face template from several frames and store it sealed.
+
+    Each frame must show exactly one usable face; the frames must agree with one another
+    (``recognition.enrol_template``); and the face must not be enrolled under another trainee. A
+    duplicate is refused, flagged for an administrator and audited in one transaction. A second
+    enrolment replaces the first template.
+
+    Args:
+        actor: who enrols (staff, or the trainee for themself).
+        trainee_id: the trainee's id.
+        frames: the encoded frames, ``ENROL_MIN_FRAMES`` to ``ENROL_MAX_FRAMES`` of them.
+
+    Returns:
+        An `EnrolmentResult`.
+
+    Raises:
+        NotFoundError, PermissionDeniedError: no such trainee, or not the actor's own record.
+        ValidationError: too few or too many frames (code ``frame_count``), a frame refused (code
+            = the refusal reason, ``errors["frame"]`` its index), or frames that do not make a
+            template (``captures_disagree`` …).
+        ConflictError: no consent in force (``no_consent``), or the face is enrolled under
+            another trainee (``duplicate_face``).
+        UnavailableError: the face models or a template key cannot be used.
+    """
+    trainee_id = _require_consent(db.session, actor, trainee_id).id
+    _check_frame_count(len(frames))
+    face = get_face()
+    encodings = []
+    for index, data in enumerate(frames):
+        try:
+            encodings.append(face.pipeline.encode_bytes(data)[1])
+        except ImageRefused as exc:
+            raise ValidationError(_("Picture %(n)s: %(message)s", n=index + 1,
+                                    message=reason_message(exc.reason)),
+                                  code=exc.reason, errors={"frame": index}) from None
+        except ModelNotAvailableError as exc:
+            raise _models_unavailable(exc) from None
+    try:
+        template = enrol_template(encodings, min_captures=current_app.config["ENROL_MIN_FRAMES"],
+                                  agreement=face.match_threshold)
+    except EnrolmentRejected as exc:
+        raise ValidationError(reason_message(exc.reason), code=exc.reason) from None
+    sealed = face.cipher.encrypt(template)
+    del encodings
+
+    duplicate = None
+    with transaction() as session:
+        _lock_enrolment(session)
+        trainee = _require_consent(session, actor, trainee_id, lock=True)
+        duplicate = _find_duplicate(session, trainee.id, template)
+        if duplicate is not None:
+            _flag_duplicate(session, actor, trainee, *duplicate)
+        else:
+            result = _store_template(session, actor, trainee, template, sealed)
+    if duplicate is not None:
+        raise ConflictError(_("This face is already enrolled under another trainee. An administrator "
+                              "has been asked to check it."), code="duplicate_face")
+    return result
+
+
+def resolve_duplicate_flag(actor: User, flag_id, note: str = "") -> DuplicateFaceFlag:
+    """Mark a duplicate-face flag as dealt with (administrators), keeping the note in the audit log.
+
+    Raises:
+        PermissionDeniedError: the actor is not an administrator.
+        NotFoundError: no such flag. ConflictError: already resolved.
+    """
+    if actor.role != Role.ADMIN:
+        raise PermissionDeniedError(_("Only administrators resolve duplicate-face flags."))
+    with transaction() as session:
+        flag = session.get(DuplicateFaceFlag, flag_id)
+        if flag is None:
+            raise NotFoundError(_("No such flag."))
+        if flag.resolved_at is not None:
+            raise ConflictError(_("The flag is already resolved."), code="already_resolved")
+        flag.resolved_at, flag.resolved_by_id = utcnow(), actor.id
+        append_audit(session, actor, "face.duplicate_resolved", flag, {
+            "trainee_id": str(flag.trainee_id), "matched_trainee_id": str(flag.matched_trainee_id),
+            "note": note.strip()[:500]})
+    return flag
+
+
+def biometric_state(actor: User, trainee_id) -> BiometricState:
+    """Consent, enrolment and alternative-verification state of a trainee, with the current
+    consent text (created in its default version on first use).
+
+    Raises:
+        NotFoundError, PermissionDeniedError: no such trainee, or not the actor's own record.
+    """
+    session = db.session
+    trainee = _trainee_for(session, actor, trainee_id)
+    text_ = session.scalar(select(ConsentText).order_by(ConsentText.created_at.desc()).limit(1))
+    if text_ is None:
+        with transaction() as tx:
+            text_ = current_consent_text(tx)
+    return BiometricState(trainee, text_, active_consent(session, trainee.id),
+                          queries.get_face_template(session, trainee.id),
+                          queries.get_active_alternative(session, trainee.id))
+
+
+def own_trainee_id(actor: User) -> uuid.UUID:
+    """The id of the trainee record linked to the actor's account.
+
+    Raises:
+        NotFoundError: the account has no trainee record.
+    """
+    trainee = queries.get_trainee_of_user(db.session, actor.id)
+    if trainee is None:
+        raise NotFoundError(_("Your account is not linked to a trainee record. Ask the training office."),
+                            code="no_trainee_record")
+    return trainee.id
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+def _trainee_for(session: Session, actor: User, trainee_id) -> Trainee:
+    trainee = session.get(Trainee, trainee_id)
+    if trainee is None:
+        raise NotFoundError(_("No such trainee."))
+    if actor.role == Role.TRAINEE:
+        if trainee.user_id != actor.id:
+            raise PermissionDeniedError(_("Trainees may only manage their own face data."))
+    elif actor.role not in (Role.ADMIN, Role.INSTRUCTOR):
+        raise PermissionDeniedError(_("Your role may not manage face data."))
+    return trainee
+
+
+def _require_consent(session: Session, actor: User, trainee_id, lock: bool = False) -> Trainee:
+    trainee = _trainee_for(session, actor, trainee_id)
+    query = select(Consent.id).where(Consent.trainee_id == trainee.id, Consent.withdrawn_at.is_(None))
+    if lock:  # a withdrawal racing this enrolment waits, then deletes what it stored
+        query = query.with_for_update()
+    if session.scalar(query) is None:
+        raise ConflictError(_("Record the trainee's consent to face recognition before enrolment."),
+                            code="no_consent")
+    return trainee
+
+
+def _check_frame_count(count: int) -> None:
+    low, high = current_app.config["ENROL_MIN_FRAMES"], current_app.config["ENROL_MAX_FRAMES"]
+    if not low <= count <= high:
+        raise ValidationError(_("Send between %(low)s and %(high)s pictures, not %(count)s.",
+                                low=low, high=high, count=count),
+                              code="frame_count", errors={"frames": count})
+
+
+def _lock_enrolment(session: Session) -> None:
+    # SQLite serialises write transactions already (BEGIN IMMEDIATE); PostgreSQL needs a lock so
+    # that two people with the same face enrolled at once cannot each miss the other's template.
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ENROL_LOCK_KEY})
+
+
+def _find_duplicate(session: Session, trainee_id, template) -> tuple[uuid.UUID, float] | None:
+    """The closest other trainee whose template is within the duplicate threshold, if any."""
+    face = get_face()
+    others = [t for t in queries.list_templates_except(session, trainee_id) if t.encoder == template.encoder]
+    if not others:
+        return None
+    gallery = Gallery(template.encoder, threshold=face.duplicate_threshold)
+    try:
+        vectors = [face.cipher.decrypt(t.sealed, expected_encoder=template.encoder).vector for t in others]
+    except TemplateError as exc:
+        current_app.logger.error("duplicate-face check: a stored template cannot be read: %s", exc)
+        raise UnavailableError(_("Stored face templates cannot be read; the duplicate check cannot "
+                                 "run. Tell the administrator."), code="templates_unreadable") from None
+    gallery.add_many([str(t.trainee_id) for t in others], vectors)
+    hits = gallery.find_duplicates(template)
+    del vectors, gallery
+    return (uuid.UUID(hits[0][0]), hits[0][1]) if hits else None
+
+
+def _flag_duplicate(session: Session, actor: User, trainee: Trainee, matched_id: uuid.UUID,
+                    distance: float) -> DuplicateFaceFlag:
+    flag = queries.get_open_duplicate_flag(session, trainee.id, matched_id)
+    if flag is None:
+        flag = DuplicateFaceFlag(trainee_id=trainee.id, matched_trainee_id=matched_id,
+                                 score=round(distance, 4))
+        session.add(flag)
+        session.flush()
+    append_audit(session, actor, "face.duplicate_refused", flag, {
+        "trainee_id": str(trainee.id), "matched_trainee_id": str(matched_id),
+        "distance": round(distance, 4), "threshold": get_face().duplicate_threshold})
+    return flag
+
+
+def _store_template(session: Session, actor: User, trainee: Trainee, template, sealed: bytes) -> EnrolmentResult:
+    previous = queries.get_face_template(session, trainee.id)
+    if previous is not None:
+        session.delete(previous)
+        session.flush()
+    stored = FaceTemplate(trainee_id=trainee.id, encoder=template.encoder, sealed=sealed,
+                          captures=template.captures)
+    session.add(stored)
+    session.flush()
+    append_audit(session, actor, "face.enrolled", stored, {
+        "trainee_id": str(trainee.id), "encoder": template.encoder, "captures": template.captures,
+        "key_id": get_face().cipher.current_key_id,
+        "replaced_template_id": str(previous.id) if previous is not None else None})
+    return EnrolmentResult(stored.id, trainee.id, stored.encoder, stored.captures, previous is not None)
+
+
+def _models_unavailable(exc: Exception) -> UnavailableError:
+    current_app.logger.error("face models unavailable: %s", exc)
+    return UnavailableError(_("Face recognition is not available on this server. Tell the administrator."),
+                            code="face_unavailable")
