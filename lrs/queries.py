@@ -133,9 +133,11 @@ def find_statements(session: Session, query: StatementQuery) -> list[tuple[int, 
         pks = direct.subquery()
     else:
         target = aliased(Statement)
+        # Driven by the (few) statements that reference another, through a partial index.
         via_ref = (select(Statement.pk.label("pk"))
                    .join(target, target.id == Statement.ref_target)
-                   .where(*_target_conditions(target, query),
+                   .where(Statement.ref_target.is_not(None),
+                          *_target_conditions(target, query),
                           *_page_conditions(query, Statement.pk))
                    .order_by(order).limit(size).subquery())
         pks = union(select(direct.subquery().c.pk), select(via_ref.c.pk)).subquery()

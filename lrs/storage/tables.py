@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import (Boolean, ForeignKey, Index, LargeBinary, MetaData, String,
-                        Text, UniqueConstraint, Uuid)
+                        Text, UniqueConstraint, Uuid, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from lrs.storage.dialects import BigIntKey, JSONType, UTCDateTime
@@ -60,13 +60,17 @@ class Statement(Base):
     registration: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     is_voided: Mapped[bool] = mapped_column(Boolean, default=False)
     voiding_target: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
-    ref_target: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
+    ref_target: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     credential_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     payload: Mapped[dict] = mapped_column(JSONType)
 
     __table_args__ = (
         Index("ix_lrs_statements_verb_iri_pk", "verb_iri", "pk"),
         Index("ix_lrs_statements_registration_pk", "registration", "pk"),
+        # Only statements with a StatementRef object: the StatementRef filter rule walks them.
+        Index("ix_lrs_statements_ref_pk", "pk", "ref_target",
+              postgresql_where=text("ref_target IS NOT NULL"),
+              sqlite_where=text("ref_target IS NOT NULL")),
     )
 
 
