@@ -1,9 +1,9 @@
 """LRS tables: statements with agent and activity links, documents, activities, attachments,
 and client credentials (all on `lrs.metadata`).
 
-Revision ID: c7b6d47b7292
+Revision ID: f99bad3e31ee
 Revises: e7a084b8f318
-Create Date: 2026-11-23 15:49:11.589435
+Create Date: 2026-11-23 15:33:53.829206
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision = 'c7b6d47b7292'
+revision = 'f99bad3e31ee'
 down_revision = 'e7a084b8f318'
 branch_labels = None
 depends_on = None
@@ -73,7 +73,7 @@ def upgrade():
     sa.UniqueConstraint('id', name=op.f('uq_lrs_statements_id'))
     )
     with op.batch_alter_table('lrs_statements', schema=None) as batch_op:
-        batch_op.create_index('ix_lrs_statements_ref_pk', ['pk', 'ref_target'], unique=False, postgresql_where=sa.text('ref_target IS NOT NULL'), sqlite_where=sa.text('ref_target IS NOT NULL'))
+        batch_op.create_index(batch_op.f('ix_lrs_statements_ref_target'), ['ref_target'], unique=False)
         batch_op.create_index('ix_lrs_statements_registration_pk', ['registration', 'pk'], unique=False)
         batch_op.create_index(batch_op.f('ix_lrs_statements_stored'), ['stored'], unique=False)
         batch_op.create_index('ix_lrs_statements_verb_iri_pk', ['verb_iri', 'pk'], unique=False)
@@ -117,7 +117,7 @@ def downgrade():
         batch_op.drop_index('ix_lrs_statements_verb_iri_pk')
         batch_op.drop_index(batch_op.f('ix_lrs_statements_stored'))
         batch_op.drop_index('ix_lrs_statements_registration_pk')
-        batch_op.drop_index('ix_lrs_statements_ref_pk', postgresql_where=sa.text('ref_target IS NOT NULL'), sqlite_where=sa.text('ref_target IS NOT NULL'))
+        batch_op.drop_index(batch_op.f('ix_lrs_statements_ref_target'))
 
     op.drop_table('lrs_statements')
     op.drop_table('lrs_documents')
