@@ -31,8 +31,9 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from app.errors.handlers import register_error_handlers
     register_error_handlers(app)
 
-    from app import cli
+    from app import cli, jobs
     cli.init_app(app)
+    jobs.init_app(app)
 
     if not app.debug and not app.testing:
         app.logger.setLevel(logging.INFO)
