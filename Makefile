@@ -16,7 +16,8 @@ MO := $(PO:.po=.mo)
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo seed --if-empty
-	@echo "SkillTrace on http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
+	@echo "SkillTrace on http://127.0.0.1:$(PORT)/ with its scheduler (Ctrl-C stops both)"
+	$(FLASK) scheduler run & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: install-test system-test-deps

@@ -31,8 +31,9 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from app.errors.handlers import register_error_handlers
     register_error_handlers(app)
 
-    from app import cli
+    from app import cli, jobs
     cli.init_app(app)
+    jobs.init_app(app)
 
     if not app.debug and not app.testing:
         app.logger.setLevel(logging.INFO)
@@ -72,6 +73,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
     from app.api.biometrics import bp as biometrics_api_bp
     from app.web.admin import bp as admin_bp
+    from app.web.audit import bp as audit_bp
     from app.web.auth import bp as auth_bp
     from app.web.biometrics import bp as biometrics_bp
     from app.web.catalogue import bp as catalogue_bp
@@ -79,7 +81,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.web.training import bp as training_bp
 
     for bp in (main_bp, auth_bp, admin_bp, training_bp, catalogue_bp, api_bp, biometrics_bp,
-               biometrics_api_bp):
+               biometrics_api_bp, audit_bp):
         app.register_blueprint(bp)
     import lrs
     from app.database import WRITE_OPTION

@@ -5,6 +5,7 @@ from app.models.biometrics import (AlternativeVerification, Consent, ConsentMeth
                                    DuplicateFaceFlag, FaceTemplate)
 from app.models.catalogue import (DeliveryMode, EvaluationOrganisation, Occupation, Programme,
                                   ShortageListing, SkillLevel, SubsidyStandard, TrainingCategory)
+from app.models.jobs import scheduler_jobs  # noqa: F401
 from app.models.classes import (ClassSession, ClassStatus, Enrolment, Exemption, SessionKind,
                                 TrainingClass)
 from app.models.organisation import Institution, ListingStatus

@@ -49,6 +49,7 @@ NAVIGATION = (
     NavItem("biometrics.show_my_biometrics", _l("Face recognition"), frozenset({Role.TRAINEE})),
     NavItem("main.camera_check", _l("Camera check"), frozenset({Role.TRAINEE, Role.INSTRUCTOR, Role.ADMIN})),
     NavItem("biometrics.list_duplicate_flags", _l("Duplicate faces"), frozenset({Role.ADMIN})),
+    NavItem("audit.index", _l("Audit log"), frozenset({Role.AUDITOR, Role.ADMIN})),
     NavItem("admin.list_users", _l("Accounts"), frozenset({Role.ADMIN})),
 )
 

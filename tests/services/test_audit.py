@@ -62,3 +62,15 @@ def test_concurrent_writers_do_not_fork_the_chain(app):
     seqs = db.session.scalars(select(AuditEntry.seq).order_by(AuditEntry.seq)).all()
     assert seqs == list(range(1, 31))
     assert verify_chain(db.session) == []
+
+
+def test_cli_verify_names_each_break(app, runner):
+    make_trainee("张一")
+    make_trainee("张二")
+    assert runner.invoke(args=["audit", "verify"]).output.strip() == "audit chain intact"
+    db.session.execute(update(AuditEntry).where(AuditEntry.seq == 1).values(action="trainee.deleted"))
+    db.session.commit()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert "entry 1: entry was altered (hash mismatch)" in result.output
+    assert "entry 2" not in result.output  # the link from 2 to 1 still matches the stored hash

@@ -6,12 +6,12 @@ from app.services.demo import seed_demo
 from app.services.resident_id import check_digit, mask_resident_id
 from tests.factories import PASSWORD, make_user
 
-PAGES = {"/classes", "/catalogue/", "/trainees", "/camera", "/admin/users"}
+PAGES = {"/classes", "/catalogue/", "/trainees", "/camera", "/admin/users", "/audit/"}
 ALLOWED = {
-    Role.ADMIN: {"/classes", "/catalogue/", "/trainees", "/camera", "/admin/users"},
+    Role.ADMIN: {"/classes", "/catalogue/", "/trainees", "/camera", "/admin/users", "/audit/"},
     Role.REVIEWER: {"/classes", "/catalogue/"},
     Role.INSTRUCTOR: {"/classes", "/catalogue/", "/trainees", "/camera"},
-    Role.AUDITOR: {"/classes", "/catalogue/", "/trainees"},
+    Role.AUDITOR: {"/classes", "/catalogue/", "/trainees", "/audit/"},
     Role.TRAINEE: {"/camera"},
 }
 

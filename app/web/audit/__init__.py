@@ -1,0 +1,6 @@
+"""The auditor's view of the audit log and its integrity check."""
+from flask import Blueprint
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+
+from app.web.audit import routes  # noqa: E402,F401

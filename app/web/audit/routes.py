@@ -1,0 +1,21 @@
+"""`/audit`: the newest audit entries, page by page, and the result of recomputing the chain."""
+from flask import render_template, request
+
+from app.extensions import db
+from app.models import Role
+from app.queries.audit import list_entries
+from app.services.audit import verify_chain
+from app.web.access import role_required
+from app.web.audit import bp
+
+PAGE_SIZE = 100
+
+
+@bp.route("/")
+@role_required(Role.AUDITOR, Role.ADMIN)
+def index():
+    """Entries newest first (``?before=SEQ`` pages back) and where the chain breaks, if it does."""
+    before = request.args.get("before", type=int)
+    entries = list_entries(db.session, before=before, limit=PAGE_SIZE)
+    return render_template("audit/index.html", entries=entries, breaks=verify_chain(db.session),
+                           older=entries[-1].seq if len(entries) == PAGE_SIZE else None)
