@@ -65,10 +65,38 @@ def _free_port() -> int:
     raise RuntimeError("no free port in 5150-5199")
 
 
+class _InFlight:
+    """WSGI wrapper that counts requests still inside the app (and so holding a session)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.count = 0
+        self.changed = threading.Condition()
+
+    def __call__(self, environ, start_response):
+        with self.changed:
+            self.count += 1
+        try:
+            return self.app(environ, start_response)
+        finally:
+            with self.changed:
+                self.count -= 1
+                self.changed.notify_all()
+
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        with self.changed:
+            self.changed.wait_for(lambda: self.count == 0, timeout)
+
+
 @pytest.fixture
 def live_lrs(app):
-    """The app served over real HTTP on a loopback port (threaded); yields its base URL."""
-    server = make_server("127.0.0.1", _free_port(), app, threaded=True)
+    """The app served over real HTTP on a loopback port (threaded); yields its base URL.
+
+    Teardown waits until no request is inside the app, so no database connection is still
+    checked out when the app fixture disposes the engine.
+    """
+    wrapped = _InFlight(app)
+    server = make_server("127.0.0.1", _free_port(), wrapped, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -76,3 +104,5 @@ def live_lrs(app):
     finally:
         server.shutdown()
         thread.join()
+        wrapped.wait_idle()
+        server.server_close()
