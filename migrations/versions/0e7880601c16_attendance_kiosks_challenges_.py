@@ -154,7 +154,7 @@ def upgrade():
     sa.Column('local_day', sa.Date(), nullable=False),
     sa.Column('interval_id', sa.Uuid(), nullable=True),
     sa.Column('reverses_id', sa.Uuid(), nullable=True),
-    sa.Column('rule', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('rule', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('actor_id', sa.Uuid(), nullable=True),
     sa.Column('statement_id', sa.Uuid(), nullable=True),
