@@ -19,7 +19,8 @@ from tests.factories import make_catalogue, make_trainee, make_user
 
 FACES = Path(__file__).resolve().parents[1].parent / "shared" / "faces"
 #: frames of talking_head.mp4 that show each liveness action (see the recognition tests)
-ACTION_FRAMES = {"blink": (18, 24, 30), "turn_right": (21, 30, 36), "turn_left": (165, 171, 177)}
+ACTION_FRAMES = {"blink": (18, 24, 30), "turn_right": (21, 30, 36), "turn_left": (165, 171, 177),
+                 "no_blink": (90, 96, 102)}
 ENROL_FRAMES = (0, 40, 80)
 
 
