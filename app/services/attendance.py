@@ -66,6 +66,13 @@ LOCKING_REASONS = {"unknown_nonce", "nonce_used", "nonce_expired", "liveness_fai
 _TRAINEE_LOCK = "skilltrace-attendance:"
 
 
+def _purpose(value: str) -> Purpose:
+    try:
+        return Purpose(value)
+    except ValueError:
+        raise ValidationError(_("Purpose must be check_in or check_out."), code="invalid_purpose") from None
+
+
 def reason_message(reason: str) -> str:
     if reason.startswith("frame_refused:"):
         return str(frame_reason_message(reason.split(":", 1)[1]))
@@ -108,10 +115,7 @@ def issue_challenge(actor: User | None, purpose: str, kiosk: Kiosk | None = None
         ValidationError: unknown purpose. NotFoundError: the account has no trainee record.
         PermissionDeniedError: neither a trainee nor a kiosk.
     """
-    try:
-        purpose = Purpose(purpose)
-    except ValueError:
-        raise ValidationError(_("Purpose must be check_in or check_out."), code="invalid_purpose") from None
+    purpose = _purpose(purpose)
     trainee_id = None
     if kiosk is None:
         if actor is None or actor.role != Role.TRAINEE:
@@ -418,7 +422,7 @@ def check_personal(actor: User, purpose: str, nonce: str, frames: Sequence[bytes
         ValidationError: wrong purpose or frame count. NotFoundError: no trainee record.
         UnavailableError: face models or keys unusable.
     """
-    purpose = Purpose(purpose)
+    purpose = _purpose(purpose)
     trainee = bio_queries.get_trainee_of_user(db.session, actor.id)
     if trainee is None:
         raise NotFoundError(_("Your account is not linked to a trainee record."), code="no_trainee_record")
@@ -448,7 +452,7 @@ def check_at_kiosk(kiosk: Kiosk, purpose: str, nonce: str, frames: Sequence[byte
 
     Returns and raises as `check_personal`.
     """
-    purpose = Purpose(purpose)
+    purpose = _purpose(purpose)
     action = _peek_action(nonce)
     face = _identify_at_kiosk(kiosk, action, frames) if action else _Face()
     now = utcnow()
@@ -481,7 +485,7 @@ def check_alternative(actor: User, trainee_id, purpose: str, note: str = "") -> 
     """
     if actor.role not in (Role.INSTRUCTOR, Role.ADMIN):
         raise PermissionDeniedError(_("Only instructors record ID-card verifications."))
-    purpose = Purpose(purpose)
+    purpose = _purpose(purpose)
     now = utcnow()
     face = _Face(trainee_id=trainee_id)
     with transaction() as session:
