@@ -246,9 +246,7 @@ def test_concurrent_check_ins_make_one_interval(world, threads):
         w.join(120)
     assert not errors, errors
     assert sum(r.accepted for r in results) == 1, results
-    # Under threads the face pipeline has once answered "different_faces" for a live burst
-    # (a possible thread-safety issue in recognition, to be investigated); the database rule
-    # under test is that one interval, and only one, is opened.
-    assert {r.reason for r in results if not r.accepted} <= {"already_checked_in", "different_faces",
-                                                             "liveness_failed"}
+    # The losers of the race are told the trainee is already present. (A shared dlib detector
+    # once made a live burst look like "different_faces" here; each thread now has its own.)
+    assert {r.reason for r in results if not r.accepted} <= {"already_checked_in"}
     assert fresh(PresenceInterval) == 1
