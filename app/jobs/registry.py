@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from app.services.classes import start_due_classes
 from app.services.hours import close_stale_intervals
+from app.services.reconciliation import reconcile
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,15 @@ def _close_stale_intervals() -> str:
     return f"{close_stale_intervals()} presence intervals closed"
 
 
+def _reconcile_hours() -> str:
+    report = reconcile()
+    found = ", ".join(f"{k} {v}" for k, v in sorted(report.counts_by_kind().items())) or "no differences"
+    return f"reconciliation {report.run_id}: {found}"
+
+
 RECURRING_JOBS: dict[str, RecurringJob] = {
     "start_due_classes": RecurringJob(_start_due_classes, "interval", {"minutes": 1}),
     "close_stale_intervals": RecurringJob(_close_stale_intervals, "interval", {"minutes": 5}),
+    # nightly, 02:30 Beijing time (the scheduler runs in UTC)
+    "reconcile_hours": RecurringJob(_reconcile_hours, "cron", {"hour": 18, "minute": 30}),
 }
