@@ -31,6 +31,9 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from app.errors.handlers import register_error_handlers
     register_error_handlers(app)
 
+    from app import security
+    security.init_app(app)
+
     from app import cli, jobs
     cli.init_app(app)
     jobs.init_app(app)

@@ -58,5 +58,5 @@ def test_jobs_are_kept_in_the_database(app):
     try:
         ids = set(db.session.scalars(select(scheduler_jobs.c.id)))
     finally:
-        scheduler.shutdown(wait=False)
+        scheduler.shutdown(wait=True)
     assert ids == set(RECURRING_JOBS)
