@@ -71,7 +71,9 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
+    from app.api.attendance import bp as attendance_api_bp
     from app.api.biometrics import bp as biometrics_api_bp
+    from app.web.attendance import bp as attendance_bp
     from app.web.admin import bp as admin_bp
     from app.web.audit import bp as audit_bp
     from app.web.auth import bp as auth_bp
@@ -81,7 +83,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.web.training import bp as training_bp
 
     for bp in (main_bp, auth_bp, admin_bp, training_bp, catalogue_bp, api_bp, biometrics_bp,
-               biometrics_api_bp, audit_bp):
+               biometrics_api_bp, audit_bp, attendance_bp, attendance_api_bp):
         app.register_blueprint(bp)
     import lrs
     from app.database import WRITE_OPTION

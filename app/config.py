@@ -81,6 +81,18 @@ class BaseConfig:
     ENROL_MIN_FRAMES = 3
     ENROL_MAX_FRAMES = 8
     FACE_MAX_FRAME_BYTES = 4 * 1024 * 1024
+    # Attendance (R2, R4): challenge lifetime, frames per check, the tolerance around a session
+    # window, lock-out after repeated failures, the attempts allowed per client, and the hour
+    # rules of programmes that have no rule of their own.
+    CHECK_IN_CHALLENGE_SECONDS = 120
+    CHECK_IN_MIN_FRAMES = 3
+    CHECK_IN_MAX_FRAMES = 8
+    CHECK_IN_TOLERANCE_MINUTES = 15
+    CHECK_IN_LOCK_FAILURES = 5
+    CHECK_IN_LOCK_WINDOW_MINUTES = 15
+    CHECK_IN_RATE_LIMIT = "20 per minute"
+    HOURS_DAILY_CAP_MINUTES = 8 * 60
+    HOURS_UNIT_MINUTES = 1
 
     @classmethod
     def load(cls, instance_path: Path, environ: os._Environ | dict | None = None) -> dict:
@@ -109,6 +121,8 @@ class BaseConfig:
             SQLALCHEMY_DATABASE_URI=normalise_database_url(
                 env.get("DATABASE_URL") or _sqlite_url(instance_path)
             ),
+            # the account home page of xAPI actors and the base of activity ids
+            XAPI_HOMEPAGE=env.get("SKILLTRACE_XAPI_HOMEPAGE", "https://skilltrace.example.org"),
             PORT=int(env.get("PORT", "5000")),
             BABEL_DEFAULT_LOCALE=env.get("LANGUAGE", "zh_CN"),
             RATELIMIT_STORAGE_URI=env.get("SKILLTRACE_RATELIMIT_STORAGE", cls.RATELIMIT_STORAGE_URI),

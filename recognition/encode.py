@@ -106,7 +106,9 @@ class DlibEncoder:
         rect = dlib.rectangle(box.left, box.top, box.right - 1, box.bottom - 1)
         points = [dlib.point(int(round(x)), int(round(y))) for x, y in capture.face.landmarks.points]
         shape = dlib.full_object_detection(rect, points)
-        vector = np.asarray(self._models.encoder.compute_face_descriptor(image, shape, 1), dtype=np.float32)
+        with self._models.encoder_lock:
+            vector = np.asarray(self._models.encoder.compute_face_descriptor(image, shape, 1),
+                                dtype=np.float32)
         return Encoding(vector, self.name)
 
 

@@ -77,9 +77,22 @@ class DlibModels:
         for path in (predictor, encoder):
             if not path.is_file():
                 raise ModelNotAvailableError(f"missing model file {path}")
-        self.detector = dlib.get_frontal_face_detector()
         self.shape_predictor = dlib.shape_predictor(str(predictor))
         self.encoder = dlib.face_recognition_model_v1(str(encoder))
+        # dlib's ResNet keeps its layer outputs inside the network object: one call at a time.
+        self.encoder_lock = threading.Lock()
+        self._local = threading.local()
+
+    @property
+    def detector(self):
+        """This thread's HOG detector: sharing one between request threads gave wrong boxes
+        under concurrent check-ins, and a detector costs almost nothing to make."""
+        detector = getattr(self._local, "detector", None)
+        if detector is None:
+            import dlib
+
+            detector = self._local.detector = dlib.get_frontal_face_detector()
+        return detector
 
 
 def load_dlib_models() -> DlibModels:

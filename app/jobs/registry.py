@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.services.classes import start_due_classes
+from app.services.hours import close_stale_intervals
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,11 @@ def _start_due_classes() -> str:
     return f"{len(started)} classes started"
 
 
+def _close_stale_intervals() -> str:
+    return f"{close_stale_intervals()} presence intervals closed"
+
+
 RECURRING_JOBS: dict[str, RecurringJob] = {
     "start_due_classes": RecurringJob(_start_due_classes, "interval", {"minutes": 1}),
+    "close_stale_intervals": RecurringJob(_close_stale_intervals, "interval", {"minutes": 5}),
 }

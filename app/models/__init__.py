@@ -1,5 +1,8 @@
 """SkillTrace models, one module per area; importing this package registers them all."""
 from app.models.accounts import Role, User
+from app.models.attendance import (CheckInChallenge, CheckInLock, Decision, EntryType,
+                                   FaceVerification, HourRule, HoursEntry, IntervalStatus, Kiosk,
+                                   LedgerIsAppendOnly, PresenceInterval, Purpose, VerificationMode)
 from app.models.audit import AuditEntry
 from app.models.biometrics import (AlternativeVerification, Consent, ConsentMethod, ConsentText,
                                    DuplicateFaceFlag, FaceTemplate)
@@ -17,4 +20,7 @@ __all__ = [
     "Enrolment", "EvaluationOrganisation", "Exemption", "FaceTemplate", "Institution",
     "ListingStatus", "Occupation", "Programme", "Role", "SessionKind", "Sex", "ShortageListing",
     "SkillLevel", "SubsidyStandard", "Trainee", "TrainingCategory", "TrainingClass", "User",
+    "CheckInChallenge", "CheckInLock", "Decision", "EntryType", "FaceVerification", "HourRule",
+    "HoursEntry", "IntervalStatus", "Kiosk", "LedgerIsAppendOnly", "PresenceInterval", "Purpose",
+    "VerificationMode",
 ]

@@ -11,7 +11,7 @@ EXPECTED_NAV = {
     Role.REVIEWER: ["首页", "班级", "目录"],
     Role.INSTRUCTOR: ["首页", "班级", "目录", "学员", "摄像头检测"],
     Role.AUDITOR: ["首页", "班级", "目录", "学员", "审计日志"],
-    Role.TRAINEE: ["首页", "人脸识别", "摄像头检测"],
+    Role.TRAINEE: ["首页", "人脸识别", "签到", "摄像头检测"],
 }
 
 

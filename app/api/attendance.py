@@ -1,0 +1,175 @@
+"""`/api/attendance/…` (the signed-in trainee) and `/api/kiosk/…` (a kiosk, HTTP Basic with its
+key and secret): challenges, check-in and check-out with frames; instructor actions.
+
+``POST /api/attendance/challenge`` ``{"purpose": "check_in"|"check_out"}`` → 201
+``{"nonce", "action", "action_text", "expires_at"}``. ``POST /api/attendance/check-in`` (or
+``check-out``), multipart: ``nonce``, ``frames`` repeated (JPEG) → 200 with the outcome, or 409
+``{"error": reason, "message": plain words, "verification_id"}`` for a refusal (stored as a
+failed verification). Check endpoints are rate-limited (``CHECK_IN_RATE_LIMIT`` per client).
+"""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Blueprint, current_app, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.api.biometrics import api_roles, frame_upload
+from app.api.helpers import check, json_body, text
+from app.errors.exceptions import ValidationError
+from app.extensions import csrf, limiter
+from app.models import Role
+from app.services import attendance, hours
+from app.services.kiosks import authenticate_kiosk
+
+bp = Blueprint("attendance_api", __name__, url_prefix="/api")
+
+ACTION_TEXT = {
+    "blink": lambda: _("Blink slowly once while looking at the camera."),
+    "turn_left": lambda: _("Slowly turn your head to your left, then back."),
+    "turn_right": lambda: _("Slowly turn your head to your right, then back."),
+}
+
+
+def _max_frames() -> int:
+    return current_app.config["CHECK_IN_MAX_FRAMES"]
+
+
+def _rate() -> str:
+    return current_app.config["CHECK_IN_RATE_LIMIT"]
+
+
+def challenge_json(challenge) -> dict:
+    return {"nonce": challenge.nonce, "action": challenge.action,
+            "action_text": ACTION_TEXT[challenge.action](), "purpose": challenge.purpose.value,
+            "expires_at": challenge.expires_at.isoformat()}
+
+
+def attempt_json(attempt) -> tuple[dict, int]:
+    body = {"accepted": attempt.accepted, "purpose": attempt.purpose, "message": attempt.message,
+            "verification_id": str(attempt.verification_id) if attempt.verification_id else None,
+            "interval_id": str(attempt.interval_id) if attempt.interval_id else None,
+            "minutes_credited": attempt.minutes_credited, "distance": attempt.distance}
+    if attempt.accepted:
+        return body, 200
+    return {**body, "error": attempt.reason}, 423 if attempt.reason == "locked_out" else 409
+
+
+def _frames() -> tuple[str, list[bytes]]:
+    nonce = request.form.get("nonce", "")
+    frames = [f.read() for f in request.files.getlist("frames")]
+    if not nonce or not frames:
+        raise ValidationError(_("Send the nonce and the frames."), code="missing_frames")
+    return nonce, frames
+
+
+def _device() -> str:
+    return request.form.get("device") or request.headers.get("User-Agent", "")
+
+
+@bp.post("/attendance/challenge")
+@api_roles(Role.TRAINEE)
+def issue_my_challenge():
+    """A challenge for the signed-in trainee."""
+    body = json_body()
+    return challenge_json(attendance.issue_challenge(current_user, body.get("purpose", ""))), 201
+
+
+@bp.post("/attendance/check-in")
+@limiter.limit(_rate)
+@api_roles(Role.TRAINEE)
+@frame_upload(_max_frames)
+def check_me_in():
+    """Check the signed-in trainee in (1:1)."""
+    nonce, frames = _frames()
+    return attempt_json(attendance.check_personal(current_user, "check_in", nonce, frames, _device()))
+
+
+@bp.post("/attendance/check-out")
+@limiter.limit(_rate)
+@api_roles(Role.TRAINEE)
+@frame_upload(_max_frames)
+def check_me_out():
+    """Check the signed-in trainee out (1:1) and credit the hours."""
+    nonce, frames = _frames()
+    return attempt_json(attendance.check_personal(current_user, "check_out", nonce, frames, _device()))
+
+
+def kiosk_auth(view):
+    """HTTP Basic with the kiosk's key and secret; no cookie, so no CSRF token.
+
+    :raise 401: missing or wrong credentials.
+    """
+    @csrf.exempt
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        creds = request.authorization
+        kiosk = authenticate_kiosk(creds.username, creds.password) if creds else None
+        if kiosk is None:
+            return ({"error": "unauthorized", "message": _("Kiosk credentials are missing or wrong.")}, 401,
+                    {"WWW-Authenticate": 'Basic realm="kiosk"'})
+        request.max_content_length = _max_frames() * current_app.config["FACE_MAX_FRAME_BYTES"] + 65536
+        return view(kiosk, *args, **kwargs)
+    return wrapped
+
+
+@bp.post("/kiosk/challenge")
+@kiosk_auth
+def issue_kiosk_challenge(kiosk):
+    """A challenge for whoever stands at the kiosk."""
+    body = json_body()
+    return challenge_json(attendance.issue_challenge(None, body.get("purpose", ""), kiosk=kiosk)), 201
+
+
+@bp.post("/kiosk/check-in")
+@limiter.limit(_rate)
+@kiosk_auth
+def kiosk_check_in(kiosk):
+    """Identify (1:N) and check in; optional form field ``class_id``."""
+    nonce, frames = _frames()
+    return attempt_json(attendance.check_at_kiosk(kiosk, "check_in", nonce, frames, _device(),
+                                                  request.form.get("class_id") or None))
+
+
+@bp.post("/kiosk/check-out")
+@limiter.limit(_rate)
+@kiosk_auth
+def kiosk_check_out(kiosk):
+    """Identify (1:N) and check out."""
+    nonce, frames = _frames()
+    return attempt_json(attendance.check_at_kiosk(kiosk, "check_out", nonce, frames, _device()))
+
+
+@bp.post("/trainees/<uuid:trainee_id>/attendance/alternative")
+@api_roles(Role.INSTRUCTOR, Role.ADMIN)
+def check_alternative(trainee_id):
+    """Instructor-witnessed ID-card check: ``{"purpose", "note"}``."""
+    body = json_body()
+    return attempt_json(attendance.check_alternative(current_user, trainee_id, body.get("purpose", ""),
+                                                     str(body.get("note", ""))))
+
+
+@bp.post("/trainees/<uuid:trainee_id>/attendance/unlock")
+@api_roles(Role.INSTRUCTOR, Role.ADMIN)
+def unlock(trainee_id):
+    """Lift a lock-out: ``{"reason"}``."""
+    body = json_body()
+    errors: dict = {}
+    reason = text(body, "reason", errors)
+    check(errors)
+    lock = attendance.unlock_trainee(current_user, trainee_id, reason)
+    return {"unlocked_at": lock.unlocked_at.isoformat()}
+
+
+@bp.post("/hours/<uuid:entry_id>/reversal")
+@api_roles(Role.INSTRUCTOR, Role.ADMIN)
+def reverse(entry_id):
+    """Reverse a credited ledger entry: ``{"reason"}`` → 201 with the reversing entry."""
+    body = json_body()
+    errors: dict = {}
+    reason = text(body, "reason", errors)
+    check(errors)
+    entry = hours.reverse_entry(current_user, entry_id, reason)
+    return {"id": str(entry.id), "minutes": entry.minutes, "reverses_id": str(entry.reverses_id),
+            "statement_id": str(entry.statement_id)}, 201

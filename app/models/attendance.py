@@ -1,0 +1,200 @@
+"""Face-verified attendance (R2, R4): kiosks, one-time check-in challenges, every face
+verification, presence intervals, lock-outs after repeated failures, per-programme hour rules and
+the append-only hours ledger.
+
+One trainee can hold at most one open presence interval: ``PresenceInterval.open_slot`` carries
+the trainee's id while the interval is open and NULL once it is closed, under a UNIQUE
+constraint, so two concurrent check-ins cannot both open one (NULLs do not collide, on SQLite as
+on PostgreSQL). The ledger refuses UPDATE and DELETE through the ORM; corrections are reversing
+entries.
+"""
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, ForeignKey, String, Text, Uuid, event
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.accounts import enum_column
+from app.models.base import Base, JSONType, Timestamps, UTCDateTime, UUIDPrimaryKey, utcnow
+
+
+class Purpose(enum.StrEnum):
+    """What a challenge or a verification is for."""
+
+    CHECK_IN = "check_in"
+    CHECK_OUT = "check_out"
+
+
+class VerificationMode(enum.StrEnum):
+    """How the person was verified: own device 1:1, kiosk 1:N, or the instructor-witnessed
+    ID-card check for people who refuse face recognition (counted separately)."""
+
+    PERSONAL = "personal"
+    KIOSK = "kiosk"
+    ALTERNATIVE = "alternative"
+
+
+class Decision(enum.StrEnum):
+    ACCEPTED = "accepted"
+    REFUSED = "refused"
+
+
+class IntervalStatus(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class EntryType(enum.StrEnum):
+    CREDIT = "credit"
+    REVERSAL = "reversal"
+
+
+class Kiosk(UUIDPrimaryKey, Timestamps, Base):
+    """A check-in terminal at one training site (a session ``place``) of one institution.
+
+    It authenticates with its own key and secret (the secret stored only hashed, Argon2id), not
+    with a user account, and can identify trainees only among the rosters of classes of its
+    institution that run at its site now.
+    """
+
+    __tablename__ = "kiosks"
+
+    name: Mapped[str] = mapped_column(String(100))
+    institution_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("institutions.id"), index=True)
+    site: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    institution = relationship("Institution")
+
+
+class CheckInChallenge(UUIDPrimaryKey, Base):
+    """A single-use nonce with a short lifetime and the liveness action asked for."""
+
+    __tablename__ = "check_in_challenges"
+
+    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    action: Mapped[str] = mapped_column(String(20))
+    purpose: Mapped[Purpose] = mapped_column(enum_column(Purpose))
+    trainee_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("trainees.id"), index=True)
+    kiosk_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("kiosks.id"))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class FaceVerification(UUIDPrimaryKey, Base):
+    """One verification attempt, accepted or refused with its reason code (never a face image)."""
+
+    __tablename__ = "face_verifications"
+
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    trainee_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("trainees.id"), index=True)
+    enrolment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("enrolments.id"), index=True)
+    class_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("training_classes.id"), index=True)
+    session_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("class_sessions.id"), index=True)
+    kiosk_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("kiosks.id"))
+    challenge_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("check_in_challenges.id"))
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    purpose: Mapped[Purpose] = mapped_column(enum_column(Purpose))
+    mode: Mapped[VerificationMode] = mapped_column(enum_column(VerificationMode))
+    decision: Mapped[Decision] = mapped_column(enum_column(Decision))
+    reason: Mapped[str] = mapped_column(String(64), default="")
+    distance: Mapped[float | None]
+    threshold: Mapped[float | None]
+    liveness_passed: Mapped[bool | None] = mapped_column(Boolean)
+    liveness_reason: Mapped[str] = mapped_column(String(64), default="")
+    device: Mapped[str] = mapped_column(String(200), default="")
+    statement_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+
+class PresenceInterval(UUIDPrimaryKey, Base):
+    """Verified presence of an enrolment in one session, from check-in to check-out."""
+
+    __tablename__ = "presence_intervals"
+
+    enrolment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enrolments.id"), index=True)
+    trainee_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("trainees.id"), index=True)
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("class_sessions.id"), index=True)
+    mode: Mapped[VerificationMode] = mapped_column(enum_column(VerificationMode))
+    status: Mapped[IntervalStatus] = mapped_column(enum_column(IntervalStatus), default=IntervalStatus.OPEN)
+    # the trainee's id while open, NULL once closed: UNIQUE makes "one open interval" a DB rule
+    open_slot: Mapped[uuid.UUID | None] = mapped_column(Uuid, unique=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_verified_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    check_in_verification_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("face_verifications.id"))
+    check_out_verification_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("face_verifications.id"))
+    check_in_statement_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    check_out_statement_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+    enrolment = relationship("Enrolment")
+    class_session = relationship("ClassSession")
+
+
+class CheckInLock(UUIDPrimaryKey, Base):
+    """A trainee locked out of self check-in after repeated failures, until an instructor unlocks."""
+
+    __tablename__ = "check_in_locks"
+
+    trainee_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("trainees.id"), index=True)
+    locked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    failures: Mapped[int]
+    unlocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    unlocked_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    unlock_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class HourRule(UUIDPrimaryKey, Timestamps, Base):
+    """A programme's counting rules; programmes without one use the config defaults."""
+
+    __tablename__ = "hour_rules"
+
+    programme_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("programmes.id"), unique=True)
+    daily_cap_minutes: Mapped[int]
+    unit_minutes: Mapped[int]          # 1: minutes; 45: one 课时
+    tolerance_minutes: Mapped[int]
+
+
+class HoursEntry(UUIDPrimaryKey, Base):
+    """One append-only ledger line: minutes credited from an interval (positive) or a reversal
+    of an earlier entry (negative, with the reason and the instructor)."""
+
+    __tablename__ = "hours_ledger"
+
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    enrolment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enrolments.id"), index=True)
+    entry_type: Mapped[EntryType] = mapped_column(enum_column(EntryType))
+    minutes: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(20))             # theory / practice
+    mode: Mapped[VerificationMode] = mapped_column(enum_column(VerificationMode))
+    local_day: Mapped[date]                                   # Beijing date, for the daily cap
+    interval_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("presence_intervals.id"), unique=True)
+    reverses_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("hours_ledger.id"), unique=True)
+    rule: Mapped[dict] = mapped_column(JSONType, default=dict)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    statement_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+
+class LedgerIsAppendOnly(RuntimeError):
+    """Raised when code tries to change or delete a ledger line."""
+
+
+@event.listens_for(HoursEntry, "before_update")
+def _refuse_update(_mapper, _connection, target):
+    raise LedgerIsAppendOnly(f"hours ledger entry {target.id} cannot be changed; add a reversal")
+
+
+@event.listens_for(HoursEntry, "before_delete")
+def _refuse_delete(_mapper, _connection, target):
+    raise LedgerIsAppendOnly(f"hours ledger entry {target.id} cannot be deleted; add a reversal")
+
+
+__all__ = ["CheckInChallenge", "CheckInLock", "Decision", "EntryType", "FaceVerification",
+           "HourRule", "HoursEntry", "IntervalStatus", "Kiosk", "LedgerIsAppendOnly",
+           "PresenceInterval", "Purpose", "VerificationMode"]

@@ -1,0 +1,64 @@
+"""Reads behind the attendance pages: a class's grid, session logs, exceptions, ledgers."""
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from app.models import (CheckInLock, Decision, Enrolment, FaceVerification, HoursEntry,
+                        PresenceInterval, Trainee, VerificationMode)
+
+
+def list_class_enrolments(session: Session, class_id) -> list[tuple[Enrolment, Trainee]]:
+    """The roster of a class with each trainee, by name."""
+    return session.execute(select(Enrolment, Trainee).join(Trainee, Trainee.id == Enrolment.trainee_id)
+                           .where(Enrolment.class_id == class_id).order_by(Trainee.name)).all()
+
+
+def get_minutes_grid(session: Session, class_id) -> dict[tuple[uuid.UUID, uuid.UUID], dict]:
+    """``(enrolment id, session id)`` → ``{"minutes", "open", "mode"}`` from intervals and credits."""
+    grid: dict = defaultdict(lambda: {"minutes": 0, "open": False, "modes": set()})
+    rows = session.execute(
+        select(PresenceInterval, HoursEntry.minutes)
+        .join(Enrolment, Enrolment.id == PresenceInterval.enrolment_id)
+        .outerjoin(HoursEntry, HoursEntry.interval_id == PresenceInterval.id)
+        .where(Enrolment.class_id == class_id)).all()
+    for interval, minutes in rows:
+        cell = grid[(interval.enrolment_id, interval.session_id)]
+        cell["minutes"] += minutes or 0
+        cell["open"] = cell["open"] or interval.closed_at is None
+        cell["modes"].add(interval.mode.value)
+    return dict(grid)
+
+
+def list_session_log(session: Session, session_id) -> list[tuple[FaceVerification, Trainee | None]]:
+    """Every verification of a session, oldest first."""
+    return session.execute(select(FaceVerification, Trainee).outerjoin(Trainee, Trainee.id == FaceVerification.trainee_id)
+                           .where(FaceVerification.session_id == session_id).order_by(FaceVerification.at)).all()
+
+
+def list_class_exceptions(session: Session, class_id, trainee_ids) -> list[tuple[FaceVerification, Trainee | None]]:
+    """Failed and alternative verifications of the class's trainees (including those refused
+    before a session was known), newest first."""
+    return session.execute(
+        select(FaceVerification, Trainee).outerjoin(Trainee, Trainee.id == FaceVerification.trainee_id)
+        .where(or_(FaceVerification.class_id == class_id,
+                   (FaceVerification.class_id.is_(None)) & FaceVerification.trainee_id.in_(trainee_ids)))
+        .where(or_(FaceVerification.decision == Decision.REFUSED,
+                   FaceVerification.mode == VerificationMode.ALTERNATIVE))
+        .order_by(FaceVerification.at.desc()).limit(200)).all()
+
+
+def list_class_ledger(session: Session, class_id) -> list[tuple[HoursEntry, Trainee]]:
+    """The ledger lines of a class's enrolments, oldest first."""
+    return session.execute(select(HoursEntry, Trainee).join(Enrolment, Enrolment.id == HoursEntry.enrolment_id)
+                           .join(Trainee, Trainee.id == Enrolment.trainee_id)
+                           .where(Enrolment.class_id == class_id).order_by(HoursEntry.at)).all()
+
+
+def list_active_locks(session: Session, trainee_ids) -> dict[uuid.UUID, CheckInLock]:
+    """Trainees among ``trainee_ids`` locked out of self check-in now."""
+    return {lock.trainee_id: lock for lock in session.scalars(
+        select(CheckInLock).where(CheckInLock.trainee_id.in_(trainee_ids), CheckInLock.unlocked_at.is_(None)))}

@@ -1,0 +1,527 @@
+"""Face-verified check-in and check-out (R2, R4): challenges, personal 1:1 and kiosk 1:N
+verification, presence intervals, lock-outs, and the instructor's alternative (ID-card) check.
+
+Frames are analysed (liveness over the burst, then the match) before the write transaction, so
+the CPU work does not hold the write lock. The transaction then takes the trainee's lock,
+consumes the nonce, re-checks every rule and records the outcome: an accepted check opens or
+closes the interval (and credits hours); a refusal is recorded as a failed verification with its
+reason code. Either way an audit entry and xAPI statements are written in the same commit, and
+the caller gets an `Attempt` (refusals are results, not exceptions, because they must be stored).
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from recognition import Gallery, ImageRefused, ModelNotAvailableError, TemplateError, verify
+from recognition import new_challenge as new_liveness_challenge
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.errors.exceptions import NotFoundError, PermissionDeniedError, UnavailableError, ValidationError
+from app.extensions import db
+from app.face import get_face
+from app.models import (AlternativeVerification, CheckInChallenge, CheckInLock, ClassSession,
+                        ClassStatus, Decision, Enrolment, FaceTemplate, FaceVerification,
+                        IntervalStatus, Kiosk, PresenceInterval, Purpose, Role, TrainingClass, User,
+                        VerificationMode)
+from app.models.base import utcnow
+from app.queries import biometrics as bio_queries
+from app.services import hours, xapi_records
+from app.services._tx import transaction
+from app.services.audit import append_audit
+from app.services.classes import can_act_for
+from app.services.enrolment import reason_message as frame_reason_message
+
+#: Plain words for each refusal, shown on the check-in page.
+REASONS = {
+    "unknown_nonce": _l("This check-in request is not valid. Start again."),
+    "nonce_used": _l("This check-in request was already used. Start again."),
+    "nonce_expired": _l("The check-in request expired. Start again."),
+    "wrong_purpose": _l("This request was for another action. Start again."),
+    "locked_out": _l("Too many failed attempts: self check-in is locked. Ask your instructor to unlock it."),
+    "liveness_failed": _l("We could not see the action asked for. Follow the instruction and try again."),
+    "frames_identical": _l("The pictures did not change: a photo cannot be used. Look into the camera yourself."),
+    "different_faces": _l("The pictures show different people. Only you may be in view."),
+    "no_template": _l("Your face is not enrolled yet. Enrol it first."),
+    "face_mismatch": _l("The face does not match the enrolled trainee."),
+    "face_unknown": _l("The face was not recognised among the trainees of the classes here now."),
+    "class_not_running": _l("The class is not running: it does not accept check-ins."),
+    "outside_window": _l("There is no session of your classes now (outside the session time and its tolerance)."),
+    "wrong_site": _l("This kiosk is at another site than the session."),
+    "present_elsewhere": _l("You are checked in to another session. Check out there first."),
+    "already_checked_in": _l("You are already checked in to this session."),
+    "not_checked_in": _l("You are not checked in, so you cannot check out."),
+    "no_arrangement": _l("This trainee has no ID-card verification arrangement."),
+}
+#: Refusals that count towards a lock-out (an honest "too early" does not).
+LOCKING_REASONS = {"unknown_nonce", "nonce_used", "nonce_expired", "liveness_failed",
+                   "frames_identical", "different_faces", "face_mismatch", "frame_refused"}
+_TRAINEE_LOCK = "skilltrace-attendance:"
+
+
+def _purpose(value: str) -> Purpose:
+    try:
+        return Purpose(value)
+    except ValueError:
+        raise ValidationError(_("Purpose must be check_in or check_out."), code="invalid_purpose") from None
+
+
+def reason_message(reason: str) -> str:
+    if reason.startswith("frame_refused:"):
+        return str(frame_reason_message(reason.split(":", 1)[1]))
+    return str(REASONS.get(reason, reason))
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The outcome of a check: accepted or refused (``reason`` a code of `REASONS`)."""
+
+    accepted: bool
+    reason: str
+    message: str
+    purpose: str
+    verification_id: uuid.UUID | None
+    interval_id: uuid.UUID | None = None
+    minutes_credited: int | None = None
+    trainee_id: uuid.UUID | None = None
+    distance: float | None = None
+
+
+@dataclass
+class _Face:
+    """What the frames showed, computed before the transaction."""
+
+    liveness_passed: bool | None = None
+    liveness_reason: str = ""
+    refusal: str = ""
+    distance: float | None = None
+    threshold: float | None = None
+    trainee_id: uuid.UUID | None = None
+
+
+# -- challenges ----------------------------------------------------------------------------------
+
+def issue_challenge(actor: User | None, purpose: str, kiosk: Kiosk | None = None) -> CheckInChallenge:
+    """A one-time nonce and liveness action for the signed-in trainee or for a kiosk.
+
+    Raises:
+        ValidationError: unknown purpose. NotFoundError: the account has no trainee record.
+        PermissionDeniedError: neither a trainee nor a kiosk.
+    """
+    purpose = _purpose(purpose)
+    trainee_id = None
+    if kiosk is None:
+        if actor is None or actor.role != Role.TRAINEE:
+            raise PermissionDeniedError(_("Only trainees check themselves in."))
+        trainee = bio_queries.get_trainee_of_user(db.session, actor.id)
+        if trainee is None:
+            raise NotFoundError(_("Your account is not linked to a trainee record. Ask the training office."),
+                                code="no_trainee_record")
+        trainee_id = trainee.id
+    liveness = new_liveness_challenge()
+    now = utcnow()
+    with transaction() as session:
+        challenge = CheckInChallenge(
+            nonce=liveness.nonce, action=liveness.action, purpose=purpose, trainee_id=trainee_id,
+            kiosk_id=kiosk.id if kiosk else None, issued_at=now,
+            expires_at=now + timedelta(seconds=current_app.config["CHECK_IN_CHALLENGE_SECONDS"]))
+        session.add(challenge)
+    return challenge
+
+
+# -- sessions now --------------------------------------------------------------------------------
+
+def _tolerance(session: Session, klass: TrainingClass) -> timedelta:
+    return timedelta(minutes=hours.rules_for(session, klass.programme_id).tolerance)
+
+
+def _in_window(session: Session, cs: ClassSession, now: datetime, purpose: Purpose) -> bool:
+    tol = _tolerance(session, cs.training_class)
+    if purpose == Purpose.CHECK_IN:
+        return cs.starts_at - tol <= now <= cs.ends_at
+    return cs.starts_at - tol <= now <= cs.ends_at + tol
+
+
+def _current_session(session: Session, trainee_id, now: datetime, purpose: Purpose,
+                     site: str | None = None, institution_id=None) -> tuple[Enrolment | None, ClassSession | None, str]:
+    """The trainee's session now (not online), or a refusal reason."""
+    day = timedelta(hours=14)
+    query = (select(Enrolment, ClassSession).join(ClassSession, ClassSession.class_id == Enrolment.class_id)
+             .where(Enrolment.trainee_id == trainee_id, ClassSession.online.is_(False),
+                    ClassSession.starts_at <= now + day, ClassSession.ends_at >= now - day)
+             .order_by(ClassSession.starts_at))
+    candidates = [(e, cs) for e, cs in session.execute(query).all() if _in_window(session, cs, now, purpose)]
+    if institution_id is not None:
+        candidates = [(e, cs) for e, cs in candidates if e.training_class.institution_id == institution_id]
+    if not candidates:
+        return None, None, "outside_window"
+    running = [(e, cs) for e, cs in candidates if e.training_class.status == ClassStatus.RUNNING]
+    if not running:
+        return None, None, "class_not_running"
+    if site is not None:
+        here = [(e, cs) for e, cs in running if cs.place == site]
+        if not here:
+            return None, None, "wrong_site"
+        running = here
+    enrolment, cs = running[0]
+    return enrolment, cs, ""
+
+
+def _kiosk_roster(session: Session, kiosk: Kiosk, now: datetime) -> list[uuid.UUID]:
+    """Trainees enrolled in running classes of the kiosk's institution with a session at its
+    site now (± tolerance)."""
+    query = (select(Enrolment.trainee_id, ClassSession).join(ClassSession, ClassSession.class_id == Enrolment.class_id)
+             .join(TrainingClass, TrainingClass.id == Enrolment.class_id)
+             .where(TrainingClass.status == ClassStatus.RUNNING, TrainingClass.institution_id == kiosk.institution_id,
+                    ClassSession.place == kiosk.site, ClassSession.starts_at <= now + timedelta(hours=2),
+                    ClassSession.ends_at >= now - timedelta(hours=2)))
+    return sorted({tid for tid, cs in session.execute(query).all()
+                   if _in_window(session, cs, now, Purpose.CHECK_OUT)})
+
+
+# -- face work (outside the transaction) --------------------------------------------------------
+
+def _liveness(action: str, frames: Sequence[bytes], result: _Face):
+    face = get_face()
+    low, high = current_app.config["CHECK_IN_MIN_FRAMES"], current_app.config["CHECK_IN_MAX_FRAMES"]
+    if not low <= len(frames) <= high:
+        raise ValidationError(_("Send between %(low)s and %(high)s pictures, not %(count)s.",
+                                low=low, high=high, count=len(frames)), code="frame_count")
+    try:
+        live, probe = face.pipeline.check_liveness(action, frames)
+    except ModelNotAvailableError:
+        raise UnavailableError(_("Face recognition is not available on this server. Tell the administrator."),
+                               code="face_unavailable") from None
+    result.liveness_passed, result.liveness_reason = live.passed, live.reason or ""
+    if not live.passed:
+        reason = live.reason or ""
+        if reason.startswith("frame_"):
+            result.refusal = "frame_refused:" + reason.split(":", 1)[-1]
+        elif reason in ("frames_identical", "different_faces"):
+            result.refusal = reason
+        else:
+            result.refusal = "liveness_failed"
+    return probe
+
+
+def _verify_personal(trainee_id, action: str, frames: Sequence[bytes]) -> _Face:
+    result = _Face(trainee_id=trainee_id)
+    probe = _liveness(action, frames, result)
+    if probe is None:
+        return result
+    face = get_face()
+    stored = db.session.scalar(select(FaceTemplate).where(FaceTemplate.trainee_id == trainee_id))
+    if stored is None:
+        result.refusal = "no_template"
+        return result
+    try:
+        template = face.cipher.decrypt(stored.sealed, expected_encoder=stored.encoder)
+    except TemplateError:
+        raise UnavailableError(_("Stored face templates cannot be read. Tell the administrator."),
+                               code="templates_unreadable") from None
+    match = verify(template, probe, threshold=face.match_threshold)
+    result.distance, result.threshold = round(float(match.distance), 4), match.threshold
+    if match.decision != "match":
+        result.refusal = "face_mismatch"
+    return result
+
+
+def _identify_at_kiosk(kiosk: Kiosk, action: str, frames: Sequence[bytes]) -> _Face:
+    result = _Face()
+    probe = _liveness(action, frames, result)
+    if probe is None:
+        return result
+    face = get_face()
+    roster = _kiosk_roster(db.session, kiosk, utcnow())
+    templates = [t for t in db.session.scalars(select(FaceTemplate).where(FaceTemplate.trainee_id.in_(roster)))
+                 if t.encoder == probe.encoder] if roster else []
+    gallery = Gallery(probe.encoder, threshold=face.match_threshold)
+    if templates:
+        gallery.add_many([str(t.trainee_id) for t in templates],
+                         [face.cipher.decrypt(t.sealed, expected_encoder=t.encoder).vector for t in templates])
+    match = gallery.identify(probe)
+    result.distance = None if match.distance == float("inf") else round(float(match.distance), 4)
+    result.threshold = match.threshold
+    if match.decision == "match":
+        result.trainee_id = uuid.UUID(match.identity)
+    else:
+        result.refusal = "face_unknown" if roster else "outside_window"
+    return result
+
+
+# -- the unit of work ---------------------------------------------------------------------------
+
+def _lock_trainee(session: Session, trainee_id) -> None:
+    # SQLite already serialises writers (BEGIN IMMEDIATE); on PostgreSQL two checks of one
+    # trainee queue here, and the unique open slot is the backstop.
+    if trainee_id is not None and session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                        {"k": _TRAINEE_LOCK + str(trainee_id)})
+
+
+def _active_lock(session: Session, trainee_id) -> CheckInLock | None:
+    return session.scalar(select(CheckInLock).where(CheckInLock.trainee_id == trainee_id,
+                                                    CheckInLock.unlocked_at.is_(None)))
+
+
+def _maybe_lock(session: Session, trainee_id, now: datetime) -> None:
+    cfg = current_app.config
+    since = now - timedelta(minutes=cfg["CHECK_IN_LOCK_WINDOW_MINUTES"])
+    last_unlock = session.scalar(select(func.max(CheckInLock.unlocked_at)).where(CheckInLock.trainee_id == trainee_id))
+    if last_unlock is not None and last_unlock > since:
+        since = last_unlock
+    reasons = session.scalars(select(FaceVerification.reason).where(
+        FaceVerification.trainee_id == trainee_id, FaceVerification.mode == VerificationMode.PERSONAL,
+        FaceVerification.decision == Decision.REFUSED, FaceVerification.at > since)).all()
+    failures = sum(1 for r in reasons if r.split(":")[0] in LOCKING_REASONS)
+    if failures >= cfg["CHECK_IN_LOCK_FAILURES"] and _active_lock(session, trainee_id) is None:
+        lock = CheckInLock(trainee_id=trainee_id, locked_at=now, failures=failures)
+        session.add(lock)
+        session.flush()
+        append_audit(session, None, "attendance.locked_out", lock, {"trainee_id": str(trainee_id),
+                                                                    "failures": failures})
+
+
+def _record(session: Session, *, now, purpose: Purpose, mode: VerificationMode, face: _Face, reason: str,
+            trainee_id, enrolment: Enrolment | None, cs: ClassSession | None, kiosk: Kiosk | None,
+            challenge: CheckInChallenge | None, actor: User | None, device: str) -> FaceVerification:
+    accepted = not reason
+    verification = FaceVerification(
+        at=now, trainee_id=trainee_id, enrolment_id=enrolment.id if enrolment else None,
+        class_id=enrolment.class_id if enrolment else None, session_id=cs.id if cs else None,
+        kiosk_id=kiosk.id if kiosk else None, challenge_id=challenge.id if challenge else None,
+        actor_id=actor.id if actor else None, purpose=purpose, mode=mode,
+        decision=Decision.ACCEPTED if accepted else Decision.REFUSED, reason=reason,
+        distance=face.distance, threshold=face.threshold, liveness_passed=face.liveness_passed,
+        liveness_reason=face.liveness_reason, device=(device or "")[:200])
+    agent = (xapi_records.trainee_agent(trainee_id) if trainee_id is not None
+             else xapi_records.kiosk_agent(kiosk.id))
+    verification.statement_id = xapi_records.record(
+        session, "verified" if accepted else "refused", agent, at=now,
+        enrolment_id=enrolment.id if enrolment else None, class_id=enrolment.class_id if enrolment else None,
+        session_id=cs.id if cs else None,
+        extensions={"face-distance": face.distance, "match-threshold": face.threshold,
+                    "liveness": {"passed": face.liveness_passed, "reason": face.liveness_reason},
+                    "device": device or "", "mode": mode.value, "purpose": purpose.value,
+                    "reason": reason or None},
+        result={"success": accepted})
+    session.add(verification)
+    session.flush()
+    append_audit(session, actor, "attendance.verified" if accepted else "attendance.refused", verification, {
+        "trainee_id": str(trainee_id) if trainee_id else None, "purpose": purpose.value, "mode": mode.value,
+        "reason": reason, "distance": face.distance, "liveness": face.liveness_reason,
+        "session_id": str(cs.id) if cs else None, "kiosk_id": str(kiosk.id) if kiosk else None,
+        "device": device or ""})
+    return verification
+
+
+def _apply(session: Session, *, now, purpose: Purpose, mode: VerificationMode, face: _Face, trainee_id,
+           enrolment, cs, kiosk, challenge, actor, device, reason: str) -> Attempt:
+    """Check presence rules, then record the verification and open or close the interval."""
+    open_interval = None
+    if not reason and trainee_id is not None:
+        open_interval = session.scalar(select(PresenceInterval).where(PresenceInterval.open_slot == trainee_id))
+        if purpose == Purpose.CHECK_IN and open_interval is not None:
+            reason = "already_checked_in" if open_interval.session_id == cs.id else "present_elsewhere"
+        elif purpose == Purpose.CHECK_OUT:
+            if open_interval is None:
+                reason = "not_checked_in"
+            else:
+                enrolment, cs = open_interval.enrolment, open_interval.class_session
+    interval = None
+    if not reason and purpose == Purpose.CHECK_IN:
+        interval = PresenceInterval(enrolment_id=enrolment.id, trainee_id=trainee_id, session_id=cs.id, mode=mode,
+                                    status=IntervalStatus.OPEN, open_slot=trainee_id, opened_at=now,
+                                    last_verified_at=now)
+        try:
+            with session.begin_nested():
+                session.add(interval)
+                session.flush()
+        except IntegrityError:  # a concurrent check-in won the open slot (the unique backstop)
+            reason, interval = "already_checked_in", None
+    verification = _record(session, now=now, purpose=purpose, mode=mode, face=face, reason=reason,
+                           trainee_id=trainee_id, enrolment=enrolment, cs=cs, kiosk=kiosk,
+                           challenge=challenge, actor=actor, device=device)
+    if reason:
+        if trainee_id is not None and mode == VerificationMode.PERSONAL:
+            _maybe_lock(session, trainee_id, now)
+        return Attempt(False, reason, reason_message(reason), purpose.value, verification.id,
+                       trainee_id=trainee_id, distance=face.distance)
+    agent = xapi_records.trainee_agent(trainee_id)
+    ext = {"face-distance": face.distance, "device": device or "", "mode": mode.value,
+           "liveness": {"passed": face.liveness_passed, "reason": face.liveness_reason},
+           "record-id": str(verification.id)}
+    if purpose == Purpose.CHECK_IN:
+        interval.check_in_verification_id = verification.id
+        interval.check_in_statement_id = xapi_records.record(
+            session, "checked-in", agent, at=now, enrolment_id=enrolment.id, class_id=enrolment.class_id,
+            session_id=cs.id, extensions=ext)
+        append_audit(session, actor, "presence.opened", interval, {
+            "trainee_id": str(trainee_id), "session_id": str(cs.id), "mode": mode.value,
+            "verification_id": str(verification.id)})
+        return Attempt(True, "", str(_("Checked in.")), purpose.value, verification.id, interval.id,
+                       trainee_id=trainee_id, distance=face.distance)
+    interval = open_interval
+    statement_id = xapi_records.record(
+        session, "checked-out", agent, at=now, enrolment_id=enrolment.id, class_id=enrolment.class_id,
+        session_id=cs.id, extensions=ext,
+        result={"duration": xapi_records.duration((now - interval.opened_at).total_seconds())})
+    interval.last_verified_at = now
+    entry = hours.close_interval(session, interval, now, actor, verification.id, statement_id)
+    append_audit(session, actor, "presence.closed", interval, {
+        "trainee_id": str(trainee_id), "session_id": str(cs.id), "minutes": entry.minutes,
+        "verification_id": str(verification.id)})
+    return Attempt(True, "", str(_("Checked out: %(m)s minutes credited.", m=entry.minutes)), purpose.value,
+                   verification.id, interval.id, entry.minutes, trainee_id=trainee_id, distance=face.distance)
+
+
+def _consume(session: Session, nonce: str, purpose: Purpose, now: datetime, trainee_id=None,
+             kiosk: Kiosk | None = None) -> tuple[CheckInChallenge | None, str]:
+    challenge = session.scalar(select(CheckInChallenge).where(CheckInChallenge.nonce == (nonce or "")[:64])
+                               .with_for_update())
+    if challenge is None or challenge.trainee_id != trainee_id or challenge.kiosk_id != (kiosk.id if kiosk else None):
+        return None, "unknown_nonce"
+    if challenge.used_at is not None:
+        return challenge, "nonce_used"
+    challenge.used_at = now
+    if challenge.expires_at < now:
+        return challenge, "nonce_expired"
+    if challenge.purpose != purpose:
+        return challenge, "wrong_purpose"
+    return challenge, ""
+
+
+def _peek_action(nonce: str) -> str | None:
+    """The action of a challenge that still looks usable (else frames are not analysed at all)."""
+    challenge = db.session.scalar(select(CheckInChallenge).where(CheckInChallenge.nonce == (nonce or "")[:64]))
+    db.session.rollback()
+    if challenge is None or challenge.used_at is not None or challenge.expires_at < utcnow():
+        return None
+    return challenge.action
+
+
+def check_personal(actor: User, purpose: str, nonce: str, frames: Sequence[bytes], device: str = "") -> Attempt:
+    """Check the signed-in trainee in or out (1:1 against their own template).
+
+    Args:
+        actor: the trainee's account. purpose: ``check_in`` or ``check_out``.
+        nonce: from `issue_challenge`. frames: JPEG/PNG bytes, in capture order.
+        device: the client's description (user agent), stored with the verification.
+
+    Returns:
+        An `Attempt`; refused ones are stored as failed verifications.
+
+    Raises:
+        ValidationError: wrong purpose or frame count. NotFoundError: no trainee record.
+        UnavailableError: face models or keys unusable.
+    """
+    purpose = _purpose(purpose)
+    trainee = bio_queries.get_trainee_of_user(db.session, actor.id)
+    if trainee is None:
+        raise NotFoundError(_("Your account is not linked to a trainee record."), code="no_trainee_record")
+    trainee_id = trainee.id
+    action = _peek_action(nonce)
+    locked = _active_lock(db.session, trainee_id) is not None
+    face = _verify_personal(trainee_id, action, frames) if action and not locked else _Face(trainee_id=trainee_id)
+    now = utcnow()
+    with transaction() as session:
+        _lock_trainee(session, trainee_id)
+        challenge, reason = _consume(session, nonce, purpose, now, trainee_id=trainee_id)
+        if not reason and _active_lock(session, trainee_id) is not None:
+            reason = "locked_out"
+        reason = reason or face.refusal
+        enrolment = cs = None
+        if not reason and purpose == Purpose.CHECK_IN:
+            enrolment, cs, reason = _current_session(session, trainee_id, now, purpose)
+        return _apply(session, now=now, purpose=purpose, mode=VerificationMode.PERSONAL, face=face,
+                      trainee_id=trainee_id, enrolment=enrolment, cs=cs, kiosk=None, challenge=challenge,
+                      actor=actor, device=device, reason=reason)
+
+
+def check_at_kiosk(kiosk: Kiosk, purpose: str, nonce: str, frames: Sequence[bytes], device: str = "",
+                   class_id=None) -> Attempt:
+    """Check in or out whoever stands at the kiosk (1:N over the rosters of the classes running
+    at the kiosk's site now). ``class_id``, when sent, must have its session at this site.
+
+    Returns and raises as `check_personal`.
+    """
+    purpose = _purpose(purpose)
+    action = _peek_action(nonce)
+    face = _identify_at_kiosk(kiosk, action, frames) if action else _Face()
+    now = utcnow()
+    with transaction() as session:
+        kiosk = session.get(Kiosk, kiosk.id)
+        trainee_id = face.trainee_id
+        _lock_trainee(session, trainee_id)
+        challenge, reason = _consume(session, nonce, purpose, now, kiosk=kiosk)
+        reason = reason or face.refusal
+        enrolment = cs = None
+        if not reason and class_id is not None:
+            klass = session.get(TrainingClass, class_id)
+            if klass is None or not any(s.place == kiosk.site for s in klass.sessions
+                                        if _in_window(session, s, now, purpose)):
+                reason = "wrong_site"
+        if not reason and purpose == Purpose.CHECK_IN:
+            enrolment, cs, reason = _current_session(session, trainee_id, now, purpose, site=kiosk.site,
+                                                     institution_id=kiosk.institution_id)
+        return _apply(session, now=now, purpose=purpose, mode=VerificationMode.KIOSK, face=face,
+                      trainee_id=trainee_id, enrolment=enrolment, cs=cs, kiosk=kiosk, challenge=challenge,
+                      actor=None, device=device, reason=reason)
+
+
+def check_alternative(actor: User, trainee_id, purpose: str, note: str = "") -> Attempt:
+    """An instructor checks a trainee in or out by the ID card, for trainees with that
+    arrangement (no face processed). Counted separately as ``alternative``.
+
+    Raises:
+        PermissionDeniedError: not an instructor or admin. ValidationError: bad purpose.
+    """
+    if actor.role not in (Role.INSTRUCTOR, Role.ADMIN):
+        raise PermissionDeniedError(_("Only instructors record ID-card verifications."))
+    purpose = _purpose(purpose)
+    now = utcnow()
+    face = _Face(trainee_id=trainee_id)
+    with transaction() as session:
+        _lock_trainee(session, trainee_id)
+        arranged = session.scalar(select(AlternativeVerification.id).where(
+            AlternativeVerification.trainee_id == trainee_id, AlternativeVerification.ended_at.is_(None)))
+        reason = "" if arranged else "no_arrangement"
+        enrolment = cs = None
+        if not reason and purpose == Purpose.CHECK_IN:
+            enrolment, cs, reason = _current_session(session, trainee_id, now, purpose)
+            if enrolment is not None and not can_act_for(actor, enrolment.training_class.institution_id):
+                raise PermissionDeniedError(_("Only the institution's own instructors may do this."))
+        return _apply(session, now=now, purpose=purpose, mode=VerificationMode.ALTERNATIVE, face=face,
+                      trainee_id=trainee_id, enrolment=enrolment, cs=cs, kiosk=None, challenge=None,
+                      actor=actor, device=(note or "ID card")[:200], reason=reason)
+
+
+def unlock_trainee(actor: User, trainee_id, reason: str) -> CheckInLock:
+    """Lift a trainee's lock-out (instructors and admins), audited with the reason.
+
+    Raises:
+        PermissionDeniedError: wrong role. ValidationError: no reason. NotFoundError: not locked.
+    """
+    if actor.role not in (Role.INSTRUCTOR, Role.ADMIN):
+        raise PermissionDeniedError(_("Only instructors unlock check-in."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Say why the lock is lifted."), errors={"reason": _("Required.")})
+    with transaction() as session:
+        lock = _active_lock(session, trainee_id)
+        if lock is None:
+            raise NotFoundError(_("The trainee is not locked out."), code="not_locked")
+        lock.unlocked_at, lock.unlocked_by_id, lock.unlock_reason = utcnow(), actor.id, reason
+        append_audit(session, actor, "attendance.unlocked", lock, {"trainee_id": str(trainee_id), "reason": reason})
+    return lock
+
+
+def is_locked_out(trainee_id) -> bool:
+    return _active_lock(db.session, trainee_id) is not None

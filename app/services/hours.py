@@ -1,0 +1,233 @@
+"""Cumulative flexible hours (R4, R5): credit a closed presence interval to the append-only
+ledger under the programme's rules, reverse an entry (instructors, with a reason), and report
+an enrolment's progress.
+
+Rules per programme (``HourRule``, or the ``HOURS_*`` / ``CHECK_IN_TOLERANCE_MINUTES`` config
+defaults): only presence inside the session window counts; minutes are rounded down to the
+counting unit (1 minute, or the 45-minute 课时); a daily cap (default 8 h) per enrolment and
+Beijing day, net of reversals. One 学时 of a programme is 60 minutes, or 45 when the unit is 45.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.errors.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
+from app.models import (ClassSession, Enrolment, EntryType, HourRule, HoursEntry, IntervalStatus,
+                        PresenceInterval, Role, User, VerificationMode)
+from app.models.base import utcnow
+from app.services import xapi_records
+from app.services._tx import transaction
+from app.services.audit import append_audit
+from app.services.classes import LOCAL_TZ, can_act_for
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The counting rules applied to one programme, all in minutes."""
+
+    daily_cap: int
+    unit: int
+    tolerance: int
+
+    @property
+    def hour_length(self) -> int:
+        """Minutes in one 学时 of the programme's required hours."""
+        return 45 if self.unit == 45 else 60
+
+    def as_dict(self) -> dict:
+        return {"daily_cap_minutes": self.daily_cap, "unit_minutes": self.unit,
+                "tolerance_minutes": self.tolerance}
+
+
+def rules_for(session: Session, programme_id) -> Rules:
+    """The programme's rule, or the configured defaults."""
+    rule = session.scalar(select(HourRule).where(HourRule.programme_id == programme_id))
+    if rule is not None:
+        return Rules(rule.daily_cap_minutes, rule.unit_minutes, rule.tolerance_minutes)
+    cfg = current_app.config
+    return Rules(cfg["HOURS_DAILY_CAP_MINUTES"], cfg["HOURS_UNIT_MINUTES"], cfg["CHECK_IN_TOLERANCE_MINUTES"])
+
+
+def set_hour_rule(actor: User, programme_id, daily_cap_minutes: int, unit_minutes: int,
+                  tolerance_minutes: int) -> HourRule:
+    """Set a programme's counting rules (administrators).
+
+    Raises:
+        PermissionDeniedError: not an administrator. ValidationError: unit not 1 or 45, cap out
+            of 1–1440, tolerance out of 0–120.
+    """
+    if actor.role != Role.ADMIN:
+        raise PermissionDeniedError(_("Only administrators set hour rules."))
+    if unit_minutes not in (1, 45) or not 0 < daily_cap_minutes <= 1440 or not 0 <= tolerance_minutes <= 120:
+        raise ValidationError(_("Unit 1 or 45 minutes, daily cap 1–1440 minutes, tolerance 0–120 minutes."))
+    with transaction() as session:
+        rule = session.scalar(select(HourRule).where(HourRule.programme_id == programme_id))
+        if rule is None:
+            rule = HourRule(programme_id=programme_id, daily_cap_minutes=0, unit_minutes=1, tolerance_minutes=0)
+            session.add(rule)
+        rule.daily_cap_minutes, rule.unit_minutes = daily_cap_minutes, unit_minutes
+        rule.tolerance_minutes = tolerance_minutes
+        session.flush()
+        append_audit(session, actor, "hours.rule_set", rule, {
+            "programme_id": str(programme_id), "daily_cap_minutes": daily_cap_minutes,
+            "unit_minutes": unit_minutes, "tolerance_minutes": tolerance_minutes})
+    return rule
+
+
+def verified_minutes(opened: datetime, closed: datetime, class_session: ClassSession) -> int:
+    """Whole minutes of [opened, closed] inside the session window."""
+    start, end = max(opened, class_session.starts_at), min(closed, class_session.ends_at)
+    return max(0, int((end - start).total_seconds()) // 60)
+
+
+def _day_total(session: Session, enrolment_id, day) -> int:
+    return session.scalar(select(func.coalesce(func.sum(HoursEntry.minutes), 0)).where(
+        HoursEntry.enrolment_id == enrolment_id, HoursEntry.local_day == day)) or 0
+
+
+def credit_interval(session: Session, interval: PresenceInterval, actor: User | None) -> HoursEntry:
+    """Append the ledger entry of a closed interval in the caller's transaction (zero minutes
+    are written too, with the rule that made them zero) and its xAPI statement."""
+    klass = interval.enrolment.training_class
+    class_session = interval.class_session
+    rules = rules_for(session, klass.programme_id)
+    raw = verified_minutes(interval.opened_at, interval.closed_at, class_session)
+    rounded = raw // rules.unit * rules.unit
+    day = class_session.starts_at.astimezone(LOCAL_TZ).date()
+    room = max(0, rules.daily_cap - _day_total(session, interval.enrolment_id, day))
+    minutes = min(rounded, room) // rules.unit * rules.unit
+    applied = {**rules.as_dict(), "raw_minutes": raw, "rounded_minutes": rounded,
+               "capped": minutes < rounded}
+    now = utcnow()
+    entry = HoursEntry(at=now, enrolment_id=interval.enrolment_id, entry_type=EntryType.CREDIT,
+                       minutes=minutes, kind=class_session.kind.value, mode=interval.mode,
+                       local_day=day, interval_id=interval.id, rule=applied,
+                       actor_id=actor.id if actor else None)
+    entry.statement_id = xapi_records.record(
+        session, "credited", xapi_records.trainee_agent(interval.trainee_id), at=now,
+        enrolment_id=interval.enrolment_id, class_id=klass.id, session_id=class_session.id,
+        extensions={"minutes": minutes, "rule": applied, "mode": interval.mode.value,
+                    "record-id": str(interval.id)},
+        result={"duration": xapi_records.duration(minutes * 60), "completion": True})
+    session.add(entry)
+    session.flush()
+    append_audit(session, actor, "hours.credited", entry, {
+        "enrolment_id": str(entry.enrolment_id), "interval_id": str(interval.id),
+        "minutes": minutes, "kind": entry.kind, "mode": entry.mode.value, "rule": applied})
+    return entry
+
+
+def close_interval(session: Session, interval: PresenceInterval, closed_at: datetime,
+                   actor: User | None, verification_id=None, statement_id=None) -> HoursEntry:
+    """Close an open interval at ``closed_at`` and credit it, in the caller's transaction."""
+    interval.closed_at, interval.status, interval.open_slot = closed_at, IntervalStatus.CLOSED, None
+    interval.check_out_verification_id = verification_id
+    interval.check_out_statement_id = statement_id
+    session.flush()
+    return credit_interval(session, interval, actor)
+
+
+def close_stale_intervals(now: datetime | None = None, grace_minutes: int | None = None) -> int:
+    """Close intervals whose session ended more than the tolerance ago, crediting only up to the
+    last verified face (for the scheduler; idempotent). Returns how many were closed."""
+    now = now or utcnow()
+    closed = 0
+    with transaction() as session:
+        rows = session.execute(select(PresenceInterval, ClassSession).join(
+            ClassSession, ClassSession.id == PresenceInterval.session_id).where(
+            PresenceInterval.status == IntervalStatus.OPEN)).all()
+        for interval, class_session in rows:
+            grace = grace_minutes if grace_minutes is not None else rules_for(
+                session, interval.enrolment.training_class.programme_id).tolerance
+            if class_session.ends_at + timedelta(minutes=grace) <= now:
+                close_interval(session, interval, interval.last_verified_at, None)
+                append_audit(session, None, "presence.closed_by_scheduler", interval, {
+                    "closed_at": interval.last_verified_at.isoformat()})
+                closed += 1
+    return closed
+
+
+def reverse_entry(actor: User, entry_id, reason: str) -> HoursEntry:
+    """Reverse a credit with a reversing entry (never an update).
+
+    Raises:
+        PermissionDeniedError: not an instructor of the institution (or an admin).
+        NotFoundError: no such entry. ValidationError: no reason.
+        ConflictError: the entry is a reversal itself, or was reversed already.
+    """
+    reason = (reason or "").strip()
+    if actor.role not in (Role.INSTRUCTOR, Role.ADMIN):
+        raise PermissionDeniedError(_("Only instructors correct hours."))
+    if not reason:
+        raise ValidationError(_("Say why the hours are reversed."), errors={"reason": _("Required.")})
+    with transaction() as session:
+        entry = session.get(HoursEntry, entry_id)
+        if entry is None:
+            raise NotFoundError(_("No such ledger entry."))
+        enrolment = session.get(Enrolment, entry.enrolment_id)
+        if not can_act_for(actor, enrolment.training_class.institution_id):
+            raise PermissionDeniedError(_("Only the institution's own instructors correct its hours."))
+        if entry.entry_type != EntryType.CREDIT:
+            raise ConflictError(_("A reversal cannot be reversed."), code="is_reversal")
+        if session.scalar(select(HoursEntry.id).where(HoursEntry.reverses_id == entry.id)):
+            raise ConflictError(_("This entry was reversed already."), code="already_reversed")
+        now = utcnow()
+        reversal = HoursEntry(at=now, enrolment_id=entry.enrolment_id, entry_type=EntryType.REVERSAL,
+                              minutes=-entry.minutes, kind=entry.kind, mode=entry.mode,
+                              local_day=entry.local_day, reverses_id=entry.id, rule={},
+                              reason=reason, actor_id=actor.id)
+        reversal.statement_id = xapi_records.record(
+            session, "reversed", xapi_records.trainee_agent(enrolment.trainee_id), at=now,
+            enrolment_id=enrolment.id, class_id=enrolment.class_id,
+            extensions={"minutes": -entry.minutes, "reason": reason, "record-id": str(entry.id)},
+            result={"duration": xapi_records.duration(entry.minutes * 60)})
+        session.add(reversal)
+        session.flush()
+        append_audit(session, actor, "hours.reversed", reversal, {
+            "reverses_id": str(entry.id), "minutes": -entry.minutes, "reason": reason})
+    return reversal
+
+
+@dataclass(frozen=True)
+class Progress:
+    """An enrolment's hours, in minutes: credited − reversed against required − exempted."""
+
+    credited: int
+    reversed: int
+    required: int
+    exempted: int
+    alternative: int
+    hour_length: int
+
+    @property
+    def net(self) -> int:
+        return self.credited - self.reversed
+
+    @property
+    def needed(self) -> int:
+        return max(0, self.required - self.exempted)
+
+    @property
+    def complete(self) -> bool:
+        return self.net >= self.needed
+
+
+def progress(session: Session, enrolment: Enrolment) -> Progress:
+    """The enrolment's progress (read-only; alternative-verified minutes are counted within the
+    net and reported separately)."""
+    rows = session.execute(select(HoursEntry.entry_type, HoursEntry.mode, func.sum(HoursEntry.minutes))
+                           .where(HoursEntry.enrolment_id == enrolment.id)
+                           .group_by(HoursEntry.entry_type, HoursEntry.mode)).all()
+    credited = sum(m for t, _m, m in rows if t == EntryType.CREDIT)
+    reversed_ = -sum(m for t, _m, m in rows if t == EntryType.REVERSAL)
+    alternative = sum(m for _t, mode, m in rows if mode == VerificationMode.ALTERNATIVE)
+    programme = enrolment.training_class.programme
+    rules = rules_for(session, programme.id)
+    return Progress(credited, reversed_, programme.required_hours * rules.hour_length,
+                    enrolment.exempted_hours * rules.hour_length, alternative, rules.hour_length)

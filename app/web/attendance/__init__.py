@@ -1,0 +1,6 @@
+"""Attendance pages: the trainee's check-in, the kiosk screen, and the instructor's class view."""
+from flask import Blueprint
+
+bp = Blueprint("attendance", __name__)
+
+from app.web.attendance import routes  # noqa: E402,F401

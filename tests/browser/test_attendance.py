@@ -1,0 +1,122 @@
+"""A day in the browser with Chromium's fake webcam (a real talking face): the demo trainee
+checks in and out of a session running now, hours are credited, and the instructor sees them."""
+import shutil
+import subprocess
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+from werkzeug.serving import make_server
+
+from app.extensions import db
+from app.models import ClassSession, PresenceInterval, TrainingClass, User
+from app.models.base import utcnow
+from tests.browser.test_navigation import sign_in
+from tests.fixtures.browser import CHROMIUM_ARGS, DEMO_PASSWORD, FACES, _require
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def action_clip(tmp_path_factory):
+    """1.2 s of talking_head.mp4 that holds a blink and a turn to the right, looped by Chromium."""
+    ffmpeg = shutil.which("ffmpeg")
+    _require("ffmpeg", ffmpeg)
+    clip = tmp_path_factory.mktemp("webcam") / "actions.y4m"
+    subprocess.run([ffmpeg, "-loglevel", "error", "-ss", "0.48", "-i", str(FACES / "talking_head.mp4"), "-t", "1.2",
+                    "-vf", "scale=480:480,pad=640:480:80:0", "-pix_fmt", "yuv420p", str(clip)], check=True, timeout=60)
+    return clip
+
+
+@pytest.fixture(scope="module")
+def attendance_server(tmp_path_factory, face_model_dir_module):
+    """The demo app with a session of the demo class running now and the demo trainee's face
+    enrolled; lock-out and rate limits raised (a turn_left challenge cannot pass with this clip)."""
+    from flask_migrate import upgrade
+
+    from app.services._tx import transaction
+    from app.services.consent import current_consent_text, give_consent
+    from app.services.demo import seed_demo
+    from app.services.enrolment import enrol_face
+    from app.queries.biometrics import get_trainee_of_user
+    from tests.attendance_helpers import ENROL_FRAMES, talking_head
+    from tests.conftest import build_app
+
+    instance = tmp_path_factory.mktemp("attendance-live")
+    app = build_app(f"sqlite:///{instance / 'live.db'}", instance, FACE_MODEL_DIR=str(face_model_dir_module),
+                    CHECK_IN_LOCK_FAILURES=100, CHECK_IN_RATE_LIMIT="1000 per minute")
+    with app.app_context():
+        upgrade()
+        seed_demo(DEMO_PASSWORD)
+        admin = db.session.scalar(select(User).where(User.username == "admin"))
+        trainee = get_trainee_of_user(db.session, db.session.scalar(select(User.id).where(User.username == "trainee")))
+        with transaction() as session:
+            klass = session.scalar(select(TrainingClass).where(TrainingClass.code == "DEMO-CLASS-1"))
+            now = utcnow()
+            session.add(ClassSession(class_id=klass.id, starts_at=now - timedelta(minutes=40),
+                                     ends_at=now + timedelta(minutes=60), kind="practice", place="电工实训车间"))
+            class_id = klass.id
+            version = current_consent_text(session).version
+        give_consent(admin, trainee.id, version, "paper")
+        frames = talking_head()
+        enrol_face(admin, trainee.id, [frames[i] for i in ENROL_FRAMES])
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield app, f"http://127.0.0.1:{server.server_port}", class_id
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def face_model_dir_module(tmp_path_factory):
+    return tmp_path_factory.mktemp("face_models_browser")
+
+
+@pytest.fixture
+def attendance_page(browser, attendance_server, action_clip):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    second = browser.browser_type.launch(executable_path=chromium,
+                                         args=CHROMIUM_ARGS + [f"--use-file-for-fake-video-capture={action_clip}"])
+    context = second.new_context(base_url=attendance_server[1], locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
+    second.close()
+
+
+def _press_until_accepted(page, button: str, tries: int = 10) -> str:
+    for _ in range(tries):
+        page.get_by_role("button", name=button, exact=True).click()
+        page.wait_for_function("['accepted', 'refused', 'error'].includes("
+                               "document.getElementById('checkin-result').dataset.state)", timeout=30_000)
+        result = page.locator("#checkin-result")
+        if result.get_attribute("data-state") == "accepted":
+            return result.inner_text()
+        assert result.get_attribute("data-reason") in ("liveness_failed", "frame_refused:pose", "frames_identical",
+                                                       "frame_refused:too_blurry"), result.inner_text()
+    pytest.fail("no check accepted in %d tries" % tries)
+
+
+def test_trainee_checks_in_and_out_and_the_instructor_sees_the_hours(attendance_page, attendance_server):
+    app, _url, class_id = attendance_server
+    page = attendance_page
+    sign_in(page, "trainee")
+    page.locator("#nav").get_by_role("link", name="签到").click()
+    page.wait_for_url("**/me/attendance")
+    assert "签到成功" in _press_until_accepted(page, "签到")
+    with app.app_context():  # the check-in was 30 minutes ago, as in a real day
+        db.session.execute(update(PresenceInterval).values(opened_at=utcnow() - timedelta(minutes=30)))
+        db.session.commit()
+    text = _press_until_accepted(page, "签退")
+    assert "签退成功" in text and ("30 分钟" in text or "29 分钟" in text), text
+
+    page.context.clear_cookies()
+    sign_in(page, "instructor")
+    page.goto(f"/classes/{class_id}")
+    page.locator("#attendance-link").click()
+    row = page.locator("#attendance-grid tr[data-trainee='张伟']")
+    assert row.locator(".net-minutes").inner_text() in ("29", "30")
+    assert page.locator("#hours-chart .hours-bar").count() >= 3

@@ -1,0 +1,65 @@
+"""Attendance pages and JSON API through the client: a trainee checks in and out with real
+frames, a refusal answers 409 with the reason, the instructor sees the grid, log, chart and
+ledger, and reverses an entry with a reason."""
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from app.extensions import db
+from app.models import HoursEntry, PresenceInterval, Role
+from app.models.base import utcnow
+from tests.attendance_helpers import live_frames, running_class, still_photo, trainee_with_face
+from tests.conftest import csrf_token_from
+from tests.factories import PASSWORD, make_user
+
+
+def _check(client, token, purpose, frames=None):
+    ch = client.post("/api/attendance/challenge", json={"purpose": purpose}, headers={"X-CSRFToken": token})
+    assert ch.status_code == 201, ch.json
+    assert ch.json["action_text"]
+    data = {"nonce": ch.json["nonce"], "device": "test-client",
+            "frames": [(__import__("io").BytesIO(f), f"f{i}.jpg") for i, f in
+                       enumerate(frames if frames is not None else live_frames(ch.json["action"]))]}
+    return client.post(f"/api/attendance/{purpose.replace('_', '-')}", data=data,
+                       headers={"X-CSRFToken": token}, content_type="multipart/form-data")
+
+
+def test_trainee_checks_in_and_out_and_instructor_sees_it(app, client, auth, faces_dir):
+    admin = make_user(Role.ADMIN)
+    instructor = make_user(Role.INSTRUCTOR)
+    user, trainee = trainee_with_face(admin, "trainee1")
+    klass = running_class(admin, instructor, [trainee])
+    auth.login("trainee1", PASSWORD)
+    page = client.get("/me/attendance")
+    assert page.status_code == 200 and "checkin.js" in page.text
+    token = csrf_token_from(page.text.replace('data-csrf="', 'name="csrf_token" value="'))
+    refused = _check(client, token, "check_in", still_photo())
+    assert refused.status_code == 409 and refused.json["error"] == "frames_identical"
+    assert _check(client, token, "check_in").status_code == 200
+    db.session.rollback()  # end the test's read snapshot before writing
+    db.session.execute(update(PresenceInterval).values(opened_at=utcnow() - timedelta(minutes=25)))
+    db.session.commit()
+    out = _check(client, token, "check_out")
+    assert out.status_code == 200 and out.json["minutes_credited"] in (24, 25), out.json
+    auth.logout()
+
+    auth.login("instructor", PASSWORD)
+    page = client.get(f"/classes/{klass.id}/attendance")
+    assert page.status_code == 200
+    assert "hours-chart" in page.text and trainee.name in page.text
+    assert f">{out.json['minutes_credited']}<" in page.text.replace(" ", "")
+    log = client.get(f"/classes/{klass.id}/sessions/{klass.sessions[0].id}/log")
+    assert log.status_code == 200 and "test-client" in log.text
+    entry_id = db.session.scalar(select(HoursEntry.id))
+    token = csrf_token_from(page.text)
+    done = client.post(f"/classes/{klass.id}/attendance/reverse/{entry_id}",
+                       data={"reason": "核对有误", "csrf_token": token})
+    assert done.status_code == 302
+    db.session.rollback()
+    assert sorted(db.session.scalars(select(HoursEntry.minutes))) == sorted([out.json["minutes_credited"],
+                                                                            -out.json["minutes_credited"]])
+
+
+def test_kiosk_api_needs_its_credentials(app, client):
+    assert client.post("/api/kiosk/challenge", json={"purpose": "check_in"}).status_code == 401
+    assert client.post("/api/attendance/challenge", json={"purpose": "check_in"}).status_code in (400, 401)
