@@ -90,8 +90,8 @@ def attendance_page(browser, attendance_server, action_clip):
 def _press_until_accepted(page, button: str, tries: int = 10) -> str:
     for _ in range(tries):
         page.get_by_role("button", name=button, exact=True).click()
-        page.wait_for_function("['accepted', 'refused', 'error'].includes("
-                               "document.getElementById('checkin-result').dataset.state)", timeout=30_000)
+        page.locator("#checkin-result[data-state='accepted'], #checkin-result[data-state='refused'], "
+                     "#checkin-result[data-state='error']").wait_for(timeout=30_000)
         result = page.locator("#checkin-result")
         if result.get_attribute("data-state") == "accepted":
             return result.inner_text()

@@ -10,8 +10,7 @@ def test_camera_page_receives_frames_with_detail(page):
     sign_in(page, "trainee")
     page.goto("/camera")
     status = page.locator("#camera-status")
-    page.wait_for_function(
-        "document.getElementById('camera-status').dataset.state !== 'waiting'", timeout=20_000)
+    page.locator("#camera-status:not([data-state='waiting'])").wait_for(timeout=20_000)
     assert status.get_attribute("data-state") == "ok", status.inner_text()
     assert int(status.get_attribute("data-frames")) >= 10
     assert float(status.get_attribute("data-variance")) > 50

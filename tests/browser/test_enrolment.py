@@ -52,9 +52,8 @@ def test_trainee_consents_and_enrols_with_the_webcam(page):
 
     page.locator("#enrol-link").click()
     page.wait_for_url("**/me/biometrics/enrol")
-    page.wait_for_function("document.getElementById('enrol-result').dataset.state === 'enrolled'"
-                           " || document.getElementById('enrol-result').dataset.state === 'refused'",
-                           timeout=30_000)
+    page.locator("#enrol-result[data-state='enrolled'], #enrol-result[data-state='refused']").wait_for(
+        timeout=30_000)
     result = page.locator("#enrol-result")
     assert result.get_attribute("data-state") == "enrolled", result.inner_text()
     assert "人脸录入成功" in result.inner_text()
@@ -75,8 +74,7 @@ def test_two_faces_in_view_are_refused_with_the_reason(two_people_page):
     assert "已记录同意" in page.get_by_role("alert").inner_text()
 
     page.locator("#enrol-link").click()
-    page.wait_for_function("document.getElementById('enrol-feedback').dataset.reason === 'several_faces'",
-                           timeout=20_000)
+    page.locator("#enrol-feedback[data-reason='several_faces']").wait_for(timeout=20_000)
     assert "画面中有多张人脸" in page.locator("#enrol-feedback").inner_text()
     assert page.locator("#enrol-feedback").get_attribute("data-state") == "refused"
     assert page.locator("#enrol-result").get_attribute("data-state") == "pending"
