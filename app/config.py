@@ -126,6 +126,8 @@ class BaseConfig:
             PORT=int(env.get("PORT", "5000")),
             BABEL_DEFAULT_LOCALE=env.get("LANGUAGE", "zh_CN"),
             RATELIMIT_STORAGE_URI=env.get("SKILLTRACE_RATELIMIT_STORAGE", cls.RATELIMIT_STORAGE_URI),
+            # Version answered to xAPI requests that send no usable version header.
+            LRS_FALLBACK_VERSION=env.get("SKILLTRACE_LRS_FALLBACK_VERSION", "2.0.0"),
         )
         return settings
 

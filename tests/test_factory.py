@@ -59,11 +59,13 @@ def test_bad_face_settings_stop_the_app(tmp_path, overrides, problem):
 def test_config_reads_environment(tmp_path):
     settings = BaseConfig.load(tmp_path, {"SECRET_KEY": "s" * 40, "SKILLTRACE_TEMPLATE_KEYS": "k:" + VALID_KEY,
                                           "DATABASE_URL": "postgres://u@h/db", "PORT": "8123",
-                                          "LANGUAGE": "en"})
+                                          "LANGUAGE": "en",
+                                          "SKILLTRACE_LRS_FALLBACK_VERSION": "1.0.3"})
     assert settings["SECRET_KEY"] == "s" * 40
     assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
     assert settings["PORT"] == 8123
     assert settings["BABEL_DEFAULT_LOCALE"] == "en"
+    assert settings["LRS_FALLBACK_VERSION"] == "1.0.3"
     assert not (tmp_path / "secret_key").exists()
 
 
