@@ -97,6 +97,8 @@ class BaseConfig:
     STUDY_ROLL_CALL_SECONDS = 60              # time to answer a roll-call
     STUDY_DAY_MINUTES = 8 * 60                # roll-calls are spread over this much study
     STUDY_IDLE_CLOSE_MINUTES = 30             # no heartbeat for this long: the study is closed
+    STUDY_HEARTBEAT_MS = 30_000               # how often the study page sends a heartbeat
+    STUDY_ACTIVE_MS = 120_000                 # no input for this long: the page reports inactive
     HOURS_UNIT_MINUTES = 1
 
     @classmethod
