@@ -92,6 +92,13 @@ class BaseConfig:
     CHECK_IN_LOCK_WINDOW_MINUTES = 15
     CHECK_IN_RATE_LIMIT = "20 per minute"
     HOURS_DAILY_CAP_MINUTES = 8 * 60
+    STUDY_HEARTBEAT_MAX_GAP_SECONDS = 90      # heartbeats further apart count nothing between them
+    STUDY_ROLL_CALLS_PER_DAY = 8
+    STUDY_ROLL_CALL_SECONDS = 60              # time to answer a roll-call
+    STUDY_DAY_MINUTES = 8 * 60                # roll-calls are spread over this much study
+    STUDY_IDLE_CLOSE_MINUTES = 30             # no heartbeat for this long: the study is closed
+    STUDY_HEARTBEAT_MS = 30_000               # how often the study page sends a heartbeat
+    STUDY_ACTIVE_MS = 120_000                 # no input for this long: the page reports inactive
     HOURS_UNIT_MINUTES = 1
 
     @classmethod

@@ -50,7 +50,7 @@ def still_photo() -> list[bytes]:
 
 
 def running_class(admin, instructor, trainees, start=None, minutes=180, place="实训楼 201",
-                  status=ClassStatus.RUNNING, institution=None, programme=None):
+                  status=ClassStatus.RUNNING, institution=None, programme=None, online=False):
     """A class of ``trainees`` with one session from ``start`` (default: 30 min ago)."""
     if institution is None:
         institution, _occ, programme = make_catalogue(admin)
@@ -61,7 +61,8 @@ def running_class(admin, instructor, trainees, start=None, minutes=180, place="�
     code = f"ATT-{next(_codes)}"
     klass = draft_class(admin, ClassApplication(
         code=code, name="考勤测试班", institution_id=institution.id, programme_id=programme.id,
-        sessions=[SessionInput(start, start + timedelta(minutes=minutes), "theory", place)],
+        sessions=[SessionInput(start, start + timedelta(minutes=minutes), "theory",
+                              "" if online else place, online)],
         instructor_ids=[instructor.id], trainee_ids=[t.id for t in trainees],
         teaching_plan="计划", resources="教室", assessment_plan="考核"))
     with transaction() as session:

@@ -20,7 +20,7 @@ from app.api.helpers import check, json_body, text
 from app.errors.exceptions import ValidationError
 from app.extensions import csrf, limiter
 from app.models import Role
-from app.services import attendance, hours
+from app.services import attendance, hours, study
 from app.services.kiosks import authenticate_kiosk
 
 bp = Blueprint("attendance_api", __name__, url_prefix="/api")
@@ -173,3 +173,57 @@ def reverse(entry_id):
     entry = hours.reverse_entry(current_user, entry_id, reason)
     return {"id": str(entry.id), "minutes": entry.minutes, "reverses_id": str(entry.reverses_id),
             "statement_id": str(entry.statement_id)}, 201
+
+
+# -- online study ----------------------------------------------------------------------------------
+# ``POST /api/study/start`` and ``/api/study/end`` (multipart nonce + frames, from a ``check_in``
+# or ``check_out`` challenge): a verified face starts or ends online study. ``POST
+# /api/study/heartbeat`` ``{"visible", "active"}`` → the study status, with ``roll_call`` when the
+# page must answer one; ``POST /api/study/roll-call`` (nonce + frames of a ``roll_call``
+# challenge) answers it, or resumes paused accrual.
+
+@bp.post("/study/start")
+@limiter.limit(_rate)
+@api_roles(Role.TRAINEE)
+@frame_upload(_max_frames)
+def start_study():
+    """Start online study with a verified face (an online session of the trainee's classes now)."""
+    nonce, frames = _frames()
+    return attempt_json(attendance.check_personal(current_user, "check_in", nonce, frames, _device(), online=True))
+
+
+@bp.post("/study/end")
+@limiter.limit(_rate)
+@api_roles(Role.TRAINEE)
+@frame_upload(_max_frames)
+def end_study():
+    """End study with a verified face and credit the counted minutes."""
+    nonce, frames = _frames()
+    return attempt_json(attendance.check_personal(current_user, "check_out", nonce, frames, _device()))
+
+
+@bp.post("/study/heartbeat")
+@api_roles(Role.TRAINEE)
+def study_heartbeat():
+    """One heartbeat of the study page."""
+    body = json_body()
+    return study.heartbeat(current_user, visible=bool(body.get("visible", True)),
+                           active=bool(body.get("active", True)))
+
+
+@bp.post("/study/roll-call")
+@limiter.limit(_rate)
+@api_roles(Role.TRAINEE)
+@frame_upload(_max_frames)
+def answer_roll_call():
+    """Answer a face roll-call (or verify the face to resume paused study)."""
+    nonce, frames = _frames()
+    return attempt_json(study.answer_roll_call(current_user, nonce, frames, _device()))
+
+
+@bp.get("/study")
+@api_roles(Role.TRAINEE)
+def study_status():
+    """The signed-in trainee's open study, or ``{"studying": false}``."""
+    current = study.status(current_user)
+    return {"studying": False} if current is None else {"studying": True, **current}

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from app.services.classes import start_due_classes
 from app.services.hours import close_stale_intervals
 from app.services.reconciliation import reconcile
+from app.services.study import close_idle_study
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,10 @@ def _close_stale_intervals() -> str:
     return f"{close_stale_intervals()} presence intervals closed"
 
 
+def _close_idle_study() -> str:
+    return f"{close_idle_study()} idle study intervals closed"
+
+
 def _reconcile_hours() -> str:
     report = reconcile()
     found = ", ".join(f"{k} {v}" for k, v in sorted(report.counts_by_kind().items())) or "no differences"
@@ -37,6 +42,7 @@ def _reconcile_hours() -> str:
 RECURRING_JOBS: dict[str, RecurringJob] = {
     "start_due_classes": RecurringJob(_start_due_classes, "interval", {"minutes": 1}),
     "close_stale_intervals": RecurringJob(_close_stale_intervals, "interval", {"minutes": 5}),
+    "close_idle_study": RecurringJob(_close_idle_study, "interval", {"minutes": 5}),
     # nightly, 02:30 Beijing time (the scheduler runs in UTC)
     "reconcile_hours": RecurringJob(_reconcile_hours, "cron", {"hour": 18, "minute": 30}),
 }

@@ -12,6 +12,7 @@ from app.models.jobs import scheduler_jobs  # noqa: F401
 from app.models.classes import (ClassSession, ClassStatus, Enrolment, Exemption, SessionKind,
                                 TrainingClass)
 from app.models.organisation import Institution, ListingStatus
+from app.models.study import RollCallOutcome, StudyRollCall, StudyState
 from app.models.registry import PERSON_CATEGORIES, Certificate, Sex, Trainee
 
 __all__ = [
@@ -22,5 +23,5 @@ __all__ = [
     "SkillLevel", "SubsidyStandard", "Trainee", "TrainingCategory", "TrainingClass", "User",
     "CheckInChallenge", "CheckInLock", "Decision", "EntryType", "FaceVerification", "HourRule",
     "HoursEntry", "IntervalStatus", "Kiosk", "LedgerIsAppendOnly", "PresenceInterval", "Purpose",
-    "VerificationMode",
+    "VerificationMode", "RollCallOutcome", "StudyRollCall", "StudyState",
 ]

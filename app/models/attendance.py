@@ -26,6 +26,7 @@ class Purpose(enum.StrEnum):
 
     CHECK_IN = "check_in"
     CHECK_OUT = "check_out"
+    ROLL_CALL = "roll_call"
 
 
 class VerificationMode(enum.StrEnum):

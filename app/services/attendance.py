@@ -59,6 +59,8 @@ REASONS = {
     "already_checked_in": _l("You are already checked in to this session."),
     "not_checked_in": _l("You are not checked in, so you cannot check out."),
     "no_arrangement": _l("This trainee has no ID-card verification arrangement."),
+    "not_studying": _l("You have not started online study."),
+    "roll_call_missed": _l("The face roll-call was not answered in time: study time is paused until your face is verified again."),
 }
 #: Refusals that count towards a lock-out (an honest "too early" does not).
 LOCKING_REASONS = {"unknown_nonce", "nonce_used", "nonce_expired", "liveness_failed",
@@ -150,11 +152,12 @@ def _in_window(session: Session, cs: ClassSession, now: datetime, purpose: Purpo
 
 
 def _current_session(session: Session, trainee_id, now: datetime, purpose: Purpose,
-                     site: str | None = None, institution_id=None) -> tuple[Enrolment | None, ClassSession | None, str]:
-    """The trainee's session now (not online), or a refusal reason."""
+                     site: str | None = None, institution_id=None,
+                     online: bool = False) -> tuple[Enrolment | None, ClassSession | None, str]:
+    """The trainee's session now (on site, or online ones when ``online``), or a refusal reason."""
     day = timedelta(hours=14)
     query = (select(Enrolment, ClassSession).join(ClassSession, ClassSession.class_id == Enrolment.class_id)
-             .where(Enrolment.trainee_id == trainee_id, ClassSession.online.is_(False),
+             .where(Enrolment.trainee_id == trainee_id, ClassSession.online.is_(online),
                     ClassSession.starts_at <= now + day, ClassSession.ends_at >= now - day)
              .order_by(ClassSession.starts_at))
     candidates = [(e, cs) for e, cs in session.execute(query).all() if _in_window(session, cs, now, purpose)]
@@ -366,6 +369,11 @@ def _apply(session: Session, *, now, purpose: Purpose, mode: VerificationMode, f
         append_audit(session, actor, "presence.opened", interval, {
             "trainee_id": str(trainee_id), "session_id": str(cs.id), "mode": mode.value,
             "verification_id": str(verification.id)})
+        if cs.online:
+            from app.services import study
+            study.open_state(session, interval, now)
+            return Attempt(True, "", str(_("Study started.")), purpose.value, verification.id, interval.id,
+                           trainee_id=trainee_id, distance=face.distance)
         return Attempt(True, "", str(_("Checked in.")), purpose.value, verification.id, interval.id,
                        trainee_id=trainee_id, distance=face.distance)
     interval = open_interval
@@ -407,13 +415,16 @@ def _peek_action(nonce: str) -> str | None:
     return challenge.action
 
 
-def check_personal(actor: User, purpose: str, nonce: str, frames: Sequence[bytes], device: str = "") -> Attempt:
+def check_personal(actor: User, purpose: str, nonce: str, frames: Sequence[bytes], device: str = "",
+                   online: bool = False) -> Attempt:
     """Check the signed-in trainee in or out (1:1 against their own template).
 
     Args:
         actor: the trainee's account. purpose: ``check_in`` or ``check_out``.
         nonce: from `issue_challenge`. frames: JPEG/PNG bytes, in capture order.
         device: the client's description (user agent), stored with the verification.
+        online: a check-in starts online study (an online session of the trainee's classes now)
+            instead of presence on site; a check-out ends whichever interval is open.
 
     Returns:
         An `Attempt`; refused ones are stored as failed verifications.
@@ -439,7 +450,7 @@ def check_personal(actor: User, purpose: str, nonce: str, frames: Sequence[bytes
         reason = reason or face.refusal
         enrolment = cs = None
         if not reason and purpose == Purpose.CHECK_IN:
-            enrolment, cs, reason = _current_session(session, trainee_id, now, purpose)
+            enrolment, cs, reason = _current_session(session, trainee_id, now, purpose, online=online)
         return _apply(session, now=now, purpose=purpose, mode=VerificationMode.PERSONAL, face=face,
                       trainee_id=trainee_id, enrolment=enrolment, cs=cs, kiosk=None, challenge=challenge,
                       actor=actor, device=device, reason=reason)

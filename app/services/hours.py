@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.errors.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from app.models import (ClassSession, Enrolment, EntryType, HourRule, HoursEntry, IntervalStatus,
-                        PresenceInterval, Role, User, VerificationMode)
+                        PresenceInterval, Role, StudyState, User, VerificationMode)
 from app.models.base import utcnow
 from app.services import xapi_records
 from app.services._tx import transaction
@@ -98,12 +98,19 @@ def credit_interval(session: Session, interval: PresenceInterval, actor: User | 
     class_session = interval.class_session
     rules = rules_for(session, klass.programme_id)
     raw = verified_minutes(interval.opened_at, interval.closed_at, class_session)
+    study = session.scalar(select(StudyState).where(StudyState.interval_id == interval.id))
+    study_minutes = None
+    if study is not None:  # online study: only the time counted from heartbeats and roll-calls
+        study_minutes = study.counted_seconds // 60
+        raw = min(raw, study_minutes)
     rounded = raw // rules.unit * rules.unit
     day = class_session.starts_at.astimezone(LOCAL_TZ).date()
     room = max(0, rules.daily_cap - _day_total(session, interval.enrolment_id, day))
     minutes = min(rounded, room) // rules.unit * rules.unit
     applied = {**rules.as_dict(), "raw_minutes": raw, "rounded_minutes": rounded,
                "capped": minutes < rounded}
+    if study is not None:
+        applied["study_counted_minutes"] = study_minutes
     now = utcnow()
     entry = HoursEntry(at=now, enrolment_id=interval.enrolment_id, entry_type=EntryType.CREDIT,
                        minutes=minutes, kind=class_session.kind.value, mode=interval.mode,
@@ -146,9 +153,13 @@ def close_stale_intervals(now: datetime | None = None, grace_minutes: int | None
             grace = grace_minutes if grace_minutes is not None else rules_for(
                 session, interval.enrolment.training_class.programme_id).tolerance
             if class_session.ends_at + timedelta(minutes=grace) <= now:
-                close_interval(session, interval, interval.last_verified_at, None)
+                closed_at = interval.last_verified_at
+                study = session.scalar(select(StudyState).where(StudyState.interval_id == interval.id))
+                if study is not None:  # online study: counted up to the last heartbeat
+                    closed_at = max(closed_at, study.last_heartbeat_at)
+                close_interval(session, interval, closed_at, None)
                 append_audit(session, None, "presence.closed_by_scheduler", interval, {
-                    "closed_at": interval.last_verified_at.isoformat()})
+                    "closed_at": closed_at.isoformat()})
                 closed += 1
     return closed
 

@@ -48,6 +48,7 @@ NAVIGATION = (
     NavItem("training.list_trainees", _l("Trainees"), frozenset({Role.ADMIN, Role.INSTRUCTOR, Role.AUDITOR})),
     NavItem("biometrics.show_my_biometrics", _l("Face recognition"), frozenset({Role.TRAINEE})),
     NavItem("attendance.check_in_page", _l("Check in"), frozenset({Role.TRAINEE})),
+    NavItem("attendance.study_page", _l("Online study"), frozenset({Role.TRAINEE})),
     NavItem("main.camera_check", _l("Camera check"), frozenset({Role.TRAINEE, Role.INSTRUCTOR, Role.ADMIN})),
     NavItem("biometrics.list_duplicate_flags", _l("Duplicate faces"), frozenset({Role.ADMIN})),
     NavItem("audit.index", _l("Audit log"), frozenset({Role.AUDITOR, Role.ADMIN})),

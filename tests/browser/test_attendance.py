@@ -45,7 +45,8 @@ def attendance_server(tmp_path_factory, face_model_dir_module):
 
     instance = tmp_path_factory.mktemp("attendance-live")
     app = build_app(f"sqlite:///{instance / 'live.db'}", instance, FACE_MODEL_DIR=str(face_model_dir_module),
-                    CHECK_IN_LOCK_FAILURES=100, CHECK_IN_RATE_LIMIT="1000 per minute")
+                    CHECK_IN_LOCK_FAILURES=100, CHECK_IN_RATE_LIMIT="1000 per minute",
+                    STUDY_HEARTBEAT_MS=1000)
     with app.app_context():
         upgrade()
         seed_demo(DEMO_PASSWORD)
@@ -56,6 +57,8 @@ def attendance_server(tmp_path_factory, face_model_dir_module):
             now = utcnow()
             session.add(ClassSession(class_id=klass.id, starts_at=now - timedelta(minutes=40),
                                      ends_at=now + timedelta(minutes=60), kind="practice", place="电工实训车间"))
+            session.add(ClassSession(class_id=klass.id, starts_at=now - timedelta(minutes=40),
+                                     ends_at=now + timedelta(minutes=60), kind="theory", place="", online=True))
             class_id = klass.id
             version = current_consent_text(session).version
         give_consent(admin, trainee.id, version, "paper")
@@ -120,3 +123,40 @@ def test_trainee_checks_in_and_out_and_the_instructor_sees_the_hours(attendance_
     row = page.locator("#attendance-grid tr[data-trainee='张伟']")
     assert row.locator(".net-minutes").inner_text() in ("29", "30")
     assert page.locator("#hours-chart .hours-bar").count() >= 3
+
+
+def test_trainee_studies_online_answers_a_roll_call_and_gets_the_counted_minutes(attendance_page, attendance_server):
+    from app.models import HoursEntry, StudyRollCall, StudyState
+    app, _url, _class_id = attendance_server
+    page = attendance_page
+    sign_in(page, "trainee")
+    page.locator("#nav").get_by_role("link", name="在线学习").click()
+    page.wait_for_url("**/me/study")
+    assert "已开始学习" in _press_until_accepted(page, "开始学习")
+    page.wait_for_function("document.getElementById('study-status').dataset.state === 'studying'")
+    # heartbeats (every second here) count the time while the page is visible
+    page.mouse.move(10, 10)
+    page.wait_for_function("parseInt(document.getElementById('study-status').dataset.counted, 10) >= 2")
+    with app.app_context():  # the server makes a roll-call due; the page answers it by itself
+        db.session.execute(update(StudyState).values(next_roll_call_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+    page.wait_for_function("document.getElementById('checkin-result').dataset.purpose === 'roll_call' && "
+                           "['accepted', 'refused'].includes(document.getElementById('checkin-result').dataset.state)",
+                           timeout=60_000)
+    if page.locator("#checkin-result").get_attribute("data-state") != "accepted":
+        # a failed answer pauses study: the trainee verifies the face again
+        page.wait_for_function("document.getElementById('study-status').dataset.paused === 'true'")
+        _press_until_accepted(page, "立即核验人脸")
+    page.wait_for_function("document.getElementById('study-status').dataset.paused === 'false'")
+    with app.app_context():
+        assert db.session.scalar(select(StudyRollCall.outcome)) in ("passed", "failed")
+        # as if 20 minutes of study had been counted since a start 30 minutes ago
+        db.session.execute(update(StudyState).values(counted_seconds=20 * 60 + 5))
+        db.session.execute(update(PresenceInterval).where(PresenceInterval.status == "open")
+                           .values(opened_at=utcnow() - timedelta(minutes=30)))
+        db.session.commit()
+    text = _press_until_accepted(page, "结束学习")
+    assert "20 分钟" in text or "21 分钟" in text, text
+    with app.app_context():
+        latest = db.session.scalar(select(HoursEntry).order_by(HoursEntry.at.desc()).limit(1))
+        assert latest.minutes in (20, 21) and "study_counted_minutes" in latest.rule

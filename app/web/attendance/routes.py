@@ -42,6 +42,14 @@ def check_in_page():
                            check_out_url=url_for("attendance_api.check_me_out"))
 
 
+@bp.route("/me/study")
+@role_required(Role.TRAINEE)
+def study_page():
+    """Online study: start and end with a face check, heartbeats while visible and active, and
+    the face roll-calls the server asks for."""
+    return render_template("attendance/study.html")
+
+
 @bp.route("/kiosk")
 def kiosk_page():
     """The kiosk screen; it authenticates its API calls with the kiosk's own credentials."""

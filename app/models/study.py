@@ -1,0 +1,62 @@
+"""Online study (R2, R4): the accrual state of a study interval and its face roll-calls.
+
+A study interval is a `PresenceInterval` of an online session, opened and closed by a verified
+face like a check-in. ``StudyState`` (one per such interval) holds the seconds counted from
+heartbeats close enough together, the time of the last heartbeat, whether accrual is paused (a
+failed or missed roll-call, until the next verified face) and when the next roll-call is due.
+``StudyRollCall`` is one roll-call: due, answered (passed or failed) or missed past its deadline;
+each answer or miss is also a `FaceVerification` with its xAPI statement.
+"""
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.accounts import enum_column
+from app.models.base import Base, UTCDateTime, UUIDPrimaryKey
+
+
+class RollCallOutcome(enum.StrEnum):
+    PENDING = "pending"
+    PASSED = "passed"
+    FAILED = "failed"
+    MISSED = "missed"
+
+
+class StudyState(UUIDPrimaryKey, Base):
+    """Accrual of one online study interval."""
+
+    __tablename__ = "study_states"
+
+    interval_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("presence_intervals.id"), unique=True)
+    trainee_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("trainees.id"), index=True)
+    counted_seconds: Mapped[int] = mapped_column(default=0)
+    last_heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    heartbeats: Mapped[int] = mapped_column(default=0)
+    paused: Mapped[bool] = mapped_column(default=False)
+    pause_reason: Mapped[str] = mapped_column(String(64), default="")
+    next_roll_call_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    interval = relationship("PresenceInterval")
+
+
+class StudyRollCall(UUIDPrimaryKey, Base):
+    """One random face roll-call during study."""
+
+    __tablename__ = "study_roll_calls"
+
+    interval_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("presence_intervals.id"), index=True)
+    trainee_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("trainees.id"), index=True)
+    local_day: Mapped[date]
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime())
+    outcome: Mapped[RollCallOutcome] = mapped_column(enum_column(RollCallOutcome), default=RollCallOutcome.PENDING)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    verification_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("face_verifications.id"))
+
+
+__all__ = ["RollCallOutcome", "StudyRollCall", "StudyState"]

@@ -1,0 +1,250 @@
+"""Online study (R2, R4): heartbeats, random face roll-calls and paused accrual.
+
+Study starts and ends like a check-in and check-out (``attendance.check_personal`` with
+``online=True`` for the start; any verified check-out ends it): a verified face opens a
+`PresenceInterval` of an online session and its `StudyState`. While the page is visible and the
+trainee active, it sends a heartbeat about every 30 s; the seconds between two heartbeats count
+only when they are at most ``STUDY_HEARTBEAT_MAX_GAP_SECONDS`` apart, the page said it was
+visible and active, and accrual is not paused.
+
+The server decides the roll-calls: ``STUDY_ROLL_CALLS_PER_DAY`` a Beijing day, spaced at random
+(seeded by the interval, so reproducible) over ``STUDY_DAY_MINUTES`` of study; a heartbeat that
+finds one due opens it and tells the page, which answers with a face burst within
+``STUDY_ROLL_CALL_SECONDS``. A failed answer, or none by the deadline (noticed at the next
+heartbeat, roll-call answer or by the scheduler), pauses accrual until the next verified face.
+Every answer and every miss is a `FaceVerification` with its xAPI statement and audit entry,
+written in the same commit. At the end only the counted minutes are credited, under the
+programme's rules (`hours.credit_interval`).
+"""
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.errors.exceptions import ConflictError, NotFoundError
+from app.extensions import db
+from app.models import (IntervalStatus, PresenceInterval, Purpose, RollCallOutcome, StudyRollCall,
+                        StudyState, User, VerificationMode)
+from app.models.base import utcnow
+from app.queries import biometrics as bio_queries
+from app.services import attendance, hours, xapi_records
+from app.services._tx import transaction
+from app.services.audit import append_audit
+from app.services.classes import LOCAL_TZ
+
+
+def _cfg(name: str) -> int:
+    return int(current_app.config[name])
+
+
+def _next_gap(interval_id, n: int) -> timedelta:
+    """The random (seeded) time from one roll-call to the next."""
+    mean = _cfg("STUDY_DAY_MINUTES") * 60 / max(1, _cfg("STUDY_ROLL_CALLS_PER_DAY"))
+    rng = random.Random(f"{interval_id}:{n}")
+    return timedelta(seconds=int(rng.uniform(0.5, 1.5) * mean))
+
+
+def open_state(session: Session, interval: PresenceInterval, now: datetime) -> StudyState:
+    """The accrual state of a study interval just opened (in the caller's transaction)."""
+    state = StudyState(interval_id=interval.id, trainee_id=interval.trainee_id, counted_seconds=0,
+                       last_heartbeat_at=now, heartbeats=0, paused=False, pause_reason="",
+                       next_roll_call_at=now + _next_gap(interval.id, 0))
+    session.add(state)
+    session.flush()
+    append_audit(session, None, "study.started", state, {"interval_id": str(interval.id),
+                                                         "trainee_id": str(interval.trainee_id)})
+    return state
+
+
+def _open_study(session: Session, trainee_id) -> tuple[PresenceInterval | None, StudyState | None]:
+    row = session.execute(select(PresenceInterval, StudyState).join(
+        StudyState, StudyState.interval_id == PresenceInterval.id).where(
+        PresenceInterval.open_slot == trainee_id)).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def _pending(session: Session, interval_id) -> StudyRollCall | None:
+    return session.scalar(select(StudyRollCall).where(StudyRollCall.interval_id == interval_id,
+                                                      StudyRollCall.outcome == RollCallOutcome.PENDING))
+
+
+def _expire(session: Session, interval: PresenceInterval, state: StudyState, now: datetime) -> StudyRollCall | None:
+    """Mark a pending roll-call past its deadline as missed: a refused verification with its
+    statement and audit entry, and accrual paused. Returns the missed roll-call, if any."""
+    pending = _pending(session, interval.id)
+    if pending is None or now <= pending.deadline:
+        return None
+    verification = attendance._record(
+        session, now=now, purpose=Purpose.ROLL_CALL, mode=VerificationMode.PERSONAL, face=attendance._Face(),
+        reason="roll_call_missed", trainee_id=interval.trainee_id, enrolment=interval.enrolment,
+        cs=interval.class_session, kiosk=None, challenge=None, actor=None, device="")
+    pending.outcome, pending.resolved_at, pending.verification_id = RollCallOutcome.MISSED, now, verification.id
+    state.paused, state.pause_reason = True, "roll_call_missed"
+    append_audit(session, None, "study.roll_call_missed", pending, {
+        "interval_id": str(interval.id), "deadline": pending.deadline.isoformat(),
+        "verification_id": str(verification.id)})
+    return pending
+
+
+def _roll_calls_today(session: Session, trainee_id, day) -> int:
+    return session.scalar(select(func.count()).select_from(StudyRollCall).where(
+        StudyRollCall.trainee_id == trainee_id, StudyRollCall.local_day == day)) or 0
+
+
+def _status(state: StudyState, pending: StudyRollCall | None, missed: bool = False) -> dict:
+    return {"counted_seconds": state.counted_seconds, "counted_minutes": state.counted_seconds // 60,
+            "paused": state.paused, "pause_reason": state.pause_reason,
+            "pause_message": attendance.reason_message(state.pause_reason) if state.pause_reason else "",
+            "face_required": state.paused or pending is not None,
+            "roll_call": ({"id": str(pending.id), "deadline": pending.deadline.isoformat()}
+                          if pending is not None else None),
+            "roll_call_missed": missed}
+
+
+def _trainee_id(actor: User):
+    trainee = bio_queries.get_trainee_of_user(db.session, actor.id)
+    if trainee is None:
+        raise NotFoundError(_("Your account is not linked to a trainee record."), code="no_trainee_record")
+    return trainee.id
+
+
+def heartbeat(actor: User, visible: bool = True, active: bool = True, now: datetime | None = None) -> dict:
+    """One heartbeat of the signed-in trainee's study page: count the time since the previous
+    one if it qualifies, notice a missed roll-call, and open a roll-call when one is due.
+
+    Returns:
+        The study status: counted seconds, paused and why, and the pending roll-call if any.
+
+    Raises:
+        NotFoundError: no trainee record. ConflictError (``not_studying``): no open study.
+    """
+    trainee_id = _trainee_id(actor)
+    now = now or utcnow()
+    with transaction() as session:
+        attendance._lock_trainee(session, trainee_id)
+        interval, state = _open_study(session, trainee_id)
+        if state is None:
+            raise ConflictError(attendance.reason_message("not_studying"), code="not_studying")
+        was_paused = state.paused
+        missed = _expire(session, interval, state, now)
+        end = min(now, missed.deadline) if missed is not None else now
+        gap = (now - state.last_heartbeat_at).total_seconds()
+        counted = 0
+        if (not was_paused and visible and active and 0 < gap <= _cfg("STUDY_HEARTBEAT_MAX_GAP_SECONDS")):
+            counted = max(0, int((end - state.last_heartbeat_at).total_seconds()))
+            state.counted_seconds += counted
+        state.last_heartbeat_at = max(state.last_heartbeat_at, now)
+        state.heartbeats += 1
+        pending = _pending(session, interval.id)
+        day = now.astimezone(LOCAL_TZ).date()
+        if (pending is None and not state.paused and state.next_roll_call_at is not None
+                and state.next_roll_call_at <= now
+                and _roll_calls_today(session, trainee_id, day) < _cfg("STUDY_ROLL_CALLS_PER_DAY")):
+            n = session.scalar(select(func.count()).select_from(StudyRollCall).where(
+                StudyRollCall.interval_id == interval.id)) or 0
+            pending = StudyRollCall(interval_id=interval.id, trainee_id=trainee_id, local_day=day, due_at=now,
+                                    deadline=now + timedelta(seconds=_cfg("STUDY_ROLL_CALL_SECONDS")))
+            session.add(pending)
+            session.flush()
+            state.next_roll_call_at = now + _next_gap(interval.id, n + 1)
+            append_audit(session, None, "study.roll_call_due", pending, {
+                "interval_id": str(interval.id), "deadline": pending.deadline.isoformat()})
+        return {**_status(state, pending, missed is not None), "counted_now": counted}
+
+
+def answer_roll_call(actor: User, nonce: str, frames: Sequence[bytes], device: str = "") -> attendance.Attempt:
+    """Answer a roll-call (or, while paused, verify the face to resume) with a face burst from a
+    ``roll_call`` challenge. Accepted: accrual resumes. Refused: the roll-call fails and accrual
+    pauses. Either way a verification with its statement and audit entry is stored.
+
+    Raises:
+        NotFoundError: no trainee record. ValidationError: frame count. UnavailableError: models.
+    """
+    trainee_id = _trainee_id(actor)
+    action = attendance._peek_action(nonce)
+    locked = attendance.is_locked_out(trainee_id)
+    face = (attendance._verify_personal(trainee_id, action, frames) if action and not locked
+            else attendance._Face(trainee_id=trainee_id))
+    now = utcnow()
+    with transaction() as session:
+        attendance._lock_trainee(session, trainee_id)
+        challenge, reason = attendance._consume(session, nonce, Purpose.ROLL_CALL, now, trainee_id=trainee_id)
+        if not reason and attendance._active_lock(session, trainee_id) is not None:
+            reason = "locked_out"
+        reason = reason or face.refusal
+        interval, state = _open_study(session, trainee_id)
+        if state is None:
+            reason = reason or "not_studying"
+        pending = None
+        if state is not None:
+            _expire(session, interval, state, now)
+            pending = _pending(session, interval.id)
+        verification = attendance._record(
+            session, now=now, purpose=Purpose.ROLL_CALL, mode=VerificationMode.PERSONAL, face=face, reason=reason,
+            trainee_id=trainee_id, enrolment=interval.enrolment if interval else None,
+            cs=interval.class_session if interval else None, kiosk=None, challenge=challenge, actor=actor,
+            device=device)
+        if state is not None:
+            if pending is not None:
+                pending.outcome = RollCallOutcome.FAILED if reason else RollCallOutcome.PASSED
+                pending.resolved_at, pending.verification_id = now, verification.id
+            if reason:
+                state.paused, state.pause_reason = True, "roll_call_failed"
+            else:
+                if state.paused:  # accrual resumes from this verified face
+                    state.last_heartbeat_at = now
+                state.paused, state.pause_reason = False, ""
+                interval.last_verified_at = now
+            append_audit(session, actor, "study.roll_call_answered", state, {
+                "interval_id": str(interval.id), "roll_call_id": str(pending.id) if pending else None,
+                "accepted": not reason, "reason": reason, "verification_id": str(verification.id)})
+        if reason:
+            attendance._maybe_lock(session, trainee_id, now)
+            return attendance.Attempt(False, reason, attendance.reason_message(reason), Purpose.ROLL_CALL.value,
+                                      verification.id, trainee_id=trainee_id, distance=face.distance)
+        return attendance.Attempt(True, "", str(_("Face verified: study time counts again.")),
+                                  Purpose.ROLL_CALL.value, verification.id, interval.id, trainee_id=trainee_id,
+                                  distance=face.distance)
+
+
+def status(actor: User) -> dict | None:
+    """The signed-in trainee's open study, or None."""
+    trainee_id = _trainee_id(actor)
+    interval, state = _open_study(db.session, trainee_id)
+    if state is None:
+        return None
+    return {**_status(state, _pending(db.session, interval.id)), "interval_id": str(interval.id),
+            "opened_at": interval.opened_at.isoformat()}
+
+
+def close_idle_study(now: datetime | None = None) -> int:
+    """Close study intervals without a heartbeat for ``STUDY_IDLE_CLOSE_MINUTES`` at their last
+    heartbeat and credit the counted minutes (for the scheduler; idempotent)."""
+    now = now or utcnow()
+    limit = now - timedelta(minutes=_cfg("STUDY_IDLE_CLOSE_MINUTES"))
+    closed = 0
+    with transaction() as session:
+        rows = session.execute(select(PresenceInterval, StudyState).join(
+            StudyState, StudyState.interval_id == PresenceInterval.id).where(
+            PresenceInterval.status == IntervalStatus.OPEN, StudyState.last_heartbeat_at < limit)).all()
+        for interval, state in rows:
+            attendance._lock_trainee(session, interval.trainee_id)
+            _expire(session, interval, state, now)
+            closed_at = max(interval.opened_at, state.last_heartbeat_at)
+            statement_id = xapi_records.record(
+                session, "checked-out", xapi_records.trainee_agent(interval.trainee_id), at=now,
+                enrolment_id=interval.enrolment_id, class_id=interval.enrolment.class_id,
+                session_id=interval.session_id,
+                extensions={"reason": "study_idle_timeout", "record-id": str(interval.id)},
+                result={"duration": xapi_records.duration((closed_at - interval.opened_at).total_seconds())})
+            entry = hours.close_interval(session, interval, closed_at, None, statement_id=statement_id)
+            append_audit(session, None, "study.closed_idle", interval, {
+                "closed_at": closed_at.isoformat(), "minutes": entry.minutes})
+            closed += 1
+    return closed

@@ -1,0 +1,126 @@
+// Online study: start and end with a face burst (as check-in), send a heartbeat every
+// STUDY_HEARTBEAT_MS while the page is visible (with whether the trainee was active lately),
+// and answer the face roll-calls the server asks for in the heartbeat's answer.
+(function () {
+  const config = document.getElementById("study-config").dataset;
+  const video = document.getElementById("checkin-video");
+  const canvas = document.getElementById("checkin-canvas");
+  const actionEl = document.getElementById("checkin-action");
+  const result = document.getElementById("checkin-result");
+  const statusEl = document.getElementById("study-status");
+  const startBtn = document.getElementById("study-start");
+  const endBtn = document.getElementById("study-end");
+  const rollBtn = document.getElementById("study-roll-call");
+  const ctx = canvas.getContext("2d");
+  const FRAMES = 6, GAP_MS = 200;
+  const HEARTBEAT_MS = parseInt(config.heartbeatMs, 10) || 30000;
+  const ACTIVE_MS = parseInt(config.activeMs, 10) || 120000;
+  let lastInput = Date.now(), timer = null, busy = false, answering = false, autoAnswered = null;
+
+  ["mousemove", "keydown", "scroll", "touchstart", "click"].forEach(function (ev) {
+    document.addEventListener(ev, function () { lastInput = Date.now(); }, { passive: true });
+  });
+
+  function headers(json) {
+    const h = { "Accept": "application/json", "X-CSRFToken": config.csrf };
+    if (json) h["Content-Type"] = "application/json";
+    return h;
+  }
+  function grab() {
+    ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
+    return new Promise(function (resolve) { canvas.toBlob(resolve, "image/jpeg", 0.9); });
+  }
+  function wait(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
+
+  function show(status) {
+    if (!status || status.studying === false) {
+      statusEl.dataset.state = "idle";
+      statusEl.textContent = "";
+      rollBtn.hidden = true;
+      return;
+    }
+    statusEl.dataset.state = "studying";
+    statusEl.dataset.counted = status.counted_seconds;
+    statusEl.dataset.paused = status.paused ? "true" : "false";
+    statusEl.dataset.rollCall = status.roll_call ? "due" : "";
+    let text = config.msgCounted.replace("{m}", status.counted_minutes);
+    if (status.paused) text += " " + (status.pause_message || config.msgPaused);
+    else if (status.roll_call) text += " " + config.msgRollCall;
+    statusEl.textContent = text;
+    rollBtn.hidden = !status.face_required;
+    // a roll-call is answered once by itself; after a failure the trainee presses the button
+    if (status.roll_call && status.roll_call.id !== autoAnswered && !answering) {
+      autoAnswered = status.roll_call.id;
+      faceCheck("roll_call");
+    }
+  }
+
+  async function faceCheck(purpose) {
+    if (busy) return;
+    busy = true; answering = purpose === "roll_call";
+    [startBtn, endBtn, rollBtn].forEach(function (b) { b.disabled = true; });
+    result.dataset.state = "working"; result.dataset.reason = ""; result.textContent = config.msgWorking;
+    try {
+      const ch = await fetch(config.challengeUrl, { method: "POST", credentials: "same-origin",
+        headers: headers(true), body: JSON.stringify({ purpose: purpose }) });
+      const challenge = await ch.json();
+      if (ch.status !== 201) throw { message: challenge.message || challenge.title, reason: challenge.error };
+      actionEl.dataset.action = challenge.action;
+      actionEl.textContent = challenge.action_text;
+      await wait(600);
+      const form = new FormData();
+      form.append("nonce", challenge.nonce);
+      form.append("device", navigator.userAgent);
+      for (let i = 0; i < FRAMES; i++) {
+        form.append("frames", await grab(), "frame" + i + ".jpg");
+        await wait(GAP_MS);
+      }
+      const url = { check_in: config.startUrl, check_out: config.endUrl, roll_call: config.rollCallUrl }[purpose];
+      const answer = await fetch(url, { method: "POST", credentials: "same-origin", headers: headers(false), body: form });
+      const body = await answer.json();
+      result.dataset.state = body.accepted ? "accepted" : "refused";
+      result.dataset.purpose = purpose;
+      result.dataset.reason = body.error || "";
+      result.textContent = body.message || body.detail || body.title;
+    } catch (e) {
+      result.dataset.state = "refused";
+      result.dataset.reason = (e && e.reason) || "network";
+      result.textContent = (e && e.message) || config.msgNetwork;
+    }
+    actionEl.textContent = "";
+    [startBtn, endBtn, rollBtn].forEach(function (b) { b.disabled = false; });
+    busy = false; answering = false;
+    await refresh();
+  }
+
+  async function refresh() {
+    try {
+      const r = await fetch(config.statusUrl, { credentials: "same-origin", headers: headers(false) });
+      show(await r.json());
+    } catch (e) { /* next heartbeat */ }
+  }
+
+  async function beat() {
+    if (document.visibilityState !== "visible" || statusEl.dataset.state !== "studying") return;
+    try {
+      const r = await fetch(config.heartbeatUrl, { method: "POST", credentials: "same-origin", headers: headers(true),
+        body: JSON.stringify({ visible: true, active: Date.now() - lastInput < ACTIVE_MS }) });
+      if (r.status === 200) show(await r.json());
+      else if (r.status === 409) show(null);
+    } catch (e) { /* try again at the next beat */ }
+  }
+
+  startBtn.addEventListener("click", function () { faceCheck("check_in"); });
+  endBtn.addEventListener("click", function () { faceCheck("check_out"); });
+  rollBtn.addEventListener("click", function () { faceCheck("roll_call"); });
+  timer = setInterval(beat, HEARTBEAT_MS);
+  document.addEventListener("visibilitychange", function () { if (document.visibilityState === "visible") beat(); });
+
+  navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false })
+    .then(function (s) { video.srcObject = s; })
+    .catch(function (err) {
+      result.dataset.state = "error";
+      result.textContent = config.msgCameraError.replace("{reason}", err.name);
+    });
+  refresh();
+})();
