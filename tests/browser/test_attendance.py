@@ -3,6 +3,7 @@ checks in and out of a session running now, hours are credited, and the instruct
 import shutil
 import subprocess
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -133,21 +134,20 @@ def test_trainee_studies_online_answers_a_roll_call_and_gets_the_counted_minutes
     page.locator("#nav").get_by_role("link", name="在线学习").click()
     page.wait_for_url("**/me/study")
     assert "已开始学习" in _press_until_accepted(page, "开始学习")
-    page.wait_for_function("document.getElementById('study-status').dataset.state === 'studying'")
+    page.locator("#study-status[data-state='studying']").wait_for()
     # heartbeats (every second here) count the time while the page is visible
     page.mouse.move(10, 10)
-    page.wait_for_function("parseInt(document.getElementById('study-status').dataset.counted, 10) >= 2")
+    _wait_until(lambda: int(page.locator("#study-status").get_attribute("data-counted") or 0) >= 2)
     with app.app_context():  # the server makes a roll-call due; the page answers it by itself
         db.session.execute(update(StudyState).values(next_roll_call_at=utcnow() - timedelta(seconds=1)))
         db.session.commit()
-    page.wait_for_function("document.getElementById('checkin-result').dataset.purpose === 'roll_call' && "
-                           "['accepted', 'refused'].includes(document.getElementById('checkin-result').dataset.state)",
-                           timeout=60_000)
+    page.locator("#checkin-result[data-purpose='roll_call'][data-state='accepted'], "
+                 "#checkin-result[data-purpose='roll_call'][data-state='refused']").wait_for(timeout=60_000)
     if page.locator("#checkin-result").get_attribute("data-state") != "accepted":
         # a failed answer pauses study: the trainee verifies the face again
-        page.wait_for_function("document.getElementById('study-status').dataset.paused === 'true'")
+        page.locator("#study-status[data-paused='true']").wait_for()
         _press_until_accepted(page, "立即核验人脸")
-    page.wait_for_function("document.getElementById('study-status').dataset.paused === 'false'")
+    page.locator("#study-status[data-paused='false']").wait_for()
     with app.app_context():
         assert db.session.scalar(select(StudyRollCall.outcome)) in ("passed", "failed")
         # as if 20 minutes of study had been counted since a start 30 minutes ago
@@ -160,3 +160,12 @@ def test_trainee_studies_online_answers_a_roll_call_and_gets_the_counted_minutes
     with app.app_context():
         latest = db.session.scalar(select(HoursEntry).order_by(HoursEntry.at.desc()).limit(1))
         assert latest.minutes in (20, 21) and "study_counted_minutes" in latest.rule
+
+
+def _wait_until(condition, timeout: float = 15.0) -> None:
+    """Poll ``condition`` from Python (the page's CSP forbids the eval behind wait_for_function)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.2)
