@@ -11,8 +11,6 @@
   const startBtn = document.getElementById("study-start");
   const endBtn = document.getElementById("study-end");
   const rollBtn = document.getElementById("study-roll-call");
-  const ctx = canvas.getContext("2d");
-  const FRAMES = 6, GAP_MS = 200;
   const HEARTBEAT_MS = parseInt(config.heartbeatMs, 10) || 30000;
   const ACTIVE_MS = parseInt(config.activeMs, 10) || 120000;
   let lastInput = Date.now(), timer = null, busy = false, answering = false, autoAnswered = null;
@@ -26,11 +24,6 @@
     if (json) h["Content-Type"] = "application/json";
     return h;
   }
-  function grab() {
-    ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
-    return new Promise(function (resolve) { canvas.toBlob(resolve, "image/jpeg", 0.9); });
-  }
-  function wait(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
 
   function show(status) {
     if (!status || status.studying === false) {
@@ -59,35 +52,12 @@
     if (busy) return;
     busy = true; answering = purpose === "roll_call";
     [startBtn, endBtn, rollBtn].forEach(function (b) { b.disabled = true; });
-    result.dataset.state = "working"; result.dataset.reason = ""; result.textContent = config.msgWorking;
-    try {
-      const ch = await fetch(config.challengeUrl, { method: "POST", credentials: "same-origin",
-        headers: headers(true), body: JSON.stringify({ purpose: purpose }) });
-      const challenge = await ch.json();
-      if (ch.status !== 201) throw { message: challenge.message || challenge.title, reason: challenge.error };
-      actionEl.dataset.action = challenge.action;
-      actionEl.textContent = challenge.action_text;
-      await wait(600);
-      const form = new FormData();
-      form.append("nonce", challenge.nonce);
-      form.append("device", navigator.userAgent);
-      for (let i = 0; i < FRAMES; i++) {
-        form.append("frames", await grab(), "frame" + i + ".jpg");
-        await wait(GAP_MS);
-      }
-      const url = { check_in: config.startUrl, check_out: config.endUrl, roll_call: config.rollCallUrl }[purpose];
-      const answer = await fetch(url, { method: "POST", credentials: "same-origin", headers: headers(false), body: form });
-      const body = await answer.json();
-      result.dataset.state = body.accepted ? "accepted" : "refused";
-      result.dataset.purpose = purpose;
-      result.dataset.reason = body.error || "";
-      result.textContent = body.message || body.detail || body.title;
-    } catch (e) {
-      result.dataset.state = "refused";
-      result.dataset.reason = (e && e.reason) || "network";
-      result.textContent = (e && e.message) || config.msgNetwork;
-    }
-    actionEl.textContent = "";
+    await window.faceCheck.run({
+      purpose: purpose,
+      url: { check_in: config.startUrl, check_out: config.endUrl, roll_call: config.rollCallUrl }[purpose],
+      challengeUrl: config.challengeUrl, headers: headers, video: video, canvas: canvas,
+      actionEl: actionEl, result: result, msgWorking: config.msgWorking, msgNetwork: config.msgNetwork,
+    });
     [startBtn, endBtn, rollBtn].forEach(function (b) { b.disabled = false; });
     busy = false; answering = false;
     await refresh();
