@@ -150,15 +150,19 @@ def check_alternative(trainee_id):
                                                      str(body.get("note", ""))))
 
 
+def _reason() -> str:
+    """The required ``reason`` of a JSON body. :raise 400: missing or not text."""
+    errors: dict = {}
+    reason = text(json_body(), "reason", errors)
+    check(errors)
+    return reason
+
+
 @bp.post("/trainees/<uuid:trainee_id>/attendance/unlock")
 @api_roles(Role.INSTRUCTOR, Role.ADMIN)
 def unlock(trainee_id):
     """Lift a lock-out: ``{"reason"}``."""
-    body = json_body()
-    errors: dict = {}
-    reason = text(body, "reason", errors)
-    check(errors)
-    lock = attendance.unlock_trainee(current_user, trainee_id, reason)
+    lock = attendance.unlock_trainee(current_user, trainee_id, _reason())
     return {"unlocked_at": lock.unlocked_at.isoformat()}
 
 
@@ -166,11 +170,7 @@ def unlock(trainee_id):
 @api_roles(Role.INSTRUCTOR, Role.ADMIN)
 def reverse(entry_id):
     """Reverse a credited ledger entry: ``{"reason"}`` → 201 with the reversing entry."""
-    body = json_body()
-    errors: dict = {}
-    reason = text(body, "reason", errors)
-    check(errors)
-    entry = hours.reverse_entry(current_user, entry_id, reason)
+    entry = hours.reverse_entry(current_user, entry_id, _reason())
     return {"id": str(entry.id), "minutes": entry.minutes, "reverses_id": str(entry.reverses_id),
             "statement_id": str(entry.statement_id)}, 201
 
