@@ -9,11 +9,13 @@ from app.models.biometrics import (AlternativeVerification, Consent, ConsentMeth
 from app.models.catalogue import (DeliveryMode, EvaluationOrganisation, Occupation, Programme,
                                   ShortageListing, SkillLevel, SubsidyStandard, TrainingCategory)
 from app.models.jobs import scheduler_jobs  # noqa: F401
+from app.models.completion import Assessment, CompletionCertificate
 from app.models.classes import (ClassSession, ClassStatus, Enrolment, Exemption, SessionKind,
                                 TrainingClass)
 from app.models.organisation import Institution, ListingStatus
 from app.models.study import RollCallOutcome, StudyRollCall, StudyState
 from app.models.registry import PERSON_CATEGORIES, Certificate, Sex, Trainee
+from app.models.subsidy import SubsidyClaim, SubsidyClaimLine
 
 __all__ = [
     "PERSON_CATEGORIES", "AlternativeVerification", "AuditEntry", "Certificate", "ClassSession",
@@ -23,5 +25,6 @@ __all__ = [
     "SkillLevel", "SubsidyStandard", "Trainee", "TrainingCategory", "TrainingClass", "User",
     "CheckInChallenge", "CheckInLock", "Decision", "EntryType", "FaceVerification", "HourRule",
     "HoursEntry", "IntervalStatus", "Kiosk", "LedgerIsAppendOnly", "PresenceInterval", "Purpose",
-    "VerificationMode", "RollCallOutcome", "StudyRollCall", "StudyState",
+    "VerificationMode", "RollCallOutcome", "StudyRollCall", "StudyState", "Assessment",
+    "CompletionCertificate", "SubsidyClaim", "SubsidyClaimLine",
 ]
