@@ -83,10 +83,11 @@ def _register_blueprints(app: Flask) -> None:
     from app.web.biometrics import bp as biometrics_bp
     from app.web.catalogue import bp as catalogue_bp
     from app.web.main import bp as main_bp
+    from app.web.subsidy import bp as subsidy_bp
     from app.web.training import bp as training_bp
 
     for bp in (main_bp, auth_bp, admin_bp, training_bp, catalogue_bp, api_bp, biometrics_bp,
-               biometrics_api_bp, audit_bp, attendance_bp, attendance_api_bp):
+               biometrics_api_bp, audit_bp, attendance_bp, attendance_api_bp, subsidy_bp):
         app.register_blueprint(bp)
     import lrs
     from app.database import WRITE_OPTION

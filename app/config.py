@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 
@@ -46,6 +47,22 @@ def _optional_float(env, name: str) -> float | None:
         return float(value) if value else None
     except ValueError:
         raise RuntimeError(f"{name} must be a number, not {value!r}") from None
+
+
+def _decimal(env, name: str, default: Decimal) -> Decimal:
+    value = env.get(name)
+    try:
+        return Decimal(value) if value else default
+    except InvalidOperation:
+        raise RuntimeError(f"{name} must be a decimal number, not {value!r}") from None
+
+
+def _int(env, name: str, default: int) -> int:
+    value = env.get(name)
+    try:
+        return int(value) if value else default
+    except ValueError:
+        raise RuntimeError(f"{name} must be a whole number, not {value!r}") from None
 
 
 def _sqlite_url(instance_path: Path) -> str:
@@ -100,6 +117,12 @@ class BaseConfig:
     STUDY_HEARTBEAT_MS = 30_000               # how often the study page sends a heartbeat
     STUDY_ACTIVE_MS = 120_000                 # no input for this long: the page reports inactive
     HOURS_UNIT_MINUTES = 1
+    # Final assessment (R7) and subsidy (R5, R6): the pass mark of each part (0–100), the
+    # urgent-shortage uplift, and the period in which a trainee is not paid twice for the same
+    # programme and level.
+    ASSESSMENT_PASS_MARK = Decimal("60")
+    SUBSIDY_SHORTAGE_UPLIFT = Decimal("0.10")
+    SUBSIDY_REPEAT_PERIOD_DAYS = 365
 
     @classmethod
     def load(cls, instance_path: Path, environ: os._Environ | dict | None = None) -> dict:
@@ -135,6 +158,11 @@ class BaseConfig:
             RATELIMIT_STORAGE_URI=env.get("SKILLTRACE_RATELIMIT_STORAGE", cls.RATELIMIT_STORAGE_URI),
             # Version answered to xAPI requests that send no usable version header.
             LRS_FALLBACK_VERSION=env.get("SKILLTRACE_LRS_FALLBACK_VERSION", "2.0.0"),
+            ASSESSMENT_PASS_MARK=_decimal(env, "SKILLTRACE_ASSESSMENT_PASS_MARK", cls.ASSESSMENT_PASS_MARK),
+            SUBSIDY_SHORTAGE_UPLIFT=_decimal(env, "SKILLTRACE_SUBSIDY_SHORTAGE_UPLIFT",
+                                             cls.SUBSIDY_SHORTAGE_UPLIFT),
+            SUBSIDY_REPEAT_PERIOD_DAYS=_int(env, "SKILLTRACE_SUBSIDY_REPEAT_PERIOD_DAYS",
+                                            cls.SUBSIDY_REPEAT_PERIOD_DAYS),
         )
         return settings
 

@@ -22,10 +22,12 @@ VERBS = {
     "checked-out": (f"{PROFILE}/verbs/checked-out", "checked out"),
     "credited": (f"{PROFILE}/verbs/credited-hours", "credited hours"),
     "reversed": (f"{PROFILE}/verbs/reversed-hours", "reversed hours"),
+    "passed": ("http://adlnet.gov/expapi/verbs/passed", "passed"),
+    "failed": ("http://adlnet.gov/expapi/verbs/failed", "failed"),
 }
 EXT = {name: f"{PROFILE}/extensions/{name}" for name in (
     "face-distance", "match-threshold", "liveness", "device", "mode", "reason", "purpose",
-    "record-id", "rule", "minutes")}
+    "record-id", "rule", "minutes", "theory-score", "practical-score", "evaluation-organisation")}
 ACTIVITY_CLASS = f"{PROFILE}/activity-types/training-class"
 ACTIVITY_SESSION = f"{PROFILE}/activity-types/class-session"
 

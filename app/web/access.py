@@ -51,6 +51,7 @@ NAVIGATION = (
     NavItem("attendance.study_page", _l("Online study"), frozenset({Role.TRAINEE})),
     NavItem("main.camera_check", _l("Camera check"), frozenset({Role.TRAINEE, Role.INSTRUCTOR, Role.ADMIN})),
     NavItem("biometrics.list_duplicate_flags", _l("Duplicate faces"), frozenset({Role.ADMIN})),
+    NavItem("subsidy.index", _l("Subsidy claims"), frozenset({Role.ADMIN, Role.REVIEWER, Role.AUDITOR})),
     NavItem("audit.index", _l("Audit log"), frozenset({Role.AUDITOR, Role.ADMIN})),
     NavItem("admin.list_users", _l("Accounts"), frozenset({Role.ADMIN})),
 )

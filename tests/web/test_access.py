@@ -6,12 +6,12 @@ from app.services.demo import seed_demo
 from app.services.resident_id import check_digit, mask_resident_id
 from tests.factories import PASSWORD, make_user
 
-PAGES = {"/classes", "/catalogue/", "/trainees", "/camera", "/admin/users", "/audit/"}
+PAGES = {"/classes", "/catalogue/", "/trainees", "/camera", "/admin/users", "/audit/", "/subsidy/"}
 ALLOWED = {
-    Role.ADMIN: {"/classes", "/catalogue/", "/trainees", "/camera", "/admin/users", "/audit/"},
-    Role.REVIEWER: {"/classes", "/catalogue/"},
+    Role.ADMIN: {"/classes", "/catalogue/", "/trainees", "/camera", "/admin/users", "/audit/", "/subsidy/"},
+    Role.REVIEWER: {"/classes", "/catalogue/", "/subsidy/"},
     Role.INSTRUCTOR: {"/classes", "/catalogue/", "/trainees", "/camera"},
-    Role.AUDITOR: {"/classes", "/catalogue/", "/trainees", "/audit/"},
+    Role.AUDITOR: {"/classes", "/catalogue/", "/trainees", "/audit/", "/subsidy/"},
     Role.TRAINEE: {"/camera"},
 }
 

@@ -22,6 +22,7 @@ from app.services.roster import import_roster, read_rows
 from app.web.access import STAFF, role_required
 from app.web.forms import field, int_field, raise_if, uuid_field
 from app.web.training import bp
+from app.web.training.completion_pages import completion_context
 
 _SESSION_LINE = re.compile(
     r"^(\d{4}-\d{2}-\d{2})\s+(\d{1,2}:\d{2})\s*[-–~]\s*(\d{1,2}:\d{2})\s+(\S+)\s*(.*)$")
@@ -109,7 +110,7 @@ def show_class(class_id: uuid.UUID):
         select(Certificate).where(Certificate.trainee_id == e.trainee_id))) for e in klass.enrolments}
     return render_template("training/class.html", klass=klass, certificates=certificates,
                            can_edit=can_act_for(current_user, klass.institution_id),
-                           report=None, errors={})
+                           report=None, errors={}, **completion_context(klass))
 
 
 def _back_to_class(class_id, message: str, category: str = "info"):
@@ -153,7 +154,7 @@ def import_roster_view(class_id: uuid.UUID):
         return _back_to_class(class_id, exc.message, "error")
     klass = get_class_or_404(db.session, class_id)
     return render_template("training/class.html", klass=klass, certificates={}, report=report,
-                           can_edit=True, errors={})
+                           can_edit=True, errors={}, **completion_context(klass))
 
 
 @bp.route("/enrolments/<uuid:enrolment_id>/exemptions", methods=["POST"])

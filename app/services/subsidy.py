@@ -1,0 +1,231 @@
+"""Subsidy claims (R5, R6, 凡补必进、不进不补): whether an enrolment is eligible, how much it
+gets, and a class's claim with one line per enrolment built only from the hours ledger.
+
+Eligible when: the class was approved (approved, running or completed); the programme and its
+occupation are listed (not revoked) when the claim is prepared; the trainee is real-name
+verified (a face template, an ID-card alternative arrangement, or an accepted face check on
+this enrolment); net hours ≥ required − exempted; the assessment passed; and no eligible line of
+another class's claim pays the same occupation and level within ``SUBSIDY_REPEAT_PERIOD_DAYS``.
+
+Amount = the standard in force on the class's first session day × (1 + ``SUBSIDY_SHORTAGE_UPLIFT``)
+when the occupation was on the urgent-shortage list that day, in Decimal rounded to the fen
+(ROUND_HALF_UP). Preparing again with nothing changed returns the same claim; any change (a new
+ledger entry, an assessment, a listing) gives a new version, earlier versions being kept.
+"""
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from app.errors.exceptions import PermissionDeniedError
+from app.models import (AlternativeVerification, Assessment, ClassStatus, Decision, Enrolment,
+                        FaceTemplate, FaceVerification, ShortageListing, SubsidyClaim,
+                        SubsidyClaimLine, SubsidyStandard, Trainee, TrainingClass, User,
+                        VerificationMode)
+from app.models.base import utcnow
+from app.queries import subsidy as queries
+from app.services import hours
+from app.services._tx import transaction
+from app.services.audit import append_audit, canonical_json, sha256_hex
+from app.services.catalogue import standard_on
+from app.services.classes import LOCAL_TZ, get_class_or_404
+from app.services.completion import is_class_staff
+
+FEN = Decimal("0.01")
+APPROVED = (ClassStatus.APPROVED, ClassStatus.RUNNING, ClassStatus.COMPLETED)
+REASONS = {
+    "class_not_approved": _l("The class was never approved."),
+    "programme_revoked": _l("The programme or its occupation is revoked."),
+    "not_verified": _l("The trainee is not real-name verified (no face template or ID-card arrangement)."),
+    "hours_short": _l("The verified hours are short of the hours required less exemptions."),
+    "assessment_missing": _l("No final assessment is recorded."),
+    "assessment_failed": _l("The final assessment was failed."),
+    "no_standard": _l("No subsidy standard was in force on the training date."),
+    "already_claimed": _l("Already paid for the same occupation and level within the repeat period."),
+}
+
+
+def reason_message(code: str) -> str:
+    """The plain message of a reason code."""
+    return str(REASONS.get(code, code))
+
+
+@dataclass
+class LineDraft:
+    """A line as computed, before it is stored."""
+
+    enrolment_id: str
+    trainee_id: str
+    eligible: bool
+    reasons: list[str]
+    net_minutes: int
+    hour_minutes: int
+    amount: Decimal
+    standard_id: str | None
+    uplift: Decimal
+    rule: str
+    ledger_entry_ids: list[str] = field(default_factory=list)
+    trace_id: str = ""
+
+
+def training_day(klass: TrainingClass) -> date:
+    """The class's first session day (Beijing), whose standard and shortage list apply."""
+    if klass.sessions:
+        return min(s.starts_at for s in klass.sessions).astimezone(LOCAL_TZ).date()
+    return klass.start_date
+
+
+def trace_id(enrolment_id, ledger_ids: list[str]) -> str:
+    """First 16 hex of SHA-256 over the enrolment id and its sorted ledger entry ids."""
+    return hashlib.sha256(",".join([str(enrolment_id), *sorted(ledger_ids)]).encode()).hexdigest()[:16]
+
+
+def _shortage_listing(session: Session, occupation_id, day: date) -> ShortageListing | None:
+    if occupation_id is None:
+        return None
+    return session.scalar(select(ShortageListing).where(
+        ShortageListing.occupation_id == occupation_id, ShortageListing.effective_from <= day,
+        or_(ShortageListing.effective_to.is_(None), ShortageListing.effective_to >= day))
+        .order_by(ShortageListing.effective_from).limit(1))
+
+
+def amount_for(session: Session, klass: TrainingClass) -> tuple[SubsidyStandard | None, Decimal, Decimal, str]:
+    """(standard, uplift, amount, rule text) for one trainee of ``klass``; no standard → None, 0."""
+    day = training_day(klass)
+    standard = standard_on(session, klass.programme_id, day)
+    if standard is None:
+        return None, Decimal(0), Decimal("0.00"), f"no standard on {day.isoformat()}"
+    listing = _shortage_listing(session, klass.programme.occupation_id, day)
+    uplift = Decimal(current_app.config["SUBSIDY_SHORTAGE_UPLIFT"]) if listing else Decimal(0)
+    amount = (standard.amount * (1 + uplift)).quantize(FEN, rounding=ROUND_HALF_UP)
+    rule = f"standard {standard.amount:.2f} (from {standard.effective_from.isoformat()})"
+    if listing:
+        rule += f" × {1 + uplift} (shortage list {listing.effective_from.isoformat()})"
+    return standard, uplift, amount, rule + f" = {amount:.2f}"
+
+
+def is_real_name_verified(session: Session, enrolment: Enrolment) -> bool:
+    """A face template, an ID-card alternative arrangement (ever), or an accepted face check on
+    this enrolment (the template may have been deleted on consent withdrawal since)."""
+    trainee_id = enrolment.trainee_id
+    return bool(
+        session.scalar(select(FaceTemplate.id).where(FaceTemplate.trainee_id == trainee_id))
+        or session.scalar(select(AlternativeVerification.id).where(
+            AlternativeVerification.trainee_id == trainee_id).limit(1))
+        or session.scalar(select(FaceVerification.id).where(
+            FaceVerification.enrolment_id == enrolment.id, FaceVerification.decision == Decision.ACCEPTED,
+            FaceVerification.mode != VerificationMode.ALTERNATIVE).limit(1)))
+
+
+def _same_award(klass: TrainingClass, other: TrainingClass) -> bool:
+    mine, theirs = klass.programme, other.programme
+    if mine.occupation_id is not None and theirs.occupation_id is not None:
+        return mine.occupation_id == theirs.occupation_id and mine.level == theirs.level
+    return mine.id == theirs.id
+
+
+def is_claimed_elsewhere(session: Session, enrolment: Enrolment) -> bool:
+    """True when another class's newest claim pays this trainee for the same occupation and
+    level with a first training day within the repeat period of this class's."""
+    klass, period = enrolment.training_class, current_app.config["SUBSIDY_REPEAT_PERIOD_DAYS"]
+    day = training_day(klass)
+    return any(_same_award(klass, line.claim.training_class)
+               and abs((training_day(line.claim.training_class) - day).days) < period
+               for line in queries.list_paid_lines_elsewhere(session, enrolment.trainee_id, klass.id))
+
+
+def eligibility(session: Session, enrolment: Enrolment) -> list[str]:
+    """The reason codes that make an enrolment ineligible, in rule order (empty: eligible)."""
+    klass, reasons = enrolment.training_class, []
+    programme = klass.programme
+    if klass.status not in APPROVED:
+        reasons.append("class_not_approved")
+    if not programme.is_listed or (programme.occupation is not None and not programme.occupation.is_listed):
+        reasons.append("programme_revoked")
+    if not is_real_name_verified(session, enrolment):
+        reasons.append("not_verified")
+    if not hours.progress(session, enrolment).complete:
+        reasons.append("hours_short")
+    assessment = session.scalar(select(Assessment).where(Assessment.enrolment_id == enrolment.id))
+    if assessment is None:
+        reasons.append("assessment_missing")
+    elif not assessment.passed:
+        reasons.append("assessment_failed")
+    if standard_on(session, programme.id, training_day(klass)) is None:
+        reasons.append("no_standard")
+    if is_claimed_elsewhere(session, enrolment):
+        reasons.append("already_claimed")
+    return reasons
+
+
+def draft_line(session: Session, enrolment: Enrolment) -> LineDraft:
+    """Compute an enrolment's line (nothing stored)."""
+    reasons = eligibility(session, enrolment)
+    progress = hours.progress(session, enrolment)
+    ledger_ids = queries.list_ledger_ids(session, enrolment.id)
+    line = LineDraft(str(enrolment.id), str(enrolment.trainee_id), not reasons, reasons, progress.net,
+                     progress.hour_length, Decimal("0.00"), None, Decimal(0),
+                     "not eligible: " + ", ".join(reasons), ledger_ids, trace_id(enrolment.id, ledger_ids))
+    if not reasons:
+        standard, line.uplift, line.amount, line.rule = amount_for(session, enrolment.training_class)
+        line.standard_id = str(standard.id)
+    return line
+
+
+def _fingerprint(lines: list[LineDraft]) -> str:
+    return sha256_hex(canonical_json([{**asdict(l), "amount": f"{l.amount:.2f}", "uplift": f"{l.uplift:.4f}"}
+                                      for l in lines]))
+
+
+def _roster(session: Session, klass: TrainingClass) -> list[Enrolment]:
+    return list(session.scalars(select(Enrolment).join(Trainee, Trainee.id == Enrolment.trainee_id)
+                                .where(Enrolment.class_id == klass.id)
+                                .order_by(Trainee.name, Trainee.id_number)))
+
+
+def _store(session: Session, actor: User, klass: TrainingClass, lines: list[LineDraft],
+           fingerprint: str, version: int) -> SubsidyClaim:
+    claim = SubsidyClaim(class_id=klass.id, version=version, prepared_at=utcnow(), prepared_by_id=actor.id,
+                         fingerprint=fingerprint, total_amount=sum((l.amount for l in lines), Decimal("0.00")),
+                         eligible_count=sum(1 for l in lines if l.eligible))
+    session.add(claim)
+    session.flush()
+    for position, l in enumerate(lines, 1):
+        session.add(SubsidyClaimLine(claim_id=claim.id, position=position, **{
+            **asdict(l), "standard_id": uuid.UUID(l.standard_id) if l.standard_id else None,
+            "enrolment_id": uuid.UUID(l.enrolment_id), "trainee_id": uuid.UUID(l.trainee_id)}))
+    session.flush()
+    return claim
+
+
+def prepare_claim(actor: User, class_id) -> SubsidyClaim:
+    """Prepare (or re-prepare) a class's claim: the same claim when nothing changed, else a new
+    version. Every enrolment gets a line: eligible with its amount, or not with its reasons.
+
+    Raises:
+        NotFoundError: no such class. PermissionDeniedError: not an admin or the class's instructor.
+    """
+    with transaction() as session:
+        klass = get_class_or_404(session, class_id)
+        if not is_class_staff(actor, klass):
+            raise PermissionDeniedError(_("Only an administrator or the class's instructors prepare its claim."))
+        lines = [draft_line(session, e) for e in _roster(session, klass)]
+        fingerprint = _fingerprint(lines)
+        latest = queries.get_latest_claim(session, klass.id)
+        if latest is not None and latest.fingerprint == fingerprint:
+            return latest
+        claim = _store(session, actor, klass, lines, fingerprint, (latest.version + 1) if latest else 1)
+        append_audit(session, actor, "subsidy.claim_prepared", claim, {
+            "class_id": str(klass.id), "version": claim.version, "fingerprint": fingerprint,
+            "total": f"{claim.total_amount:.2f}", "eligible": claim.eligible_count, "lines": len(lines),
+            "trace_ids": [l.trace_id for l in lines]})
+    return claim

@@ -1,0 +1,98 @@
+"""Final assessment and completion on the class page: record or correct a result, issue a
+completion certificate and print it, mark the class completed (instructors of the class and
+admins act; other staff read)."""
+from __future__ import annotations
+
+import uuid
+
+from flask import current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.errors.exceptions import NotFoundError, SkillTraceError
+from app.extensions import db
+from app.models import CompletionCertificate, Enrolment, Role, TrainingClass
+from app.queries import catalogue as catalogue_queries
+from app.queries import completion as queries
+from app.services import hours
+from app.services.completion import (AssessmentInput, complete_class, is_class_staff,
+                                     issue_certificate, record_assessment)
+from app.web.access import STAFF, role_required
+from app.web.forms import date_field, field
+from app.web.training import bp
+
+ACTORS = (Role.ADMIN, Role.INSTRUCTOR)
+
+
+def completion_context(klass: TrainingClass) -> dict:
+    """What the class page shows of assessment and completion."""
+    return {"assessments": queries.get_class_assessments(db.session, klass.id),
+            "completion_certificates": queries.get_class_certificates(db.session, klass.id),
+            "progress": {e.id: hours.progress(db.session, e) for e in klass.enrolments},
+            "organisations": catalogue_queries.list_listed(db.session, "evaluation_organisation"),
+            "can_assess": is_class_staff(current_user, klass),
+            "pass_mark": current_app.config["ASSESSMENT_PASS_MARK"]}
+
+
+def _enrolment_or_404(enrolment_id) -> Enrolment:
+    enrolment = db.session.get(Enrolment, enrolment_id)
+    if enrolment is None:
+        raise NotFoundError(_("No such enrolment."))
+    return enrolment
+
+
+def _back(class_id, action, success: str):
+    try:
+        action()
+    except SkillTraceError as exc:
+        if exc.status == 403:
+            raise
+        flash(exc.message, "error")
+    else:
+        flash(success, "info")
+    return redirect(url_for("training.show_class", class_id=class_id))
+
+
+@bp.route("/enrolments/<uuid:enrolment_id>/assessment", methods=["POST"])
+@role_required(*ACTORS)
+def record_assessment_view(enrolment_id: uuid.UUID):
+    """Record or correct the result (fields theory_score, practical_score, assessed_on,
+    evaluation_organisation_id, and reason for a correction)."""
+    enrolment, errors = _enrolment_or_404(enrolment_id), {}
+    data = AssessmentInput(field("theory_score"), field("practical_score"), date_field("assessed_on", errors),
+                           field("evaluation_organisation_id") or None, field("reason"))
+    return _back(enrolment.class_id, lambda: record_assessment(current_user, enrolment_id, data),
+                 _("The assessment result is recorded."))
+
+
+@bp.route("/enrolments/<uuid:enrolment_id>/certificate", methods=["POST"])
+@role_required(*ACTORS)
+def issue_certificate_view(enrolment_id: uuid.UUID):
+    """Issue the completion certificate (once) and show it."""
+    enrolment = _enrolment_or_404(enrolment_id)
+    try:
+        certificate = issue_certificate(current_user, enrolment_id)
+    except SkillTraceError as exc:
+        if exc.status == 403:
+            raise
+        flash(exc.message, "error")
+        return redirect(url_for("training.show_class", class_id=enrolment.class_id))
+    return redirect(url_for("training.show_certificate", certificate_id=certificate.id))
+
+
+@bp.route("/certificates/<uuid:certificate_id>")
+@role_required(*STAFF)
+def show_certificate(certificate_id: uuid.UUID):
+    """The printable completion certificate; the full ID number for administrators only."""
+    certificate = db.session.get(CompletionCertificate, certificate_id)
+    if certificate is None:
+        raise NotFoundError(_("No such certificate."))
+    return render_template("training/certificate.html", certificate=certificate,
+                           enrolment=certificate.enrolment, klass=certificate.enrolment.training_class)
+
+
+@bp.route("/classes/<uuid:class_id>/complete", methods=["POST"])
+@role_required(*ACTORS)
+def complete_class_view(class_id: uuid.UUID):
+    """Mark the class completed once every enrolment is assessed."""
+    return _back(class_id, lambda: complete_class(current_user, class_id), _("The class is completed."))
