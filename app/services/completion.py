@@ -9,6 +9,7 @@ its serial is ``<institution code>-<year>-<5-digit sequence of that institution 
 """
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -88,8 +89,10 @@ def _check_input(session: Session, data: AssessmentInput) -> tuple[Decimal, Deci
         errors["assessed_on"] = _("Required.")
     elif data.assessed_on > date.today():
         errors["assessed_on"] = _("The date is in the future.")
-    organisation = (session.get(EvaluationOrganisation, data.evaluation_organisation_id)
-                    if data.evaluation_organisation_id else None)
+    try:
+        organisation = session.get(EvaluationOrganisation, uuid.UUID(str(data.evaluation_organisation_id)))
+    except ValueError:
+        organisation = None
     if organisation is None or not organisation.is_listed:
         errors["evaluation_organisation_id"] = _("Choose a listed evaluation organisation.")
     if errors:

@@ -1,0 +1,56 @@
+"""Claim exports: one row per trainee with masked ID, hours, amount, rule and trace id; CSV in
+UTF-8 with a BOM; Excel and CSV byte-identical when exported again."""
+import csv
+import io
+import time
+import zipfile
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from openpyxl import load_workbook
+
+from app.services import subsidy, subsidy_export
+from app.services.resident_id import mask_resident_id
+from tests.factories import make_trainee
+from tests.subsidy_helpers import attend, class_on, complete_enrolment, enrolment_of, make_world
+
+
+@pytest.fixture
+def claim(app):
+    world = make_world()
+    paid, short = make_trainee("李雷", actor=world.admin), make_trainee("韩梅梅", actor=world.admin)
+    klass = class_on(world, date(2026, 3, 2), [paid, short])
+    complete_enrolment(world, enrolment_of(klass, paid))
+    attend(enrolment_of(klass, short), 90)
+    return subsidy.prepare_claim(world.admin, klass.id), paid, short
+
+
+def test_csv_has_a_bom_and_one_row_per_trainee(claim):
+    claim, paid, short = claim
+    data = subsidy_export.export_csv(claim)
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["序号", "姓名", "身份证号"] and len(rows) == 3
+    by_name = {r[1]: r for r in rows[1:]}
+    assert by_name["李雷"][2] == mask_resident_id(paid.id_number) and paid.id_number not in data.decode("utf-8-sig")
+    assert by_name["李雷"][3:8] == ["焊工中级", "四级/中级工", "3.00", "1200.00", "是"]
+    assert by_name["韩梅梅"][5:8] == ["1.50", "0.00", "否"] and "hours_short" in by_name["韩梅梅"][8]
+    assert by_name["李雷"][9] == next(l.trace_id for l in claim.lines if l.trainee_id == paid.id)
+
+
+def test_exports_are_byte_identical_when_run_again(claim):
+    claim = claim[0]
+    first_xlsx, first_csv = subsidy_export.export_xlsx(claim), subsidy_export.export_csv(claim)
+    time.sleep(1.1)  # openpyxl stamps the save time in seconds: a second later must not show
+    assert subsidy_export.export_xlsx(claim) == first_xlsx
+    assert subsidy_export.export_csv(claim) == first_csv
+    assert {i.date_time for i in zipfile.ZipFile(io.BytesIO(first_xlsx)).infolist()} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_workbook_opens_with_numbers_and_chinese(claim):
+    claim = claim[0]
+    sheet = load_workbook(io.BytesIO(subsidy_export.export_xlsx(claim))).active
+    assert sheet.title == "补贴申请" and sheet["B2"].value == "姓名"
+    amounts = sorted(Decimal(str(sheet.cell(row=r, column=7).value)) for r in (3, 4))
+    assert amounts == [Decimal("0"), Decimal("1200")]
