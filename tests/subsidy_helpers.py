@@ -16,7 +16,7 @@ from app.services.catalogue import create_listed_entry, create_programme
 from app.services.classes import LOCAL_TZ
 from app.services.completion import AssessmentInput, record_assessment
 from tests.attendance_helpers import running_class
-from tests.factories import make_trainee, make_user
+from tests.factories import make_user
 
 _n = itertools.count(1)
 
