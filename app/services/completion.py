@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from app.errors.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from app.models import (Assessment, ClassStatus, CompletionCertificate, Enrolment,
-                        EvaluationOrganisation, Role, TrainingClass, User)
+                        EvaluationOrganisation, Institution, Role, TrainingClass, User)
 from app.models.base import utcnow
 from app.services import hours, xapi_records
 from app.services._tx import transaction
@@ -111,7 +111,7 @@ def record_assessment(actor: User, enrolment_id, data: AssessmentInput) -> Asses
     """
     reason = (data.reason or "").strip()
     with transaction() as session:
-        enrolment = session.get(Enrolment, enrolment_id)
+        enrolment = session.get(Enrolment, enrolment_id, with_for_update=True)  # one recorder at a time
         if enrolment is None:
             raise NotFoundError(_("No such enrolment."))
         klass = enrolment.training_class
@@ -162,6 +162,8 @@ def issue_certificate(actor: User, enrolment_id, today: date | None = None) -> C
         klass = enrolment.training_class
         if not is_class_staff(actor, klass):
             raise PermissionDeniedError(_("Only the class's instructors or an administrator issue certificates."))
+        # serials are numbered per institution: one issuer at a time (PostgreSQL row lock)
+        session.execute(select(Institution.id).where(Institution.id == klass.institution_id).with_for_update())
         issued = session.scalar(select(CompletionCertificate).where(
             CompletionCertificate.enrolment_id == enrolment.id))
         if issued is not None:

@@ -218,6 +218,8 @@ def prepare_claim(actor: User, class_id) -> SubsidyClaim:
         klass = get_class_or_404(session, class_id)
         if not is_class_staff(actor, klass):
             raise PermissionDeniedError(_("Only an administrator or the class's instructors prepare its claim."))
+        # one preparer per class at a time on PostgreSQL (SQLite's BEGIN IMMEDIATE serialises)
+        session.execute(select(TrainingClass.id).where(TrainingClass.id == klass.id).with_for_update())
         lines = [draft_line(session, e) for e in _roster(session, klass)]
         fingerprint = _fingerprint(lines)
         latest = queries.get_latest_claim(session, klass.id)
