@@ -2,6 +2,7 @@
 shortage listing's start, standards by effective date, a revoked programme, an exemption, a
 failed assessment, double claims inside and outside the period, rounding to the fen, and
 idempotent preparation."""
+import threading
 from datetime import date
 from decimal import Decimal
 
@@ -10,7 +11,7 @@ from sqlalchemy import select
 
 from app.errors.exceptions import PermissionDeniedError
 from app.extensions import db
-from app.models import AuditEntry, ClassStatus, Role, SubsidyClaim
+from app.models import AuditEntry, ClassStatus, Role, SubsidyClaim, User
 from app.services import subsidy
 from app.services.catalogue import add_shortage_listing, add_subsidy_standard, set_listing_status
 from app.services.certificates import add_certificate, grant_exemption
@@ -197,3 +198,28 @@ def test_only_admins_and_the_class_instructors_prepare(world):
                        (Role.REVIEWER, "reviewer"), (Role.TRAINEE, "trainee")):
         with pytest.raises(PermissionDeniedError):
             subsidy.prepare_claim(make_user(role, username=name), klass.id)
+
+
+def test_concurrent_preparers_make_one_version(world, app):
+    trainee = make_trainee(actor=world.admin)
+    klass = class_on(world, MARCH, [trainee])
+    complete_enrolment(world, enrolment_of(klass, trainee))
+    admin_id, errors, claims = world.admin.id, [], []
+
+    def prepare():
+        with app.app_context():
+            try:
+                claims.append(subsidy.prepare_claim(db.session.get(User, admin_id), klass.id).id)
+            except Exception as exc:  # reported below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=prepare) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and len(set(claims)) == 1
+    db.session.rollback()  # end the test's read snapshot
+    assert db.session.scalars(select(SubsidyClaim.version)).all() == [1]
