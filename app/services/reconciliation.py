@@ -11,7 +11,10 @@ that differ:
   and reverses exactly its minutes, and every entry's statement exists, with ``registration`` =
   the enrolment and the same minutes as the entry;
 * verifications: every verification's statement exists, with ``registration`` = the enrolment
-  (none for a refusal that named no enrolment).
+  (none for a refusal that named no enrolment), and says the same: accepted or refused (its
+  verb), at the same time (within a second);
+* interval times: a closed interval's ``closed_at`` is the time of its check-out verification
+  (within a second), so an end moved later or earlier behind the app's back shows up.
 
 "Exactly one credit per interval" is also a database rule (``hours_ledger.interval_id`` is
 UNIQUE), so the queries only look for the missing one. Every record and its statements are
@@ -32,12 +35,12 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import FunctionElement
 
 from app.extensions import db
-from app.models import (ClassSession, EntryType, FaceVerification, HoursEntry, IntervalStatus,
-                        PresenceInterval)
+from app.models import (ClassSession, Decision, EntryType, FaceVerification, HoursEntry,
+                        IntervalStatus, PresenceInterval)
 from app.models.base import utcnow
 from app.services._tx import transaction
 from app.services.audit import append_audit
-from app.services.xapi_records import EXT
+from app.services.xapi_records import EXT, VERBS
 from lrs.storage.tables import Statement
 
 #: How many differences the audit entry lists (the report itself lists them all).
@@ -113,6 +116,8 @@ KINDS = {
     "statement_missing": "a record's statement id is empty or not in the LRS",
     "registration_mismatch": "a statement's context.registration is not the record's enrolment",
     "statement_minutes_mismatch": "a ledger entry's minutes differ from its statement's",
+    "interval_end_mismatch": "a closed interval's end differs from its check-out verification's time",
+    "verification_mismatch": "a verification's decision or time differs from its statement's",
 }
 
 
@@ -269,6 +274,46 @@ def _check_verifications(session: Session) -> list[Difference]:
             if (problem := _statement_problem(pk, registration, enrolment_id))]
 
 
+def _off_by_more_than_a_second(first, second):
+    """True when two timestamps are more than the slack apart (NULL when either is NULL)."""
+    return func.abs(_SecondsBetween(first, second)) > _SLACK_SECONDS
+
+
+def _check_interval_ends(session: Session) -> list[Difference]:
+    """Closed intervals whose ``closed_at`` is not the time of their check-out verification."""
+    interval, verification = PresenceInterval, FaceVerification
+    rows = session.execute(
+        select(interval.id, interval.enrolment_id, interval.closed_at, verification.id, verification.at)
+        .join(verification, verification.id == interval.check_out_verification_id)
+        .where(interval.status == IntervalStatus.CLOSED,
+               _off_by_more_than_a_second(interval.closed_at, verification.at))
+        .order_by(interval.id)).all()
+    return [Difference("interval_end_mismatch", {
+        "interval_id": str(interval_id), "enrolment_id": str(enrolment_id), "closed_at": closed_at.isoformat(),
+        "verification_id": str(verification_id), "verified_at": verified_at.isoformat()})
+        for interval_id, enrolment_id, closed_at, verification_id, verified_at in rows]
+
+
+def _check_verification_contents(session: Session) -> list[Difference]:
+    """Verifications whose decision (the statement's verb) or time differ from their statement."""
+    verification, stmt = FaceVerification, Statement
+    accepted_verb = VERBS["verified"][0]
+    says_accepted = stmt.verb_iri == accepted_verb
+    is_accepted = verification.decision == Decision.ACCEPTED
+    rows = session.execute(
+        select(verification.id, verification.enrolment_id, verification.decision, verification.at,
+               verification.statement_id, stmt.verb_iri, stmt.timestamp)
+        .join(stmt, stmt.id == verification.statement_id)
+        .where(or_(says_accepted != is_accepted,
+                   _off_by_more_than_a_second(verification.at, stmt.timestamp)))
+        .order_by(verification.id)).all()
+    return [Difference("verification_mismatch", {
+        "verification_id": str(vid), "enrolment_id": _str(enrolment_id), "statement_id": str(statement_id),
+        "decision": str(decision), "statement_decision": "accepted" if verb == accepted_verb else "refused",
+        "at": at.isoformat(), "statement_at": stamp.isoformat()})
+        for vid, enrolment_id, decision, at, statement_id, verb, stamp in rows]
+
+
 def _count_checked(session: Session) -> dict:
     """How many records of each sort the run looked at, in one round trip."""
     def count(model, *where):
@@ -291,7 +336,8 @@ def _count_checked(session: Session) -> dict:
 def find_differences(session: Session) -> tuple[dict, list[Difference]]:
     """Run every check (read-only) and return (counts checked, differences)."""
     checked = _count_checked(session)
-    differences = _check_intervals(session) + _check_ledger(session) + _check_verifications(session)
+    differences = (_check_intervals(session) + _check_ledger(session) + _check_verifications(session)
+                   + _check_interval_ends(session) + _check_verification_contents(session))
     return checked, differences
 
 
