@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+from decimal import Decimal
 from pathlib import Path
 
 
@@ -100,6 +101,10 @@ class BaseConfig:
     STUDY_HEARTBEAT_MS = 30_000               # how often the study page sends a heartbeat
     STUDY_ACTIVE_MS = 120_000                 # no input for this long: the page reports inactive
     HOURS_UNIT_MINUTES = 1
+    # yearly person-time targets per training category (R9); a category not listed has none
+    STATISTICS_TARGETS = {"employment": 150_000, "entrepreneurship": 20_000, "high_skill": 30_000,
+                          "apprenticeship": 20_000}
+    FULL_TIME_EQUIVALENT_RATE = Decimal("0.30")  # person-times → full-time students (R11)
 
     @classmethod
     def load(cls, instance_path: Path, environ: os._Environ | dict | None = None) -> dict:
