@@ -11,10 +11,13 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import AuditEntry, Enrolment, HoursEntry, PresenceInterval, Role
 from app.models.base import utcnow
+from app.queries.trace import Subject, TraceEvent
 from app.services import attendance, hours
 from app.services.certificates import add_certificate, grant_exemption
 from app.services.consent import arrange_alternative_verification
 from app.services.resident_id import mask_resident_id
+from app.services.trace import LearnerTrace
+from app.web.audit.exports import trace_pdf
 from tests.attendance_helpers import running_class, trainee_with_face
 from tests.factories import PASSWORD, make_catalogue, make_trainee, make_user
 from tests.tamper import behind_the_back
@@ -115,7 +118,7 @@ def test_exports_open_as_excel_and_pdf(client, auth, history):
     assert len(reader.pages) >= 1 and reader.metadata.title.startswith("学员轨迹")
     text = "".join(page.extract_text() for page in reader.pages)
     assert str(history["credit"].statement_id) in text
-    print(text[:400])
+    assert "学员轨迹" in text and "张甲" in text  # the CID font's Chinese is real text
     db.session.rollback()
     purposes = db.session.scalars(select(AuditEntry.payload).where(AuditEntry.action == "trace.viewed")).all()
     assert sorted(p["purpose"] for p in purposes) == ["pdf", "xlsx"]
@@ -134,3 +137,15 @@ def test_unknown_trainee_is_404(client, auth, app):
     make_user(Role.AUDITOR)
     auth.login("auditor", PASSWORD)
     assert client.get("/audit/trainees/00000000-0000-0000-0000-000000000000").status_code == 404
+
+
+def test_a_long_trace_runs_over_several_pdf_pages(app):
+    trainee = make_trainee("赵多页")
+    subject = Subject(trainee, [], {})
+    events = [TraceEvent(utcnow() + timedelta(minutes=i), "verification", f"核验 {i}", {"序号": i})
+              for i in range(150)]
+    with app.test_request_context():
+        body = trace_pdf(LearnerTrace(trainee, subject, events, [(date(2026, 5, 1), 90)], [], []))
+    reader = PdfReader(BytesIO(body))
+    assert len(reader.pages) >= 3
+    assert "核验 149" in reader.pages[-1].extract_text()
