@@ -18,8 +18,8 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from app.models import (AlternativeVerification, Certificate, Consent, Decision, Enrolment, EntryType,
-                        Exemption, FaceTemplate, FaceVerification, HoursEntry, PresenceInterval,
+from app.models import (AlternativeVerification, AuditEntry, Certificate, Consent, Decision, Enrolment,
+                        EntryType, Exemption, FaceVerification, HoursEntry, PresenceInterval,
                         StudyRollCall, Trainee, TrainingClass)
 from app.services.resident_id import mask_resident_id
 
@@ -94,9 +94,14 @@ def consents(session: Session, subject: Subject) -> Iterable[TraceEvent]:
 
 @source
 def face_enrolment(session: Session, subject: Subject) -> Iterable[TraceEvent]:
-    for t in session.scalars(select(FaceTemplate).where(FaceTemplate.trainee_id == subject.trainee.id)):
-        yield TraceEvent(t.created_at, "face_enrolment", _("Face enrolled"),
-                         {_("Encoder"): t.encoder, _("Captures"): t.captures})
+    """From the audit log, since withdrawing consent deletes the template itself."""
+    rows = session.scalars(select(AuditEntry).where(
+        AuditEntry.action == "face.enrolled",
+        AuditEntry.payload["trainee_id"].as_string() == str(subject.trainee.id)))
+    for entry in rows:
+        yield TraceEvent(entry.at, "face_enrolment", _("Face enrolled"), {
+            _("Encoder"): entry.payload.get("encoder"), _("Captures"): entry.payload.get("captures"),
+            _("Template"): entry.object_id, _("Audit entry"): entry.seq})
 
 
 @source

@@ -9,12 +9,12 @@ from pypdf import PdfReader
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import AuditEntry, Enrolment, HoursEntry, PresenceInterval, Role
+from app.models import AuditEntry, Enrolment, HoursEntry, PresenceInterval, Role, User
 from app.models.base import utcnow
 from app.queries.trace import Subject, TraceEvent
 from app.services import attendance, hours
 from app.services.certificates import add_certificate, grant_exemption
-from app.services.consent import arrange_alternative_verification
+from app.services.consent import arrange_alternative_verification, withdraw_consent
 from app.services.resident_id import mask_resident_id
 from app.services.trace import LearnerTrace
 from app.web.audit.exports import trace_pdf
@@ -149,3 +149,13 @@ def test_a_long_trace_runs_over_several_pdf_pages(app):
     reader = PdfReader(BytesIO(body))
     assert len(reader.pages) >= 3
     assert "核验 149" in reader.pages[-1].extract_text()
+
+
+def test_withdrawn_consent_keeps_the_face_enrolment_in_the_trace(client, auth, history):
+    trainee = history["trainee"]
+    admin = db.session.scalar(select(User).where(User.username == "admin"))
+    assert withdraw_consent(admin, trainee.id) == 1  # the template is deleted
+    auth.login("auditor", PASSWORD)
+    page = client.get(f"/audit/trainees/{trainee.id}").text
+    assert 'data-kind="face_enrolment"' in page and 'data-kind="consent_withdrawn"' in page
+    assert page.index('data-kind="face_enrolment"') < page.index('data-kind="consent_withdrawn"')
