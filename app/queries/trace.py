@@ -215,11 +215,22 @@ def hours_per_day(session: Session, subject: Subject) -> list[tuple[date, int]]:
     return [(day, int(minutes)) for day, minutes in rows]
 
 
-def verification_ids(session: Session, subject: Subject) -> set[str]:
-    """The ids of the trainee's verifications (to pick their integrity problems)."""
-    return {str(v) for v in session.scalars(select(FaceVerification.id).where(or_(
-        FaceVerification.trainee_id == subject.trainee.id,
-        FaceVerification.enrolment_id.in_(subject.enrolment_ids))))}
+def audit_seqs(session: Session, subject: Subject) -> list[int]:
+    """The audit entries about this learner: on the trainee or one of their records (enrolments,
+    consents, certificates, exemptions, arrangements, verifications, intervals, ledger entries),
+    or naming the trainee in their payload."""
+    t, enrolments = subject.trainee.id, subject.enrolment_ids
+    ids = {str(t), *(str(e) for e in enrolments)}
+    for query in (select(HoursEntry.id).where(HoursEntry.enrolment_id.in_(enrolments)),
+                  select(Exemption.id).where(Exemption.enrolment_id.in_(enrolments)),
+                  select(PresenceInterval.id).where(PresenceInterval.trainee_id == t),
+                  select(FaceVerification.id).where(FaceVerification.trainee_id == t),
+                  select(Consent.id).where(Consent.trainee_id == t),
+                  select(Certificate.id).where(Certificate.trainee_id == t),
+                  select(AlternativeVerification.id).where(AlternativeVerification.trainee_id == t)):
+        ids.update(str(i) for i in session.scalars(query))
+    return list(session.scalars(select(AuditEntry.seq).where(or_(
+        AuditEntry.object_id.in_(ids), AuditEntry.payload["trainee_id"].as_string() == str(t)))))
 
 
 def search_trainees(session: Session, query: str, limit: int = 50) -> list[Trainee]:

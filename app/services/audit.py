@@ -112,3 +112,29 @@ def verify_chain(session: Session) -> list[ChainBreak]:
             breaks.append(ChainBreak(entry.seq, "hash mismatch: the entry's content was altered"))
         prev, last_seq = entry.hash, entry.seq
     return breaks
+
+
+def verify_entries(session: Session, seqs) -> list[ChainBreak]:
+    """Check chosen entries where they sit, without recomputing the whole chain: each one's
+    payload digest and hash, its link to the entry before it and the next entry's link to it.
+
+    ``verify_chain`` is the full check; this one serves per-object views (a learner's trace).
+    """
+    seqs = sorted(set(seqs))
+    around = {s + d for s in seqs for d in (-1, 0, 1)}
+    entries = {e.seq: e for e in session.scalars(select(AuditEntry).where(AuditEntry.seq.in_(around)))}
+    breaks = []
+    for seq in seqs:
+        entry, before, after = entries[seq], entries.get(seq - 1), entries.get(seq + 1)
+        expected_prev = GENESIS if seq == 1 else (before.hash if before else None)
+        if seq > 1 and before is None:
+            breaks.append(ChainBreak(seq, f"missing entry {seq - 1} before it"))
+        elif entry.prev_hash != expected_prev and (problem := _link_problem(session, entry, False)):
+            breaks.append(ChainBreak(seq, problem))
+        if sha256_hex(canonical_json(entry.payload)) != entry.payload_digest:
+            breaks.append(ChainBreak(seq, "payload edited: it does not match its digest"))
+        if entry_hash(entry) != entry.hash:
+            breaks.append(ChainBreak(seq, "hash mismatch: the entry's content was altered"))
+        if after is not None and after.prev_hash != entry.hash and seq + 1 not in seqs:
+            breaks.append(ChainBreak(seq + 1, f"previous-hash link does not match entry {seq}"))
+    return breaks

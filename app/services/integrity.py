@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from app.services.audit import verify_chain
-from app.services.reconciliation import Difference, find_differences
+from app.services.audit import verify_chain, verify_entries
+from app.services.reconciliation import Difference, Scope, find_differences
 
 #: Which id of a difference names its row, and the table that row is in.
 _ROW_KEYS = (("entry_id", "hours_ledger", "ledger entry"),
@@ -86,9 +86,14 @@ def describe(difference: Difference) -> Problem:
                    difference.ids.get("verification_id"))
 
 
-def check_integrity(session: Session) -> IntegrityReport:
-    """Recompute the audit chain and reconcile the records with the LRS (read-only)."""
-    chain = [Problem("audit_entries", str(b.seq), f"audit entry {b.seq}: {b.problem}")
-             for b in verify_chain(session)]
-    _checked, differences = find_differences(session)
+def check_integrity(session: Session, scope: Scope | None = None,
+                    audit_seqs: list[int] | None = None) -> IntegrityReport:
+    """Recompute the audit chain and reconcile the records with the LRS (read-only).
+
+    With ``scope`` only that trainee's records are reconciled; with ``audit_seqs`` only those
+    audit entries are checked where they sit (`verify_entries`) instead of the whole chain.
+    """
+    breaks = verify_chain(session) if audit_seqs is None else verify_entries(session, audit_seqs)
+    chain = [Problem("audit_entries", str(b.seq), f"audit entry {b.seq}: {b.problem}") for b in breaks]
+    _checked, differences = find_differences(session, scope)
     return IntegrityReport(chain, [describe(d) for d in differences])

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
 
-from sqlalchemy import Float, and_, func, literal, or_, select
+from sqlalchemy import Float, and_, func, literal, or_, select, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import FunctionElement
@@ -162,6 +162,24 @@ class ReconciliationReport:
 
 # -- the checks ----------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Scope:
+    """Which records a run checks: everything, or one trainee's (their enrolments' records and
+    their verifications)."""
+
+    trainee_id: uuid.UUID | None = None
+    enrolment_ids: tuple = ()
+
+    def of(self, enrolment_column, trainee_column=None):
+        """The WHERE clause selecting the records in scope."""
+        if self.trainee_id is None:
+            return true()
+        clauses = [enrolment_column.in_(self.enrolment_ids)]
+        if trainee_column is not None:
+            clauses.append(trainee_column == self.trainee_id)
+        return or_(*clauses)
+
+
 def _str(value) -> str | None:
     return None if value is None else str(value)
 
@@ -174,7 +192,7 @@ def _statement_problem(stmt_pk, registration, enrolment_id) -> str | None:
     return None
 
 
-def _check_intervals(session: Session) -> list[Difference]:
+def _check_intervals(session: Session, scope: Scope) -> list[Difference]:
     """Closed intervals without a credit; missing or misregistered check-in/check-out statements."""
     interval, credit = PresenceInterval, aliased(HoursEntry)
     s_in, s_out = aliased(Statement), aliased(Statement)
@@ -191,6 +209,7 @@ def _check_intervals(session: Session) -> list[Difference]:
             s_in.pk.is_(None), s_in.registration.is_distinct_from(interval.enrolment_id),
             and_(closed, or_(s_out.pk.is_(None),
                              s_out.registration.is_distinct_from(interval.enrolment_id)))))
+        .where(scope.of(interval.enrolment_id, interval.trainee_id))
         .order_by(interval.id)).all()
     out = []
     for (interval_id, enrolment_id, status, credit_id, in_id, in_pk, in_reg,
@@ -205,7 +224,7 @@ def _check_intervals(session: Session) -> list[Difference]:
     return out
 
 
-def _check_ledger(session: Session) -> list[Difference]:
+def _check_ledger(session: Session, scope: Scope) -> list[Difference]:
     """Credits without a closed interval or above its minutes, reversals without their credit,
     and each entry's statement (present, registration, minutes)."""
     entry, target = HoursEntry, aliased(HoursEntry)
@@ -232,6 +251,7 @@ def _check_ledger(session: Session) -> list[Difference]:
                                   entry.minutes != -target.minutes)),
             stmt.pk.is_(None), stmt.registration.is_distinct_from(entry.enrolment_id),
             stmt_minutes.is_distinct_from(entry.minutes)))
+        .where(scope.of(entry.enrolment_id))
         .order_by(entry.id)).all()
     out = []
     for (entry_id, entry_type, enrolment_id, minutes, interval_ref, interval_id, status, exceeds,
@@ -259,7 +279,7 @@ def _check_ledger(session: Session) -> list[Difference]:
     return out
 
 
-def _check_verifications(session: Session) -> list[Difference]:
+def _check_verifications(session: Session, scope: Scope) -> list[Difference]:
     """Every verification's statement exists and carries its enrolment (or none)."""
     verification, stmt = FaceVerification, Statement
     rows = session.execute(
@@ -267,6 +287,7 @@ def _check_verifications(session: Session) -> list[Difference]:
                stmt.registration)
         .outerjoin(stmt, stmt.id == verification.statement_id)
         .where(or_(stmt.pk.is_(None), stmt.registration.is_distinct_from(verification.enrolment_id)))
+        .where(scope.of(verification.enrolment_id, verification.trainee_id))
         .order_by(verification.id)).all()
     return [Difference(problem, {"verification_id": str(vid), "enrolment_id": _str(enrolment_id),
                                  "record": "verification", "statement_id": _str(statement_id)})
@@ -279,7 +300,7 @@ def _off_by_more_than_a_second(first, second):
     return func.abs(_SecondsBetween(first, second)) > _SLACK_SECONDS
 
 
-def _check_interval_ends(session: Session) -> list[Difference]:
+def _check_interval_ends(session: Session, scope: Scope) -> list[Difference]:
     """Closed intervals whose ``closed_at`` is not the time of their check-out verification."""
     interval, verification = PresenceInterval, FaceVerification
     rows = session.execute(
@@ -287,6 +308,7 @@ def _check_interval_ends(session: Session) -> list[Difference]:
         .join(verification, verification.id == interval.check_out_verification_id)
         .where(interval.status == IntervalStatus.CLOSED,
                _off_by_more_than_a_second(interval.closed_at, verification.at))
+        .where(scope.of(interval.enrolment_id, interval.trainee_id))
         .order_by(interval.id)).all()
     return [Difference("interval_end_mismatch", {
         "interval_id": str(interval_id), "enrolment_id": str(enrolment_id), "closed_at": closed_at.isoformat(),
@@ -294,7 +316,7 @@ def _check_interval_ends(session: Session) -> list[Difference]:
         for interval_id, enrolment_id, closed_at, verification_id, verified_at in rows]
 
 
-def _check_verification_contents(session: Session) -> list[Difference]:
+def _check_verification_contents(session: Session, scope: Scope) -> list[Difference]:
     """Verifications whose decision (the statement's verb) or time differ from their statement."""
     verification, stmt = FaceVerification, Statement
     accepted_verb = VERBS["verified"][0]
@@ -306,6 +328,7 @@ def _check_verification_contents(session: Session) -> list[Difference]:
         .join(stmt, stmt.id == verification.statement_id)
         .where(or_(says_accepted != is_accepted,
                    _off_by_more_than_a_second(verification.at, stmt.timestamp)))
+        .where(scope.of(verification.enrolment_id, verification.trainee_id))
         .order_by(verification.id)).all()
     return [Difference("verification_mismatch", {
         "verification_id": str(vid), "enrolment_id": _str(enrolment_id), "statement_id": str(statement_id),
@@ -333,11 +356,14 @@ def _count_checked(session: Session) -> dict:
     return checked
 
 
-def find_differences(session: Session) -> tuple[dict, list[Difference]]:
-    """Run every check (read-only) and return (counts checked, differences)."""
+def find_differences(session: Session, scope: Scope | None = None) -> tuple[dict, list[Difference]]:
+    """Run every check (read-only) and return (counts checked, differences); with ``scope``,
+    only that trainee's records are checked (the counts are always of everything)."""
+    scope = scope or Scope()
     checked = _count_checked(session)
-    differences = (_check_intervals(session) + _check_ledger(session) + _check_verifications(session)
-                   + _check_interval_ends(session) + _check_verification_contents(session))
+    differences = (_check_intervals(session, scope) + _check_ledger(session, scope)
+                   + _check_verifications(session, scope) + _check_interval_ends(session, scope)
+                   + _check_verification_contents(session, scope))
     return checked, differences
 
 

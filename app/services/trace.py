@@ -11,6 +11,7 @@ from app.queries import trace as queries
 from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services.integrity import Problem, check_integrity
+from app.services.reconciliation import Scope
 from app.services.registry import get_trainee_or_404
 
 #: What the access was for, as recorded in the audit entry.
@@ -25,6 +26,7 @@ class LearnerTrace:
     subject: queries.Subject
     events: list[queries.TraceEvent]
     hours_per_day: list[tuple[date, int]]
+    audit_entries: int  # how many audit entries are about this learner
     chain: list[Problem]
     records: list[Problem]
 
@@ -33,16 +35,12 @@ class LearnerTrace:
         return not self.chain and not self.records
 
 
-def _learner_problems(problems: list[Problem], subject: queries.Subject, verification_ids: set[str]):
-    enrolments = {str(e) for e in subject.enrolment_ids}
-    return [p for p in problems if p.enrolment_id in enrolments or p.verification_id in verification_ids]
-
-
 def open_trace(actor: User, trainee_id, purpose: str = "view") -> LearnerTrace:
     """Audit the access (action ``trace.viewed``, with ``purpose``) and build the trace.
 
-    The integrity result is the whole chain's verdict and the reconciliation problems of this
-    learner's enrolments and verifications.
+    The integrity result covers this learner: their audit entries checked where they sit in the
+    chain (hash, payload, links both ways) and the reconciliation of their enrolments' ledger
+    and intervals and their verifications with the LRS. The whole chain is `/audit/`'s job.
 
     :raise 404 (NotFoundError): unknown trainee.
     """
@@ -52,7 +50,7 @@ def open_trace(actor: User, trainee_id, purpose: str = "view") -> LearnerTrace:
     session = db.session
     trainee = get_trainee_or_404(session, trainee_id)
     subject = queries.load_subject(session, trainee)
-    report = check_integrity(session)
+    seqs = queries.audit_seqs(session, subject)
+    report = check_integrity(session, Scope(trainee.id, tuple(subject.enrolment_ids)), seqs)
     return LearnerTrace(trainee, subject, queries.list_events(session, subject),
-                        queries.hours_per_day(session, subject), report.chain,
-                        _learner_problems(report.records, subject, queries.verification_ids(session, subject)))
+                        queries.hours_per_day(session, subject), len(seqs), report.chain, report.records)

@@ -5,7 +5,7 @@ from sqlalchemy import select, text, update
 
 from app.extensions import db
 from app.models import AuditEntry
-from app.services.audit import verify_chain
+from app.services.audit import verify_chain, verify_entries
 from tests.factories import make_trainee
 
 
@@ -74,3 +74,14 @@ def test_cli_verify_names_each_break(app, runner):
     assert result.exit_code == 1
     assert "audit entry 1: hash mismatch" in result.output
     assert "entry 2" not in result.output  # the link from 2 to 1 still matches the stored hash
+
+
+def test_verify_entries_checks_chosen_entries_where_they_sit(app):
+    for name in ("张一", "张二", "张三", "张四", "张五"):
+        make_trainee(name)
+    assert verify_entries(db.session, [2, 4]) == []
+    db.session.execute(text("DELETE FROM audit_entries WHERE seq = 3"))
+    db.session.execute(update(AuditEntry).where(AuditEntry.seq == 5).values(prev_hash="0" * 64))
+    db.session.commit()
+    problems = {(b.seq, b.problem) for b in verify_entries(db.session, [1, 4])}
+    assert problems == {(4, "missing entry 3 before it"), (5, "previous-hash link does not match entry 4")}

@@ -82,7 +82,7 @@ def test_trace_shows_the_whole_history_newest_last(client, auth, history):
     assert "代签嫌疑" in page and str(credit.statement_id) in page and "持初级证书免修安全课" in page
     assert str(history["other_credit"].id) not in page
     assert 'id="trace-hours-chart"' in page and 'class="day-bar"' in page
-    assert "审计链完整" in page and 'id="trace-records"' in page and "flash-error" not in page
+    assert "条审计记录校验通过" in page and 'id="trace-records"' in page and "flash-error" not in page
     db.session.rollback()  # see what the request committed
     audit = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "trace.viewed"))
     assert audit.object_id == str(trainee.id) and audit.actor == "auditor" and audit.payload == {"purpose": "view"}
@@ -96,6 +96,17 @@ def test_trace_names_only_this_learners_record_problems(app, client, auth, histo
     auth.login("auditor", PASSWORD)
     page = client.get(f"/audit/trainees/{history['trainee'].id}").text
     assert f'data-row="{credit_id}"' in page and f'data-row="{other_id}"' not in page
+
+
+def test_trace_names_only_this_learners_audit_entries(app, client, auth, history):
+    trainee, other = history["trainee"], history["other"]
+    mine = db.session.scalar(select(AuditEntry.seq).where(AuditEntry.action == "face.enrolled"))
+    theirs = db.session.scalar(select(AuditEntry.seq).where(AuditEntry.object_id == str(other.id)))
+    for seq in (mine, theirs):
+        behind_the_back(app, "UPDATE audit_entries SET actor = 'mallory' WHERE seq = :seq", seq=seq)
+    auth.login("auditor", PASSWORD)
+    page = client.get(f"/audit/trainees/{trainee.id}").text
+    assert f"audit entry {mine}: hash mismatch" in page and f"audit entry {theirs}:" not in page
 
 
 def test_exports_open_as_excel_and_pdf(client, auth, history):
@@ -145,7 +156,7 @@ def test_a_long_trace_runs_over_several_pdf_pages(app):
     events = [TraceEvent(utcnow() + timedelta(minutes=i), "verification", f"核验 {i}", {"序号": i})
               for i in range(150)]
     with app.test_request_context():
-        body = trace_pdf(LearnerTrace(trainee, subject, events, [(date(2026, 5, 1), 90)], [], []))
+        body = trace_pdf(LearnerTrace(trainee, subject, events, [(date(2026, 5, 1), 90)], 1, [], []))
     reader = PdfReader(BytesIO(body))
     assert len(reader.pages) >= 3
     assert "核验 149" in reader.pages[-1].extract_text()

@@ -38,7 +38,8 @@ def _headline(trace: LearnerTrace) -> str:
 
 def _integrity_lines(trace: LearnerTrace) -> list[tuple[str, str, str]]:
     problems = [(p.table, p.row_id, p.message) for p in trace.chain + trace.records]
-    return problems or [("", "", _("Intact: the audit chain verifies and this learner's records agree with the LRS."))]
+    return problems or [("", "", _("Intact: this learner's %(n)s audit entries verify and their records agree "
+                                   "with the LRS.", n=trace.audit_entries))]
 
 
 def trace_xlsx(trace: LearnerTrace) -> bytes:
