@@ -9,16 +9,18 @@ from pypdf import PdfReader
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import AuditEntry, Enrolment, HoursEntry, PresenceInterval, Role, User
+from app.models import (AuditEntry, Enrolment, FaceVerification, HoursEntry, PresenceInterval, Purpose, Role,
+                        StudyState, User)
 from app.models.base import utcnow
 from app.queries.trace import Subject, TraceEvent
-from app.services import attendance, hours
+from app.services import attendance, hours, study
+from app.services._tx import transaction
 from app.services.certificates import add_certificate, grant_exemption
 from app.services.consent import arrange_alternative_verification, withdraw_consent
 from app.services.resident_id import mask_resident_id
 from app.services.trace import LearnerTrace
 from app.web.audit.exports import trace_pdf
-from tests.attendance_helpers import running_class, trainee_with_face
+from tests.attendance_helpers import live_frames, running_class, trainee_with_face
 from tests.factories import PASSWORD, make_catalogue, make_trainee, make_user
 from tests.tamper import behind_the_back
 
@@ -170,3 +172,28 @@ def test_withdrawn_consent_keeps_the_face_enrolment_in_the_trace(client, auth, h
     page = client.get(f"/audit/trainees/{trainee.id}").text
     assert 'data-kind="face_enrolment"' in page and 'data-kind="consent_withdrawn"' in page
     assert page.index('data-kind="face_enrolment"') < page.index('data-kind="consent_withdrawn"')
+
+
+def test_online_study_with_a_roll_call_shows_face_evidence(app, client, auth):
+    """A real face opens online study and answers a roll-call: the trace shows the roll-call and
+    each verification's evidence (distance, liveness, device, statement)."""
+    admin, instructor = make_user(Role.ADMIN), make_user(Role.INSTRUCTOR)
+    make_user(Role.AUDITOR)
+    user, trainee = trainee_with_face(admin, "student1", "孙学")
+    running_class(admin, instructor, [trainee], start=utcnow() - timedelta(minutes=120), minutes=240, online=True)
+    challenge = attendance.issue_challenge(user, "check_in")
+    assert attendance.check_personal(user, "check_in", challenge.nonce, live_frames(challenge.action),
+                                     "pytest-browser", online=True).accepted
+    with transaction() as session:
+        session.execute(update(StudyState).values(next_roll_call_at=utcnow() - timedelta(seconds=1),
+                                                  last_heartbeat_at=utcnow() - timedelta(seconds=30)))
+    assert study.heartbeat(user)["roll_call"] is not None
+    challenge = attendance.issue_challenge(user, "roll_call")
+    assert study.answer_roll_call(user, challenge.nonce, live_frames(challenge.action), "pytest-browser").accepted
+    db.session.rollback()
+    verification = db.session.scalar(select(FaceVerification).where(FaceVerification.purpose == Purpose.ROLL_CALL))
+    auth.login("auditor", PASSWORD)
+    page = client.get(f"/audit/trainees/{trainee.id}").text
+    assert 'data-kind="roll_call"' in page and "passed" in page
+    assert f"{verification.distance:.4f}" in page and "pytest-browser" in page
+    assert verification.liveness_passed and str(verification.statement_id) in page
