@@ -15,12 +15,14 @@ from datetime import date, datetime
 
 from flask import url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import (AlternativeVerification, AuditEntry, Certificate, Consent, Decision, Enrolment,
                         EntryType, Exemption, FaceVerification, HoursEntry, PresenceInterval,
                         StudyRollCall, Trainee, TrainingClass)
+from app.services.attendance import reason_message
 from app.services.resident_id import mask_resident_id
 
 
@@ -62,6 +64,22 @@ def source(fn: Source) -> Source:
     return fn
 
 
+#: Stored codes shown in words (purposes, decisions, modes, statuses, outcomes, kinds, methods).
+WORDS = {
+    "check_in": _l("Check in"), "check_out": _l("Check out"), "roll_call": _l("Face roll-call"),
+    "accepted": _l("accepted"), "refused": _l("refused"), "personal": _l("own device"),
+    "kiosk": _l("kiosk"), "alternative": _l("ID card"), "open": _l("open"), "closed": _l("closed"),
+    "pending": _l("pending"), "passed": _l("passed"), "failed": _l("failed"), "missed": _l("missed"),
+    "theory": _l("Theory"), "practice": _l("Practice"), "on_screen": _l("on screen"), "paper": _l("on paper"),
+}
+
+
+def word(code) -> str:
+    """The stored code (an enum member or a string) in the interface language."""
+    code = getattr(code, "value", code)
+    return str(WORDS.get(code, code))
+
+
 def _class_link(class_id) -> tuple[str, str]:
     return (_("Class attendance"), url_for("attendance.class_attendance", class_id=class_id))
 
@@ -84,7 +102,7 @@ def certificates(session: Session, subject: Subject) -> Iterable[TraceEvent]:
 @source
 def consents(session: Session, subject: Subject) -> Iterable[TraceEvent]:
     for c in session.scalars(select(Consent).where(Consent.trainee_id == subject.trainee.id)):
-        details = {_("Consent text version"): c.consent_text.version, _("Method"): c.method.value,
+        details = {_("Consent text version"): c.consent_text.version, _("Method"): word(c.method),
                    _("Retention (days)"): c.consent_text.retention_days}
         yield TraceEvent(c.created_at, "consent", _("Consent to face processing given"), details)
         if c.withdrawn_at:
@@ -134,21 +152,22 @@ def alternatives(session: Session, subject: Subject) -> Iterable[TraceEvent]:
 def _liveness(v: FaceVerification) -> str:
     if v.liveness_passed is None:
         return "—"
-    return f"{'passed' if v.liveness_passed else 'failed'} {v.liveness_reason}".strip()
+    return f"{word('passed' if v.liveness_passed else 'failed')} {v.liveness_reason}".strip()
 
 
 @source
 def verifications(session: Session, subject: Subject) -> Iterable[TraceEvent]:
     rows = session.scalars(select(FaceVerification).where(FaceVerification.trainee_id == subject.trainee.id))
     for v in rows:
-        title = (_("Verification accepted: %(purpose)s", purpose=v.purpose.value) if v.decision == Decision.ACCEPTED
-                 else _("Verification refused: %(purpose)s", purpose=v.purpose.value))
+        title = (_("Verification accepted: %(purpose)s", purpose=word(v.purpose)) if v.decision == Decision.ACCEPTED
+                 else _("Verification refused: %(purpose)s", purpose=word(v.purpose)))
         links = ()
         if v.class_id and v.session_id:
             links = ((_("Session log"), url_for("attendance.session_log", class_id=v.class_id,
                                                 session_id=v.session_id)),)
         yield TraceEvent(v.at, "verification", title, {
-            _("Decision"): v.decision.value, _("Reason"): v.reason or "—", _("Mode"): v.mode.value,
+            _("Decision"): word(v.decision), _("Reason"): f"{v.reason} ({reason_message(v.reason)})" if v.reason else "—",
+            _("Mode"): word(v.mode),
             _("Distance"): "—" if v.distance is None else f"{v.distance:.4f}",
             _("Threshold"): "—" if v.threshold is None else f"{v.threshold:.4f}",
             _("Liveness"): _liveness(v), _("Device"): v.device or "—",
@@ -163,7 +182,7 @@ def intervals(session: Session, subject: Subject) -> Iterable[TraceEvent]:
         yield TraceEvent(i.opened_at, "interval", _("Presence in a session of class %(code)s",
                                                      code=subject.class_code(i.enrolment.class_id)), {
             _("From"): i.opened_at.isoformat(), _("To"): i.closed_at.isoformat() if i.closed_at else "—",
-            _("Status"): i.status.value, _("Mode"): i.mode.value, _("Interval"): str(i.id),
+            _("Status"): word(i.status), _("Mode"): word(i.mode), _("Interval"): str(i.id),
             _("Check-in statement"): str(i.check_in_statement_id or "—"),
             _("Check-out statement"): str(i.check_out_statement_id or "—")}, (_class_link(i.enrolment.class_id),))
 
@@ -172,7 +191,7 @@ def intervals(session: Session, subject: Subject) -> Iterable[TraceEvent]:
 def roll_calls(session: Session, subject: Subject) -> Iterable[TraceEvent]:
     rows = session.scalars(select(StudyRollCall).where(StudyRollCall.trainee_id == subject.trainee.id))
     for r in rows:
-        yield TraceEvent(r.due_at, "roll_call", _("Face roll-call: %(outcome)s", outcome=r.outcome.value), {
+        yield TraceEvent(r.due_at, "roll_call", _("Face roll-call: %(outcome)s", outcome=word(r.outcome)), {
             _("Deadline"): r.deadline.isoformat(), _("Answered"): r.resolved_at.isoformat() if r.resolved_at else "—",
             _("Interval"): str(r.interval_id), _("Verification"): str(r.verification_id or "—")})
 
@@ -181,7 +200,7 @@ def roll_calls(session: Session, subject: Subject) -> Iterable[TraceEvent]:
 def ledger(session: Session, subject: Subject) -> Iterable[TraceEvent]:
     rows = session.scalars(select(HoursEntry).where(HoursEntry.enrolment_id.in_(subject.enrolment_ids)))
     for h in rows:
-        details = {_("Minutes"): h.minutes, _("Kind"): h.kind, _("Mode"): h.mode.value,
+        details = {_("Minutes"): h.minutes, _("Kind"): word(h.kind), _("Mode"): word(h.mode),
                    _("Day"): h.local_day.isoformat(), _("Ledger entry"): str(h.id),
                    _("Statement"): str(h.statement_id or "—")}
         if h.entry_type == EntryType.CREDIT:

@@ -194,6 +194,6 @@ def test_online_study_with_a_roll_call_shows_face_evidence(app, client, auth):
     verification = db.session.scalar(select(FaceVerification).where(FaceVerification.purpose == Purpose.ROLL_CALL))
     auth.login("auditor", PASSWORD)
     page = client.get(f"/audit/trainees/{trainee.id}").text
-    assert 'data-kind="roll_call"' in page and "passed" in page
+    assert 'data-kind="roll_call"' in page and "人脸点名：通过" in page
     assert f"{verification.distance:.4f}" in page and "pytest-browser" in page
     assert verification.liveness_passed and str(verification.statement_id) in page
