@@ -19,8 +19,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from app.models import (AlternativeVerification, AuditEntry, Certificate, Consent, Decision, Enrolment,
-                        EntryType, Exemption, FaceVerification, HoursEntry, PresenceInterval,
+from app.models import (AlternativeVerification, AuditEntry, Certificate, CheckInLock, Consent, Decision,
+                        DuplicateFaceFlag, Enrolment, EntryType, Exemption, FaceVerification, HoursEntry, PresenceInterval,
                         StudyRollCall, Trainee, TrainingClass)
 from app.services.attendance import reason_message
 from app.services.resident_id import mask_resident_id
@@ -120,6 +120,25 @@ def face_enrolment(session: Session, subject: Subject) -> Iterable[TraceEvent]:
         yield TraceEvent(entry.at, "face_enrolment", _("Face enrolled"), {
             _("Encoder"): entry.payload.get("encoder"), _("Captures"): entry.payload.get("captures"),
             _("Template"): entry.object_id, _("Audit entry"): entry.seq})
+
+
+@source
+def duplicate_faces(session: Session, subject: Subject) -> Iterable[TraceEvent]:
+    rows = session.scalars(select(DuplicateFaceFlag).where(DuplicateFaceFlag.trainee_id == subject.trainee.id))
+    for f in rows:
+        yield TraceEvent(f.created_at, "duplicate_face", _("Face enrolment refused: the face matches another trainee"),
+                         {_("Distance"): f"{f.score:.4f}", _("Matched trainee"): str(f.matched_trainee_id),
+                          _("Resolved"): f.resolved_at.isoformat() if f.resolved_at else "—"})
+
+
+@source
+def lock_outs(session: Session, subject: Subject) -> Iterable[TraceEvent]:
+    for lock in session.scalars(select(CheckInLock).where(CheckInLock.trainee_id == subject.trainee.id)):
+        yield TraceEvent(lock.locked_at, "locked_out", _("Self check-in locked after %(n)s failures", n=lock.failures),
+                         {})
+        if lock.unlocked_at:
+            yield TraceEvent(lock.unlocked_at, "unlocked", _("Self check-in unlocked"),
+                             {_("Reason"): lock.unlock_reason})
 
 
 @source
