@@ -75,6 +75,7 @@ def _sentence(d: Difference, noun: str, row: str) -> str:
         "verification_mismatch": lambda: (
             f"{noun} {row}: {ids.get('decision')} at {ids.get('at')}, its statement {ids.get('statement_id')} "
             f"says {ids.get('statement_decision')} at {ids.get('statement_at')}"),
+        "record_not_audited": lambda: f"{noun} {row}: has no entry in the audit log",
     }[d.kind]()
 
 

@@ -14,7 +14,9 @@ that differ:
   (none for a refusal that named no enrolment), and says the same: accepted or refused (its
   verb), at the same time (within a second);
 * interval times: a closed interval's ``closed_at`` is the time of its check-out verification
-  (within a second), so an end moved later or earlier behind the app's back shows up.
+  (within a second), so an end moved later or earlier behind the app's back shows up;
+* audit: every ledger entry, interval and verification has an audit entry on it, so entries cut
+  from the end of the audit log (which leaves the chain itself intact) show up.
 
 "Exactly one credit per interval" is also a database rule (``hours_ledger.interval_id`` is
 UNIQUE), so the queries only look for the missing one. Every record and its statements are
@@ -29,13 +31,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
 
-from sqlalchemy import Float, and_, func, literal, or_, select, true
+from sqlalchemy import Float, String, and_, func, literal, or_, select, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import FunctionElement
 
 from app.extensions import db
-from app.models import (ClassSession, Decision, EntryType, FaceVerification, HoursEntry,
+from app.models import (AuditEntry, ClassSession, Decision, EntryType, FaceVerification, HoursEntry,
                         IntervalStatus, PresenceInterval)
 from app.models.base import utcnow
 from app.services._tx import transaction
@@ -104,6 +106,25 @@ def _earlier_sqlite(element, compiler, **kw):
     return f"min({compiler.process(element.clauses, **kw)})"
 
 
+class _IdText(FunctionElement):
+    """A UUID column as ``str(uuid)`` writes it (SQLite stores 32 hex digits without dashes)."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(_IdText)
+def _id_text_pg(element, compiler, **kw):
+    return f"CAST({compiler.process(element.clauses, **kw)} AS TEXT)"
+
+
+@compiles(_IdText, "sqlite")
+def _id_text_sqlite(element, compiler, **kw):
+    c = compiler.process(element.clauses, **kw)
+    return (f"lower(substr({c}, 1, 8) || '-' || substr({c}, 9, 4) || '-' || substr({c}, 13, 4) || '-' "
+            f"|| substr({c}, 17, 4) || '-' || substr({c}, 21))")
+
+
 # -- the report ----------------------------------------------------------------------------------
 
 #: Every kind of difference, with what it means.
@@ -118,6 +139,7 @@ KINDS = {
     "statement_minutes_mismatch": "a ledger entry's minutes differ from its statement's",
     "interval_end_mismatch": "a closed interval's end differs from its check-out verification's time",
     "verification_mismatch": "a verification's decision or time differs from its statement's",
+    "record_not_audited": "a ledger entry, interval or verification has no entry in the audit log",
 }
 
 
@@ -337,6 +359,26 @@ def _check_verification_contents(session: Session, scope: Scope) -> list[Differe
         for vid, enrolment_id, decision, at, statement_id, verb, stamp in rows]
 
 
+#: The records every one of which was written with an audit entry on it: (model, key in ids).
+_AUDITED = ((HoursEntry, "entry_id"), (PresenceInterval, "interval_id"), (FaceVerification, "verification_id"))
+
+
+def _check_audited(session: Session, scope: Scope) -> list[Difference]:
+    """Records without any audit entry on them: catches audit entries removed from the end of
+    the log, which the hash chain alone cannot see."""
+    out = []
+    for model, key in _AUDITED:
+        audited = select(AuditEntry.seq).where(AuditEntry.object_type == model.__tablename__,
+                                               AuditEntry.object_id == _IdText(model.id)).exists()
+        rows = session.execute(
+            select(model.id, model.enrolment_id)
+            .where(~audited, scope.of(model.enrolment_id, getattr(model, "trainee_id", None)))
+            .order_by(model.id)).all()
+        out += [Difference("record_not_audited", {key: str(rid), "enrolment_id": _str(enrolment_id)})
+                for rid, enrolment_id in rows]
+    return out
+
+
 def _count_checked(session: Session) -> dict:
     """How many records of each sort the run looked at, in one round trip."""
     def count(model, *where):
@@ -363,7 +405,7 @@ def find_differences(session: Session, scope: Scope | None = None) -> tuple[dict
     checked = _count_checked(session)
     differences = (_check_intervals(session, scope) + _check_ledger(session, scope)
                    + _check_verifications(session, scope) + _check_interval_ends(session, scope)
-                   + _check_verification_contents(session, scope))
+                   + _check_verification_contents(session, scope) + _check_audited(session, scope))
     return checked, differences
 
 

@@ -5,10 +5,10 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from app.extensions import db
-from app.models import HoursEntry, PresenceInterval, Role
+from app.models import AuditEntry, HoursEntry, PresenceInterval, Role
 from app.models.base import utcnow
 from app.services import attendance
 from app.services.consent import arrange_alternative_verification
@@ -107,3 +107,13 @@ def test_edited_audit_payload_is_named(app, day, runner):
     output = verify(runner, clean=False)
     assert "audit entry 1: payload edited" in output
     assert "audit entry 2" not in output
+
+
+def test_audit_entries_cut_from_the_end_are_named(app, day, runner):
+    entry_id, interval_id = day.id, day.interval_id
+    last = db.session.scalar(select(func.max(AuditEntry.seq)))
+    behind_the_back(app, "DELETE FROM audit_entries WHERE seq >= :seq", seq=last - 1)  # hours.credited, presence.closed
+    output = verify(runner, clean=False)
+    assert "audit entry" not in output  # the chain that is left verifies
+    assert f"ledger entry {entry_id}: has no entry in the audit log" in output
+    assert f"interval {interval_id}:" not in output  # presence.opened is still there
