@@ -67,7 +67,7 @@ def source(fn: Source) -> Source:
 #: Stored codes shown in words (purposes, decisions, modes, statuses, outcomes, kinds, methods).
 WORDS = {
     "check_in": _l("Check in"), "check_out": _l("Check out"), "roll_call": _l("Face roll-call"),
-    "accepted": _l("accepted"), "refused": _l("refused"), "personal": _l("own device"),
+    "accepted": _l("accepted"), "refused": _l("not accepted"), "personal": _l("own device"),
     "kiosk": _l("kiosk"), "alternative": _l("ID card"), "open": _l("open"), "closed": _l("closed"),
     "pending": _l("pending"), "passed": _l("passed"), "failed": _l("failed"), "missed": _l("missed"),
     "theory": _l("Theory"), "practice": _l("Practice"), "on_screen": _l("on screen"), "paper": _l("on paper"),
@@ -191,7 +191,7 @@ def verifications(session: Session, subject: Subject) -> Iterable[TraceEvent]:
             _("Threshold"): "—" if v.threshold is None else f"{v.threshold:.4f}",
             _("Liveness"): _liveness(v), _("Device"): v.device or "—",
             _("Class"): subject.class_code(v.class_id), _("Verification"): str(v.id),
-            _("Statement"): str(v.statement_id or "—")}, links)
+            _("xAPI statement"): str(v.statement_id or "—")}, links)
 
 
 @source
@@ -220,8 +220,8 @@ def ledger(session: Session, subject: Subject) -> Iterable[TraceEvent]:
     rows = session.scalars(select(HoursEntry).where(HoursEntry.enrolment_id.in_(subject.enrolment_ids)))
     for h in rows:
         details = {_("Minutes"): h.minutes, _("Kind"): word(h.kind), _("Mode"): word(h.mode),
-                   _("Day"): h.local_day.isoformat(), _("Ledger entry"): str(h.id),
-                   _("Statement"): str(h.statement_id or "—")}
+                   _("Day"): h.local_day.isoformat(), _("Hours ledger entry"): str(h.id),
+                   _("xAPI statement"): str(h.statement_id or "—")}
         if h.entry_type == EntryType.CREDIT:
             yield TraceEvent(h.at, "credit", _("%(m)s minutes credited", m=h.minutes),
                              {**details, _("Interval"): str(h.interval_id)})
