@@ -123,6 +123,10 @@ class BaseConfig:
     ASSESSMENT_PASS_MARK = Decimal("60")
     SUBSIDY_SHORTAGE_UPLIFT = Decimal("0.10")
     SUBSIDY_REPEAT_PERIOD_DAYS = 365
+    # yearly person-time targets per training category (R9); a category not listed has none
+    STATISTICS_TARGETS = {"employment": 150_000, "entrepreneurship": 20_000, "high_skill": 30_000,
+                          "apprenticeship": 20_000}
+    FULL_TIME_EQUIVALENT_RATE = Decimal("0.30")  # person-times → full-time students (R11)
 
     @classmethod
     def load(cls, instance_path: Path, environ: os._Environ | dict | None = None) -> dict:

@@ -75,17 +75,66 @@ class ChainBreak:
     problem: str
 
 
+def _link_problem(session: Session, entry: AuditEntry, after_gap: bool) -> str | None:
+    """Why ``entry``'s previous-hash link does not match the entry before it (None when it
+    points at a missing entry, which the gap already reports)."""
+    linked = session.scalar(select(AuditEntry.seq).where(AuditEntry.hash == entry.prev_hash))
+    if linked is None:
+        return None if after_gap else f"previous-hash link does not match entry {entry.seq - 1}"
+    if linked >= entry.seq:
+        return f"out of order: it links to entry {linked}, which comes after it"
+    return f"out of order: it links to entry {linked}, not to entry {entry.seq - 1}"
+
+
+def _gap_problem(last_seq: int, seq: int) -> str:
+    if seq == last_seq + 2:
+        return f"missing entry between {last_seq} and {seq}"
+    return f"missing entries {last_seq + 1}–{seq - 1} between {last_seq} and {seq}"
+
+
 def verify_chain(session: Session) -> list[ChainBreak]:
-    """Recompute the chain in order; an empty list means it is intact."""
-    breaks, prev, expected_seq = [], GENESIS, 1
+    """Recompute the chain in order; an empty list means it is intact.
+
+    Each break names the entry and what is wrong: a gap in the sequence (a deleted entry), a
+    previous-hash link pointing elsewhere (entries reordered), a payload that no longer matches
+    its digest, or content that no longer matches the entry's hash.
+    """
+    breaks, prev, last_seq = [], GENESIS, 0
     for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).yield_per(1000):
-        if entry.seq != expected_seq:
-            breaks.append(ChainBreak(entry.seq, f"entries {expected_seq}–{entry.seq - 1} are missing"))
-        if entry.prev_hash != prev:
-            breaks.append(ChainBreak(entry.seq, "previous-hash link does not match"))
+        gap = entry.seq != last_seq + 1
+        if gap:
+            breaks.append(ChainBreak(entry.seq, _gap_problem(last_seq, entry.seq)))
+        if entry.prev_hash != prev and (problem := _link_problem(session, entry, gap)):
+            breaks.append(ChainBreak(entry.seq, problem))
         if sha256_hex(canonical_json(entry.payload)) != entry.payload_digest:
-            breaks.append(ChainBreak(entry.seq, "payload does not match its digest"))
+            breaks.append(ChainBreak(entry.seq, "payload edited: it does not match its digest"))
         if entry_hash(entry) != entry.hash:
-            breaks.append(ChainBreak(entry.seq, "entry was altered (hash mismatch)"))
-        prev, expected_seq = entry.hash, entry.seq + 1
+            breaks.append(ChainBreak(entry.seq, "hash mismatch: the entry's content was altered"))
+        prev, last_seq = entry.hash, entry.seq
+    return breaks
+
+
+def verify_entries(session: Session, seqs) -> list[ChainBreak]:
+    """Check chosen entries where they sit, without recomputing the whole chain: each one's
+    payload digest and hash, its link to the entry before it and the next entry's link to it.
+
+    ``verify_chain`` is the full check; this one serves per-object views (a learner's trace).
+    """
+    seqs = sorted(set(seqs))
+    around = {s + d for s in seqs for d in (-1, 0, 1)}
+    entries = {e.seq: e for e in session.scalars(select(AuditEntry).where(AuditEntry.seq.in_(around)))}
+    breaks = []
+    for seq in seqs:
+        entry, before, after = entries[seq], entries.get(seq - 1), entries.get(seq + 1)
+        expected_prev = GENESIS if seq == 1 else (before.hash if before else None)
+        if seq > 1 and before is None:
+            breaks.append(ChainBreak(seq, f"missing entry {seq - 1} before it"))
+        elif entry.prev_hash != expected_prev and (problem := _link_problem(session, entry, False)):
+            breaks.append(ChainBreak(seq, problem))
+        if sha256_hex(canonical_json(entry.payload)) != entry.payload_digest:
+            breaks.append(ChainBreak(seq, "payload edited: it does not match its digest"))
+        if entry_hash(entry) != entry.hash:
+            breaks.append(ChainBreak(seq, "hash mismatch: the entry's content was altered"))
+        if after is not None and after.prev_hash != entry.hash and seq + 1 not in seqs:
+            breaks.append(ChainBreak(seq + 1, f"previous-hash link does not match entry {seq}"))
     return breaks

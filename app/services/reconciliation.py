@@ -11,7 +11,12 @@ that differ:
   and reverses exactly its minutes, and every entry's statement exists, with ``registration`` =
   the enrolment and the same minutes as the entry;
 * verifications: every verification's statement exists, with ``registration`` = the enrolment
-  (none for a refusal that named no enrolment).
+  (none for a refusal that named no enrolment), and says the same: accepted or refused (its
+  verb), at the same time (within a second);
+* interval times: a closed interval's ``closed_at`` is the time of its check-out verification
+  (within a second), so an end moved later or earlier behind the app's back shows up;
+* audit: every ledger entry, interval and verification has an audit entry on it, so entries cut
+  from the end of the audit log (which leaves the chain itself intact) show up.
 
 "Exactly one credit per interval" is also a database rule (``hours_ledger.interval_id`` is
 UNIQUE), so the queries only look for the missing one. Every record and its statements are
@@ -26,18 +31,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
 
-from sqlalchemy import Float, and_, func, literal, or_, select
+from sqlalchemy import Float, String, and_, func, literal, or_, select, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import FunctionElement
 
 from app.extensions import db
-from app.models import (ClassSession, EntryType, FaceVerification, HoursEntry, IntervalStatus,
-                        PresenceInterval)
+from app.models import (AuditEntry, ClassSession, Decision, EntryType, FaceVerification, HoursEntry,
+                        IntervalStatus, PresenceInterval)
 from app.models.base import utcnow
 from app.services._tx import transaction
 from app.services.audit import append_audit
-from app.services.xapi_records import EXT
+from app.services.xapi_records import EXT, VERBS
 from lrs.storage.tables import Statement
 
 #: How many differences the audit entry lists (the report itself lists them all).
@@ -101,6 +106,25 @@ def _earlier_sqlite(element, compiler, **kw):
     return f"min({compiler.process(element.clauses, **kw)})"
 
 
+class _IdText(FunctionElement):
+    """A UUID column as ``str(uuid)`` writes it (SQLite stores 32 hex digits without dashes)."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(_IdText)
+def _id_text_pg(element, compiler, **kw):
+    return f"CAST({compiler.process(element.clauses, **kw)} AS TEXT)"
+
+
+@compiles(_IdText, "sqlite")
+def _id_text_sqlite(element, compiler, **kw):
+    c = compiler.process(element.clauses, **kw)
+    return (f"lower(substr({c}, 1, 8) || '-' || substr({c}, 9, 4) || '-' || substr({c}, 13, 4) || '-' "
+            f"|| substr({c}, 17, 4) || '-' || substr({c}, 21))")
+
+
 # -- the report ----------------------------------------------------------------------------------
 
 #: Every kind of difference, with what it means.
@@ -113,6 +137,9 @@ KINDS = {
     "statement_missing": "a record's statement id is empty or not in the LRS",
     "registration_mismatch": "a statement's context.registration is not the record's enrolment",
     "statement_minutes_mismatch": "a ledger entry's minutes differ from its statement's",
+    "interval_end_mismatch": "a closed interval's end differs from its check-out verification's time",
+    "verification_mismatch": "a verification's decision or time differs from its statement's",
+    "record_not_audited": "a ledger entry, interval or verification has no entry in the audit log",
 }
 
 
@@ -157,6 +184,24 @@ class ReconciliationReport:
 
 # -- the checks ----------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Scope:
+    """Which records a run checks: everything, or one trainee's (their enrolments' records and
+    their verifications)."""
+
+    trainee_id: uuid.UUID | None = None
+    enrolment_ids: tuple = ()
+
+    def of(self, enrolment_column, trainee_column=None):
+        """The WHERE clause selecting the records in scope."""
+        if self.trainee_id is None:
+            return true()
+        clauses = [enrolment_column.in_(self.enrolment_ids)]
+        if trainee_column is not None:
+            clauses.append(trainee_column == self.trainee_id)
+        return or_(*clauses)
+
+
 def _str(value) -> str | None:
     return None if value is None else str(value)
 
@@ -169,7 +214,7 @@ def _statement_problem(stmt_pk, registration, enrolment_id) -> str | None:
     return None
 
 
-def _check_intervals(session: Session) -> list[Difference]:
+def _check_intervals(session: Session, scope: Scope) -> list[Difference]:
     """Closed intervals without a credit; missing or misregistered check-in/check-out statements."""
     interval, credit = PresenceInterval, aliased(HoursEntry)
     s_in, s_out = aliased(Statement), aliased(Statement)
@@ -186,6 +231,7 @@ def _check_intervals(session: Session) -> list[Difference]:
             s_in.pk.is_(None), s_in.registration.is_distinct_from(interval.enrolment_id),
             and_(closed, or_(s_out.pk.is_(None),
                              s_out.registration.is_distinct_from(interval.enrolment_id)))))
+        .where(scope.of(interval.enrolment_id, interval.trainee_id))
         .order_by(interval.id)).all()
     out = []
     for (interval_id, enrolment_id, status, credit_id, in_id, in_pk, in_reg,
@@ -200,7 +246,7 @@ def _check_intervals(session: Session) -> list[Difference]:
     return out
 
 
-def _check_ledger(session: Session) -> list[Difference]:
+def _check_ledger(session: Session, scope: Scope) -> list[Difference]:
     """Credits without a closed interval or above its minutes, reversals without their credit,
     and each entry's statement (present, registration, minutes)."""
     entry, target = HoursEntry, aliased(HoursEntry)
@@ -227,6 +273,7 @@ def _check_ledger(session: Session) -> list[Difference]:
                                   entry.minutes != -target.minutes)),
             stmt.pk.is_(None), stmt.registration.is_distinct_from(entry.enrolment_id),
             stmt_minutes.is_distinct_from(entry.minutes)))
+        .where(scope.of(entry.enrolment_id))
         .order_by(entry.id)).all()
     out = []
     for (entry_id, entry_type, enrolment_id, minutes, interval_ref, interval_id, status, exceeds,
@@ -254,7 +301,7 @@ def _check_ledger(session: Session) -> list[Difference]:
     return out
 
 
-def _check_verifications(session: Session) -> list[Difference]:
+def _check_verifications(session: Session, scope: Scope) -> list[Difference]:
     """Every verification's statement exists and carries its enrolment (or none)."""
     verification, stmt = FaceVerification, Statement
     rows = session.execute(
@@ -262,11 +309,74 @@ def _check_verifications(session: Session) -> list[Difference]:
                stmt.registration)
         .outerjoin(stmt, stmt.id == verification.statement_id)
         .where(or_(stmt.pk.is_(None), stmt.registration.is_distinct_from(verification.enrolment_id)))
+        .where(scope.of(verification.enrolment_id, verification.trainee_id))
         .order_by(verification.id)).all()
     return [Difference(problem, {"verification_id": str(vid), "enrolment_id": _str(enrolment_id),
                                  "record": "verification", "statement_id": _str(statement_id)})
             for vid, enrolment_id, statement_id, pk, registration in rows
             if (problem := _statement_problem(pk, registration, enrolment_id))]
+
+
+def _off_by_more_than_a_second(first, second):
+    """True when two timestamps are more than the slack apart (NULL when either is NULL)."""
+    return func.abs(_SecondsBetween(first, second)) > _SLACK_SECONDS
+
+
+def _check_interval_ends(session: Session, scope: Scope) -> list[Difference]:
+    """Closed intervals whose ``closed_at`` is not the time of their check-out verification."""
+    interval, verification = PresenceInterval, FaceVerification
+    rows = session.execute(
+        select(interval.id, interval.enrolment_id, interval.closed_at, verification.id, verification.at)
+        .join(verification, verification.id == interval.check_out_verification_id)
+        .where(interval.status == IntervalStatus.CLOSED,
+               _off_by_more_than_a_second(interval.closed_at, verification.at))
+        .where(scope.of(interval.enrolment_id, interval.trainee_id))
+        .order_by(interval.id)).all()
+    return [Difference("interval_end_mismatch", {
+        "interval_id": str(interval_id), "enrolment_id": str(enrolment_id), "closed_at": closed_at.isoformat(),
+        "verification_id": str(verification_id), "verified_at": verified_at.isoformat()})
+        for interval_id, enrolment_id, closed_at, verification_id, verified_at in rows]
+
+
+def _check_verification_contents(session: Session, scope: Scope) -> list[Difference]:
+    """Verifications whose decision (the statement's verb) or time differ from their statement."""
+    verification, stmt = FaceVerification, Statement
+    accepted_verb = VERBS["verified"][0]
+    says_accepted = stmt.verb_iri == accepted_verb
+    is_accepted = verification.decision == Decision.ACCEPTED
+    rows = session.execute(
+        select(verification.id, verification.enrolment_id, verification.decision, verification.at,
+               verification.statement_id, stmt.verb_iri, stmt.timestamp)
+        .join(stmt, stmt.id == verification.statement_id)
+        .where(or_(says_accepted != is_accepted,
+                   _off_by_more_than_a_second(verification.at, stmt.timestamp)))
+        .where(scope.of(verification.enrolment_id, verification.trainee_id))
+        .order_by(verification.id)).all()
+    return [Difference("verification_mismatch", {
+        "verification_id": str(vid), "enrolment_id": _str(enrolment_id), "statement_id": str(statement_id),
+        "decision": str(decision), "statement_decision": "accepted" if verb == accepted_verb else "refused",
+        "at": at.isoformat(), "statement_at": stamp.isoformat()})
+        for vid, enrolment_id, decision, at, statement_id, verb, stamp in rows]
+
+
+#: The records every one of which was written with an audit entry on it: (model, key in ids).
+_AUDITED = ((HoursEntry, "entry_id"), (PresenceInterval, "interval_id"), (FaceVerification, "verification_id"))
+
+
+def _check_audited(session: Session, scope: Scope) -> list[Difference]:
+    """Records without any audit entry on them: catches audit entries removed from the end of
+    the log, which the hash chain alone cannot see."""
+    out = []
+    for model, key in _AUDITED:
+        audited = select(AuditEntry.seq).where(AuditEntry.object_type == model.__tablename__,
+                                               AuditEntry.object_id == _IdText(model.id)).exists()
+        rows = session.execute(
+            select(model.id, model.enrolment_id)
+            .where(~audited, scope.of(model.enrolment_id, getattr(model, "trainee_id", None)))
+            .order_by(model.id)).all()
+        out += [Difference("record_not_audited", {key: str(rid), "enrolment_id": _str(enrolment_id)})
+                for rid, enrolment_id in rows]
+    return out
 
 
 def _count_checked(session: Session) -> dict:
@@ -288,10 +398,14 @@ def _count_checked(session: Session) -> dict:
     return checked
 
 
-def find_differences(session: Session) -> tuple[dict, list[Difference]]:
-    """Run every check (read-only) and return (counts checked, differences)."""
+def find_differences(session: Session, scope: Scope | None = None) -> tuple[dict, list[Difference]]:
+    """Run every check (read-only) and return (counts checked, differences); with ``scope``,
+    only that trainee's records are checked (the counts are always of everything)."""
+    scope = scope or Scope()
     checked = _count_checked(session)
-    differences = _check_intervals(session) + _check_ledger(session) + _check_verifications(session)
+    differences = (_check_intervals(session, scope) + _check_ledger(session, scope)
+                   + _check_verifications(session, scope) + _check_interval_ends(session, scope)
+                   + _check_verification_contents(session, scope) + _check_audited(session, scope))
     return checked, differences
 
 

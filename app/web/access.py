@@ -53,6 +53,8 @@ NAVIGATION = (
     NavItem("biometrics.list_duplicate_flags", _l("Duplicate faces"), frozenset({Role.ADMIN})),
     NavItem("subsidy.index", _l("Subsidy claims"), frozenset({Role.ADMIN, Role.REVIEWER, Role.AUDITOR})),
     NavItem("audit.index", _l("Audit log"), frozenset({Role.AUDITOR, Role.ADMIN})),
+    NavItem("audit.search", _l("Learner trace"), frozenset({Role.AUDITOR, Role.ADMIN})),
+    NavItem("audit.statistics", _l("Statistics"), frozenset({Role.AUDITOR, Role.REVIEWER, Role.ADMIN})),
     NavItem("admin.list_users", _l("Accounts"), frozenset({Role.ADMIN})),
 )
 

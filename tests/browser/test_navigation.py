@@ -7,10 +7,11 @@ from tests.fixtures.browser import DEMO_PASSWORD
 pytestmark = pytest.mark.browser
 
 EXPECTED_NAV = {
-    Role.ADMIN: ["首页", "班级", "目录", "学员", "摄像头检测", "重复人脸", "补贴申请", "审计日志", "账户管理"],
-    Role.REVIEWER: ["首页", "班级", "目录", "补贴申请"],
+    Role.ADMIN: ["首页", "班级", "目录", "学员", "摄像头检测", "重复人脸", "补贴申请", "审计日志", "学员轨迹",
+                 "统计", "账户管理"],
+    Role.REVIEWER: ["首页", "班级", "目录", "补贴申请", "统计"],
     Role.INSTRUCTOR: ["首页", "班级", "目录", "学员", "摄像头检测"],
-    Role.AUDITOR: ["首页", "班级", "目录", "学员", "补贴申请", "审计日志"],
+    Role.AUDITOR: ["首页", "班级", "目录", "学员", "补贴申请", "审计日志", "学员轨迹", "统计"],
     Role.TRAINEE: ["首页", "人脸识别", "签到", "在线学习", "摄像头检测"],
 }
 
@@ -41,4 +42,5 @@ def test_wrong_password_shows_message(page):
 def test_switch_to_english(page):
     sign_in(page, "auditor")
     page.locator("#language-switch").click()
-    assert page.locator("#nav a").all_inner_texts() == ["Home", "Classes", "Catalogues", "Trainees", "Subsidy claims", "Audit log"]
+    assert page.locator("#nav a").all_inner_texts() == ["Home", "Classes", "Catalogues", "Trainees", "Subsidy claims",
+                                                         "Audit log", "Learner trace", "Statistics"]

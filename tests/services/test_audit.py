@@ -5,7 +5,7 @@ from sqlalchemy import select, text, update
 
 from app.extensions import db
 from app.models import AuditEntry
-from app.services.audit import verify_chain
+from app.services.audit import verify_chain, verify_entries
 from tests.factories import make_trainee
 
 
@@ -25,8 +25,8 @@ def test_tampering_is_located(app):
     db.session.execute(text("DELETE FROM audit_entries WHERE seq = 3"))
     db.session.commit()
     problems = {(b.seq, b.problem) for b in verify_chain(db.session)}
-    assert (2, "entry was altered (hash mismatch)") in problems
-    assert (4, "entries 3–3 are missing") in problems
+    assert (2, "hash mismatch: the entry's content was altered") in problems
+    assert (4, "missing entry between 2 and 4") in problems
     assert not any(seq == 1 for seq, _ in problems)
 
 
@@ -36,7 +36,7 @@ def test_payload_change_is_detected(app):
     db.session.execute(update(AuditEntry).where(AuditEntry.seq == entry.seq)
                        .values(payload={**entry.payload, "name": "别人"}))
     db.session.commit()
-    assert [b.problem for b in verify_chain(db.session)] == ["payload does not match its digest"]
+    assert [b.problem for b in verify_chain(db.session)] == ["payload edited: it does not match its digest"]
     assert trainee is not None
 
 
@@ -67,10 +67,21 @@ def test_concurrent_writers_do_not_fork_the_chain(app):
 def test_cli_verify_names_each_break(app, runner):
     make_trainee("张一")
     make_trainee("张二")
-    assert runner.invoke(args=["audit", "verify"]).output.strip() == "audit chain intact"
+    assert runner.invoke(args=["audit", "verify"]).output.startswith("audit chain intact")
     db.session.execute(update(AuditEntry).where(AuditEntry.seq == 1).values(action="trainee.deleted"))
     db.session.commit()
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1
-    assert "entry 1: entry was altered (hash mismatch)" in result.output
+    assert "audit entry 1: hash mismatch" in result.output
     assert "entry 2" not in result.output  # the link from 2 to 1 still matches the stored hash
+
+
+def test_verify_entries_checks_chosen_entries_where_they_sit(app):
+    for name in ("张一", "张二", "张三", "张四", "张五"):
+        make_trainee(name)
+    assert verify_entries(db.session, [2, 4]) == []
+    db.session.execute(text("DELETE FROM audit_entries WHERE seq = 3"))
+    db.session.execute(update(AuditEntry).where(AuditEntry.seq == 5).values(prev_hash="0" * 64))
+    db.session.commit()
+    problems = {(b.seq, b.problem) for b in verify_entries(db.session, [1, 4])}
+    assert problems == {(4, "missing entry 3 before it"), (5, "previous-hash link does not match entry 4")}

@@ -1,10 +1,11 @@
-"""`/audit`: the newest audit entries, page by page, and the result of recomputing the chain."""
+"""`/audit`: the newest audit entries, page by page, and the integrity check (the recomputed
+chain and the records reconciled with the LRS)."""
 from flask import render_template, request
 
 from app.extensions import db
 from app.models import Role
 from app.queries.audit import list_entries
-from app.services.audit import verify_chain
+from app.services.integrity import check_integrity
 from app.web.access import role_required
 from app.web.audit import bp
 
@@ -14,8 +15,8 @@ PAGE_SIZE = 100
 @bp.route("/")
 @role_required(Role.AUDITOR, Role.ADMIN)
 def index():
-    """Entries newest first (``?before=SEQ`` pages back) and where the chain breaks, if it does."""
+    """Entries newest first (``?before=SEQ`` pages back) and every integrity problem, if any."""
     before = request.args.get("before", type=int)
     entries = list_entries(db.session, before=before, limit=PAGE_SIZE)
-    return render_template("audit/index.html", entries=entries, breaks=verify_chain(db.session),
+    return render_template("audit/index.html", entries=entries, integrity=check_integrity(db.session),
                            older=entries[-1].seq if len(entries) == PAGE_SIZE else None)

@@ -1,0 +1,110 @@
+"""A learner's trace as an Excel workbook (openpyxl) and as a PDF (reportlab, Chinese set in the
+built-in CID font STSong-Light, so no font file is needed). Times are Beijing time."""
+from __future__ import annotations
+
+from io import BytesIO
+from xml.sax.saxutils import escape
+
+from flask_babel import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from app.services.classes import LOCAL_TZ
+from app.services.resident_id import mask_resident_id
+from app.services.trace import LearnerTrace
+
+PDF_FONT = "STSong-Light"
+
+
+def local_time(at) -> str:
+    return at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def details_text(details: dict) -> str:
+    return "; ".join(f"{label}: {value}" for label, value in details.items())
+
+
+def _headline(trace: LearnerTrace) -> str:
+    return _("Learner trace: %(name)s (%(id)s)", name=trace.trainee.name,
+             id=mask_resident_id(trace.trainee.id_number))
+
+
+def _integrity_lines(trace: LearnerTrace) -> list[tuple[str, str, str]]:
+    problems = [(p.table, p.row_id, p.message) for p in trace.chain + trace.records]
+    return problems or [("", "", _("Intact: this learner's %(n)s audit entries verify and their records agree "
+                                   "with the LRS.", n=trace.audit_entries))]
+
+
+def trace_xlsx(trace: LearnerTrace) -> bytes:
+    """Three sheets: the timeline, verified hours per day, and the integrity result."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = _("Timeline")
+    sheet.append([_headline(trace)])
+    sheet["A1"].font = Font(bold=True)
+    sheet.append([_("Time (Beijing)"), _("Kind"), _("Event"), _("Details")])
+    for event in trace.events:
+        sheet.append([local_time(event.at), event.kind, event.title, details_text(event.details)])
+    for column, width in zip("ABCD", (20, 16, 40, 120)):
+        sheet.column_dimensions[column].width = width
+    for cell in sheet["D"]:
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    hours = book.create_sheet(_("Hours per day"))
+    hours.append([_("Day"), _("Minutes"), _("Hours")])
+    for day, minutes in trace.hours_per_day:
+        hours.append([day.isoformat(), minutes, round(minutes / 60, 2)])
+    integrity = book.create_sheet(_("Integrity"))
+    integrity.append([_("Table"), _("Row"), _("Problem")])
+    for line in _integrity_lines(trace):
+        integrity.append(list(line))
+    out = BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _pdf_styles() -> tuple[ParagraphStyle, ParagraphStyle, ParagraphStyle]:
+    if PDF_FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(PDF_FONT))
+    body = ParagraphStyle("body", fontName=PDF_FONT, fontSize=8, leading=10, wordWrap="CJK")
+    head = ParagraphStyle("head", parent=body, fontSize=14, leading=18, spaceAfter=4)
+    sub = ParagraphStyle("sub", parent=body, fontSize=11, leading=14, spaceBefore=8, spaceAfter=4)
+    return body, head, sub
+
+
+def _table(rows: list[list[str]], widths, body: ParagraphStyle) -> Table:
+    table = Table([[Paragraph(escape(str(cell)), body) for cell in row] for row in rows],
+                  colWidths=widths, repeatRows=1)
+    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+                               ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef1f5")),
+                               ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    return table
+
+
+def trace_pdf(trace: LearnerTrace) -> bytes:
+    """A landscape A4 document: headline, integrity result, hours per day and the timeline."""
+    body, head, sub = _pdf_styles()
+    out = BytesIO()
+    doc = SimpleDocTemplate(out, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
+                            topMargin=12 * mm, bottomMargin=12 * mm, title=_headline(trace),
+                            author="SkillTrace")
+    timeline = [[_("Time (Beijing)"), _("Event"), _("Details")]] + [
+        [local_time(e.at), e.title, details_text(e.details)] for e in trace.events]
+    hours = [[_("Day"), _("Minutes"), _("Hours")]] + [
+        [day.isoformat(), str(m), f"{m / 60:.2f}"] for day, m in trace.hours_per_day]
+    story = [Paragraph(escape(_headline(trace)), head),
+             Paragraph(escape(_("Integrity")), sub),
+             _table([[_("Table"), _("Row"), _("Problem")]] + [list(x) for x in _integrity_lines(trace)],
+                    [35 * mm, 60 * mm, 175 * mm], body),
+             Paragraph(escape(_("Verified hours per day")), sub),
+             _table(hours, [40 * mm, 30 * mm, 30 * mm], body),
+             Spacer(1, 4 * mm), Paragraph(escape(_("Timeline")), sub),
+             _table(timeline, [32 * mm, 70 * mm, 168 * mm], body)]
+    doc.build(story)
+    return out.getvalue()
