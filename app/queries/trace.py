@@ -19,9 +19,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from app.models import (AlternativeVerification, AuditEntry, Certificate, CheckInLock, Consent, Decision,
-                        DuplicateFaceFlag, Enrolment, EntryType, Exemption, FaceVerification, HoursEntry, PresenceInterval,
-                        StudyRollCall, Trainee, TrainingClass)
+from app.models import (AlternativeVerification, Assessment, AuditEntry, Certificate, CheckInLock,
+                        CompletionCertificate, Consent, Decision, DuplicateFaceFlag, Enrolment, EntryType,
+                        Exemption, FaceVerification, HoursEntry, PresenceInterval, StudyRollCall,
+                        SubsidyClaim, SubsidyClaimLine, Trainee, TrainingClass)
 from app.services.attendance import reason_message
 from app.services.resident_id import mask_resident_id
 
@@ -230,6 +231,41 @@ def ledger(session: Session, subject: Subject) -> Iterable[TraceEvent]:
                              {**details, _("Reason"): h.reason, _("Reverses"): str(h.reverses_id)})
 
 
+@source
+def assessments(session: Session, subject: Subject) -> Iterable[TraceEvent]:
+    for a in session.scalars(select(Assessment).where(Assessment.enrolment_id.in_(subject.enrolment_ids))):
+        title = _("Final assessment passed") if a.passed else _("Final assessment failed")
+        yield TraceEvent(a.recorded_at, "assessment", title, {
+            _("Theory"): f"{a.theory_score} / {a.theory_pass_mark}",
+            _("Practice"): f"{a.practical_score} / {a.practical_pass_mark}",
+            _("Assessed on"): a.assessed_on.isoformat(), _("Correction reason"): a.correction_reason or "—",
+            _("xAPI statement"): str(a.statement_id or "—")})
+
+
+@source
+def completion_certificates(session: Session, subject: Subject) -> Iterable[TraceEvent]:
+    rows = session.scalars(select(CompletionCertificate)
+                           .where(CompletionCertificate.enrolment_id.in_(subject.enrolment_ids)))
+    for c in rows:
+        yield TraceEvent(c.created_at, "completion", _("Completion certificate issued"), {
+            _("Serial number"): c.serial, _("Issued on"): c.issued_on.isoformat()},
+            ((_("Certificate"), url_for("training.show_certificate", certificate_id=c.id)),))
+
+
+@source
+def subsidy_lines(session: Session, subject: Subject) -> Iterable[TraceEvent]:
+    rows = session.execute(select(SubsidyClaimLine, SubsidyClaim).join(SubsidyClaim)
+                           .where(SubsidyClaimLine.trainee_id == subject.trainee.id))
+    for line, claim in rows:
+        title = (_("Subsidy line: %(amount)s yuan", amount=f"{line.amount:.2f}") if line.eligible
+                 else _("Subsidy line: not eligible"))
+        yield TraceEvent(claim.prepared_at, "subsidy", title, {
+            _("Class"): subject.class_code(claim.class_id), _("Claim version"): claim.version,
+            _("Rule"): line.rule, _("Trace id"): line.trace_id,
+            _("Ledger entries"): len(line.ledger_entry_ids)},
+            ((_("Claim line"), url_for("subsidy.show_line", line_id=line.id)),))
+
+
 def load_subject(session: Session, trainee: Trainee) -> Subject:
     """The trainee with their enrolments and classes."""
     enrolments = list(session.scalars(select(Enrolment).where(Enrolment.trainee_id == trainee.id)
@@ -265,6 +301,8 @@ def audit_seqs(session: Session, subject: Subject) -> list[int]:
                   select(FaceVerification.id).where(FaceVerification.trainee_id == t),
                   select(Consent.id).where(Consent.trainee_id == t),
                   select(Certificate.id).where(Certificate.trainee_id == t),
+                  select(Assessment.id).where(Assessment.enrolment_id.in_(enrolments)),
+                  select(CompletionCertificate.id).where(CompletionCertificate.enrolment_id.in_(enrolments)),
                   select(AlternativeVerification.id).where(AlternativeVerification.trainee_id == t)):
         ids.update(str(i) for i in session.scalars(query))
     return list(session.scalars(select(AuditEntry.seq).where(or_(

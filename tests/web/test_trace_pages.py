@@ -212,3 +212,22 @@ def test_lock_out_and_unlock_are_in_the_trace(app, client, auth):
     page = client.get(f"/audit/trainees/{trainee.id}").text
     assert 'data-kind="locked_out"' in page and 'data-kind="unlocked"' in page and "本人到场核实" in page
     assert page.index('data-kind="locked_out"') < page.index('data-kind="unlocked"')
+
+
+def test_assessment_certificate_and_subsidy_line_are_in_the_trace(client, auth, app):
+    from app.services import subsidy
+    from app.services.completion import issue_certificate
+    from tests.subsidy_helpers import class_on, complete_enrolment, enrolment_of, make_world
+    world = make_world()
+    make_user(Role.AUDITOR)
+    trainee = make_trainee("王丙", actor=world.admin)
+    enrolment = enrolment_of(class_on(world, date(2026, 3, 10), [trainee]), trainee)
+    complete_enrolment(world, enrolment)
+    certificate = issue_certificate(world.admin, enrolment.id)
+    line = subsidy.prepare_claim(world.admin, enrolment.class_id).lines[0]
+    auth.login("auditor", PASSWORD)
+    page = client.get(f"/audit/trainees/{trainee.id}").text
+    for kind in ("assessment", "completion", "subsidy"):
+        assert f'data-kind="{kind}"' in page, kind
+    assert "结业考核合格" in page and certificate.serial in page
+    assert "补贴明细：1200.00 元" in page and line.trace_id in page and f"/subsidy/lines/{line.id}" in page
