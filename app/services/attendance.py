@@ -29,8 +29,8 @@ from app.extensions import db
 from app.face import get_face
 from app.models import (AlternativeVerification, CheckInChallenge, CheckInLock, ClassSession,
                         ClassStatus, Decision, Enrolment, FaceTemplate, FaceVerification,
-                        IntervalStatus, Kiosk, PresenceInterval, Purpose, Role, TrainingClass, User,
-                        VerificationMode)
+                        IntervalStatus, Kiosk, PresenceInterval, Purpose, Role, Trainee, TrainingClass,
+                        User, VerificationMode)
 from app.models.base import utcnow
 from app.queries import biometrics as bio_queries
 from app.services import hours, xapi_records
@@ -493,6 +493,7 @@ def check_alternative(actor: User, trainee_id, purpose: str, note: str = "") -> 
 
     Raises:
         PermissionDeniedError: not an instructor or admin. ValidationError: bad purpose.
+        NotFoundError: no such trainee.
     """
     if actor.role not in (Role.INSTRUCTOR, Role.ADMIN):
         raise PermissionDeniedError(_("Only instructors record ID-card verifications."))
@@ -500,6 +501,8 @@ def check_alternative(actor: User, trainee_id, purpose: str, note: str = "") -> 
     now = utcnow()
     face = _Face(trainee_id=trainee_id)
     with transaction() as session:
+        if session.get(Trainee, trainee_id) is None:
+            raise NotFoundError(_("No such trainee."))
         _lock_trainee(session, trainee_id)
         arranged = session.scalar(select(AlternativeVerification.id).where(
             AlternativeVerification.trainee_id == trainee_id, AlternativeVerification.ended_at.is_(None)))
