@@ -100,6 +100,9 @@ class BaseConfig:
     STUDY_HEARTBEAT_MS = 30_000               # how often the study page sends a heartbeat
     STUDY_ACTIVE_MS = 120_000                 # no input for this long: the page reports inactive
     HOURS_UNIT_MINUTES = 1
+    # Largest request body (bytes): larger ones get 413 before anything reads them. Frame uploads
+    # lower it per request; the LRS raises it to LRS_MAX_BODY_BYTES for its attachments.
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 
     @classmethod
     def load(cls, instance_path: Path, environ: os._Environ | dict | None = None) -> dict:
