@@ -128,6 +128,10 @@ class BaseConfig:
             # None: the encoder's calibrated default (recognition.DEFAULT_THRESHOLDS).
             FACE_MATCH_THRESHOLD=_optional_float(env, "SKILLTRACE_FACE_MATCH_THRESHOLD"),
             FACE_DUPLICATE_THRESHOLD=_optional_float(env, "SKILLTRACE_FACE_DUPLICATE_THRESHOLD"),
+            # Raw frames of verifications: 0 days (the default) keeps none; N keeps them sealed
+            # (AES-GCM) in FACE_IMAGE_DIR until the scheduler purges them after N days.
+            FACE_IMAGE_RETENTION_DAYS=int(env.get("SKILLTRACE_FACE_IMAGE_RETENTION_DAYS", "0")),
+            FACE_IMAGE_DIR=env.get("SKILLTRACE_FACE_IMAGE_DIR") or str(instance_path / "face_images"),
             SQLALCHEMY_DATABASE_URI=normalise_database_url(
                 env.get("DATABASE_URL") or _sqlite_url(instance_path)
             ),

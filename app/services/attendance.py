@@ -33,7 +33,7 @@ from app.models import (AlternativeVerification, CheckInChallenge, CheckInLock, 
                         User, VerificationMode)
 from app.models.base import utcnow
 from app.queries import biometrics as bio_queries
-from app.services import hours, xapi_records
+from app.services import face_images, hours, xapi_records
 from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services.classes import can_act_for
@@ -451,9 +451,11 @@ def check_personal(actor: User, purpose: str, nonce: str, frames: Sequence[bytes
         enrolment = cs = None
         if not reason and purpose == Purpose.CHECK_IN:
             enrolment, cs, reason = _current_session(session, trainee_id, now, purpose, online=online)
-        return _apply(session, now=now, purpose=purpose, mode=VerificationMode.PERSONAL, face=face,
-                      trainee_id=trainee_id, enrolment=enrolment, cs=cs, kiosk=None, challenge=challenge,
-                      actor=actor, device=device, reason=reason)
+        attempt = _apply(session, now=now, purpose=purpose, mode=VerificationMode.PERSONAL, face=face,
+                         trainee_id=trainee_id, enrolment=enrolment, cs=cs, kiosk=None, challenge=challenge,
+                         actor=actor, device=device, reason=reason)
+    face_images.retain(trainee_id, attempt.verification_id, frames)
+    return attempt
 
 
 def check_at_kiosk(kiosk: Kiosk, purpose: str, nonce: str, frames: Sequence[bytes], device: str = "",
@@ -482,9 +484,11 @@ def check_at_kiosk(kiosk: Kiosk, purpose: str, nonce: str, frames: Sequence[byte
         if not reason and purpose == Purpose.CHECK_IN:
             enrolment, cs, reason = _current_session(session, trainee_id, now, purpose, site=kiosk.site,
                                                      institution_id=kiosk.institution_id)
-        return _apply(session, now=now, purpose=purpose, mode=VerificationMode.KIOSK, face=face,
-                      trainee_id=trainee_id, enrolment=enrolment, cs=cs, kiosk=kiosk, challenge=challenge,
-                      actor=None, device=device, reason=reason)
+        attempt = _apply(session, now=now, purpose=purpose, mode=VerificationMode.KIOSK, face=face,
+                         trainee_id=trainee_id, enrolment=enrolment, cs=cs, kiosk=kiosk, challenge=challenge,
+                         actor=None, device=device, reason=reason)
+    face_images.retain(trainee_id, attempt.verification_id, frames)
+    return attempt
 
 
 def check_alternative(actor: User, trainee_id, purpose: str, note: str = "") -> Attempt:
