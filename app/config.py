@@ -140,6 +140,9 @@ class BaseConfig:
             PORT=int(env.get("PORT", "5000")),
             BABEL_DEFAULT_LOCALE=env.get("LANGUAGE", "zh_CN"),
             RATELIMIT_STORAGE_URI=env.get("SKILLTRACE_RATELIMIT_STORAGE", cls.RATELIMIT_STORAGE_URI),
+            # Check-in attempts allowed per client address (raise it behind a kiosk NAT or for
+            # scripts/load_test.py, where every simulated trainee comes from one address).
+            CHECK_IN_RATE_LIMIT=env.get("SKILLTRACE_CHECK_IN_RATE_LIMIT", cls.CHECK_IN_RATE_LIMIT),
             # Version answered to xAPI requests that send no usable version header.
             LRS_FALLBACK_VERSION=env.get("SKILLTRACE_LRS_FALLBACK_VERSION", "2.0.0"),
         )

@@ -51,3 +51,18 @@ def test_database_outage_gives_503_and_recovers(outage):
     assert client.get("/healthz").status_code == 200
     assert client.get("/api/classes").status_code == 200
     assert client.get("/classes").status_code == 200
+
+
+def test_lrs_answers_503_while_the_database_is_away(outage, app):
+    from tests.lrs.factories import make_credential, statement
+    proxied, proxy = outage
+    with proxied.app_context():
+        auth = make_credential(proxied)["auth"]
+    client = proxied.test_client()
+    headers = {"Authorization": auth, "X-Experience-API-Version": "1.0.3"}
+    assert client.post("/xapi/statements", json=statement(), headers=headers).status_code == 200
+    proxy.cut()
+    response = client.post("/xapi/statements", json=statement(), headers=headers)
+    assert response.status_code == 503 and response.is_json
+    proxy.resume()
+    assert client.post("/xapi/statements", json=statement(), headers=headers).status_code == 200
