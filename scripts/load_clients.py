@@ -86,7 +86,7 @@ class Trainee:
                 (self.book.acked_check_ins if purpose == "check_in" else self.book.acked_check_outs).append(ack)
 
     def run(self, deadline: float) -> None:
-        while time.monotonic() < deadline and not self.sign_in():
+        while not self.token and time.monotonic() < deadline and not self.sign_in():
             time.sleep(1)
         while time.monotonic() < deadline:
             self.check("check_in")

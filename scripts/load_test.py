@@ -20,8 +20,10 @@ import secrets
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import click
@@ -41,13 +43,14 @@ from tests.fixtures.tcp_proxy import TcpProxy  # noqa: E402
 class Process:
     """A child in its own process group (gunicorn and its workers, or the scheduler)."""
 
-    def __init__(self, argv: list[str], env: dict, ready_url: str | None = None) -> None:
-        self.argv, self.env, self.ready_url = argv, env, ready_url
+    def __init__(self, argv: list[str], env: dict, log: Path, ready_url: str | None = None) -> None:
+        self.argv, self.env, self.ready_url, self.log = argv, env, ready_url, log
         self.start()
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, start_new_session=True,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, start_new_session=True,
+                                         stdout=log, stderr=subprocess.STDOUT)
         for _ in range(300):
             if self.ready_url is None:
                 return
@@ -133,6 +136,21 @@ def warm_up(base: str, username: str, frames: dict, workers: int) -> None:
     probes[0].check("check_out")
 
 
+def sign_in_all(base: str, names: list[str], frames: dict, book: Book) -> list[Trainee]:
+    """Sign every trainee in before the clock starts (Argon2id is slow by design), 8 at a time."""
+    click.echo(f"signing {len(names)} trainees in …")
+    signing = Book()
+    clients = [Trainee(base, n, PASSWORD, frames, signing) for n in names]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(Trainee.sign_in, clients))
+    values = signing.latency["POST /login"]
+    click.echo(f"sign-in: {len(values)} requests, p50 {percentile(values, .5) * 1000:.0f} ms, "
+               f"p99 {percentile(values, .99) * 1000:.0f} ms, errors {dict(signing.errors) or 0}")
+    for client in clients:
+        client.book = book
+    return clients
+
+
 def count(database_url: str, book: Book) -> dict:
     """Look in the database for every acknowledged record, and for anything recorded twice."""
     engine = create_engine(make_url(database_url).set(drivername="postgresql+psycopg"))
@@ -175,15 +193,26 @@ def count(database_url: str, book: Book) -> dict:
     return {"lost": lost, "duplicated": duplicated, "totals": totals}
 
 
+def _retry(send, attempts: int = 3):
+    """A request that survives a connection reset (a worker restarting under load)."""
+    for attempt in range(attempts):
+        try:
+            return send()
+        except requests.ConnectionError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(1)
+
+
 def outage_drill(proxy: TcpProxy, base: str, probe: Trainee, seconds: float = 5.0) -> list[str]:
     """Cut the database; /healthz and the API must answer 503, then recover. Returns findings."""
     findings = []
     proxy.cut()
     time.sleep(0.5)
     try:
-        health = requests.get(f"{base}/healthz", timeout=30)
-        api = probe.http.post(f"{base}/api/attendance/challenge", json={"purpose": "check_in"},
-                              headers={"X-CSRFToken": probe.token}, timeout=30)
+        health = _retry(lambda: requests.get(f"{base}/healthz", timeout=30))
+        api = _retry(lambda: probe.http.post(f"{base}/api/attendance/challenge", json={"purpose": "check_in"},
+                                             headers={"X-CSRFToken": probe.token}, timeout=30))
         findings.append(f"database cut: /healthz {health.status_code}, API {api.status_code} "
                         f"{api.json().get('error') if api.headers.get('content-type', '').startswith('application/json') else api.text[:60]}")
         if health.status_code != 503 or api.status_code != 503:
@@ -252,15 +281,18 @@ def main(seconds, trainees, xapi_clients, workers, pg_url, kill, db_outage, port
     click.echo(f"seeding {trainees} trainees on {url.database} …")
     names, lrs_auth, frames = seed(trainees)
     base = f"http://127.0.0.1:{port}"
+    logs = Path(tempfile.mkdtemp(prefix="skilltrace-load-"))
+    click.echo(f"server logs in {logs}")
     bin_dir = Path(sys.executable).parent
     server = Process([str(bin_dir / "gunicorn"), "-w", str(workers), "--threads", "4", "-b", f"127.0.0.1:{port}",
-                      "--timeout", "120", "wsgi:app"], env, ready_url=f"{base}/healthz")
-    scheduler = Process([str(bin_dir / "flask"), "--app", "wsgi", "scheduler", "run"], env)
+                      "--timeout", "120", "wsgi:app"], env, logs / "gunicorn.log", ready_url=f"{base}/healthz")
+    scheduler = Process([str(bin_dir / "flask"), "--app", "wsgi", "scheduler", "run"], env, logs / "scheduler.log")
     warm_up(base, names[0], frames, workers)
     book, findings = Book(), []
+    trainee_clients = sign_in_all(base, names, frames, book)
     started = time.monotonic()
     deadline = started + seconds
-    clients = [Trainee(base, n, PASSWORD, frames, book) for n in names]
+    clients = list(trainee_clients)
     clients += [XapiClient(base, lrs_auth, book) for _ in range(xapi_clients)]
     threads = [threading.Thread(target=c.run, args=(deadline,)) for c in clients]
     for t in threads:
@@ -274,8 +306,8 @@ def main(seconds, trainees, xapi_clients, workers, pg_url, kill, db_outage, port
             server.start()
             scheduler.start()
             findings.append(f"restarted, serving again at {time.monotonic() - started:.0f} s")
-        if db_outage:
-            time.sleep(max(0.0, started + seconds * 2 / 3 - time.monotonic()))
+        if db_outage:  # at two thirds of the run, and not while a killed server restarts
+            time.sleep(max(5.0 if kill else 0.0, started + seconds * 2 / 3 - time.monotonic()))
             probe = Trainee(base, names[0], PASSWORD, frames, Book())
             probe.sign_in()
             findings += outage_drill(proxy, base, probe)

@@ -17,7 +17,7 @@ from app.services import kiosks
 from tests.conftest import FreshContextClient
 from tests.factories import PASSWORD, make_catalogue, make_class, make_trainee, make_user
 from tests.lrs.factories import make_credential
-from tests.security.access_table import ACCESS, ANONYMOUS, LRS_SCOPES, PRINCIPALS, ROLES
+from tests.security.access_table import ACCESS, LRS_SCOPES, PRINCIPALS, ROLES
 
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -126,13 +126,6 @@ def database_digest() -> str:
     return digest.hexdigest()
 
 
-def allowed(key: str) -> frozenset[str]:
-    return ACCESS[key]
-
-
 def denied(key: str) -> list[str]:
     return [p for p in PRINCIPALS if p not in ACCESS[key]]
 
-
-__all__ = ["ANONYMOUS", "MUTATING", "allowed", "build_world", "database_digest", "denied",
-           "principals", "refused", "route_keys", "url_for_rule"]
