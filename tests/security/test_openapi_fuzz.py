@@ -19,7 +19,7 @@ from app.services.consent import current_consent_text, give_consent
 from tests.conftest import AuthActions, FreshContextClient, csrf_token_from
 from tests.factories import PASSWORD, make_catalogue, make_trainee, make_user
 
-EXAMPLES = 6
+EXAMPLES = 25
 # No 500, documented statuses, content types and schemas. Not `positive_data_acceptance`: business
 # rules (a valid resident ID, a listed programme) are beyond a JSON Schema, so schema-valid data
 # may be refused with 400. Not `ignored_auth`: without a session a state-changing call is refused
