@@ -160,3 +160,18 @@ def test_withdrawal_deletes_templates_and_kept_images_and_the_chain_verifies(app
     assert not list(face_images.image_dir().glob("*/*.img"))
     assert verify_chain(db.session) == []
     assert scan_database()[1] == []
+
+
+def test_roll_call_frames_are_kept_like_check_in_frames(app, faces_dir):
+    from app.services import study
+    admin = make_user(Role.ADMIN)
+    user, trainee = trainee_with_face(admin, "online")
+    running_class(admin, make_user(Role.INSTRUCTOR, username="teacher"), [trainee], online=True)
+    app.config["FACE_IMAGE_RETENTION_DAYS"] = 30
+    challenge = attendance.issue_challenge(user, "check_in")
+    assert attendance.check_personal(user, "check_in", challenge.nonce, live_frames(challenge.action),
+                                     "test", online=True).accepted
+    challenge = attendance.issue_challenge(user, "roll_call")
+    attempt = study.answer_roll_call(user, challenge.nonce, live_frames(challenge.action), "test")
+    kept = list(face_images.image_dir().glob(f"*/*-{attempt.verification_id}-*.img"))
+    assert attempt.accepted and len(kept) == 3
