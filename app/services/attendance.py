@@ -36,7 +36,7 @@ from app.queries import biometrics as bio_queries
 from app.services import face_images, hours, xapi_records
 from app.services._tx import transaction
 from app.services.audit import append_audit
-from app.services.classes import can_act_for
+from app.services.classes import can_act_for, can_act_for_trainee
 from app.services.enrolment import reason_message as frame_reason_message
 
 #: Plain words for each refusal, shown on the check-in page.
@@ -507,6 +507,8 @@ def check_alternative(actor: User, trainee_id, purpose: str, note: str = "") -> 
     with transaction() as session:
         if session.get(Trainee, trainee_id) is None:
             raise NotFoundError(_("No such trainee."))
+        if not can_act_for_trainee(session, actor, trainee_id):
+            raise PermissionDeniedError(_("Only the institution's own instructors may do this."))
         _lock_trainee(session, trainee_id)
         arranged = session.scalar(select(AlternativeVerification.id).where(
             AlternativeVerification.trainee_id == trainee_id, AlternativeVerification.ended_at.is_(None)))
@@ -525,7 +527,8 @@ def unlock_trainee(actor: User, trainee_id, reason: str) -> CheckInLock:
     """Lift a trainee's lock-out (instructors and admins), audited with the reason.
 
     Raises:
-        PermissionDeniedError: wrong role. ValidationError: no reason. NotFoundError: not locked.
+        PermissionDeniedError: wrong role, or a trainee of another institution. ValidationError: no
+            reason. NotFoundError: not locked.
     """
     if actor.role not in (Role.INSTRUCTOR, Role.ADMIN):
         raise PermissionDeniedError(_("Only instructors unlock check-in."))
@@ -533,6 +536,8 @@ def unlock_trainee(actor: User, trainee_id, reason: str) -> CheckInLock:
     if not reason:
         raise ValidationError(_("Say why the lock is lifted."), errors={"reason": _("Required.")})
     with transaction() as session:
+        if not can_act_for_trainee(session, actor, trainee_id):
+            raise PermissionDeniedError(_("Only the institution's own instructors may do this."))
         lock = _active_lock(session, trainee_id)
         if lock is None:
             raise NotFoundError(_("The trainee is not locked out."), code="not_locked")

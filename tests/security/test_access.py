@@ -15,10 +15,11 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AuditEntry, Role
+from app.errors.exceptions import NotFoundError, PermissionDeniedError
+from app.models import AuditEntry, Role, User
 from app.services import attendance, kiosks
 from tests.attendance_helpers import live_frames, running_class, trainee_with_face
-from tests.factories import make_trainee, make_user
+from tests.factories import make_catalogue, make_trainee, make_user
 from tests.security.access_table import ACCESS, NON_MUTATING
 from tests.security.helpers import (MUTATING, build_world, database_digest, denied, principals,
                                     refused, route_keys, url_for_rule)
@@ -132,3 +133,17 @@ def test_a_kiosk_checks_in_only_at_its_own_site(app, client, faces_dir):
     response = client.post("/api/kiosk/check-in", headers=auth, content_type="multipart/form-data",
                            data={"nonce": challenge["nonce"], "class_id": str(klass.id), "frames": frames})
     assert response.status_code in (403, 409) and response.json["accepted"] is False
+
+
+def test_instructors_act_only_for_trainees_of_their_own_institution(app, world, faces_dir):
+    """ID-card checks and lock-out lifts: another institution's instructor is refused (403)."""
+    other_institution = make_catalogue(world["admin"])[0]
+    outsider = make_user(Role.INSTRUCTOR, username="outsider", institution=other_institution)
+    trainee_id = world["other"].id
+    for action in (lambda who: attendance.check_alternative(who, trainee_id, "check_out"),
+                   lambda who: attendance.unlock_trainee(who, trainee_id, "复核")):
+        with pytest.raises(PermissionDeniedError):
+            action(outsider)
+    own = db.session.scalar(select(User).where(User.username == "instructor"))
+    with pytest.raises(NotFoundError):  # allowed, but there is no lock to lift
+        attendance.unlock_trainee(own, trainee_id, "复核")
