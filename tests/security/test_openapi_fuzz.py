@@ -20,13 +20,11 @@ from tests.conftest import AuthActions, FreshContextClient, csrf_token_from
 from tests.factories import PASSWORD, make_catalogue, make_trainee, make_user
 
 EXAMPLES = 25
-# No 500, documented statuses, content types and schemas. Not `positive_data_acceptance`: business
-# rules (a valid resident ID, a listed programme) are beyond a JSON Schema, so schema-valid data
-# may be refused with 400. Not `ignored_auth`: without a session a state-changing call is refused
-# by the CSRF check (400) before the role check (401); test_access.py proves 401 on every route.
+# Every default check but `positive_data_acceptance`: business rules (a valid resident ID, a
+# listed programme) are beyond a JSON Schema, so schema-valid data may be refused with 400.
 _c = schemathesis.checks
 CHECKS = [_c.not_a_server_error, _c.status_code_conformance, _c.content_type_conformance,
-          _c.response_schema_conformance, _c.negative_data_rejection]
+          _c.response_schema_conformance, _c.negative_data_rejection, _c.ignored_auth]
 TRAINEE_PREFIXES = ("/api/me/", "/api/attendance/", "/api/study")
 
 

@@ -81,3 +81,9 @@ def test_logout_needs_the_csrf_token(app, client, auth):
     auth.login("admin", PASSWORD)
     assert client.post("/logout").status_code == 400
     assert client.get("/").status_code == 200  # still signed in
+
+
+def test_anonymous_api_calls_get_401_not_a_csrf_error(app, client):
+    response = client.post("/api/trainees", json={"name": "赵敏"})
+    assert response.status_code == 401 and response.json["error"] == "unauthenticated"
+    assert client.post("/login", data={"username": "x", "password": "y"}).status_code == 400  # login CSRF
