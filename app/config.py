@@ -127,6 +127,9 @@ class BaseConfig:
     STATISTICS_TARGETS = {"employment": 150_000, "entrepreneurship": 20_000, "high_skill": 30_000,
                           "apprenticeship": 20_000}
     FULL_TIME_EQUIVALENT_RATE = Decimal("0.30")  # person-times → full-time students (R11)
+    # Largest request body (bytes): larger ones get 413 before anything reads them. Frame uploads
+    # lower it per request; the LRS raises it to LRS_MAX_BODY_BYTES for its attachments.
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 
     @classmethod
     def load(cls, instance_path: Path, environ: os._Environ | dict | None = None) -> dict:
@@ -152,6 +155,10 @@ class BaseConfig:
             # None: the encoder's calibrated default (recognition.DEFAULT_THRESHOLDS).
             FACE_MATCH_THRESHOLD=_optional_float(env, "SKILLTRACE_FACE_MATCH_THRESHOLD"),
             FACE_DUPLICATE_THRESHOLD=_optional_float(env, "SKILLTRACE_FACE_DUPLICATE_THRESHOLD"),
+            # Raw frames of verifications: 0 days (the default) keeps none; N keeps them sealed
+            # (AES-GCM) in FACE_IMAGE_DIR until the scheduler purges them after N days.
+            FACE_IMAGE_RETENTION_DAYS=int(env.get("SKILLTRACE_FACE_IMAGE_RETENTION_DAYS", "0")),
+            FACE_IMAGE_DIR=env.get("SKILLTRACE_FACE_IMAGE_DIR") or str(instance_path / "face_images"),
             SQLALCHEMY_DATABASE_URI=normalise_database_url(
                 env.get("DATABASE_URL") or _sqlite_url(instance_path)
             ),
@@ -160,6 +167,9 @@ class BaseConfig:
             PORT=int(env.get("PORT", "5000")),
             BABEL_DEFAULT_LOCALE=env.get("LANGUAGE", "zh_CN"),
             RATELIMIT_STORAGE_URI=env.get("SKILLTRACE_RATELIMIT_STORAGE", cls.RATELIMIT_STORAGE_URI),
+            # Check-in attempts allowed per client address (raise it behind a kiosk NAT or for
+            # scripts/load_test.py, where every simulated trainee comes from one address).
+            CHECK_IN_RATE_LIMIT=env.get("SKILLTRACE_CHECK_IN_RATE_LIMIT", cls.CHECK_IN_RATE_LIMIT),
             # Version answered to xAPI requests that send no usable version header.
             LRS_FALLBACK_VERSION=env.get("SKILLTRACE_LRS_FALLBACK_VERSION", "2.0.0"),
             ASSESSMENT_PASS_MARK=_decimal(env, "SKILLTRACE_ASSESSMENT_PASS_MARK", cls.ASSESSMENT_PASS_MARK),

@@ -36,6 +36,7 @@ def _xapi_request() -> XAPIRequest:
     limit = current_app.config.get("LRS_MAX_BODY_BYTES", 32 * 1024 * 1024)
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLargeError(f"body exceeds {limit} bytes")
+    request.max_content_length = limit  # the app's own limit may be lower than the LRS's
     body = request.get_data(cache=True)
     if len(body) > limit:
         raise PayloadTooLargeError(f"body exceeds {limit} bytes")

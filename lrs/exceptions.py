@@ -8,7 +8,8 @@
     ├── ConflictError            409  same id with other content, or a document changed
     ├── PreconditionFailedError  412  If-Match / If-None-Match not met
     ├── PayloadTooLargeError     413  request body over the configured limit
-    └── StorageError             500  the store failed (never for bad input)
+    ├── StorageError             500  the store failed (never for bad input)
+    └── StoreUnavailableError    503  the database does not answer (retry later)
 """
 
 from __future__ import annotations
@@ -80,3 +81,10 @@ class StorageError(LRSError):
 
     status = 500
     code = "storage_error"
+
+
+class StoreUnavailableError(LRSError):
+    """The database does not answer (connection refused or lost); the client may retry."""
+
+    status = 503
+    code = "store_unavailable"

@@ -139,6 +139,17 @@ _DOC_PARAMS = {
 }
 
 
+MAX_DOCUMENT_ID = 1000
+
+
+def _check_document_id(doc_id: str, name: str) -> None:
+    """Refuse ids no database can key on: control characters (NUL) or over MAX_DOCUMENT_ID long."""
+    if len(doc_id) > MAX_DOCUMENT_ID:
+        raise BadRequestError(f"{name} is longer than {MAX_DOCUMENT_ID} characters", field=name)
+    if any(ord(c) < 32 or ord(c) == 127 for c in doc_id):
+        raise BadRequestError(f"{name} contains control characters", field=name)
+
+
 def parse_document_params(kind: str, params: dict, method: str) -> DocumentRequest:
     """Parse the parameters of a state, activity profile or agent profile request."""
     allowed, id_name = _DOC_PARAMS[kind]
@@ -153,6 +164,8 @@ def parse_document_params(kind: str, params: dict, method: str) -> DocumentReque
     if "registration" in params:
         key["registration"] = str(parse_uuid(params["registration"], "registration"))
     doc_id = params.get(id_name)
+    if doc_id is not None:
+        _check_document_id(doc_id, id_name)
     if doc_id is None and (method in ("PUT", "POST") or (method == "DELETE" and kind != "state")):
         raise BadRequestError(f"{id_name} is required", field=id_name)
     since = None

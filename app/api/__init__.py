@@ -7,4 +7,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-from app.api import catalogue, classes, trainees  # noqa: E402,F401
+from app.api import catalogue, classes, openapi, trainees  # noqa: E402,F401

@@ -4,13 +4,14 @@ The 500 handler always rolls the session back so a failed request leaves nothing
 """
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.errors.exceptions import SkillTraceError
-from app.extensions import db
+from app.extensions import db, login_manager
 
 _TEMPLATED = {400, 403, 404, 429, 500, 503}
 
@@ -64,6 +65,21 @@ def _on_http_error(exc: HTTPException):
     return error_response(status, code, _default_message(status) or exc.description or exc.name)
 
 
+def _on_database_unavailable(exc: Exception):
+    """503 while the database does not answer (connection refused or lost); nothing was saved."""
+    try:
+        db.session.rollback()
+    except (OperationalError, InterfaceError):
+        pass
+    db.session.remove()
+    # Treat the caller as signed out for this answer, so the page does not query for the user.
+    g._login_user = login_manager.anonymous_user()
+    message = _default_message(503)
+    if wants_json():
+        return {"error": "database_unavailable", "message": message, "status": 503}, 503
+    return render_template("errors/unavailable.html", message=message), 503
+
+
 def _on_unexpected_error(exc: Exception):
     db.session.rollback()
     if isinstance(exc, HTTPException):
@@ -75,5 +91,7 @@ def register_error_handlers(app: Flask) -> None:
     """Install the handlers on the app."""
     app.register_error_handler(SkillTraceError, _on_domain_error)
     app.register_error_handler(CSRFError, _on_csrf_error)
+    app.register_error_handler(OperationalError, _on_database_unavailable)
+    app.register_error_handler(InterfaceError, _on_database_unavailable)
     app.register_error_handler(HTTPException, _on_http_error)
     app.register_error_handler(Exception, _on_unexpected_error)

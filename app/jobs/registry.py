@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.services.classes import start_due_classes
+from app.services.face_images import purge_expired
 from app.services.hours import close_stale_intervals
 from app.services.reconciliation import reconcile
 from app.services.study import close_idle_study
@@ -33,6 +34,10 @@ def _close_idle_study() -> str:
     return f"{close_idle_study()} idle study intervals closed"
 
 
+def _purge_face_images() -> str:
+    return f"{purge_expired()} kept face images purged"
+
+
 def _reconcile_hours() -> str:
     report = reconcile()
     found = ", ".join(f"{k} {v}" for k, v in sorted(report.counts_by_kind().items())) or "no differences"
@@ -43,6 +48,7 @@ RECURRING_JOBS: dict[str, RecurringJob] = {
     "start_due_classes": RecurringJob(_start_due_classes, "interval", {"minutes": 1}),
     "close_stale_intervals": RecurringJob(_close_stale_intervals, "interval", {"minutes": 5}),
     "close_idle_study": RecurringJob(_close_idle_study, "interval", {"minutes": 5}),
+    "purge_face_images": RecurringJob(_purge_face_images, "interval", {"hours": 1}),
     # nightly, 02:30 Beijing time (the scheduler runs in UTC)
     "reconcile_hours": RecurringJob(_reconcile_hours, "cron", {"hour": 18, "minute": 30}),
 }

@@ -29,14 +29,14 @@ from app.extensions import db
 from app.face import get_face
 from app.models import (AlternativeVerification, CheckInChallenge, CheckInLock, ClassSession,
                         ClassStatus, Decision, Enrolment, FaceTemplate, FaceVerification,
-                        IntervalStatus, Kiosk, PresenceInterval, Purpose, Role, TrainingClass, User,
-                        VerificationMode)
+                        IntervalStatus, Kiosk, PresenceInterval, Purpose, Role, Trainee, TrainingClass,
+                        User, VerificationMode)
 from app.models.base import utcnow
 from app.queries import biometrics as bio_queries
-from app.services import hours, xapi_records
+from app.services import face_images, hours, xapi_records
 from app.services._tx import transaction
 from app.services.audit import append_audit
-from app.services.classes import can_act_for
+from app.services.classes import can_act_for, can_act_for_trainee
 from app.services.enrolment import reason_message as frame_reason_message
 
 #: Plain words for each refusal, shown on the check-in page.
@@ -451,9 +451,11 @@ def check_personal(actor: User, purpose: str, nonce: str, frames: Sequence[bytes
         enrolment = cs = None
         if not reason and purpose == Purpose.CHECK_IN:
             enrolment, cs, reason = _current_session(session, trainee_id, now, purpose, online=online)
-        return _apply(session, now=now, purpose=purpose, mode=VerificationMode.PERSONAL, face=face,
-                      trainee_id=trainee_id, enrolment=enrolment, cs=cs, kiosk=None, challenge=challenge,
-                      actor=actor, device=device, reason=reason)
+        attempt = _apply(session, now=now, purpose=purpose, mode=VerificationMode.PERSONAL, face=face,
+                         trainee_id=trainee_id, enrolment=enrolment, cs=cs, kiosk=None, challenge=challenge,
+                         actor=actor, device=device, reason=reason)
+    face_images.retain(trainee_id, attempt.verification_id, frames)
+    return attempt
 
 
 def check_at_kiosk(kiosk: Kiosk, purpose: str, nonce: str, frames: Sequence[bytes], device: str = "",
@@ -482,9 +484,11 @@ def check_at_kiosk(kiosk: Kiosk, purpose: str, nonce: str, frames: Sequence[byte
         if not reason and purpose == Purpose.CHECK_IN:
             enrolment, cs, reason = _current_session(session, trainee_id, now, purpose, site=kiosk.site,
                                                      institution_id=kiosk.institution_id)
-        return _apply(session, now=now, purpose=purpose, mode=VerificationMode.KIOSK, face=face,
-                      trainee_id=trainee_id, enrolment=enrolment, cs=cs, kiosk=kiosk, challenge=challenge,
-                      actor=None, device=device, reason=reason)
+        attempt = _apply(session, now=now, purpose=purpose, mode=VerificationMode.KIOSK, face=face,
+                         trainee_id=trainee_id, enrolment=enrolment, cs=cs, kiosk=kiosk, challenge=challenge,
+                         actor=None, device=device, reason=reason)
+    face_images.retain(trainee_id, attempt.verification_id, frames)
+    return attempt
 
 
 def check_alternative(actor: User, trainee_id, purpose: str, note: str = "") -> Attempt:
@@ -493,6 +497,7 @@ def check_alternative(actor: User, trainee_id, purpose: str, note: str = "") -> 
 
     Raises:
         PermissionDeniedError: not an instructor or admin. ValidationError: bad purpose.
+        NotFoundError: no such trainee.
     """
     if actor.role not in (Role.INSTRUCTOR, Role.ADMIN):
         raise PermissionDeniedError(_("Only instructors record ID-card verifications."))
@@ -500,6 +505,10 @@ def check_alternative(actor: User, trainee_id, purpose: str, note: str = "") -> 
     now = utcnow()
     face = _Face(trainee_id=trainee_id)
     with transaction() as session:
+        if session.get(Trainee, trainee_id) is None:
+            raise NotFoundError(_("No such trainee."))
+        if not can_act_for_trainee(session, actor, trainee_id):
+            raise PermissionDeniedError(_("Only the institution's own instructors may do this."))
         _lock_trainee(session, trainee_id)
         arranged = session.scalar(select(AlternativeVerification.id).where(
             AlternativeVerification.trainee_id == trainee_id, AlternativeVerification.ended_at.is_(None)))
@@ -518,7 +527,8 @@ def unlock_trainee(actor: User, trainee_id, reason: str) -> CheckInLock:
     """Lift a trainee's lock-out (instructors and admins), audited with the reason.
 
     Raises:
-        PermissionDeniedError: wrong role. ValidationError: no reason. NotFoundError: not locked.
+        PermissionDeniedError: wrong role, or a trainee of another institution. ValidationError: no
+            reason. NotFoundError: not locked.
     """
     if actor.role not in (Role.INSTRUCTOR, Role.ADMIN):
         raise PermissionDeniedError(_("Only instructors unlock check-in."))
@@ -526,6 +536,8 @@ def unlock_trainee(actor: User, trainee_id, reason: str) -> CheckInLock:
     if not reason:
         raise ValidationError(_("Say why the lock is lifted."), errors={"reason": _("Required.")})
     with transaction() as session:
+        if not can_act_for_trainee(session, actor, trainee_id):
+            raise PermissionDeniedError(_("Only the institution's own instructors may do this."))
         lock = _active_lock(session, trainee_id)
         if lock is None:
             raise NotFoundError(_("The trainee is not locked out."), code="not_locked")

@@ -81,6 +81,16 @@ def can_act_for(actor: User, institution_id) -> bool:
         actor.role == Role.INSTRUCTOR and actor.institution_id == institution_id)
 
 
+def can_act_for_trainee(session: Session, actor: User, trainee_id) -> bool:
+    """Admins, or instructors of an institution that has the trainee on a class roster."""
+    if actor.role == Role.ADMIN:
+        return True
+    return actor.role == Role.INSTRUCTOR and session.scalar(
+        select(Enrolment.id).join(TrainingClass, Enrolment.class_id == TrainingClass.id)
+        .where(Enrolment.trainee_id == trainee_id, TrainingClass.institution_id == actor.institution_id)
+        .limit(1)) is not None
+
+
 def _check_application(session: Session, actor: User, app_: ClassApplication) -> dict:
     errors = {}
     if not app_.code.strip():

@@ -11,6 +11,7 @@ from app.errors.exceptions import ConflictError, NotFoundError, ValidationError
 from app.models import (AlternativeVerification, Consent, ConsentMethod, ConsentText, FaceTemplate,
                         Trainee, User)
 from app.models.base import utcnow
+from app.services import face_images
 from app.services._tx import transaction
 from app.services.audit import append_audit
 
@@ -94,6 +95,7 @@ def withdraw_consent(actor: User, trainee_id) -> int:
         deleted = session.execute(delete(FaceTemplate).where(FaceTemplate.trainee_id == trainee.id)).rowcount
         append_audit(session, actor, "consent.withdrawn", consent, {
             "trainee_id": str(trainee.id), "templates_deleted": deleted})
+    face_images.delete_trainee_images(trainee_id)
     return deleted
 
 

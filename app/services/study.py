@@ -33,7 +33,7 @@ from app.models import (IntervalStatus, PresenceInterval, Purpose, RollCallOutco
                         StudyState, User, VerificationMode)
 from app.models.base import utcnow
 from app.queries import biometrics as bio_queries
-from app.services import attendance, hours, xapi_records
+from app.services import attendance, face_images, hours, xapi_records
 from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services.classes import LOCAL_TZ
@@ -206,11 +206,14 @@ def answer_roll_call(actor: User, nonce: str, frames: Sequence[bytes], device: s
                 "accepted": not reason, "reason": reason, "verification_id": str(verification.id)})
         if reason:
             attendance._maybe_lock(session, trainee_id, now)
-            return attendance.Attempt(False, reason, attendance.reason_message(reason), Purpose.ROLL_CALL.value,
-                                      verification.id, trainee_id=trainee_id, distance=face.distance)
-        return attendance.Attempt(True, "", str(_("Face verified: study time counts again.")),
-                                  Purpose.ROLL_CALL.value, verification.id, interval.id, trainee_id=trainee_id,
-                                  distance=face.distance)
+            attempt = attendance.Attempt(False, reason, attendance.reason_message(reason), Purpose.ROLL_CALL.value,
+                                         verification.id, trainee_id=trainee_id, distance=face.distance)
+        else:
+            attempt = attendance.Attempt(True, "", str(_("Face verified: study time counts again.")),
+                                         Purpose.ROLL_CALL.value, verification.id, interval.id,
+                                         trainee_id=trainee_id, distance=face.distance)
+    face_images.retain(trainee_id, attempt.verification_id, frames)
+    return attempt
 
 
 def status(actor: User) -> dict | None:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, scoped_session
 
 from lrs.auth import SecretHasher
-from lrs.exceptions import ConflictError, LRSError, StorageError
+from lrs.exceptions import ConflictError, LRSError, StorageError, StoreUnavailableError
 from lrs.storage.base import LRSStore
 
 
@@ -55,6 +55,12 @@ class SQLAlchemyStore(LRSStore):
             session.rollback()
             # Two requests wrote the same key at once (same statement id, same document).
             raise ConflictError("a concurrent request wrote the same resource; retry") from exc
+        except (OperationalError, InterfaceError) as exc:
+            try:
+                session.rollback()
+            except SQLAlchemyError:
+                pass  # the connection is gone; the pool replaces it
+            raise StoreUnavailableError(f"database unavailable: {exc.__class__.__name__}") from exc
         except SQLAlchemyError as exc:
             session.rollback()
             raise StorageError(f"storage failed: {exc.__class__.__name__}") from exc
