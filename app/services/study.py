@@ -33,7 +33,7 @@ from app.models import (IntervalStatus, PresenceInterval, Purpose, RollCallOutco
                         StudyState, User, VerificationMode)
 from app.models.base import utcnow
 from app.queries import biometrics as bio_queries
-from app.services import attendance, hours, xapi_records
+from app.services import attendance, face_checks, hours, xapi_records
 from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services.classes import LOCAL_TZ
@@ -81,7 +81,7 @@ def _expire(session: Session, interval: PresenceInterval, state: StudyState, now
     if pending is None or now <= pending.deadline:
         return None
     verification = attendance._record(
-        session, now=now, purpose=Purpose.ROLL_CALL, mode=VerificationMode.PERSONAL, face=attendance._Face(),
+        session, now=now, purpose=Purpose.ROLL_CALL, mode=VerificationMode.PERSONAL, face=face_checks.FaceEvidence(),
         reason="roll_call_missed", trainee_id=interval.trainee_id, enrolment=interval.enrolment,
         cs=interval.class_session, kiosk=None, challenge=None, actor=None, device="")
     pending.outcome, pending.resolved_at, pending.verification_id = RollCallOutcome.MISSED, now, verification.id
@@ -167,14 +167,14 @@ def answer_roll_call(actor: User, nonce: str, frames: Sequence[bytes], device: s
         NotFoundError: no trainee record. ValidationError: frame count. UnavailableError: models.
     """
     trainee_id = _trainee_id(actor)
-    action = attendance._peek_action(nonce)
+    action = face_checks.peek_action(nonce)
     locked = attendance.is_locked_out(trainee_id)
-    face = (attendance._verify_personal(trainee_id, action, frames) if action and not locked
-            else attendance._Face(trainee_id=trainee_id))
+    face = (face_checks.verify_personal(trainee_id, action, frames) if action and not locked
+            else face_checks.FaceEvidence(trainee_id=trainee_id))
     now = utcnow()
     with transaction() as session:
         attendance._lock_trainee(session, trainee_id)
-        challenge, reason = attendance._consume(session, nonce, Purpose.ROLL_CALL, now, trainee_id=trainee_id)
+        challenge, reason = face_checks.consume_challenge(session, nonce, Purpose.ROLL_CALL, now, trainee_id=trainee_id)
         if not reason and attendance._active_lock(session, trainee_id) is not None:
             reason = "locked_out"
         reason = reason or face.refusal
