@@ -100,6 +100,11 @@ class BaseConfig:
     STUDY_HEARTBEAT_MS = 30_000               # how often the study page sends a heartbeat
     STUDY_ACTIVE_MS = 120_000                 # no input for this long: the page reports inactive
     HOURS_UNIT_MINUTES = 1
+    XAPI_FORWARD_BATCH = 100                  # statements per POST to the external LRS
+    XAPI_FORWARD_BACKOFF_SECONDS = 30         # first retry delay, doubled per failed attempt
+    XAPI_FORWARD_MAX_BACKOFF_SECONDS = 3600
+    XAPI_FORWARD_LEASE_SECONDS = 300          # a claim not settled by then may be taken again
+    XAPI_FORWARD_TIMEOUT_SECONDS = 30         # socket timeout of the scheduler's forwarding
 
     @classmethod
     def load(cls, instance_path: Path, environ: os._Environ | dict | None = None) -> dict:
@@ -135,6 +140,10 @@ class BaseConfig:
             RATELIMIT_STORAGE_URI=env.get("SKILLTRACE_RATELIMIT_STORAGE", cls.RATELIMIT_STORAGE_URI),
             # Version answered to xAPI requests that send no usable version header.
             LRS_FALLBACK_VERSION=env.get("SKILLTRACE_LRS_FALLBACK_VERSION", "2.0.0"),
+            # An external LRS every statement SkillTrace writes is forwarded to ("": none).
+            XAPI_FORWARD_URL=env.get("SKILLTRACE_XAPI_FORWARD_URL", ""),
+            XAPI_FORWARD_KEY=env.get("SKILLTRACE_XAPI_FORWARD_KEY", ""),
+            XAPI_FORWARD_SECRET=env.get("SKILLTRACE_XAPI_FORWARD_SECRET", ""),
         )
         return settings
 

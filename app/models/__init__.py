@@ -8,6 +8,7 @@ from app.models.biometrics import (AlternativeVerification, Consent, ConsentMeth
                                    DuplicateFaceFlag, FaceTemplate)
 from app.models.catalogue import (DeliveryMode, EvaluationOrganisation, Occupation, Programme,
                                   ShortageListing, SkillLevel, SubsidyStandard, TrainingCategory)
+from app.models.forwarding import ForwardedStatement
 from app.models.jobs import scheduler_jobs  # noqa: F401
 from app.models.classes import (ClassSession, ClassStatus, Enrolment, Exemption, SessionKind,
                                 TrainingClass)
@@ -23,5 +24,5 @@ __all__ = [
     "SkillLevel", "SubsidyStandard", "Trainee", "TrainingCategory", "TrainingClass", "User",
     "CheckInChallenge", "CheckInLock", "Decision", "EntryType", "FaceVerification", "HourRule",
     "HoursEntry", "IntervalStatus", "Kiosk", "LedgerIsAppendOnly", "PresenceInterval", "Purpose",
-    "VerificationMode", "RollCallOutcome", "StudyRollCall", "StudyState",
+    "VerificationMode", "RollCallOutcome", "StudyRollCall", "StudyState", "ForwardedStatement",
 ]
