@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
@@ -42,6 +43,9 @@ from lrs.storage.tables import Statement
 
 #: How many differences the audit entry lists (the report itself lists them all).
 AUDITED_DIFFERENCES = 100
+#: Settings of the reconciliation's read transaction (see `_full_scan_settings`).
+_PG_WORK_MEM = "256MB"
+_SQLITE_SCAN_PRAGMAS = {"mmap_size": (1 << 32, 0), "cache_size": (-262144, -2000)}  # (value, default)
 #: Slack, in seconds, when comparing credited minutes with the interval's length in SQL
 #: (SQLite's julianday() arithmetic is a float).
 _SLACK_SECONDS = 1
@@ -161,6 +165,12 @@ def _str(value) -> str | None:
     return None if value is None else str(value)
 
 
+def _first(row) -> str:
+    """Sort key of a result row: its first column, the record's id (the SQL does not sort:
+    an ORDER BY over the whole table would make the scan follow the id index)."""
+    return str(row[0])
+
+
 def _statement_problem(stmt_pk, registration, enrolment_id) -> str | None:
     if stmt_pk is None:
         return "statement_missing"
@@ -185,11 +195,10 @@ def _check_intervals(session: Session) -> list[Difference]:
             and_(closed, credit.id.is_(None)),
             s_in.pk.is_(None), s_in.registration.is_distinct_from(interval.enrolment_id),
             and_(closed, or_(s_out.pk.is_(None),
-                             s_out.registration.is_distinct_from(interval.enrolment_id)))))
-        .order_by(interval.id)).all()
+                             s_out.registration.is_distinct_from(interval.enrolment_id)))))).all()
     out = []
     for (interval_id, enrolment_id, status, credit_id, in_id, in_pk, in_reg,
-         out_id, out_pk, out_reg) in rows:
+         out_id, out_pk, out_reg) in sorted(rows, key=_first):
         ids = {"interval_id": str(interval_id), "enrolment_id": str(enrolment_id)}
         if status == IntervalStatus.CLOSED and credit_id is None:
             out.append(Difference("interval_without_credit", ids))
@@ -226,12 +235,11 @@ def _check_ledger(session: Session) -> list[Difference]:
             and_(is_reversal, or_(target.id.is_(None), target.entry_type != EntryType.CREDIT,
                                   entry.minutes != -target.minutes)),
             stmt.pk.is_(None), stmt.registration.is_distinct_from(entry.enrolment_id),
-            stmt_minutes.is_distinct_from(entry.minutes)))
-        .order_by(entry.id)).all()
+            stmt_minutes.is_distinct_from(entry.minutes)))).all()
     out = []
     for (entry_id, entry_type, enrolment_id, minutes, interval_ref, interval_id, status, exceeds,
          reverses_id, target_id, target_type, target_minutes,
-         statement_id, stmt_pk, registration, statement_minutes) in rows:
+         statement_id, stmt_pk, registration, statement_minutes) in sorted(rows, key=_first):
         ids = {"entry_id": str(entry_id), "enrolment_id": str(enrolment_id)}
         if entry_type == EntryType.CREDIT:
             if interval_id is None or status != IntervalStatus.CLOSED:
@@ -261,11 +269,10 @@ def _check_verifications(session: Session) -> list[Difference]:
         select(verification.id, verification.enrolment_id, verification.statement_id, stmt.pk,
                stmt.registration)
         .outerjoin(stmt, stmt.id == verification.statement_id)
-        .where(or_(stmt.pk.is_(None), stmt.registration.is_distinct_from(verification.enrolment_id)))
-        .order_by(verification.id)).all()
+        .where(or_(stmt.pk.is_(None), stmt.registration.is_distinct_from(verification.enrolment_id)))).all()
     return [Difference(problem, {"verification_id": str(vid), "enrolment_id": _str(enrolment_id),
                                  "record": "verification", "statement_id": _str(statement_id)})
-            for vid, enrolment_id, statement_id, pk, registration in rows
+            for vid, enrolment_id, statement_id, pk, registration in sorted(rows, key=_first)
             if (problem := _statement_problem(pk, registration, enrolment_id))]
 
 
@@ -288,10 +295,30 @@ def _count_checked(session: Session) -> dict:
     return checked
 
 
+@contextmanager
+def _full_scan_settings(session: Session):
+    """Give the read transaction room for whole-table joins: on PostgreSQL memory for in-memory
+    hash joins; on SQLite a memory-mapped file and a larger page cache for this connection
+    (index probes then read pages in place instead of through read() calls)."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        conn.exec_driver_sql(f"SET LOCAL work_mem = '{_PG_WORK_MEM}'")
+        yield
+        return
+    for pragma, (value, _default) in _SQLITE_SCAN_PRAGMAS.items():
+        conn.exec_driver_sql(f"PRAGMA {pragma} = {value}")
+    try:
+        yield
+    finally:
+        for pragma, (_value, default) in _SQLITE_SCAN_PRAGMAS.items():
+            conn.exec_driver_sql(f"PRAGMA {pragma} = {default}")
+
+
 def find_differences(session: Session) -> tuple[dict, list[Difference]]:
     """Run every check (read-only) and return (counts checked, differences)."""
-    checked = _count_checked(session)
-    differences = _check_intervals(session) + _check_ledger(session) + _check_verifications(session)
+    with _full_scan_settings(session):
+        checked = _count_checked(session)
+        differences = _check_intervals(session) + _check_ledger(session) + _check_verifications(session)
     return checked, differences
 
 
