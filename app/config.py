@@ -91,6 +91,7 @@ class BaseConfig:
     CHECK_IN_LOCK_FAILURES = 5
     CHECK_IN_LOCK_WINDOW_MINUTES = 15
     CHECK_IN_RATE_LIMIT = "20 per minute"
+    CHECK_IN_MAX_CLOCK_SKEW_SECONDS = 300     # a client capture time further off is refused
     HOURS_DAILY_CAP_MINUTES = 8 * 60
     STUDY_HEARTBEAT_MAX_GAP_SECONDS = 90      # heartbeats further apart count nothing between them
     STUDY_ROLL_CALLS_PER_DAY = 8

@@ -30,7 +30,7 @@ from app.models import (AlternativeVerification, CheckInChallenge, CheckInLock, 
 from app.models.base import utcnow
 from app.queries import biometrics as bio_queries
 from app.services import hours, xapi_records
-from app.services.face_checks import (FaceEvidence, consume_challenge, identify_at_kiosk,
+from app.services.face_checks import (FaceEvidence, clock_skewed, consume_challenge, identify_at_kiosk,
                                       issue_challenge, parse_purpose, peek_action, verify_personal)
 from app.services._tx import transaction
 from app.services.audit import append_audit
@@ -58,6 +58,7 @@ REASONS = {
     "not_checked_in": _l("You are not checked in, so you cannot check out."),
     "no_arrangement": _l("This trainee has no ID-card verification arrangement."),
     "not_studying": _l("You have not started online study."),
+    "clock_skew": _l("The clock of this device is wrong. Set its date and time correctly and try again."),
     "roll_call_missed": _l("The face roll-call was not answered in time: study time is paused until your face is verified again."),
 }
 #: Refusals that count towards a lock-out (an honest "too early" does not).
@@ -270,7 +271,7 @@ def _apply(session: Session, *, now, purpose: Purpose, mode: VerificationMode, f
 
 
 def check_personal(actor: User, purpose: str, nonce: str, frames: Sequence[bytes], device: str = "",
-                   online: bool = False) -> Attempt:
+                   online: bool = False, captured_at: datetime | None = None) -> Attempt:
     """Check the signed-in trainee in or out (1:1 against their own template).
 
     Args:
@@ -279,6 +280,8 @@ def check_personal(actor: User, purpose: str, nonce: str, frames: Sequence[bytes
         device: the client's description (user agent), stored with the verification.
         online: a check-in starts online study (an online session of the trainee's classes now)
             instead of presence on site; a check-out ends whichever interval is open.
+        captured_at: the client's capture time, if sent: too far from the server's clock and the
+            check is refused (``clock_skew``); it is never used as the time of anything.
 
     Returns:
         An `Attempt`; refused ones are stored as failed verifications.
@@ -294,14 +297,16 @@ def check_personal(actor: User, purpose: str, nonce: str, frames: Sequence[bytes
     trainee_id = trainee.id
     action = peek_action(nonce)
     locked = _active_lock(db.session, trainee_id) is not None
-    face = verify_personal(trainee_id, action, frames) if action and not locked else FaceEvidence(trainee_id=trainee_id)
+    skewed = clock_skewed(captured_at)
+    face = (verify_personal(trainee_id, action, frames) if action and not locked and not skewed
+            else FaceEvidence(trainee_id=trainee_id))
     now = utcnow()
     with transaction() as session:
         _lock_trainee(session, trainee_id)
         challenge, reason = consume_challenge(session, nonce, purpose, now, trainee_id=trainee_id)
         if not reason and _active_lock(session, trainee_id) is not None:
             reason = "locked_out"
-        reason = reason or face.refusal
+        reason = reason or ("clock_skew" if skewed else face.refusal)
         enrolment = cs = None
         if not reason and purpose == Purpose.CHECK_IN:
             enrolment, cs, reason = _current_session(session, trainee_id, now, purpose, online=online)
@@ -311,7 +316,7 @@ def check_personal(actor: User, purpose: str, nonce: str, frames: Sequence[bytes
 
 
 def check_at_kiosk(kiosk: Kiosk, purpose: str, nonce: str, frames: Sequence[bytes], device: str = "",
-                   class_id=None) -> Attempt:
+                   class_id=None, captured_at: datetime | None = None) -> Attempt:
     """Check in or out whoever stands at the kiosk (1:N over the rosters of the classes running
     at the kiosk's site now). ``class_id``, when sent, must have its session at this site.
 
@@ -319,14 +324,16 @@ def check_at_kiosk(kiosk: Kiosk, purpose: str, nonce: str, frames: Sequence[byte
     """
     purpose = parse_purpose(purpose)
     action = peek_action(nonce)
-    face = identify_at_kiosk(action, frames, _kiosk_roster(db.session, kiosk, utcnow())) if action else FaceEvidence()
+    skewed = clock_skewed(captured_at)
+    face = (identify_at_kiosk(action, frames, _kiosk_roster(db.session, kiosk, utcnow()))
+            if action and not skewed else FaceEvidence())
     now = utcnow()
     with transaction() as session:
         kiosk = session.get(Kiosk, kiosk.id)
         trainee_id = face.trainee_id
         _lock_trainee(session, trainee_id)
         challenge, reason = consume_challenge(session, nonce, purpose, now, kiosk=kiosk)
-        reason = reason or face.refusal
+        reason = reason or ("clock_skew" if skewed else face.refusal)
         enrolment = cs = None
         if not reason and class_id is not None:
             klass = session.get(TrainingClass, class_id)

@@ -46,6 +46,15 @@ class FaceEvidence:
     trainee_id: uuid.UUID | None = None
 
 
+def clock_skewed(captured_at: datetime | None) -> bool:
+    """Whether a client's capture time is further from the server's clock than
+    ``CHECK_IN_MAX_CLOCK_SKEW_SECONDS``. Only checked: every recorded time is the server's."""
+    if captured_at is None:
+        return False
+    limit = current_app.config["CHECK_IN_MAX_CLOCK_SKEW_SECONDS"]
+    return abs((captured_at - utcnow()).total_seconds()) > limit
+
+
 # -- challenges ----------------------------------------------------------------------------------
 
 def issue_challenge(actor: User | None, purpose: str, kiosk: Kiosk | None = None) -> CheckInChallenge:
@@ -170,5 +179,5 @@ def identify_at_kiosk(action: str, frames: Sequence[bytes], roster: list[uuid.UU
     return result
 
 
-__all__ = ["FaceEvidence", "consume_challenge", "identify_at_kiosk", "issue_challenge", "parse_purpose",
+__all__ = ["FaceEvidence", "clock_skewed", "consume_challenge", "identify_at_kiosk", "issue_challenge", "parse_purpose",
            "peek_action", "verify_personal"]

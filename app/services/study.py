@@ -158,7 +158,8 @@ def heartbeat(actor: User, visible: bool = True, active: bool = True, now: datet
         return {**_status(state, pending, missed is not None), "counted_now": counted}
 
 
-def answer_roll_call(actor: User, nonce: str, frames: Sequence[bytes], device: str = "") -> attendance.Attempt:
+def answer_roll_call(actor: User, nonce: str, frames: Sequence[bytes], device: str = "",
+                     captured_at: datetime | None = None) -> attendance.Attempt:
     """Answer a roll-call (or, while paused, verify the face to resume) with a face burst from a
     ``roll_call`` challenge. Accepted: accrual resumes. Refused: the roll-call fails and accrual
     pauses. Either way a verification with its statement and audit entry is stored.
@@ -169,7 +170,8 @@ def answer_roll_call(actor: User, nonce: str, frames: Sequence[bytes], device: s
     trainee_id = _trainee_id(actor)
     action = face_checks.peek_action(nonce)
     locked = attendance.is_locked_out(trainee_id)
-    face = (face_checks.verify_personal(trainee_id, action, frames) if action and not locked
+    skewed = face_checks.clock_skewed(captured_at)  # as for check-in: refused, never used as a time
+    face = (face_checks.verify_personal(trainee_id, action, frames) if action and not locked and not skewed
             else face_checks.FaceEvidence(trainee_id=trainee_id))
     now = utcnow()
     with transaction() as session:
@@ -177,7 +179,7 @@ def answer_roll_call(actor: User, nonce: str, frames: Sequence[bytes], device: s
         challenge, reason = face_checks.consume_challenge(session, nonce, Purpose.ROLL_CALL, now, trainee_id=trainee_id)
         if not reason and attendance._active_lock(session, trainee_id) is not None:
             reason = "locked_out"
-        reason = reason or face.refusal
+        reason = reason or ("clock_skew" if skewed else face.refusal)
         interval, state = _open_study(session, trainee_id)
         if state is None:
             reason = reason or "not_studying"
