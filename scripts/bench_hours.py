@@ -186,8 +186,8 @@ def _load_postgresql(engine, data) -> None:
 def _profile_checks() -> None:
     """Each check of the reconciliation timed on its own (where the time goes)."""
     times = []
-    for check in (reconciliation._count_checked, reconciliation._check_intervals,
-                  reconciliation._check_ledger, reconciliation._check_verifications):
+    for check in (reconciliation._count_checked, reconciliation._check_presence,
+                  reconciliation._check_reversals, reconciliation._check_statements):
         clock = time.perf_counter()
         check(db.session)
         times.append(f"{check.__name__} {time.perf_counter() - clock:.2f} s")

@@ -4,14 +4,17 @@ statements must tell the same story.
 Three set-based queries do the work, whatever the size of the ledger; Python only sees the rows
 that differ:
 
-* intervals: every closed interval has its credit entry, and every interval's check-in (and,
-  once closed, check-out) statement exists with ``registration`` = the enrolment;
-* ledger: every credit comes from a closed interval and credits no more than the interval's
-  verified minutes (clipped to the session window), every reversal points at an existing credit
-  and reverses exactly its minutes, and every entry's statement exists, with ``registration`` =
-  the enrolment and the same minutes as the entry;
-* verifications: every verification's statement exists, with ``registration`` = the enrolment
-  (none for a refusal that named no enrolment).
+* presence (one full join of intervals and credits): every closed interval has its credit, and
+  every credit comes from a closed interval and credits no more than the interval's verified
+  minutes (clipped to the session window);
+* reversals: each points at an existing credit and reverses exactly its minutes;
+* statements (one join of every reference with the statements table): each check-in, check-out,
+  ledger entry and verification names a statement that exists, with ``registration`` = the
+  enrolment (none for a refusal that named no enrolment) and, for a ledger entry, its minutes.
+
+The queries do not sort (an ORDER BY over a whole table would make the scan follow an index);
+the few differing rows are sorted in Python. The read transaction gets settings for whole-table
+joins (`_full_scan_settings`).
 
 "Exactly one credit per interval" is also a database rule (``hours_ledger.interval_id`` is
 UNIQUE), so the queries only look for the missing one. Every record and its statements are
@@ -27,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
 
-from sqlalchemy import Float, and_, func, literal, or_, select
+from sqlalchemy import Float, Integer, String, and_, func, literal, null, or_, select, type_coerce, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import FunctionElement
@@ -44,7 +47,7 @@ from lrs.storage.tables import Statement
 #: How many differences the audit entry lists (the report itself lists them all).
 AUDITED_DIFFERENCES = 100
 #: Settings of the reconciliation's read transaction (see `_full_scan_settings`).
-_PG_WORK_MEM = "256MB"
+_PG_WORK_MEM = "1GB"
 _SQLITE_SCAN_PRAGMAS = {"mmap_size": (1 << 32, 0), "cache_size": (-262144, -2000)}  # (value, default)
 #: Slack, in seconds, when comparing credited minutes with the interval's length in SQL
 #: (SQLite's julianday() arithmetic is a float).
@@ -171,6 +174,11 @@ def _first(row) -> str:
     return str(row[0])
 
 
+def _uuid(value) -> uuid.UUID | None:
+    """A UUID from a union column (SQLite may hand back its 32 hex digits as text)."""
+    return value if value is None or isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
 def _statement_problem(stmt_pk, registration, enrolment_id) -> str | None:
     if stmt_pk is None:
         return "statement_missing"
@@ -179,101 +187,110 @@ def _statement_problem(stmt_pk, registration, enrolment_id) -> str | None:
     return None
 
 
-def _check_intervals(session: Session) -> list[Difference]:
-    """Closed intervals without a credit; missing or misregistered check-in/check-out statements."""
+def _check_presence(session: Session) -> list[Difference]:
+    """Closed intervals without a credit; credits without a closed interval or with more minutes
+    than its verified minutes (clipped to the session window). One full join of the two."""
     interval, credit = PresenceInterval, aliased(HoursEntry)
-    s_in, s_out = aliased(Statement), aliased(Statement)
+    is_credit = credit.entry_type == EntryType.CREDIT
     closed = interval.status == IntervalStatus.CLOSED
-    rows = session.execute(
-        select(interval.id, interval.enrolment_id, interval.status, credit.id,
-               interval.check_in_statement_id, s_in.pk, s_in.registration,
-               interval.check_out_statement_id, s_out.pk, s_out.registration)
-        .outerjoin(credit, and_(credit.interval_id == interval.id, credit.entry_type == EntryType.CREDIT))
-        .outerjoin(s_in, s_in.id == interval.check_in_statement_id)
-        .outerjoin(s_out, s_out.id == interval.check_out_statement_id)
-        .where(or_(
-            and_(closed, credit.id.is_(None)),
-            s_in.pk.is_(None), s_in.registration.is_distinct_from(interval.enrolment_id),
-            and_(closed, or_(s_out.pk.is_(None),
-                             s_out.registration.is_distinct_from(interval.enrolment_id)))))).all()
-    out = []
-    for (interval_id, enrolment_id, status, credit_id, in_id, in_pk, in_reg,
-         out_id, out_pk, out_reg) in sorted(rows, key=_first):
-        ids = {"interval_id": str(interval_id), "enrolment_id": str(enrolment_id)}
-        if status == IntervalStatus.CLOSED and credit_id is None:
-            out.append(Difference("interval_without_credit", ids))
-        if problem := _statement_problem(in_pk, in_reg, enrolment_id):
-            out.append(Difference(problem, {**ids, "record": "check_in", "statement_id": _str(in_id)}))
-        if status == IntervalStatus.CLOSED and (problem := _statement_problem(out_pk, out_reg, enrolment_id)):
-            out.append(Difference(problem, {**ids, "record": "check_out", "statement_id": _str(out_id)}))
-    return out
-
-
-def _check_ledger(session: Session) -> list[Difference]:
-    """Credits without a closed interval or above its minutes, reversals without their credit,
-    and each entry's statement (present, registration, minutes)."""
-    entry, target = HoursEntry, aliased(HoursEntry)
-    interval, stmt = PresenceInterval, Statement
-    is_credit = entry.entry_type == EntryType.CREDIT
-    is_reversal = entry.entry_type == EntryType.REVERSAL
     verified_seconds = _SecondsBetween(_Later(interval.opened_at, ClassSession.starts_at),
                                        _Earlier(interval.closed_at, ClassSession.ends_at))
-    too_many = or_(entry.minutes < 0,
-                   entry.minutes * 60 > func.coalesce(verified_seconds, 0) + _SLACK_SECONDS)
-    stmt_minutes = stmt.payload[("context", "extensions", EXT["minutes"])].as_integer()
+    too_many = or_(credit.minutes < 0,
+                   credit.minutes * 60 > func.coalesce(verified_seconds, 0) + _SLACK_SECONDS)
+    # the credit condition sits in ON (not in a subquery, which SQLite would scan per interval);
+    # reversals come out unmatched and the WHERE drops them
     rows = session.execute(
-        select(entry.id, entry.entry_type, entry.enrolment_id, entry.minutes, entry.interval_id,
-               interval.id, interval.status, too_many.label("too_many"),
-               entry.reverses_id, target.id, target.entry_type, target.minutes,
-               entry.statement_id, stmt.pk, stmt.registration, stmt_minutes.label("stmt_minutes"))
-        .outerjoin(interval, and_(is_credit, interval.id == entry.interval_id))
+        select(interval.id, interval.enrolment_id, interval.status, credit.id, credit.enrolment_id,
+               credit.minutes, credit.interval_id)
+        .select_from(interval).join(credit, and_(credit.interval_id == interval.id, is_credit), full=True)
         .outerjoin(ClassSession, ClassSession.id == interval.session_id)
-        .outerjoin(target, and_(is_reversal, target.id == entry.reverses_id))
-        .outerjoin(stmt, stmt.id == entry.statement_id)
-        .where(or_(
-            and_(is_credit, or_(interval.id.is_(None), interval.status != IntervalStatus.CLOSED, too_many)),
-            and_(is_reversal, or_(target.id.is_(None), target.entry_type != EntryType.CREDIT,
-                                  entry.minutes != -target.minutes)),
-            stmt.pk.is_(None), stmt.registration.is_distinct_from(entry.enrolment_id),
-            stmt_minutes.is_distinct_from(entry.minutes)))).all()
+        .where(or_(and_(closed, credit.id.is_(None)),
+                   and_(is_credit, or_(interval.id.is_(None), ~closed, too_many))))).all()
     out = []
-    for (entry_id, entry_type, enrolment_id, minutes, interval_ref, interval_id, status, exceeds,
-         reverses_id, target_id, target_type, target_minutes,
-         statement_id, stmt_pk, registration, statement_minutes) in sorted(rows, key=_first):
-        ids = {"entry_id": str(entry_id), "enrolment_id": str(enrolment_id)}
-        if entry_type == EntryType.CREDIT:
-            if interval_id is None or status != IntervalStatus.CLOSED:
-                out.append(Difference("credit_without_closed_interval", {**ids, "interval_id": _str(interval_ref)}))
-            elif exceeds:
-                out.append(Difference("credit_exceeds_interval", {**ids, "interval_id": str(interval_id),
-                                                                  "minutes": str(minutes)}))
+    for interval_id, enrolment_id, status, entry_id, entry_enrolment, minutes, interval_ref in sorted(
+            rows, key=lambda row: (row[3] is not None, str(row[3] or row[0]))):
+        if entry_id is None:
+            out.append(Difference("interval_without_credit", {"interval_id": str(interval_id),
+                                                              "enrolment_id": str(enrolment_id)}))
+            continue
+        ids = {"entry_id": str(entry_id), "enrolment_id": str(entry_enrolment)}
+        if interval_id is None or status != IntervalStatus.CLOSED:
+            out.append(Difference("credit_without_closed_interval", {**ids, "interval_id": _str(interval_ref)}))
         else:
-            if target_id is None or target_type != EntryType.CREDIT:
-                out.append(Difference("reversal_without_credit", {**ids, "reverses_id": _str(reverses_id)}))
-            elif minutes != -target_minutes:
-                out.append(Difference("reversal_minutes_mismatch", {**ids, "reverses_id": str(target_id)}))
-        record = {"record": str(entry_type),
-                  "statement_id": _str(statement_id)}
-        if problem := _statement_problem(stmt_pk, registration, enrolment_id):
-            out.append(Difference(problem, {**ids, **record}))
-        elif statement_minutes != minutes:
-            out.append(Difference("statement_minutes_mismatch", {
-                **ids, **record, "minutes": str(minutes), "statement_minutes": _str(statement_minutes)}))
+            out.append(Difference("credit_exceeds_interval", {**ids, "interval_id": str(interval_id),
+                                                              "minutes": str(minutes)}))
     return out
 
 
-def _check_verifications(session: Session) -> list[Difference]:
-    """Every verification's statement exists and carries its enrolment (or none)."""
-    verification, stmt = FaceVerification, Statement
+def _check_reversals(session: Session) -> list[Difference]:
+    """Reversals without their credit, or not reversing exactly its minutes."""
+    entry, target = HoursEntry, aliased(HoursEntry)
     rows = session.execute(
-        select(verification.id, verification.enrolment_id, verification.statement_id, stmt.pk,
-               stmt.registration)
-        .outerjoin(stmt, stmt.id == verification.statement_id)
-        .where(or_(stmt.pk.is_(None), stmt.registration.is_distinct_from(verification.enrolment_id)))).all()
-    return [Difference(problem, {"verification_id": str(vid), "enrolment_id": _str(enrolment_id),
-                                 "record": "verification", "statement_id": _str(statement_id)})
-            for vid, enrolment_id, statement_id, pk, registration in sorted(rows, key=_first)
-            if (problem := _statement_problem(pk, registration, enrolment_id))]
+        select(entry.id, entry.enrolment_id, entry.minutes, entry.reverses_id, target.id, target.entry_type,
+               target.minutes)
+        .outerjoin(target, target.id == entry.reverses_id)
+        .where(entry.entry_type == EntryType.REVERSAL,
+               or_(target.id.is_(None), target.entry_type != EntryType.CREDIT,
+                   entry.minutes != -target.minutes))).all()
+    out = []
+    for entry_id, enrolment_id, minutes, reverses_id, target_id, target_type, target_minutes in sorted(
+            rows, key=_first):
+        ids = {"entry_id": str(entry_id), "enrolment_id": str(enrolment_id)}
+        if target_id is None or target_type != EntryType.CREDIT:
+            out.append(Difference("reversal_without_credit", {**ids, "reverses_id": _str(reverses_id)}))
+        else:
+            out.append(Difference("reversal_minutes_mismatch", {**ids, "reverses_id": str(target_id)}))
+    return out
+
+
+#: The id key of each kind of record that references a statement, in report order.
+_RECORD_KEYS = {"check_in": "interval_id", "check_out": "interval_id", "credit": "entry_id",
+                "reversal": "entry_id", "verification": "verification_id"}
+
+
+def _statement_refs():
+    """Every statement a record names: (record, record id, enrolment, statement id, minutes)."""
+    interval, entry, verification = PresenceInterval, HoursEntry, FaceVerification
+    no_minutes = null().cast(Integer)
+    return union_all(
+        select(literal("check_in").label("record"), interval.id.label("record_id"),
+               interval.enrolment_id.label("enrolment_id"), interval.check_in_statement_id.label("statement_id"),
+               no_minutes.label("minutes")),
+        select(literal("check_out"), interval.id, interval.enrolment_id, interval.check_out_statement_id,
+               no_minutes).where(interval.status == IntervalStatus.CLOSED),
+        select(type_coerce(entry.entry_type, String), entry.id, entry.enrolment_id, entry.statement_id,
+               entry.minutes),
+        select(literal("verification"), verification.id, verification.enrolment_id, verification.statement_id,
+               no_minutes),
+    ).subquery("refs")
+
+
+def _check_statements(session: Session) -> list[Difference]:
+    """Every record's statement exists, carries the record's enrolment as ``registration`` (none
+    for a refusal that named no enrolment) and, for a ledger entry, the entry's minutes.
+
+    One join of all the references with the statements table: one pass over the statements
+    (a single hash join on PostgreSQL) instead of one per kind of record."""
+    refs, stmt = _statement_refs(), Statement
+    stmt_minutes = stmt.payload[("context", "extensions", EXT["minutes"])].as_integer()
+    rows = session.execute(
+        select(refs.c.record, refs.c.record_id, refs.c.enrolment_id, refs.c.statement_id, refs.c.minutes,
+               stmt.pk, stmt.registration, stmt_minutes)
+        .outerjoin(stmt, stmt.id == refs.c.statement_id)
+        .where(or_(stmt.pk.is_(None), stmt.registration.is_distinct_from(refs.c.enrolment_id),
+                   and_(refs.c.minutes.is_not(None), stmt_minutes.is_distinct_from(refs.c.minutes))))).all()
+    order = list(_RECORD_KEYS)
+    out = []
+    for record, record_id, enrolment_id, statement_id, minutes, pk, registration, statement_minutes in sorted(
+            rows, key=lambda row: (order.index(row[0]), str(row[1]))):
+        ids = {_RECORD_KEYS[record]: str(record_id), "enrolment_id": _str(enrolment_id), "record": record,
+               "statement_id": _str(statement_id)}
+        if problem := _statement_problem(pk, _uuid(registration), _uuid(enrolment_id)):
+            out.append(Difference(problem, ids))
+        else:
+            out.append(Difference("statement_minutes_mismatch", {
+                **ids, "minutes": str(minutes), "statement_minutes": _str(statement_minutes)}))
+    return out
 
 
 def _count_checked(session: Session) -> dict:
@@ -318,7 +335,7 @@ def find_differences(session: Session) -> tuple[dict, list[Difference]]:
     """Run every check (read-only) and return (counts checked, differences)."""
     with _full_scan_settings(session):
         checked = _count_checked(session)
-        differences = _check_intervals(session) + _check_ledger(session) + _check_verifications(session)
+        differences = _check_presence(session) + _check_reversals(session) + _check_statements(session)
     return checked, differences
 
 
