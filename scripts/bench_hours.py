@@ -4,10 +4,12 @@ or PostgreSQL database.
 It builds the schema with the migrations, bulk-loads N closed presence intervals for M
 enrolments, one credit entry per interval and three minimal statements per interval (check-in,
 check-out, credit: only the columns and JSON the reconciliation reads), then prints:
-  * the load time (executemany on SQLite, COPY on PostgreSQL);
-  * the time of `reconcile()` over everything (set-based SQL);
+  * the load time (executemany on SQLite, COPY on PostgreSQL; plain indexes built afterwards);
+  * the time of `reconcile()` over everything (set-based SQL), and of each of its checks;
   * the time of a naive reconciliation (one interval at a time from Python: its credit, then
-    its three statements) on a sample of --naive-sample intervals, and that time scaled to N.
+    its three statements) on a sample of --naive-sample intervals, and that time scaled to N;
+  * check-ins per second through the real endpoint (gunicorn, real face frames), 1 client
+    against 4 concurrent clients (`bench_checkins.py`), and the machine's load average.
 
 Parent rows (enrolments, trainees, classes) are not loaded: foreign keys are switched off for
 the load (SQLite `PRAGMA foreign_keys`, PostgreSQL `session_replication_role`) and the
