@@ -108,6 +108,7 @@ class BaseConfig:
     CHECK_IN_LOCK_FAILURES = 5
     CHECK_IN_LOCK_WINDOW_MINUTES = 15
     CHECK_IN_RATE_LIMIT = "20 per minute"
+    CHECK_IN_MAX_CLOCK_SKEW_SECONDS = 300     # a client capture time further off is refused
     HOURS_DAILY_CAP_MINUTES = 8 * 60
     STUDY_HEARTBEAT_MAX_GAP_SECONDS = 90      # heartbeats further apart count nothing between them
     STUDY_ROLL_CALLS_PER_DAY = 8
@@ -130,6 +131,11 @@ class BaseConfig:
     # Largest request body (bytes): larger ones get 413 before anything reads them. Frame uploads
     # lower it per request; the LRS raises it to LRS_MAX_BODY_BYTES for its attachments.
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    XAPI_FORWARD_BATCH = 100                  # statements per POST to the external LRS
+    XAPI_FORWARD_BACKOFF_SECONDS = 30         # first retry delay, doubled per failed attempt
+    XAPI_FORWARD_MAX_BACKOFF_SECONDS = 3600
+    XAPI_FORWARD_LEASE_SECONDS = 300          # a claim not settled by then may be taken again
+    XAPI_FORWARD_TIMEOUT_SECONDS = 30         # socket timeout of the scheduler's forwarding
 
     @classmethod
     def load(cls, instance_path: Path, environ: os._Environ | dict | None = None) -> dict:
@@ -177,6 +183,10 @@ class BaseConfig:
                                              cls.SUBSIDY_SHORTAGE_UPLIFT),
             SUBSIDY_REPEAT_PERIOD_DAYS=_int(env, "SKILLTRACE_SUBSIDY_REPEAT_PERIOD_DAYS",
                                             cls.SUBSIDY_REPEAT_PERIOD_DAYS),
+            # An external LRS every statement SkillTrace writes is forwarded to ("": none).
+            XAPI_FORWARD_URL=env.get("SKILLTRACE_XAPI_FORWARD_URL", ""),
+            XAPI_FORWARD_KEY=env.get("SKILLTRACE_XAPI_FORWARD_KEY", ""),
+            XAPI_FORWARD_SECRET=env.get("SKILLTRACE_XAPI_FORWARD_SECRET", ""),
         )
         return settings
 

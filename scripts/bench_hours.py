@@ -4,10 +4,12 @@ or PostgreSQL database.
 It builds the schema with the migrations, bulk-loads N closed presence intervals for M
 enrolments, one credit entry per interval and three minimal statements per interval (check-in,
 check-out, credit: only the columns and JSON the reconciliation reads), then prints:
-  * the load time (executemany on SQLite, COPY on PostgreSQL);
-  * the time of `reconcile()` over everything (set-based SQL);
+  * the load time (executemany on SQLite, COPY on PostgreSQL; plain indexes built afterwards);
+  * the time of `reconcile()` over everything (set-based SQL), and of each of its checks;
   * the time of a naive reconciliation (one interval at a time from Python: its credit, then
-    its three statements) on a sample of --naive-sample intervals, and that time scaled to N.
+    its three statements) on a sample of --naive-sample intervals, and that time scaled to N;
+  * check-ins per second through the real endpoint (gunicorn, real face frames), 1 client
+    against 4 concurrent clients (`bench_checkins.py`), and the machine's load average.
 
 Parent rows (enrolments, trainees, classes) are not loaded: foreign keys are switched off for
 the load (SQLite `PRAGMA foreign_keys`, PostgreSQL `session_replication_role`) and the
@@ -21,13 +23,16 @@ imports this module.
 """
 from __future__ import annotations
 
+import functools
 import io
 import json
+import os
 import random
 import sys
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -41,9 +46,13 @@ sys.path.insert(0, str(ROOT))
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import ClassSession, HoursEntry, PresenceInterval  # noqa: E402
+from app.services import reconciliation  # noqa: E402
 from app.services.reconciliation import reconcile  # noqa: E402
 from app.services.xapi_records import EXT, VERBS  # noqa: E402
 from lrs.storage.tables import Statement  # noqa: E402
+from tests.factories import PASSWORD  # noqa: E402
+
+import bench_checkins  # noqa: E402  (scripts/, beside this file)
 
 SESSIONS = 2000
 DAY0 = datetime(2025, 3, 3, 0, 30, tzinfo=timezone.utc)  # 08:30 Beijing
@@ -76,6 +85,34 @@ def _rows(intervals: int, enrolments: int, seed: int):
     return sessions, intervals_rows, ledger, statements
 
 
+@functools.lru_cache(maxsize=None)
+def _sqlite_time(moment: datetime) -> str:
+    """SQLAlchemy's SQLite storage format (times repeat a lot: the cache saves most strftime calls)."""
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+_LOADED = ("presence_intervals", "hours_ledger", "lrs_statements")
+
+
+@contextmanager
+def _secondary_indexes_dropped(conn):
+    """Drop the plain (non-unique) indexes of the loaded tables, re-create them after the load:
+    building an index once from sorted data is much faster than filling it row by row."""
+    if conn.dialect.name == "sqlite":
+        rows = conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN "
+            f"({', '.join(repr(t) for t in _LOADED)})").all()
+    else:
+        rows = conn.exec_driver_sql(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE position('UNIQUE' in indexdef) = 0 AND tablename IN "
+            f"({', '.join(repr(t) for t in _LOADED)})").all()
+    for name, _sql in rows:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    yield
+    for _name, sql in rows:
+        conn.exec_driver_sql(sql)
+
+
 def _session_dicts(sessions):
     return [{"id": sid, "class_id": cid, "starts_at": s, "ends_at": e, "kind": "theory", "place": "",
              "online": False} for sid, cid, s, e in sessions]
@@ -85,28 +122,29 @@ def _load_sqlite(engine, data) -> None:
     sessions, intervals, ledger, statements = data
     iv, hl, st = PresenceInterval.__table__, HoursEntry.__table__, Statement.__table__
     with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
-        conn.commit()
-        with conn.begin():
+        raw = conn.connection.driver_connection  # outside any transaction: pragmas take effect
+        # a page cache that holds the indexes being filled (random UUID keys), and no fsync
+        for pragma in ("foreign_keys = OFF", "cache_size = -2000000", "synchronous = OFF"):
+            raw.execute(f"PRAGMA {pragma}")
+        with conn.begin(), _secondary_indexes_dropped(conn):
             conn.execute(ClassSession.__table__.insert(), _session_dicts(sessions))
-            fmt = "%Y-%m-%d %H:%M:%S.%f"
-            raw = conn.connection.driver_connection
+            fmt = _sqlite_time
             raw.executemany(
                 f"INSERT INTO {iv.name} (id, enrolment_id, trainee_id, session_id, mode, status, opened_at, "
                 "last_verified_at, closed_at, check_in_statement_id, check_out_statement_id) "
                 "VALUES (?, ?, ?, ?, 'kiosk', 'closed', ?, ?, ?, ?, ?)",
-                ((i.hex, e.hex, t.hex, s.hex, o.strftime(fmt), c.strftime(fmt), c.strftime(fmt), a.hex, b.hex)
+                ((i.hex, e.hex, t.hex, s.hex, fmt(o), fmt(c), fmt(c), a.hex, b.hex)
                  for i, e, t, s, o, c, a, b in intervals))
             raw.executemany(
                 f"INSERT INTO {hl.name} (id, at, enrolment_id, entry_type, minutes, kind, mode, local_day, "
                 "interval_id, rule, reason, statement_id) VALUES (?, ?, ?, 'credit', ?, 'theory', 'kiosk', ?, ?, "
                 "'{}', '', ?)",
-                ((i.hex, at.strftime(fmt), e.hex, m, d.isoformat(), iv_.hex, s.hex)
+                ((i.hex, fmt(at), e.hex, m, d.isoformat(), iv_.hex, s.hex)
                  for i, at, e, m, d, iv_, s in ledger))
             raw.executemany(
                 f"INSERT INTO {st.name} (id, stored, timestamp, verb_iri, registration, is_voided, payload) "
                 "VALUES (?, ?, ?, ?, ?, 0, ?)",
-                ((i.hex, at.strftime(fmt), at.strftime(fmt), verb, reg.hex, json.dumps(payload))
+                ((i.hex, fmt(at), fmt(at), verb, reg.hex, json.dumps(payload))
                  for i, at, verb, reg, payload in statements))
 
 
@@ -125,8 +163,9 @@ def _copy(cursor, table: str, columns: str, rows) -> None:
 def _load_postgresql(engine, data) -> None:
     sessions, intervals, ledger, statements = data
     with engine.connect() as conn:
-        with conn.begin():
+        with conn.begin(), _secondary_indexes_dropped(conn):
             conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+            conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '512MB'")
             conn.execute(ClassSession.__table__.insert(), _session_dicts(sessions))
             cur = conn.connection.driver_connection.cursor()
             _copy(cur, "presence_intervals",
@@ -144,6 +183,18 @@ def _load_postgresql(engine, data) -> None:
                    for i, at, verb, reg, payload in statements))
         conn.exec_driver_sql("COMMIT")  # autobegin of the driver-level ANALYZE below
         conn.exec_driver_sql("ANALYZE")
+
+
+def _profile_checks() -> None:
+    """Each check of the reconciliation timed on its own (where the time goes)."""
+    times = []
+    for check in (reconciliation._count_checked, reconciliation._check_presence,
+                  reconciliation._check_reversals, reconciliation._check_statements):
+        clock = time.perf_counter()
+        check(db.session)
+        times.append(f"{check.__name__} {time.perf_counter() - clock:.2f} s")
+        db.session.rollback()
+    click.echo("  by check: " + ", ".join(times))
 
 
 def _naive(sample: list) -> int:
@@ -177,9 +228,15 @@ def _naive(sample: list) -> int:
 @click.option("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres", show_default=True,
               help="A PostgreSQL server to create the throw-away database on.")
 @click.option("--seed", default=1, show_default=True)
-def main(backend: str, intervals: int, enrolments: int, naive_sample: int, pg_url: str, seed: int) -> None:
-    """Load intervals, ledger and statements in bulk, then time reconcile() against a naive loop."""
+@click.option("--checkin-cycles", default=10, show_default=True,
+              help="Check-in/check-out pairs per client in the endpoint benchmark (0: skip it).")
+def main(backend: str, intervals: int, enrolments: int, naive_sample: int, pg_url: str, seed: int,
+         checkin_cycles: int) -> None:
+    """Load intervals, ledger and statements in bulk, time reconcile() against a naive loop, then
+    check-ins per second through the real endpoint."""
     from flask_migrate import upgrade
+
+    click.echo(f"machine: {os.cpu_count()} cores, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
     tmp = tempfile.TemporaryDirectory()
     admin = None
@@ -193,8 +250,9 @@ def main(backend: str, intervals: int, enrolments: int, naive_sample: int, pg_ur
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         url = server.set(database=name).render_as_string(hide_password=False)
     try:
+        # the check-in trainees share one face (the only clip with liveness actions): no duplicate check
         app = create_app({"SKILLTRACE_ENV": "testing", "INSTANCE_PATH": f"{tmp.name}/instance",
-                          "SQLALCHEMY_DATABASE_URI": url})
+                          "SQLALCHEMY_DATABASE_URI": url, "FACE_DUPLICATE_THRESHOLD": 1e-6})
         with app.app_context():
             upgrade()
             clock = time.perf_counter()
@@ -213,6 +271,7 @@ def main(backend: str, intervals: int, enrolments: int, naive_sample: int, pg_ur
             click.echo(f"reconcile(): {took:.2f} s for {report.checked['closed_intervals']} intervals "
                        f"(checks {report.seconds:.2f} s), {len(report.differences)} differences")
             db.session.remove()
+            _profile_checks()
             clock = time.perf_counter()
             naive_differences = _naive(sample)
             naive = time.perf_counter() - clock
@@ -220,7 +279,11 @@ def main(backend: str, intervals: int, enrolments: int, naive_sample: int, pg_ur
                        f"({naive_differences} differences) -> ~{naive * intervals / len(sample):.0f} s "
                        f"scaled to {intervals}; set-based is ~{naive * intervals / len(sample) / took:.0f}x faster")
             db.session.remove()
+            if checkin_cycles:
+                bench_checkins.measure(url, f"{tmp.name}/instance", PASSWORD, click.echo, checkin_cycles)
+            db.session.remove()
             db.engine.dispose()
+        click.echo(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
         if admin is not None:
             with admin.connect() as conn:

@@ -20,6 +20,7 @@ from flask.testing import FlaskClient
 
 from app import create_app
 from app.extensions import db
+from tests.ledger_guard import ledger_guard_lifted
 
 ROOT = Path(__file__).resolve().parent.parent
 FACES = ROOT.parent / "shared" / "faces"
@@ -119,7 +120,7 @@ def app(database_url, tmp_path, face_model_dir):
     with app.app_context():
         yield app
         db.session.remove()
-        with db.engine.begin() as conn:
+        with db.engine.begin() as conn, ledger_guard_lifted(conn):
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(table.delete())
         db.engine.dispose()

@@ -3,7 +3,8 @@ key and secret): challenges, check-in and check-out with frames; instructor acti
 
 ``POST /api/attendance/challenge`` ``{"purpose": "check_in"|"check_out"}`` → 201
 ``{"nonce", "action", "action_text", "expires_at"}``. ``POST /api/attendance/check-in`` (or
-``check-out``), multipart: ``nonce``, ``frames`` repeated (JPEG) → 200 with the outcome, or 409
+``check-out``), multipart: ``nonce``, ``frames`` repeated (JPEG), optional ``captured_at``
+(RFC 3339; refused as ``clock_skew`` when far from the server's clock) → 200 with the outcome, or 409
 ``{"error": reason, "message": plain words, "verification_id"}`` for a refusal (stored as a
 failed verification). Check endpoints are rate-limited (``CHECK_IN_RATE_LIMIT`` per client).
 """
@@ -16,7 +17,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.api.biometrics import api_roles, frame_upload
-from app.api.helpers import check, json_body, text
+from app.api.helpers import a_time, check, json_body, text
 from app.errors.exceptions import ValidationError
 from app.extensions import csrf, limiter
 from app.models import Role
@@ -64,6 +65,18 @@ def _frames() -> tuple[str, list[bytes]]:
     return nonce, frames
 
 
+def _captured_at():
+    """The client's capture time (optional ``captured_at``, RFC 3339), checked against the
+    server's clock by the service."""
+    value = request.form.get("captured_at")
+    if not value:
+        return None
+    errors: dict = {}
+    moment = a_time(value, "captured_at", errors)
+    check(errors)
+    return moment
+
+
 def _device() -> str:
     return request.form.get("device") or request.headers.get("User-Agent", "")
 
@@ -83,7 +96,8 @@ def issue_my_challenge():
 def check_me_in():
     """Check the signed-in trainee in (1:1)."""
     nonce, frames = _frames()
-    return attempt_json(attendance.check_personal(current_user, "check_in", nonce, frames, _device()))
+    return attempt_json(attendance.check_personal(current_user, "check_in", nonce, frames, _device(),
+                                                  captured_at=_captured_at()))
 
 
 @bp.post("/attendance/check-out")
@@ -93,7 +107,8 @@ def check_me_in():
 def check_me_out():
     """Check the signed-in trainee out (1:1) and credit the hours."""
     nonce, frames = _frames()
-    return attempt_json(attendance.check_personal(current_user, "check_out", nonce, frames, _device()))
+    return attempt_json(attendance.check_personal(current_user, "check_out", nonce, frames, _device(),
+                                                  captured_at=_captured_at()))
 
 
 def kiosk_auth(view):
@@ -129,7 +144,8 @@ def kiosk_check_in(kiosk):
     """Identify (1:N) and check in; optional form field ``class_id``."""
     nonce, frames = _frames()
     return attempt_json(attendance.check_at_kiosk(kiosk, "check_in", nonce, frames, _device(),
-                                                  request.form.get("class_id") or None))
+                                                  request.form.get("class_id") or None,
+                                                  captured_at=_captured_at()))
 
 
 @bp.post("/kiosk/check-out")
@@ -138,7 +154,8 @@ def kiosk_check_in(kiosk):
 def kiosk_check_out(kiosk):
     """Identify (1:N) and check out."""
     nonce, frames = _frames()
-    return attempt_json(attendance.check_at_kiosk(kiosk, "check_out", nonce, frames, _device()))
+    return attempt_json(attendance.check_at_kiosk(kiosk, "check_out", nonce, frames, _device(),
+                                                  captured_at=_captured_at()))
 
 
 @bp.post("/trainees/<uuid:trainee_id>/attendance/alternative")
@@ -189,7 +206,8 @@ def reverse(entry_id):
 def start_study():
     """Start online study with a verified face (an online session of the trainee's classes now)."""
     nonce, frames = _frames()
-    return attempt_json(attendance.check_personal(current_user, "check_in", nonce, frames, _device(), online=True))
+    return attempt_json(attendance.check_personal(current_user, "check_in", nonce, frames, _device(), online=True,
+                                                  captured_at=_captured_at()))
 
 
 @bp.post("/study/end")
@@ -199,7 +217,8 @@ def start_study():
 def end_study():
     """End study with a verified face and credit the counted minutes."""
     nonce, frames = _frames()
-    return attempt_json(attendance.check_personal(current_user, "check_out", nonce, frames, _device()))
+    return attempt_json(attendance.check_personal(current_user, "check_out", nonce, frames, _device(),
+                                                  captured_at=_captured_at()))
 
 
 @bp.post("/study/heartbeat")
@@ -218,7 +237,7 @@ def study_heartbeat():
 def answer_roll_call():
     """Answer a face roll-call (or verify the face to resume paused study)."""
     nonce, frames = _frames()
-    return attempt_json(study.answer_roll_call(current_user, nonce, frames, _device()))
+    return attempt_json(study.answer_roll_call(current_user, nonce, frames, _device(), captured_at=_captured_at()))
 
 
 @bp.get("/study")

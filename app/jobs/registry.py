@@ -2,11 +2,15 @@
 and run inside an app context; each calls one service."""
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from flask import current_app
+
 from app.services.classes import start_due_classes
 from app.services.face_images import purge_expired
+from app.services.forwarding import forward_pending
 from app.services.hours import close_stale_intervals
 from app.services.reconciliation import reconcile
 from app.services.study import close_idle_study
@@ -44,11 +48,21 @@ def _reconcile_hours() -> str:
     return f"reconciliation {report.run_id}: {found}"
 
 
+def _forward_statements() -> str:
+    # tincan opens its HTTP connections without a timeout: bound them in this (scheduler) process
+    socket.setdefaulttimeout(current_app.config["XAPI_FORWARD_TIMEOUT_SECONDS"])
+    result = forward_pending()
+    if result.error:
+        return f"{result.sent} statements forwarded, {result.failed} failed: {result.error}"
+    return f"{result.sent} statements forwarded"
+
+
 RECURRING_JOBS: dict[str, RecurringJob] = {
     "start_due_classes": RecurringJob(_start_due_classes, "interval", {"minutes": 1}),
     "close_stale_intervals": RecurringJob(_close_stale_intervals, "interval", {"minutes": 5}),
     "close_idle_study": RecurringJob(_close_idle_study, "interval", {"minutes": 5}),
     "purge_face_images": RecurringJob(_purge_face_images, "interval", {"hours": 1}),
+    "forward_statements": RecurringJob(_forward_statements, "interval", {"minutes": 1}),
     # nightly, 02:30 Beijing time (the scheduler runs in UTC)
     "reconcile_hours": RecurringJob(_reconcile_hours, "cron", {"hour": 18, "minute": 30}),
 }

@@ -8,6 +8,7 @@ from app.models.biometrics import (AlternativeVerification, Consent, ConsentMeth
                                    DuplicateFaceFlag, FaceTemplate)
 from app.models.catalogue import (DeliveryMode, EvaluationOrganisation, Occupation, Programme,
                                   ShortageListing, SkillLevel, SubsidyStandard, TrainingCategory)
+from app.models.forwarding import ForwardedStatement
 from app.models.jobs import scheduler_jobs  # noqa: F401
 from app.models.completion import Assessment, CompletionCertificate
 from app.models.classes import (ClassSession, ClassStatus, Enrolment, Exemption, SessionKind,
@@ -27,4 +28,5 @@ __all__ = [
     "HoursEntry", "IntervalStatus", "Kiosk", "LedgerIsAppendOnly", "PresenceInterval", "Purpose",
     "VerificationMode", "RollCallOutcome", "StudyRollCall", "StudyState", "Assessment",
     "CompletionCertificate", "SubsidyClaim", "SubsidyClaimLine",
+    "ForwardedStatement",
 ]

@@ -5,8 +5,8 @@ the append-only hours ledger.
 One trainee can hold at most one open presence interval: ``PresenceInterval.open_slot`` carries
 the trainee's id while the interval is open and NULL once it is closed, under a UNIQUE
 constraint, so two concurrent check-ins cannot both open one (NULLs do not collide, on SQLite as
-on PostgreSQL). The ledger refuses UPDATE and DELETE through the ORM; corrections are reversing
-entries.
+on PostgreSQL). The ledger refuses UPDATE and DELETE through the ORM and, below it, by database
+triggers (``app/models/ledger_guard.py``); corrections are reversing entries.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.accounts import enum_column
 from app.models.base import Base, JSONType, Timestamps, UTCDateTime, UUIDPrimaryKey, utcnow
+from app.models.ledger_guard import attach_guard
 
 
 class Purpose(enum.StrEnum):
@@ -180,6 +181,9 @@ class HoursEntry(UUIDPrimaryKey, Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     statement_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+
+attach_guard(HoursEntry.__table__)
 
 
 class LedgerIsAppendOnly(RuntimeError):

@@ -1,8 +1,8 @@
-"""Face-verified check-in and check-out (R2, R4): challenges, personal 1:1 and kiosk 1:N
-verification, presence intervals, lock-outs, and the instructor's alternative (ID-card) check.
+"""Face-verified check-in and check-out (R2, R4): personal 1:1 and kiosk 1:N checks, presence
+intervals, lock-outs, and the instructor's alternative (ID-card) check.
 
-Frames are analysed (liveness over the burst, then the match) before the write transaction, so
-the CPU work does not hold the write lock. The transaction then takes the trainee's lock,
+Frames are analysed by `app.services.face_checks` (challenges, liveness, the match) before the
+write transaction, so the CPU work does not hold the write lock. The transaction then takes the trainee's lock,
 consumes the nonce, re-checks every rule and records the outcome: an accepted check opens or
 closes the interval (and credits hours); a refusal is recorded as a failed verification with its
 reason code. Either way an audit entry and xAPI statements are written in the same commit, and
@@ -18,22 +18,21 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from recognition import Gallery, ImageRefused, ModelNotAvailableError, TemplateError, verify
-from recognition import new_challenge as new_liveness_challenge
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.errors.exceptions import NotFoundError, PermissionDeniedError, UnavailableError, ValidationError
+from app.errors.exceptions import NotFoundError, PermissionDeniedError, ValidationError
 from app.extensions import db
-from app.face import get_face
 from app.models import (AlternativeVerification, CheckInChallenge, CheckInLock, ClassSession,
-                        ClassStatus, Decision, Enrolment, FaceTemplate, FaceVerification,
-                        IntervalStatus, Kiosk, PresenceInterval, Purpose, Role, Trainee, TrainingClass,
-                        User, VerificationMode)
+                        ClassStatus, Decision, Enrolment, FaceVerification, IntervalStatus, Kiosk,
+                        PresenceInterval, Purpose, Role, Trainee, TrainingClass, User,
+                        VerificationMode)
 from app.models.base import utcnow
 from app.queries import biometrics as bio_queries
 from app.services import face_images, hours, xapi_records
+from app.services.face_checks import (FaceEvidence, clock_skewed, consume_challenge, identify_at_kiosk,
+                                      issue_challenge, parse_purpose, peek_action, verify_personal)
 from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services.classes import can_act_for, can_act_for_trainee
@@ -60,19 +59,13 @@ REASONS = {
     "not_checked_in": _l("You are not checked in, so you cannot check out."),
     "no_arrangement": _l("This trainee has no ID-card verification arrangement."),
     "not_studying": _l("You have not started online study."),
+    "clock_skew": _l("The clock of this device is wrong. Set its date and time correctly and try again."),
     "roll_call_missed": _l("The face roll-call was not answered in time: study time is paused until your face is verified again."),
 }
 #: Refusals that count towards a lock-out (an honest "too early" does not).
 LOCKING_REASONS = {"unknown_nonce", "nonce_used", "nonce_expired", "liveness_failed",
                    "frames_identical", "different_faces", "face_mismatch", "frame_refused"}
 _TRAINEE_LOCK = "skilltrace-attendance:"
-
-
-def _purpose(value: str) -> Purpose:
-    try:
-        return Purpose(value)
-    except ValueError:
-        raise ValidationError(_("Purpose must be check_in or check_out."), code="invalid_purpose") from None
 
 
 def reason_message(reason: str) -> str:
@@ -94,48 +87,6 @@ class Attempt:
     minutes_credited: int | None = None
     trainee_id: uuid.UUID | None = None
     distance: float | None = None
-
-
-@dataclass
-class _Face:
-    """What the frames showed, computed before the transaction."""
-
-    liveness_passed: bool | None = None
-    liveness_reason: str = ""
-    refusal: str = ""
-    distance: float | None = None
-    threshold: float | None = None
-    trainee_id: uuid.UUID | None = None
-
-
-# -- challenges ----------------------------------------------------------------------------------
-
-def issue_challenge(actor: User | None, purpose: str, kiosk: Kiosk | None = None) -> CheckInChallenge:
-    """A one-time nonce and liveness action for the signed-in trainee or for a kiosk.
-
-    Raises:
-        ValidationError: unknown purpose. NotFoundError: the account has no trainee record.
-        PermissionDeniedError: neither a trainee nor a kiosk.
-    """
-    purpose = _purpose(purpose)
-    trainee_id = None
-    if kiosk is None:
-        if actor is None or actor.role != Role.TRAINEE:
-            raise PermissionDeniedError(_("Only trainees check themselves in."))
-        trainee = bio_queries.get_trainee_of_user(db.session, actor.id)
-        if trainee is None:
-            raise NotFoundError(_("Your account is not linked to a trainee record. Ask the training office."),
-                                code="no_trainee_record")
-        trainee_id = trainee.id
-    liveness = new_liveness_challenge()
-    now = utcnow()
-    with transaction() as session:
-        challenge = CheckInChallenge(
-            nonce=liveness.nonce, action=liveness.action, purpose=purpose, trainee_id=trainee_id,
-            kiosk_id=kiosk.id if kiosk else None, issued_at=now,
-            expires_at=now + timedelta(seconds=current_app.config["CHECK_IN_CHALLENGE_SECONDS"]))
-        session.add(challenge)
-    return challenge
 
 
 # -- sessions now --------------------------------------------------------------------------------
@@ -189,76 +140,6 @@ def _kiosk_roster(session: Session, kiosk: Kiosk, now: datetime) -> list[uuid.UU
                    if _in_window(session, cs, now, Purpose.CHECK_OUT)})
 
 
-# -- face work (outside the transaction) --------------------------------------------------------
-
-def _liveness(action: str, frames: Sequence[bytes], result: _Face):
-    face = get_face()
-    low, high = current_app.config["CHECK_IN_MIN_FRAMES"], current_app.config["CHECK_IN_MAX_FRAMES"]
-    if not low <= len(frames) <= high:
-        raise ValidationError(_("Send between %(low)s and %(high)s pictures, not %(count)s.",
-                                low=low, high=high, count=len(frames)), code="frame_count")
-    try:
-        live, probe = face.pipeline.check_liveness(action, frames)
-    except ModelNotAvailableError:
-        raise UnavailableError(_("Face recognition is not available on this server. Tell the administrator."),
-                               code="face_unavailable") from None
-    result.liveness_passed, result.liveness_reason = live.passed, live.reason or ""
-    if not live.passed:
-        reason = live.reason or ""
-        if reason.startswith("frame_"):
-            result.refusal = "frame_refused:" + reason.split(":", 1)[-1]
-        elif reason in ("frames_identical", "different_faces"):
-            result.refusal = reason
-        else:
-            result.refusal = "liveness_failed"
-    return probe
-
-
-def _verify_personal(trainee_id, action: str, frames: Sequence[bytes]) -> _Face:
-    result = _Face(trainee_id=trainee_id)
-    probe = _liveness(action, frames, result)
-    if probe is None:
-        return result
-    face = get_face()
-    stored = db.session.scalar(select(FaceTemplate).where(FaceTemplate.trainee_id == trainee_id))
-    if stored is None:
-        result.refusal = "no_template"
-        return result
-    try:
-        template = face.cipher.decrypt(stored.sealed, expected_encoder=stored.encoder)
-    except TemplateError:
-        raise UnavailableError(_("Stored face templates cannot be read. Tell the administrator."),
-                               code="templates_unreadable") from None
-    match = verify(template, probe, threshold=face.match_threshold)
-    result.distance, result.threshold = round(float(match.distance), 4), match.threshold
-    if match.decision != "match":
-        result.refusal = "face_mismatch"
-    return result
-
-
-def _identify_at_kiosk(kiosk: Kiosk, action: str, frames: Sequence[bytes]) -> _Face:
-    result = _Face()
-    probe = _liveness(action, frames, result)
-    if probe is None:
-        return result
-    face = get_face()
-    roster = _kiosk_roster(db.session, kiosk, utcnow())
-    templates = [t for t in db.session.scalars(select(FaceTemplate).where(FaceTemplate.trainee_id.in_(roster)))
-                 if t.encoder == probe.encoder] if roster else []
-    gallery = Gallery(probe.encoder, threshold=face.match_threshold)
-    if templates:
-        gallery.add_many([str(t.trainee_id) for t in templates],
-                         [face.cipher.decrypt(t.sealed, expected_encoder=t.encoder).vector for t in templates])
-    match = gallery.identify(probe)
-    result.distance = None if match.distance == float("inf") else round(float(match.distance), 4)
-    result.threshold = match.threshold
-    if match.decision == "match":
-        result.trainee_id = uuid.UUID(match.identity)
-    else:
-        result.refusal = "face_unknown" if roster else "outside_window"
-    return result
-
-
 # -- the unit of work ---------------------------------------------------------------------------
 
 def _lock_trainee(session: Session, trainee_id) -> None:
@@ -292,7 +173,7 @@ def _maybe_lock(session: Session, trainee_id, now: datetime) -> None:
                                                                     "failures": failures})
 
 
-def _record(session: Session, *, now, purpose: Purpose, mode: VerificationMode, face: _Face, reason: str,
+def _record(session: Session, *, now, purpose: Purpose, mode: VerificationMode, face: FaceEvidence, reason: str,
             trainee_id, enrolment: Enrolment | None, cs: ClassSession | None, kiosk: Kiosk | None,
             challenge: CheckInChallenge | None, actor: User | None, device: str) -> FaceVerification:
     accepted = not reason
@@ -325,7 +206,7 @@ def _record(session: Session, *, now, purpose: Purpose, mode: VerificationMode, 
     return verification
 
 
-def _apply(session: Session, *, now, purpose: Purpose, mode: VerificationMode, face: _Face, trainee_id,
+def _apply(session: Session, *, now, purpose: Purpose, mode: VerificationMode, face: FaceEvidence, trainee_id,
            enrolment, cs, kiosk, challenge, actor, device, reason: str) -> Attempt:
     """Check presence rules, then record the verification and open or close the interval."""
     open_interval = None
@@ -390,33 +271,8 @@ def _apply(session: Session, *, now, purpose: Purpose, mode: VerificationMode, f
                    verification.id, interval.id, entry.minutes, trainee_id=trainee_id, distance=face.distance)
 
 
-def _consume(session: Session, nonce: str, purpose: Purpose, now: datetime, trainee_id=None,
-             kiosk: Kiosk | None = None) -> tuple[CheckInChallenge | None, str]:
-    challenge = session.scalar(select(CheckInChallenge).where(CheckInChallenge.nonce == (nonce or "")[:64])
-                               .with_for_update())
-    if challenge is None or challenge.trainee_id != trainee_id or challenge.kiosk_id != (kiosk.id if kiosk else None):
-        return None, "unknown_nonce"
-    if challenge.used_at is not None:
-        return challenge, "nonce_used"
-    challenge.used_at = now
-    if challenge.expires_at < now:
-        return challenge, "nonce_expired"
-    if challenge.purpose != purpose:
-        return challenge, "wrong_purpose"
-    return challenge, ""
-
-
-def _peek_action(nonce: str) -> str | None:
-    """The action of a challenge that still looks usable (else frames are not analysed at all)."""
-    challenge = db.session.scalar(select(CheckInChallenge).where(CheckInChallenge.nonce == (nonce or "")[:64]))
-    db.session.rollback()
-    if challenge is None or challenge.used_at is not None or challenge.expires_at < utcnow():
-        return None
-    return challenge.action
-
-
 def check_personal(actor: User, purpose: str, nonce: str, frames: Sequence[bytes], device: str = "",
-                   online: bool = False) -> Attempt:
+                   online: bool = False, captured_at: datetime | None = None) -> Attempt:
     """Check the signed-in trainee in or out (1:1 against their own template).
 
     Args:
@@ -425,6 +281,8 @@ def check_personal(actor: User, purpose: str, nonce: str, frames: Sequence[bytes
         device: the client's description (user agent), stored with the verification.
         online: a check-in starts online study (an online session of the trainee's classes now)
             instead of presence on site; a check-out ends whichever interval is open.
+        captured_at: the client's capture time, if sent: too far from the server's clock and the
+            check is refused (``clock_skew``); it is never used as the time of anything.
 
     Returns:
         An `Attempt`; refused ones are stored as failed verifications.
@@ -433,21 +291,23 @@ def check_personal(actor: User, purpose: str, nonce: str, frames: Sequence[bytes
         ValidationError: wrong purpose or frame count. NotFoundError: no trainee record.
         UnavailableError: face models or keys unusable.
     """
-    purpose = _purpose(purpose)
+    purpose = parse_purpose(purpose)
     trainee = bio_queries.get_trainee_of_user(db.session, actor.id)
     if trainee is None:
         raise NotFoundError(_("Your account is not linked to a trainee record."), code="no_trainee_record")
     trainee_id = trainee.id
-    action = _peek_action(nonce)
+    action = peek_action(nonce)
     locked = _active_lock(db.session, trainee_id) is not None
-    face = _verify_personal(trainee_id, action, frames) if action and not locked else _Face(trainee_id=trainee_id)
+    skewed = clock_skewed(captured_at)
+    face = (verify_personal(trainee_id, action, frames) if action and not locked and not skewed
+            else FaceEvidence(trainee_id=trainee_id))
     now = utcnow()
     with transaction() as session:
         _lock_trainee(session, trainee_id)
-        challenge, reason = _consume(session, nonce, purpose, now, trainee_id=trainee_id)
+        challenge, reason = consume_challenge(session, nonce, purpose, now, trainee_id=trainee_id)
         if not reason and _active_lock(session, trainee_id) is not None:
             reason = "locked_out"
-        reason = reason or face.refusal
+        reason = reason or ("clock_skew" if skewed else face.refusal)
         enrolment = cs = None
         if not reason and purpose == Purpose.CHECK_IN:
             enrolment, cs, reason = _current_session(session, trainee_id, now, purpose, online=online)
@@ -459,22 +319,24 @@ def check_personal(actor: User, purpose: str, nonce: str, frames: Sequence[bytes
 
 
 def check_at_kiosk(kiosk: Kiosk, purpose: str, nonce: str, frames: Sequence[bytes], device: str = "",
-                   class_id=None) -> Attempt:
+                   class_id=None, captured_at: datetime | None = None) -> Attempt:
     """Check in or out whoever stands at the kiosk (1:N over the rosters of the classes running
     at the kiosk's site now). ``class_id``, when sent, must have its session at this site.
 
     Returns and raises as `check_personal`.
     """
-    purpose = _purpose(purpose)
-    action = _peek_action(nonce)
-    face = _identify_at_kiosk(kiosk, action, frames) if action else _Face()
+    purpose = parse_purpose(purpose)
+    action = peek_action(nonce)
+    skewed = clock_skewed(captured_at)
+    face = (identify_at_kiosk(action, frames, _kiosk_roster(db.session, kiosk, utcnow()))
+            if action and not skewed else FaceEvidence())
     now = utcnow()
     with transaction() as session:
         kiosk = session.get(Kiosk, kiosk.id)
         trainee_id = face.trainee_id
         _lock_trainee(session, trainee_id)
-        challenge, reason = _consume(session, nonce, purpose, now, kiosk=kiosk)
-        reason = reason or face.refusal
+        challenge, reason = consume_challenge(session, nonce, purpose, now, kiosk=kiosk)
+        reason = reason or ("clock_skew" if skewed else face.refusal)
         enrolment = cs = None
         if not reason and class_id is not None:
             klass = session.get(TrainingClass, class_id)
@@ -501,9 +363,9 @@ def check_alternative(actor: User, trainee_id, purpose: str, note: str = "") -> 
     """
     if actor.role not in (Role.INSTRUCTOR, Role.ADMIN):
         raise PermissionDeniedError(_("Only instructors record ID-card verifications."))
-    purpose = _purpose(purpose)
+    purpose = parse_purpose(purpose)
     now = utcnow()
-    face = _Face(trainee_id=trainee_id)
+    face = FaceEvidence(trainee_id=trainee_id)
     with transaction() as session:
         if session.get(Trainee, trainee_id) is None:
             raise NotFoundError(_("No such trainee."))
@@ -548,3 +410,8 @@ def unlock_trainee(actor: User, trainee_id, reason: str) -> CheckInLock:
 
 def is_locked_out(trainee_id) -> bool:
     return _active_lock(db.session, trainee_id) is not None
+
+
+# ``issue_challenge`` is re-exported: the API and tests call ``attendance.issue_challenge``.
+__all__ = ["REASONS", "Attempt", "check_alternative", "check_at_kiosk", "check_personal", "is_locked_out",
+           "issue_challenge", "reason_message", "unlock_trainee"]

@@ -33,7 +33,7 @@ from app.models import (IntervalStatus, PresenceInterval, Purpose, RollCallOutco
                         StudyState, User, VerificationMode)
 from app.models.base import utcnow
 from app.queries import biometrics as bio_queries
-from app.services import attendance, face_images, hours, xapi_records
+from app.services import attendance, face_checks, face_images, hours, xapi_records
 from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services.classes import LOCAL_TZ
@@ -81,7 +81,7 @@ def _expire(session: Session, interval: PresenceInterval, state: StudyState, now
     if pending is None or now <= pending.deadline:
         return None
     verification = attendance._record(
-        session, now=now, purpose=Purpose.ROLL_CALL, mode=VerificationMode.PERSONAL, face=attendance._Face(),
+        session, now=now, purpose=Purpose.ROLL_CALL, mode=VerificationMode.PERSONAL, face=face_checks.FaceEvidence(),
         reason="roll_call_missed", trainee_id=interval.trainee_id, enrolment=interval.enrolment,
         cs=interval.class_session, kiosk=None, challenge=None, actor=None, device="")
     pending.outcome, pending.resolved_at, pending.verification_id = RollCallOutcome.MISSED, now, verification.id
@@ -158,7 +158,8 @@ def heartbeat(actor: User, visible: bool = True, active: bool = True, now: datet
         return {**_status(state, pending, missed is not None), "counted_now": counted}
 
 
-def answer_roll_call(actor: User, nonce: str, frames: Sequence[bytes], device: str = "") -> attendance.Attempt:
+def answer_roll_call(actor: User, nonce: str, frames: Sequence[bytes], device: str = "",
+                     captured_at: datetime | None = None) -> attendance.Attempt:
     """Answer a roll-call (or, while paused, verify the face to resume) with a face burst from a
     ``roll_call`` challenge. Accepted: accrual resumes. Refused: the roll-call fails and accrual
     pauses. Either way a verification with its statement and audit entry is stored.
@@ -167,17 +168,18 @@ def answer_roll_call(actor: User, nonce: str, frames: Sequence[bytes], device: s
         NotFoundError: no trainee record. ValidationError: frame count. UnavailableError: models.
     """
     trainee_id = _trainee_id(actor)
-    action = attendance._peek_action(nonce)
+    action = face_checks.peek_action(nonce)
     locked = attendance.is_locked_out(trainee_id)
-    face = (attendance._verify_personal(trainee_id, action, frames) if action and not locked
-            else attendance._Face(trainee_id=trainee_id))
+    skewed = face_checks.clock_skewed(captured_at)  # as for check-in: refused, never used as a time
+    face = (face_checks.verify_personal(trainee_id, action, frames) if action and not locked and not skewed
+            else face_checks.FaceEvidence(trainee_id=trainee_id))
     now = utcnow()
     with transaction() as session:
         attendance._lock_trainee(session, trainee_id)
-        challenge, reason = attendance._consume(session, nonce, Purpose.ROLL_CALL, now, trainee_id=trainee_id)
+        challenge, reason = face_checks.consume_challenge(session, nonce, Purpose.ROLL_CALL, now, trainee_id=trainee_id)
         if not reason and attendance._active_lock(session, trainee_id) is not None:
             reason = "locked_out"
-        reason = reason or face.refusal
+        reason = reason or ("clock_skew" if skewed else face.refusal)
         interval, state = _open_study(session, trainee_id)
         if state is None:
             reason = reason or "not_studying"

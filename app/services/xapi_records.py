@@ -4,6 +4,8 @@
 Actors are accounts (``homePage`` = ``XAPI_HOMEPAGE``, ``name`` = the trainee's record id): no
 name or ID number goes into a statement. ``context.registration`` is the enrolment id; the class
 is the parent activity and the session the object (or, for a verification, the grouping).
+When an external LRS is configured, each statement is also queued for forwarding
+(`app.services.forwarding`) in the same transaction.
 """
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from datetime import datetime
 import lrs
 from flask import current_app
 from sqlalchemy.orm import Session
+
+from app.services import forwarding
 
 PROFILE = "https://skilltrace.example.org/xapi/profile/attendance"
 VERBS = {
@@ -100,4 +104,7 @@ def record(session: Session, verb: str, actor: dict, *, at: datetime, enrolment_
                  "object": object_, "context": context, "timestamp": at.isoformat()}
     if result:
         statement["result"] = result
-    return lrs.record_statement(session, statement, authority())
+    statement_id = lrs.record_statement(session, statement, authority())
+    if forwarding.is_enabled():
+        forwarding.enqueue(session, statement_id)
+    return statement_id

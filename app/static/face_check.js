@@ -28,6 +28,7 @@ window.faceCheck = (function () {
       const form = new FormData();
       form.append("nonce", challenge.nonce);
       form.append("device", navigator.userAgent);
+      form.append("captured_at", new Date().toISOString());  // checked against the server's clock
       for (let i = 0; i < FRAMES; i++) {
         form.append("frames", await grab(), "frame" + i + ".jpg");
         await wait(GAP_MS);

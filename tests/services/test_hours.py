@@ -3,7 +3,8 @@ new entries (the ledger refuses updates and deletes), progress, and closing stal
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.exc import DBAPIError
 
 from app.errors.exceptions import ConflictError, PermissionDeniedError, ValidationError
 from app.extensions import db
@@ -89,6 +90,30 @@ def test_reversal_is_a_new_entry_and_the_ledger_is_append_only(world):
     with pytest.raises(LedgerIsAppendOnly):
         db.session.flush()
     db.session.rollback()
+
+
+@pytest.mark.parametrize("sql", ["UPDATE hours_ledger SET minutes = 600 WHERE id = :id",
+                                 "DELETE FROM hours_ledger WHERE id = :id",
+                                 "DELETE FROM hours_ledger"])
+def test_the_database_refuses_raw_updates_and_deletes_of_the_ledger(world, sql):
+    entry = credit(world, 0, 60)
+    raw_id = entry.id.hex if db.engine.dialect.name == "sqlite" else entry.id
+    with db.engine.connect() as conn:
+        with pytest.raises(DBAPIError, match="hours_ledger is append-only"):
+            conn.execute(text(sql), {"id": raw_id})
+        conn.rollback()
+    hours.reverse_entry(world["instructor"], entry.id, "代签，已核实")  # corrections still work
+    db.session.rollback()
+    assert sorted(db.session.scalars(select(HoursEntry.minutes))) == [-60, 60]
+
+
+def test_the_guard_is_also_made_by_create_all(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    db.metadata.create_all(engine)
+    with engine.connect() as conn:
+        triggers = set(conn.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")))
+    engine.dispose()
+    assert triggers == {"hours_ledger_no_delete", "hours_ledger_no_update"}
 
 
 def test_stale_intervals_are_closed_up_to_the_last_verified_face(world):

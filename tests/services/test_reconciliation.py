@@ -14,6 +14,7 @@ from app.services.reconciliation import reconcile
 from lrs.storage.tables import Statement
 from tests.attendance_helpers import running_class
 from tests.factories import make_trainee, make_user
+from tests.ledger_guard import ledger_guard_lifted
 
 
 @pytest.fixture
@@ -84,9 +85,10 @@ def test_reconcile_reports_a_deleted_statement(day, runner):
 
 def test_reconcile_reports_minutes_changed_by_raw_sql(day):
     credit = day["credit"]
-    # behind the ORM's back: the append-only guard is an ORM event, raw SQL bypasses it
-    db.session.execute(text("UPDATE hours_ledger SET minutes = minutes + 600 WHERE id = :id"),
-                       {"id": raw_id(credit.id)})
+    # behind the app's back, with the ledger's triggers lifted as an intruder with DDL rights could
+    with ledger_guard_lifted(db.session.connection()):
+        db.session.execute(text("UPDATE hours_ledger SET minutes = minutes + 600 WHERE id = :id"),
+                           {"id": raw_id(credit.id)})
     db.session.commit()
     report = reconcile()
     assert kinds(report) == {"credit_exceeds_interval", "statement_minutes_mismatch"}
@@ -95,8 +97,9 @@ def test_reconcile_reports_minutes_changed_by_raw_sql(day):
 
 def test_reconcile_reports_a_small_change_of_minutes(day):
     credit = day["credit"]
-    db.session.execute(update(HoursEntry.__table__).where(HoursEntry.__table__.c.id == credit.id)
-                       .values(minutes=credit.minutes - 5))
+    with ledger_guard_lifted(db.session.connection()):
+        db.session.execute(update(HoursEntry.__table__).where(HoursEntry.__table__.c.id == credit.id)
+                           .values(minutes=credit.minutes - 5))
     db.session.commit()
     report = reconcile()
     assert [(d.kind, d.ids["entry_id"]) for d in report.differences] == [
@@ -105,7 +108,8 @@ def test_reconcile_reports_a_small_change_of_minutes(day):
 
 def test_reconcile_reports_a_deleted_credit(day):
     credit_id, interval_id = day["credit"].id, day["credit"].interval_id
-    db.session.execute(text("DELETE FROM hours_ledger WHERE id = :id"), {"id": raw_id(credit_id)})
+    with ledger_guard_lifted(db.session.connection()):
+        db.session.execute(text("DELETE FROM hours_ledger WHERE id = :id"), {"id": raw_id(credit_id)})
     db.session.commit()
     report = reconcile()
     assert [(d.kind, d.ids["interval_id"]) for d in report.differences] == [
@@ -114,7 +118,9 @@ def test_reconcile_reports_a_deleted_credit(day):
 
 def test_reconcile_reports_a_reversal_that_no_longer_matches_its_credit(day):
     reversal = day["reversal"]
-    db.session.execute(text("UPDATE hours_ledger SET minutes = -1 WHERE id = :id"), {"id": raw_id(reversal.id)})
+    with ledger_guard_lifted(db.session.connection()):
+        db.session.execute(text("UPDATE hours_ledger SET minutes = -1 WHERE id = :id"),
+                           {"id": raw_id(reversal.id)})
     db.session.commit()
     report = reconcile()
     assert {(d.kind, d.ids["entry_id"]) for d in report.differences} == {
