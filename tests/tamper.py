@@ -1,5 +1,6 @@
 """Tampering behind the application's back: raw SQL on its own connection, bypassing the ORM
-(and its append-only guard), as someone with database access would. The one place tests do it."""
+and lifting the ledger's append-only triggers, as someone with database access could. The one
+place tests do it."""
 from __future__ import annotations
 
 import uuid
@@ -10,6 +11,7 @@ from flask import has_app_context
 from sqlalchemy import text
 
 from app.extensions import db
+from tests.ledger_guard import ledger_guard_lifted
 
 
 def _raw(value, dialect: str):
@@ -32,6 +34,6 @@ def behind_the_back(app, sql: str, **params) -> int:
     """
     with nullcontext() if has_app_context() else app.app_context():
         db.session.rollback()
-        with db.engine.begin() as conn:
+        with db.engine.begin() as conn, ledger_guard_lifted(conn):
             result = conn.execute(text(sql), {k: _raw(v, db.engine.dialect.name) for k, v in params.items()})
         return result.rowcount
