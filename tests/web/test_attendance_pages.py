@@ -63,3 +63,22 @@ def test_trainee_checks_in_and_out_and_instructor_sees_it(app, client, auth, fac
 def test_kiosk_api_needs_its_credentials(app, client):
     assert client.post("/api/kiosk/challenge", json={"purpose": "check_in"}).status_code == 401
     assert client.post("/api/attendance/challenge", json={"purpose": "check_in"}).status_code in (400, 401)
+
+
+def test_missed_roll_calls_show_as_roll_calls_among_the_exceptions(app, client, auth):
+    from app.models import Decision, FaceVerification, Purpose, VerificationMode
+    admin, instructor = make_user(Role.ADMIN), make_user(Role.INSTRUCTOR)
+    _user, trainee = trainee_with_face(admin, "trainee2")
+    klass = running_class(admin, instructor, [trainee], online=True)
+    enrolment = klass.enrolments[0]
+    db.session.add(FaceVerification(
+        at=utcnow(), trainee_id=trainee.id, enrolment_id=enrolment.id, class_id=klass.id,
+        session_id=klass.sessions[0].id, purpose=Purpose.ROLL_CALL, mode=VerificationMode.PERSONAL,
+        decision=Decision.REFUSED, reason="roll_call_missed", device="study-page"))
+    db.session.commit()
+    auth.login("instructor", PASSWORD)
+    page = client.get(f"/classes/{klass.id}/attendance").text
+    exceptions = page[page.index('id="exceptions"'):page.index('id="ledger"')]
+    assert "人脸点名" in exceptions and "签退" not in exceptions and "未在规定时间内完成人脸点名" in exceptions
+    log = client.get(f"/classes/{klass.id}/sessions/{klass.sessions[0].id}/log").text
+    assert "人脸点名" in log

@@ -13,6 +13,7 @@ import uuid
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.errors.exceptions import SkillTraceError
@@ -25,6 +26,7 @@ from app.web.access import STAFF, role_required
 from app.web.attendance import bp
 
 STAFF_ACTORS = (Role.INSTRUCTOR, Role.ADMIN)
+PURPOSE_WORDS = {"check_in": _l("Check in"), "check_out": _l("Check out"), "roll_call": _l("Face roll-call")}
 
 
 @bp.app_context_processor
@@ -91,7 +93,7 @@ def class_attendance(class_id: uuid.UUID):
         ledger=queries.list_class_ledger(db.session, klass.id),
         reversed_ids={e.reverses_id for e, _t in queries.list_class_ledger(db.session, klass.id) if e.reverses_id},
         locks=queries.list_active_locks(db.session, trainee_ids), alternatives=alternatives,
-        can_act=current_user.role in STAFF_ACTORS)
+        can_act=current_user.role in STAFF_ACTORS, purpose_words=PURPOSE_WORDS)
 
 
 @bp.route("/classes/<uuid:class_id>/sessions/<uuid:session_id>/log")
@@ -103,7 +105,7 @@ def session_log(class_id: uuid.UUID, session_id: uuid.UUID):
     if class_session is None or class_session.class_id != klass.id:
         return render_template("errors/404.html"), 404
     return render_template("attendance/session_log.html", klass=klass, class_session=class_session,
-                           log=queries.list_session_log(db.session, session_id))
+                           log=queries.list_session_log(db.session, session_id), purpose_words=PURPOSE_WORDS)
 
 
 def _back(class_id, action, success: str):
