@@ -266,6 +266,14 @@ def naive_sql(dialect: str, case: str, params: dict) -> tuple[str, dict]:
             "ORDER BY pk DESC LIMIT 101", values)
 
 
+def _report_posts(port: int, auth: str, clients: int, seconds: float) -> None:
+    rates = {}
+    for batch in (1, 10, 100):
+        rates[batch] = bench_posts(port, auth, batch, clients, seconds)
+        click.echo(f"  POST batch {batch:>3}: {rates[batch]:8.0f} statements/s")
+    click.echo(f"  batching gain (100 vs naive 1): x{rates[100] / rates[1]:.1f}")
+
+
 @click.command()
 @click.option("--db", "backend", type=click.Choice(["sqlite", "postgresql"]), default="sqlite")
 @click.option("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
@@ -280,29 +288,38 @@ def naive_sql(dialect: str, case: str, params: dict) -> tuple[str, dict]:
 @click.option("--page-all/--no-page-all", default=True, show_default=True,
               help="Page through the whole store with `more`, watching worker memory.")
 @click.option("--workdir", default="/tmp/lrs_bench", show_default=True)
+@click.option("--keep", default=None, metavar="NAME",
+              help="Keep the store between runs: SQLite file NAME.db in --workdir, or "
+                   "PostgreSQL database NAME (reused, migrated, not dropped).")
+@click.option("--post/--no-post", default=True, show_default=True,
+              help="Measure POST throughput.")
 def main(backend, pg_url, port, store_size, clients, seconds, queries, limit, page_all,
-         workdir) -> None:
+         workdir, keep, post) -> None:
     """Benchmark the LRS over HTTP on SQLite or PostgreSQL (see the module docstring)."""
     work = Path(workdir)
     work.mkdir(parents=True, exist_ok=True)
     drop = None
     if backend == "sqlite":
-        db_file = work / "bench.db"
-        for suffix in ("", "-wal", "-shm"):
+        db_file = work / f"{keep or 'bench'}.db"
+        for suffix in ("", "-wal", "-shm") if keep is None else ():
             Path(f"{db_file}{suffix}").unlink(missing_ok=True)
         url = f"sqlite:///{db_file}"
     else:
-        name = f"lrs_bench_{os.getpid()}"
+        name = keep or f"lrs_bench_{os.getpid()}"
         admin = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://"),
                               isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                {"n": name}).scalar():
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
         url = pg_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + \
             f"/{name}"
 
         def drop():
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if keep is not None:
+            drop = None
     env = {**os.environ, "DATABASE_URL": url, "SKILLTRACE_ENV": "development"}
     flask = [str(Path(sys.executable).parent / "flask"), "--app", "wsgi"]
     server = None
@@ -316,11 +333,8 @@ def main(backend, pg_url, port, store_size, clients, seconds, queries, limit, pa
         server = Server(env, port)
         click.echo(f"LRS benchmark on {backend}: gunicorn -w 2, {clients} clients; "
                    f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-        rates = {}
-        for batch in (1, 10, 100):
-            rates[batch] = bench_posts(port, auth, batch, clients, seconds)
-            click.echo(f"  POST batch {batch:>3}: {rates[batch]:8.0f} statements/s")
-        click.echo(f"  batching gain (100 vs naive 1): x{rates[100] / rates[1]:.1f}")
+        if post:
+            _report_posts(port, auth, clients, seconds)
 
         engine = create_engine(url)
         with engine.connect() as conn:

@@ -9,7 +9,7 @@ from typing import Callable, Iterator
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, scoped_session
 
-from lrs.auth import SecretHasher
+from lrs.auth import CredentialCache, SecretHasher
 from lrs.exceptions import ConflictError, LRSError, StorageError
 from lrs.storage.base import LRSStore
 
@@ -19,10 +19,12 @@ class SQLAlchemyStore(LRSStore):
 
     def __init__(self, get_session: Callable[[], Session], max_limit: int = 500,
                  secrets: SecretHasher | None = None,
-                 write_options: dict | None = None) -> None:
+                 write_options: dict | None = None,
+                 principals: CredentialCache | None = None) -> None:
         self._get_session = get_session
         self.max_limit = max_limit
         self.secrets = secrets or SecretHasher()
+        self.principals = principals or CredentialCache()
         self._write_options = dict(write_options or {})
 
     def session(self) -> Session:
