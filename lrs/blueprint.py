@@ -193,8 +193,7 @@ def _get_statements(xreq: XAPIRequest, principal: Principal) -> Response:
         parsed = parse_statement_params(xreq.params, store.max_limit)
     more_url = url_for("lrs.statements") + "?more="
     result = service.read_statements(store, parsed, principal, more_url,
-                                     _languages(xreq.headers.get("accept-language")),
-                                     store.max_limit)
+                                     _languages(xreq.headers.get("accept-language")))
     headers = {"X-Experience-API-Consistent-Through": format_timestamp(
         result.consistent_through)}
     if result.last_modified is not None:
@@ -202,7 +201,7 @@ def _get_statements(xreq: XAPIRequest, principal: Principal) -> Response:
     if parsed.attachments:
         body, content_type = multipart_body(result.body, result.attachments)
         return Response(body, status=200, content_type=content_type, headers=headers)
-    return _json(result.body, **headers)
+    return Response(result.body, status=200, mimetype="application/json", headers=headers)
 
 
 def _documents(kind: str, write_scope: str) -> Response:
