@@ -115,7 +115,9 @@ def insert_statements(session: Session, statements: list[dict], authority: dict,
     agent_rows, activity_rows = [], []
     for pk, statement in zip(pks, fresh):
         agents, activities = statement_links(statement)
-        agent_rows += [{"statement_pk": pk, "ifi": i, "direct": d} for i, d in agents.items()]
+        verb = statement["verb"]["id"]
+        agent_rows += [{"statement_pk": pk, "ifi": i, "direct": d, "verb_iri": verb}
+                       for i, d in agents.items()]
         activity_rows += [{"statement_pk": pk, "iri": i, "direct": d}
                           for i, d in activities.items()]
     bulk_insert(session, StatementAgent.__table__, agent_rows)

@@ -111,9 +111,13 @@ def _direct_branch(query: StatementQuery, size: int):
                 .order_by(order).limit(size))
     column, value, link, related = links[0]
     order = link.statement_pk.asc() if query.ascending else link.statement_pk.desc()
+    conditions = _link_condition(link, column, value, related)
+    if link is StatementAgent and query.verb is not None:
+        # Served by the (ifi, verb_iri, statement_pk) index of the agent links.
+        conditions.append(link.verb_iri == query.verb)
     return (select(link.statement_pk.label("pk"))
             .join(Statement, Statement.pk == link.statement_pk)
-            .where(*_link_condition(link, column, value, related),
+            .where(*conditions,
                    *_target_conditions(Statement, query, skip_link=True),
                    *_page_conditions(query, link.statement_pk))
             .order_by(order).limit(size))

@@ -163,7 +163,8 @@ def bulk_load(url: str, count: int, seed: int = 1) -> float:
             statements.append((pk, full["id"], stored, stored, full["verb"]["id"], reg,
                                json.dumps(full)))
             links_agents, links_activities = statement_links(full)
-            agents += [(pk, ifi, direct) for ifi, direct in links_agents.items()]
+            agents += [(pk, ifi, direct, full["verb"]["id"])
+                       for ifi, direct in links_agents.items()]
             activities += [(pk, iri, direct) for iri, direct in links_activities.items()]
         _insert(engine, statements, agents, activities)
     with engine.begin() as conn:
@@ -184,8 +185,8 @@ def _insert(engine, statements, agents, activities) -> None:
             with cursor.copy(f"COPY lrs_statements ({columns}) FROM STDIN") as copy:
                 for row in statements:
                     copy.write_row((*row, False))
-            with cursor.copy("COPY lrs_statement_agents (statement_pk, ifi, direct) "
-                             "FROM STDIN") as copy:
+            with cursor.copy("COPY lrs_statement_agents (statement_pk, ifi, direct, "
+                             "verb_iri) FROM STDIN") as copy:
                 for row in agents:
                     copy.write_row(row)
             with cursor.copy("COPY lrs_statement_activities (statement_pk, iri, direct) "
@@ -205,7 +206,8 @@ def _insert(engine, statements, agents, activities) -> None:
         cursor = raw.cursor()
         cursor.executemany(f"INSERT INTO lrs_statements ({columns}) VALUES "
                            "(?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        cursor.executemany("INSERT INTO lrs_statement_agents VALUES (?, ?, ?)", agents)
+        cursor.executemany("INSERT INTO lrs_statement_agents (statement_pk, ifi, direct, "
+                           "verb_iri) VALUES (?, ?, ?, ?)", agents)
         cursor.executemany("INSERT INTO lrs_statement_activities VALUES (?, ?, ?)", activities)
         raw.commit()
     finally:
