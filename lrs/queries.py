@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Text, cast, exists, func, or_, select, union
+from sqlalchemy import Text, cast, exists, func, select, union, union_all
 from sqlalchemy.orm import Session, aliased
 
 from lrs.storage.base import StatementQuery
@@ -20,9 +20,10 @@ def get_payloads_and_voiders(session: Session, ids: list[uuid.UUID]
     stored voiding statement already points at."""
     if not ids:
         return {}, set()
-    rows = session.execute(select(Statement.id, Statement.payload, Statement.voiding_target)
-                           .where(or_(Statement.id.in_(ids),
-                                      Statement.voiding_target.in_(ids))))
+    columns = (Statement.id, Statement.payload, Statement.voiding_target)
+    # UNION ALL rather than OR: SQLite would scan the table for the OR.
+    rows = session.execute(union_all(select(*columns).where(Statement.id.in_(ids)),
+                                     select(*columns).where(Statement.voiding_target.in_(ids))))
     wanted, payloads, voided = set(ids), {}, set()
     for row in rows:
         if row.id in wanted:

@@ -41,13 +41,13 @@ class SQLAlchemyStore(LRSStore):
         begin with BEGIN IMMEDIATE, so concurrent writers wait instead of failing).
         """
         session = self.session()
-        if write:
-            if session.in_transaction():
-                if session.new or session.dirty or session.deleted:
-                    raise RuntimeError("unflushed changes outside an LRS unit of work")
-                session.commit()
-            session.connection(execution_options=self._write_options)
+        if write and session.in_transaction():
+            if session.new or session.dirty or session.deleted:
+                raise RuntimeError("unflushed changes outside an LRS unit of work")
+            session.commit()
         try:
+            if write:  # may wait for the write lock, and fail when it waited too long
+                session.connection(execution_options=self._write_options)
             yield session
             session.commit()
         except LRSError:
