@@ -24,6 +24,7 @@ import http.client
 import json
 import os
 import random
+import re
 import signal
 import statistics
 import subprocess
@@ -48,14 +49,10 @@ AUTHORITY = {"objectType": "Agent", "name": "bench",
              "account": {"homePage": "http://127.0.0.1", "name": "bench"}}
 
 
-def _fill(value, numbers: dict):
-    if isinstance(value, dict):
-        return {k: _fill(v, numbers) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_fill(v, numbers) for v in value]
-    if isinstance(value, str) and "{" in value:
-        return value.format(**numbers)
-    return value
+# The template as JSON text with {agent}-style fields: one substitution and one parse per
+# statement is several times cheaper than walking the template for each of a million.
+_TEMPLATE = json.dumps(INPUTS["template"])
+_FIELD = re.compile(r"\{(agent|verb|activity|parent|registration)\}")
 
 
 def make_statement(rng: random.Random) -> dict:
@@ -64,7 +61,7 @@ def make_statement(rng: random.Random) -> dict:
                (("agent", "agents"), ("verb", "verbs"), ("activity", "activities"),
                 ("parent", "parents"))}
     numbers["registration"] = str(uuid.UUID(int=rng.randrange(INPUTS["registrations"])))
-    return _fill(INPUTS["template"], numbers)
+    return json.loads(_FIELD.sub(lambda match: str(numbers[match.group(1)]), _TEMPLATE))
 
 
 class Server:
