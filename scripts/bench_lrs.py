@@ -13,6 +13,11 @@ It prints, in one run:
     .venv/bin/python scripts/bench_lrs.py --db sqlite --statements 1000000
     .venv/bin/python scripts/bench_lrs.py --db postgresql --pg-url postgresql://postgres@127.0.0.1/postgres
 
+`--keep NAME` keeps the store (and migrates it) between runs, so GETs of two versions of the
+code can be compared on the same 1M statements; `--no-post` and `--no-page-all` skip parts.
+Each worker checks the credential (argon2) and runs each query shape once before GETs are
+timed; that warm-up is reported apart.
+
 Inputs (store shape and statement template) come from scripts/data/lrs_bench.json. Nothing in
 `app/` or `lrs/` imports this module.
 """
@@ -211,16 +216,16 @@ def _insert(engine, statements, agents, activities) -> None:
         raw.close()
 
 
-def warm_up(port: int, auth: str, clients: int = 4, each: int = 3) -> float:
-    """Send a few requests from concurrent clients so that every worker has checked the
-    credential (argon2, remembered afterwards) before latencies are measured; return the
-    slowest."""
+def warm_up(port: int, auth: str, paths: list[str], clients: int = 4) -> float:
+    """Send each of `paths` from concurrent clients so that every worker has checked the
+    credential (argon2, remembered afterwards) and compiled each query shape once before
+    latencies are measured; return the slowest."""
     slowest = [0.0]
 
     def run() -> None:
-        for _ in range(each):
+        for path in paths:
             started = time.perf_counter()
-            request(port, auth, "GET", "/xapi/statements?limit=1")
+            request(port, auth, "GET", path)
             slowest[0] = max(slowest[0], time.perf_counter() - started)
 
     threads = [threading.Thread(target=run) for _ in range(clients)]
@@ -362,10 +367,12 @@ def main(backend, pg_url, port, store_size, clients, seconds, queries, limit, pa
         click.echo(f"  bulk load of {missing} statements: {bulk_load(url, missing):.0f} s "
                    f"(store: {have + missing})")
 
-        click.echo(f"  warm-up (each worker verifies the credential with argon2 once): "
-                   f"slowest {warm_up(port, auth) * 1000:.0f} ms")
         rng = random.Random(42)
         since = (datetime.now(timezone.utc) - timedelta(days=2)).isoformat()
+        shapes = ["/xapi/statements?" + urlencode({**params_of(), "limit": str(limit)})
+                  for params_of in filter_cases(random.Random(7), since).values()]
+        click.echo("  warm-up (per worker: argon2 check of the credential, first compile of "
+                   f"each query): slowest {warm_up(port, auth, shapes * 2) * 1000:.0f} ms")
         for case, params_of in filter_cases(rng, since).items():
             timings = []
             for _ in range(queries):
