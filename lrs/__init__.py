@@ -8,7 +8,7 @@ from typing import Callable
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from lrs.auth import SecretHasher
+from lrs.auth import CredentialCache, SecretHasher
 from lrs.exceptions import (BadRequestError, ConflictError, ForbiddenError, LRSError,
                             NotFoundError, PreconditionFailedError, UnauthorizedError)
 from lrs.service import record_statement
@@ -33,7 +33,11 @@ def init_app(app: Flask, get_session: Callable[[], Session],
     Config read: LRS_MAX_LIMIT (largest page, default 500), LRS_MAX_BODY_BYTES (default
     32 MiB), LRS_AUTHORITY_HOMEPAGE (default: the request's host URL),
     LRS_FALLBACK_VERSION (version header answered to requests without a usable one;
-    default "2.0.0") and LRS_SECRET_HASH_COST (argon2 `time_cost`/`memory_cost`; tests only).
+    default "2.0.0"; a client that declared a version earlier is answered in that one),
+    LRS_CREDENTIAL_CACHE_SECONDS (how long a process trusts a verified key/secret without
+    looking it up again, so the longest a revocation takes to reach other processes;
+    default 5, 0 disables) and LRS_SECRET_HASH_COST (argon2 `time_cost`/`memory_cost`;
+    tests only).
     """
     from lrs.blueprint import bp
     from lrs.cli import lrs_cli
@@ -41,7 +45,9 @@ def init_app(app: Flask, get_session: Callable[[], Session],
     cost = app.config.get("LRS_SECRET_HASH_COST", {})
     app.extensions["lrs_store"] = SQLAlchemyStore(get_session,
                                                   app.config.get("LRS_MAX_LIMIT", 500),
-                                                  SecretHasher(**cost), write_options)
+                                                  SecretHasher(**cost), write_options,
+                                                  CredentialCache(app.config.get(
+                                                      "LRS_CREDENTIAL_CACHE_SECONDS", 5.0)))
     csrf = app.extensions.get("csrf")
     if csrf is not None:
         # xAPI clients authenticate every request with HTTP Basic; there is no form session.

@@ -107,3 +107,62 @@ class SecretHasher:
                 self._seen.clear()
             self._seen[token] = now + _CACHE_SECONDS
         return True
+
+
+class CredentialCache:
+    """Per-process memory of recently authenticated credentials, keyed by a keyed BLAKE2
+    digest of key and secret (never the secret itself).
+
+    A hit spares the credential lookup (a database round trip and transaction) for `ttl`
+    seconds: a revocation reaches this process at once (`forget`) and other processes within
+    `ttl`. It also remembers the xAPI version each credential last declared, so that a request
+    of that client without a version header is answered in its version.
+    """
+
+    def __init__(self, ttl: float = 5.0, size: int = 10_000) -> None:
+        self.ttl = ttl
+        self._size = size
+        self._salt = secrets.token_bytes(32)
+        self._principals: dict[bytes, tuple[Principal, float]] = {}
+        self._versions: dict[bytes, str] = {}
+        self._lock = threading.Lock()
+
+    def _token(self, key: str, secret: str) -> bytes:
+        return hashlib.blake2b(f"{key}\0{secret}".encode(), key=self._salt).digest()
+
+    def get(self, key: str, secret: str) -> Principal | None:
+        """The cached principal for this pair, if verified less than `ttl` seconds ago."""
+        with self._lock:
+            found = self._principals.get(self._token(key, secret))
+        if found is None or found[1] <= time.monotonic():
+            return None
+        return found[0]
+
+    def put(self, key: str, secret: str, principal: Principal) -> None:
+        """Remember a pair just verified against the database."""
+        if self.ttl <= 0:
+            return
+        with self._lock:
+            if len(self._principals) >= self._size:
+                self._principals.clear()
+            self._principals[self._token(key, secret)] = (principal, time.monotonic() + self.ttl)
+
+    def forget(self, key: str) -> None:
+        """Drop every cached principal of `key` (after a revocation)."""
+        with self._lock:
+            for token in [t for t, (p, _) in self._principals.items() if p.key == key]:
+                del self._principals[token]
+
+    def remember_version(self, key: str, secret: str, version: str) -> None:
+        """Note the version an authenticated client declared."""
+        token = self._token(key, secret)
+        with self._lock:
+            if self._versions.get(token) != version:
+                if len(self._versions) >= self._size:
+                    self._versions.clear()
+                self._versions[token] = version
+
+    def version_of(self, key: str, secret: str) -> str | None:
+        """The version this client last declared in this process, if any."""
+        with self._lock:
+            return self._versions.get(self._token(key, secret))

@@ -12,7 +12,8 @@ from flask import Blueprint, Response, current_app, request, url_for
 
 from lrs import service
 from lrs.auth import Principal, parse_basic
-from lrs.exceptions import BadRequestError, LRSError, PayloadTooLargeError
+from lrs.exceptions import (BadRequestError, LRSError, PayloadTooLargeError,
+                            UnauthorizedError)
 from lrs.inputs import XAPIRequest, from_alternate_syntax, negotiate_version, parse_multipart
 from lrs.models.common import V1, V2, format_timestamp
 from lrs.outputs import multipart_body
@@ -58,7 +59,21 @@ def _xapi_request() -> XAPIRequest:
 
 
 def _principal(xreq: XAPIRequest) -> Principal:
-    return service.authenticate(_store(), *parse_basic(xreq.headers.get("authorization")))
+    key, secret = parse_basic(xreq.headers.get("authorization"))
+    principal = service.authenticate(_store(), key, secret)
+    _store().principals.remember_version(key, secret, xreq.version)
+    return principal
+
+
+def _fallback_version() -> str:
+    """The version to answer a request without a usable version header in: the one its
+    client last declared (in this process), else LRS_FALLBACK_VERSION."""
+    try:
+        key, secret = parse_basic(request.headers.get("Authorization"))
+    except UnauthorizedError:
+        key = None
+    remembered = key is not None and _store().principals.version_of(key, secret)
+    return remembered or current_app.config.get("LRS_FALLBACK_VERSION", V2)
 
 
 def _authority(principal: Principal) -> dict:
@@ -108,9 +123,7 @@ def _xapi_headers(response: Response) -> Response:
     elif version.startswith("1.0"):
         response.headers["X-Experience-API-Version"] = V1
     else:
-        # No usable header: answer with the configured fallback (the newest, by default).
-        response.headers["X-Experience-API-Version"] = current_app.config.get(
-            "LRS_FALLBACK_VERSION", V2)
+        response.headers["X-Experience-API-Version"] = _fallback_version()
     response.headers["Access-Control-Allow-Origin"] = request.headers.get("Origin", "*")
     response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, PUT, POST, DELETE, OPTIONS"
     response.headers["Access-Control-Allow-Headers"] = _CORS_HEADERS
@@ -181,8 +194,7 @@ def _get_statements(xreq: XAPIRequest, principal: Principal) -> Response:
         parsed = parse_statement_params(xreq.params, store.max_limit)
     more_url = url_for("lrs.statements") + "?more="
     result = service.read_statements(store, parsed, principal, more_url,
-                                     _languages(xreq.headers.get("accept-language")),
-                                     store.max_limit)
+                                     _languages(xreq.headers.get("accept-language")))
     headers = {"X-Experience-API-Consistent-Through": format_timestamp(
         result.consistent_through)}
     if result.last_modified is not None:
@@ -190,7 +202,7 @@ def _get_statements(xreq: XAPIRequest, principal: Principal) -> Response:
     if parsed.attachments:
         body, content_type = multipart_body(result.body, result.attachments)
         return Response(body, status=200, content_type=content_type, headers=headers)
-    return _json(result.body, **headers)
+    return Response(result.body, status=200, mimetype="application/json", headers=headers)
 
 
 def _documents(kind: str, write_scope: str) -> Response:

@@ -7,7 +7,7 @@ import hashlib
 import uuid
 from datetime import datetime, timezone
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from lrs import queries
@@ -45,14 +45,15 @@ def _save_definitions(session: Session, statements: list[dict], now: datetime) -
             found[iri] = _merge_definition(found.get(iri, {}), definition)
     if not found:
         return
-    # Another request may be adding the same activity right now: insert-or-ignore first,
-    # then merge into whatever is stored.
-    insert_ignoring_duplicates(session, Activity.__table__, [
-        {"iri": iri, "definition": definition, "updated": now}
-        for iri, definition in found.items()], ["iri"])
     table = Activity.__table__
-    stored = dict(session.execute(select(table.c.iri, table.c.definition)
-                                  .where(table.c.iri.in_(found))).all())
+    stored = queries.get_definitions(session, list(found))
+    missing = [iri for iri in found if iri not in stored]
+    if missing:
+        # Another request may be adding the same activity right now: insert-or-ignore
+        # first, then merge into whatever is stored.
+        insert_ignoring_duplicates(session, table, [
+            {"iri": iri, "definition": found[iri], "updated": now} for iri in missing], ["iri"])
+        stored.update(queries.get_definitions(session, missing))
     for iri, definition in found.items():
         merged = _merge_definition(stored[iri], definition)
         if merged != stored[iri]:  # most statements repeat a known definition
@@ -77,7 +78,7 @@ def insert_statements(session: Session, statements: list[dict], authority: dict,
     now = utcnow()
     completed = [complete_statement(s, now, authority, version) for s in statements]
     ids = [uuid.UUID(s["id"]) for s in completed]
-    existing = queries.get_payloads_by_ids(session, ids)
+    existing, late = queries.get_payloads_and_voiders(session, ids)
     fresh = []
     for statement, received, ident in zip(completed, statements, ids):
         if ident in existing:
@@ -114,13 +115,14 @@ def insert_statements(session: Session, statements: list[dict], authority: dict,
     agent_rows, activity_rows = [], []
     for pk, statement in zip(pks, fresh):
         agents, activities = statement_links(statement)
-        agent_rows += [{"statement_pk": pk, "ifi": i, "direct": d} for i, d in agents.items()]
+        verb = statement["verb"]["id"]
+        agent_rows += [{"statement_pk": pk, "ifi": i, "direct": d, "verb_iri": verb}
+                       for i, d in agents.items()]
         activity_rows += [{"statement_pk": pk, "iri": i, "direct": d}
                           for i, d in activities.items()]
     bulk_insert(session, StatementAgent.__table__, agent_rows)
     bulk_insert(session, StatementActivity.__table__, activity_rows)
-    new_ids = [row["id"] for row in rows]
-    late = queries.get_voided_among(session, new_ids)
+    late &= {row["id"] for row in rows}
     if targets or late:
         session.execute(update(Statement)
                         .where(Statement.id.in_(targets | late), Statement.voiding_target.is_(None))

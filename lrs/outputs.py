@@ -3,7 +3,6 @@ when attachments are returned."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Iterable
 
@@ -107,11 +106,12 @@ def attachment_hashes(statements: Iterable[dict]) -> list[str]:
     return list(seen)
 
 
-def multipart_body(document: dict, parts: list[tuple[str, str, bytes]]) -> tuple[bytes, str]:
-    """Build a multipart/mixed body: the JSON first, then each (sha2, type, bytes) part."""
+def multipart_body(document: str, parts: list[tuple[str, str, bytes]]) -> tuple[bytes, str]:
+    """Build a multipart/mixed body: the JSON text first, then each (sha2, type, bytes)
+    part."""
     boundary = uuid.uuid4().hex
     chunks = [f"--{boundary}\r\nContent-Type: application/json\r\n\r\n".encode(),
-              json.dumps(document).encode("utf-8"), b"\r\n"]
+              document.encode("utf-8"), b"\r\n"]
     for sha2, content_type, data in parts:
         chunks.append(f"--{boundary}\r\nContent-Type: {content_type}\r\n"
                       f"Content-Transfer-Encoding: binary\r\n"

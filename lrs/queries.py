@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import exists, func, select, union
+from sqlalchemy import Text, cast, exists, func, select, union, union_all
 from sqlalchemy.orm import Session, aliased
 
 from lrs.storage.base import StatementQuery
@@ -14,12 +14,23 @@ from lrs.storage.tables import (Activity, Attachment, Credential, Document, Stat
                                 StatementActivity, StatementAgent)
 
 
-def get_payloads_by_ids(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict]:
-    """Stored payloads of those `ids` that exist."""
+def get_payloads_and_voiders(session: Session, ids: list[uuid.UUID]
+                             ) -> tuple[dict[uuid.UUID, dict], set[uuid.UUID]]:
+    """In one query: the stored payloads of those `ids` that exist, and those `ids` that a
+    stored voiding statement already points at."""
     if not ids:
-        return {}
-    rows = session.execute(select(Statement.id, Statement.payload).where(Statement.id.in_(ids)))
-    return {row.id: row.payload for row in rows}
+        return {}, set()
+    columns = (Statement.id, Statement.payload, Statement.voiding_target)
+    # UNION ALL rather than OR: SQLite would scan the table for the OR.
+    rows = session.execute(union_all(select(*columns).where(Statement.id.in_(ids)),
+                                     select(*columns).where(Statement.voiding_target.in_(ids))))
+    wanted, payloads, voided = set(ids), {}, set()
+    for row in rows:
+        if row.id in wanted:
+            payloads[row.id] = row.payload
+        if row.voiding_target in wanted:
+            voided.add(row.voiding_target)
+    return payloads, voided
 
 
 def get_voiding_flags(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, bool]:
@@ -27,14 +38,6 @@ def get_voiding_flags(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID,
     rows = session.execute(select(Statement.id, Statement.voiding_target)
                            .where(Statement.id.in_(ids)))
     return {row.id: row.voiding_target is not None for row in rows}
-
-
-def get_voided_among(session: Session, ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    """Those `ids` that a stored voiding statement already points at."""
-    if not ids:
-        return set()
-    return set(session.scalars(select(Statement.voiding_target)
-                               .where(Statement.voiding_target.in_(ids))))
 
 
 def get_statement(session: Session, ident: uuid.UUID) -> Statement | None:
@@ -109,16 +112,21 @@ def _direct_branch(query: StatementQuery, size: int):
                 .order_by(order).limit(size))
     column, value, link, related = links[0]
     order = link.statement_pk.asc() if query.ascending else link.statement_pk.desc()
+    conditions = _link_condition(link, column, value, related)
+    if link is StatementAgent and query.verb is not None:
+        # Served by the (ifi, verb_iri, statement_pk) index of the agent links.
+        conditions.append(link.verb_iri == query.verb)
     return (select(link.statement_pk.label("pk"))
             .join(Statement, Statement.pk == link.statement_pk)
-            .where(*_link_condition(link, column, value, related),
+            .where(*conditions,
                    *_target_conditions(Statement, query, skip_link=True),
                    *_page_conditions(query, link.statement_pk))
             .order_by(order).limit(size))
 
 
-def find_statements(session: Session, query: StatementQuery) -> list[tuple[int, dict]]:
-    """(pk, payload) of the non-voided statements matching `query`, in storage order.
+def find_statements(session: Session, query: StatementQuery) -> list[tuple[int, str]]:
+    """(pk, payload as JSON text) of the non-voided statements matching `query`, in storage
+    order (the text as stored, so a page can be answered without parsing it).
 
     Returns up to `limit + 1` rows so the caller knows whether a further page exists.
     Following the spec's StatementRef rule, a statement whose StatementRef object targets a
@@ -141,8 +149,8 @@ def find_statements(session: Session, query: StatementQuery) -> list[tuple[int, 
                           *_page_conditions(query, Statement.pk))
                    .order_by(order).limit(size).subquery())
         pks = union(select(direct.subquery().c.pk), select(via_ref.c.pk)).subquery()
-    stmt = (select(Statement.pk, Statement.payload).where(Statement.pk.in_(select(pks.c.pk)))
-            .order_by(order).limit(size))
+    stmt = (select(Statement.pk, cast(Statement.payload, Text).label("payload"))
+            .where(Statement.pk.in_(select(pks.c.pk))).order_by(order).limit(size))
     return [(row.pk, row.payload) for row in session.execute(stmt)]
 
 
@@ -152,6 +160,12 @@ def get_attachments(session: Session, sha2s: set[str]) -> dict[str, tuple[str, b
         return {}
     rows = session.execute(select(Attachment).where(Attachment.sha2.in_(sha2s))).scalars()
     return {row.sha2: (row.content_type, row.content) for row in rows}
+
+
+def get_definitions(session: Session, iris: list[str]) -> dict[str, dict]:
+    """Stored activity definitions by IRI, for those stored."""
+    return dict(session.execute(select(Activity.iri, Activity.definition)
+                                .where(Activity.iri.in_(iris))).all())
 
 
 def get_activity(session: Session, iri: str) -> Activity | None:

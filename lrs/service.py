@@ -27,14 +27,22 @@ from lrs.storage.tables import Document
 # --- credentials -------------------------------------------------------------------------
 
 def authenticate(store: LRSStore, key: str, secret: str) -> Principal:
-    """The principal for a key/secret pair; 401 for unknown, revoked or wrong."""
+    """The principal for a key/secret pair; 401 for unknown, revoked or wrong.
+
+    A pair verified in the last few seconds is taken from `store.principals` unchecked.
+    """
+    principal = store.principals.get(key, secret)
+    if principal is not None:
+        return principal
     with store.transaction() as session:
         credential = queries.get_credential_by_key(session, key)
         if (credential is None or credential.revoked_at is not None
                 or not store.secrets.verify(credential.secret_hash, secret)):
             raise UnauthorizedError("invalid credentials")
-        return Principal(credential.id, credential.key, credential.name,
-                         frozenset(credential.scopes))
+        principal = Principal(credential.id, credential.key, credential.name,
+                              frozenset(credential.scopes))
+    store.principals.put(key, secret, principal)
+    return principal
 
 
 def create_credential(store: LRSStore, name: str, scopes: list[str]) -> dict:
@@ -61,6 +69,7 @@ def revoke_credential(store: LRSStore, key: str) -> None:
         if credential is None:
             raise NotFoundError(f"no credential with key {key}")
         commands.revoke_credential(session, credential)
+    store.principals.forget(key)
 
 
 # --- statements --------------------------------------------------------------------------
@@ -137,38 +146,52 @@ def record_statement(session: Session, statement: dict, authority: dict,
 
 @dataclass(frozen=True)
 class StatementsResult:
-    """The answer to GET /statements: a statement or a page, plus attachment contents."""
+    """The answer to GET /statements: a statement or a page as JSON text, plus attachment
+    contents."""
 
-    body: dict
+    body: str
     attachments: list[tuple[str, str, bytes]]
     last_modified: datetime | None
     consistent_through: datetime
 
 
+def _page_body(request: StatementRequest, rows: list[tuple[int, str]], more_url: str,
+               languages: list[str]) -> tuple[str, list[dict]]:
+    """The JSON of a page and its statements (parsed only when needed). The `exact` format
+    without attachments splices the stored JSON text as it is."""
+    limit = request.query.limit
+    page = rows[:limit]
+    if request.fmt == "exact" and not request.attachments:
+        statements, rendered = [], [text for _, text in page]
+    else:
+        statements = [json.loads(text) for _, text in page]
+        rendered = [json.dumps(format_statement(s, request.fmt, languages))
+                    for s in statements]
+    more = more_url + encode_more(request.params, page[-1][0]) if len(rows) > limit else ""
+    return ('{"statements": [' + ", ".join(rendered) + '], "more": ' + json.dumps(more)
+            + "}"), statements
+
+
 def read_statements(store: LRSStore, request: StatementRequest, principal: Principal,
-                    more_url: str, languages: list[str], max_limit: int) -> StatementsResult:
+                    more_url: str, languages: list[str]) -> StatementsResult:
     """Answer GET /statements; 404 for an unknown (or wrongly voided) single statement."""
     own = principal.credential_id if principal.reads_only_own else None
     with store.transaction() as session:
         now = commands.utcnow()
+        last_modified = None
         if request.single is not None:
             row = queries.get_statement(session, request.single)
             if (row is None or row.is_voided != request.voided
                     or (own is not None and row.credential_id != own)):
                 raise NotFoundError(f"no statement {request.single}")
             statements = [row.payload]
-            body = format_statement(row.payload, request.fmt, languages)
+            body = json.dumps(format_statement(row.payload, request.fmt, languages))
             last_modified = row.stored
         else:
             query = replace(request.query, credential_id=own)
-            rows = queries.find_statements(session, query)
-            page = rows[:query.limit]
-            statements = [payload for _, payload in page]
-            body = {"statements": [format_statement(p, request.fmt, languages)
-                                   for p in statements], "more": ""}
-            if len(rows) > query.limit:
-                body["more"] = more_url + encode_more(request.params, page[-1][0])
-            last_modified = None
+            body, statements = _page_body(replace(request, query=query),
+                                          queries.find_statements(session, query),
+                                          more_url, languages)
         parts = []
         if request.attachments:
             stored = queries.get_attachments(session, set(attachment_hashes(statements)))

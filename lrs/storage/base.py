@@ -38,8 +38,9 @@ class StatementQuery:
 class LRSStore(abc.ABC):
     """What the service needs from storage: sessions and a unit of work.
 
-    Implementations also carry `max_limit` (the largest page) and `secrets` (the
-    `lrs.auth.SecretHasher` for credentials).
+    Implementations also carry `max_limit` (the largest page), `secrets` (the
+    `lrs.auth.SecretHasher` for credentials) and `principals` (the per-process
+    `lrs.auth.CredentialCache`).
     """
 
     max_limit: int

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, Table, TypeDecorator, text
+from sqlalchemy import (JSON, BigInteger, DateTime, Integer, Table, TypeDecorator, func,
+                        select, text)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
@@ -97,8 +98,10 @@ def bulk_insert(session: Session, table: Table, rows: list[dict]) -> None:
 def bulk_insert_with_keys(session: Session, table: Table, rows: list[dict]) -> list[int]:
     """Insert rows into a table with an auto-increment `pk` and return their keys in order.
 
-    PostgreSQL draws the keys from the sequence in one query and COPYs the rows; elsewhere
-    an INSERT ... RETURNING executemany does both.
+    PostgreSQL draws the keys from the sequence in one query and COPYs the rows. SQLite
+    numbers them after the current maximum and inserts them in one executemany: a writing
+    transaction there holds the database's only write lock, so no other writer can take
+    those numbers (a deferred transaction that lost the lock fails instead of colliding).
     """
     if session.get_bind().dialect.name == "postgresql":
         keys = list(session.execute(
@@ -106,6 +109,8 @@ def bulk_insert_with_keys(session: Session, table: Table, rows: list[dict]) -> l
                  "FROM generate_series(1, :n)"), {"t": table.name, "n": len(rows)}).scalars())
         bulk_insert(session, table, [{"pk": key, **row} for key, row in zip(keys, rows)])
         return keys
-    result = session.execute(table.insert().returning(table.c.pk,
-                                                      sort_by_parameter_order=True), rows)
-    return [row.pk for row in result]
+    # A bare max() of the integer key is one b-tree seek; wrapped (coalesce) it is a scan.
+    first = (session.execute(select(func.max(table.c.pk))).scalar_one() or 0) + 1
+    keys = list(range(first, first + len(rows)))
+    session.execute(table.insert(), [{"pk": key, **row} for key, row in zip(keys, rows)])
+    return keys

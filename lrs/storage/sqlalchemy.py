@@ -9,7 +9,7 @@ from typing import Callable, Iterator
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, scoped_session
 
-from lrs.auth import SecretHasher
+from lrs.auth import CredentialCache, SecretHasher
 from lrs.exceptions import ConflictError, LRSError, StorageError, StoreUnavailableError
 from lrs.storage.base import LRSStore
 
@@ -19,10 +19,12 @@ class SQLAlchemyStore(LRSStore):
 
     def __init__(self, get_session: Callable[[], Session], max_limit: int = 500,
                  secrets: SecretHasher | None = None,
-                 write_options: dict | None = None) -> None:
+                 write_options: dict | None = None,
+                 principals: CredentialCache | None = None) -> None:
         self._get_session = get_session
         self.max_limit = max_limit
         self.secrets = secrets or SecretHasher()
+        self.principals = principals or CredentialCache()
         self._write_options = dict(write_options or {})
 
     def session(self) -> Session:
@@ -39,13 +41,13 @@ class SQLAlchemyStore(LRSStore):
         begin with BEGIN IMMEDIATE, so concurrent writers wait instead of failing).
         """
         session = self.session()
-        if write:
-            if session.in_transaction():
-                if session.new or session.dirty or session.deleted:
-                    raise RuntimeError("unflushed changes outside an LRS unit of work")
-                session.commit()
-            session.connection(execution_options=self._write_options)
+        if write and session.in_transaction():
+            if session.new or session.dirty or session.deleted:
+                raise RuntimeError("unflushed changes outside an LRS unit of work")
+            session.commit()
         try:
+            if write:  # may wait for the write lock, and fail when it waited too long
+                session.connection(execution_options=self._write_options)
             yield session
             session.commit()
         except LRSError:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from lrs.commands import utcnow
 from lrs.storage.tables import Credential
 from tests.lrs.factories import make_credential, post, statement
 
@@ -36,6 +38,33 @@ def test_version_header_on_every_response(client, headers, headers_v2):
     assert client.get("/xapi/statements", headers=headers_v2).headers[
         "X-Experience-API-Version"] == "2.0.0"
     assert client.get("/xapi/statements").headers["X-Experience-API-Version"]
+
+
+def test_missing_version_header_is_answered_in_the_clients_last_version(
+        client, headers, headers_v2):
+    bare = {"Authorization": headers["Authorization"]}
+    for declared in (headers, headers_v2, headers):
+        assert client.get("/xapi/statements", headers=declared).status_code == 200
+        response = client.post("/xapi/statements", headers=bare, json=statement())
+        assert response.status_code == 400
+        assert response.headers["X-Experience-API-Version"] == declared[
+            "X-Experience-API-Version"]
+    # Someone without the secret gets the configured fallback, not the client's version.
+    wrong = base64.b64encode(b"nokey:nosecret").decode()
+    response = client.get("/xapi/statements", headers={"Authorization": f"Basic {wrong}"})
+    assert response.headers["X-Experience-API-Version"] == "2.0.0"
+
+
+def test_verified_credential_is_trusted_for_the_cache_time(app, client, headers, store):
+    store.principals.ttl = 0.5
+    assert client.get("/xapi/statements", headers=headers).status_code == 200
+    with app.app_context():  # revoked by another process: this one sees it within the ttl
+        session = store.session()
+        session.execute(update(Credential).values(revoked_at=utcnow()))
+        session.commit()
+    assert client.get("/xapi/statements", headers=headers).status_code == 200
+    time.sleep(0.6)
+    assert client.get("/xapi/statements", headers=headers).status_code == 401
 
 
 def test_scopes_are_enforced(app, client):
