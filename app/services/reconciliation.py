@@ -384,17 +384,23 @@ _AUDITED = ((HoursEntry, "entry_id"), (PresenceInterval, "interval_id"), (FaceVe
 
 def _check_audited(session: Session, scope: Scope) -> list[Difference]:
     """Records without any audit entry on them: catches audit entries removed from the end of
-    the log, which the hash chain alone cannot see."""
-    out = []
-    for model, key in _AUDITED:
-        audited = select(AuditEntry.seq).where(AuditEntry.object_type == model.__tablename__,
-                                               AuditEntry.object_id == _IdText(model.id)).exists()
-        rows = session.execute(
-            select(model.id, model.enrolment_id)
-            .where(~audited, scope.of(model.enrolment_id, getattr(model, "trainee_id", None)))).all()
-        out += [Difference("record_not_audited", {key: str(rid), "enrolment_id": _str(enrolment_id)})
-                for rid, enrolment_id in sorted(rows, key=_first)]
-    return out
+    the log, which the hash chain alone cannot see.
+
+    The audit log is searched by ``object_id`` alone: `append_audit` names an object by its table
+    and its UUID, so the id already tells the table. The inner select reads only ids, so on
+    SQLite it walks the record's id index in order and probes the ``object_id`` index in the same
+    order without reading a row (about four times faster than probing in table order and reading
+    each entry's ``object_type``); the outer select reads the enrolment of the few records found."""
+    records = union_all(*(
+        select(literal(key).label("key"), model.id.label("record_id"), model.enrolment_id.label("enrolment_id"))
+        .where(model.id.in_(
+            select(model.id).where(scope.of(model.enrolment_id, getattr(model, "trainee_id", None)),
+                                   ~select(AuditEntry.seq).where(AuditEntry.object_id == _IdText(model.id)).exists())))
+        for model, key in _AUDITED)).subquery("records")
+    rows = session.execute(select(records.c.key, records.c.record_id, records.c.enrolment_id)).all()
+    order = [key for _model, key in _AUDITED]
+    return [Difference("record_not_audited", {key: str(_uuid(rid)), "enrolment_id": _str(_uuid(enrolment_id))})
+            for key, rid, enrolment_id in sorted(rows, key=lambda row: (order.index(row[0]), str(_uuid(row[1]))))]
 
 
 def _count_checked(session: Session) -> dict:
