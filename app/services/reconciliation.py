@@ -234,10 +234,26 @@ def _statement_problem(stmt_pk, registration, enrolment_id) -> str | None:
     return None
 
 
+def _presence_sides(scope: Scope):
+    """The intervals and ledger entries the presence check joins: the tables themselves for a
+    whole run; for one trainee, those in scope and those they point at or are pointed at by (a
+    full join cannot take a filter on either side, so without this it would read everything)."""
+    if scope.trainee_id is None:
+        return PresenceInterval, aliased(HoursEntry)
+    interval_in_scope = scope.of(PresenceInterval.enrolment_id, PresenceInterval.trainee_id)
+    entry_in_scope = scope.of(HoursEntry.enrolment_id)
+    intervals = select(PresenceInterval).where(or_(
+        interval_in_scope, PresenceInterval.id.in_(select(HoursEntry.interval_id).where(entry_in_scope))))
+    entries = select(HoursEntry).where(or_(
+        entry_in_scope, HoursEntry.interval_id.in_(select(PresenceInterval.id).where(interval_in_scope))))
+    return (aliased(PresenceInterval, intervals.subquery("intervals")),
+            aliased(HoursEntry, entries.subquery("entries")))
+
+
 def _check_presence(session: Session, scope: Scope) -> list[Difference]:
     """Closed intervals without a credit; credits without a closed interval or with more minutes
     than its verified minutes (clipped to the session window). One full join of the two."""
-    interval, credit = PresenceInterval, aliased(HoursEntry)
+    interval, credit = _presence_sides(scope)
     is_credit = credit.entry_type == EntryType.CREDIT
     closed = interval.status == IntervalStatus.CLOSED
     verified_seconds = _SecondsBetween(_Later(interval.opened_at, ClassSession.starts_at),
@@ -399,8 +415,8 @@ def _check_audited(session: Session, scope: Scope) -> list[Difference]:
         for model, key in _AUDITED)).subquery("records")
     rows = session.execute(select(records.c.key, records.c.record_id, records.c.enrolment_id)).all()
     order = [key for _model, key in _AUDITED]
-    return [Difference("record_not_audited", {key: str(_uuid(rid)), "enrolment_id": _str(_uuid(enrolment_id))})
-            for key, rid, enrolment_id in sorted(rows, key=lambda row: (order.index(row[0]), str(_uuid(row[1]))))]
+    return [Difference("record_not_audited", {key: str(rid), "enrolment_id": _str(enrolment_id)})
+            for key, rid, enrolment_id in sorted(rows, key=lambda row: (order.index(row[0]), str(row[1])))]
 
 
 def _count_checked(session: Session) -> dict:
