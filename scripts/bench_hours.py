@@ -2,8 +2,10 @@
 or PostgreSQL database.
 
 It builds the schema with the migrations, bulk-loads N closed presence intervals for M
-enrolments, one credit entry per interval and three minimal statements per interval (check-in,
-check-out, credit: only the columns and JSON the reconciliation reads), then prints:
+enrolments, one credit entry per interval, three minimal statements per interval (check-in,
+check-out, credit: only the columns and JSON the reconciliation reads) and an audit entry on each
+interval and credit (not hash-chained: the reconciliation only looks for one on each record), then
+prints:
   * the load time (executemany on SQLite, COPY on PostgreSQL; plain indexes built afterwards);
   * the time of `reconcile()` over everything (set-based SQL), and of each of its checks;
   * the time of a naive reconciliation (one interval at a time from Python: its credit, then
@@ -11,9 +13,10 @@ check-out, credit: only the columns and JSON the reconciliation reads), then pri
   * check-ins per second through the real endpoint (gunicorn, real face frames), 1 client
     against 4 concurrent clients (`bench_checkins.py`), and the machine's load average.
 
-Parent rows (enrolments, trainees, classes) are not loaded: foreign keys are switched off for
-the load (SQLite `PRAGMA foreign_keys`, PostgreSQL `session_replication_role`) and the
-reconciliation never reads them; the class sessions it does read are loaded.
+Face verifications are not loaded (the intervals name none). Parent rows (enrolments, trainees,
+classes) are not loaded: foreign keys are switched off for the load (SQLite `PRAGMA foreign_keys`,
+PostgreSQL `session_replication_role`) and the reconciliation never reads them; the class
+sessions it does read are loaded.
 
     .venv/bin/python scripts/bench_hours.py --db sqlite --intervals 1000000 --enrolments 50000
     .venv/bin/python scripts/bench_hours.py --db postgresql --intervals 1000000 --enrolments 50000
@@ -91,7 +94,15 @@ def _sqlite_time(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-_LOADED = ("presence_intervals", "hours_ledger", "lrs_statements")
+_LOADED = ("presence_intervals", "hours_ledger", "lrs_statements", "audit_entries")
+
+
+def _audit_rows(intervals, ledger, moment):
+    """One audit entry on each interval and each credit: (seq, at, object_type, object_id, hash)."""
+    records = [("presence_intervals", row[0], row[5]) for row in intervals]
+    records += [("hours_ledger", row[0], row[1]) for row in ledger]
+    return ((seq, moment(at), table, str(rid), f"{seq:064x}")
+            for seq, (table, rid, at) in enumerate(records, 1))
 
 
 @contextmanager
@@ -146,6 +157,10 @@ def _load_sqlite(engine, data) -> None:
                 "VALUES (?, ?, ?, ?, ?, 0, ?)",
                 ((i.hex, fmt(at), fmt(at), verb, reg.hex, json.dumps(payload))
                  for i, at, verb, reg, payload in statements))
+            raw.executemany(
+                "INSERT INTO audit_entries (seq, at, actor, action, object_type, object_id, payload, "
+                "payload_digest, prev_hash, hash) VALUES (?, ?, 'system', 'bench', ?, ?, '{}', '', '', ?)",
+                _audit_rows(intervals, ledger, fmt))
 
 
 def _copy(cursor, table: str, columns: str, rows) -> None:
@@ -181,18 +196,24 @@ def _load_postgresql(engine, data) -> None:
             _copy(cur, "lrs_statements", "id, stored, timestamp, verb_iri, registration, is_voided, payload",
                   ((str(i), at.isoformat(), at.isoformat(), verb, str(reg), "f", json.dumps(payload))
                    for i, at, verb, reg, payload in statements))
+            _copy(cur, "audit_entries",
+                  "seq, at, actor, action, object_type, object_id, payload, payload_digest, prev_hash, hash",
+                  ((str(seq), at, "system", "bench", table, rid, "{}", "", "", digest)
+                   for seq, at, table, rid, digest in _audit_rows(intervals, ledger, datetime.isoformat)))
         conn.exec_driver_sql("COMMIT")  # autobegin of the driver-level ANALYZE below
         conn.exec_driver_sql("ANALYZE")
 
 
 def _profile_checks() -> None:
     """Each check of the reconciliation timed on its own (where the time goes)."""
-    times = []
-    for check in (reconciliation._count_checked, reconciliation._check_presence,
-                  reconciliation._check_reversals, reconciliation._check_statements):
+    everything, times = reconciliation.Scope(), []
+    checks = [("count_checked", lambda session, _scope: reconciliation._count_checked(session))]
+    checks += [(check.__name__.lstrip("_"), check) for check in reconciliation._CHECKS]
+    for name, check in checks:
         clock = time.perf_counter()
-        check(db.session)
-        times.append(f"{check.__name__} {time.perf_counter() - clock:.2f} s")
+        with reconciliation._full_scan_settings(db.session, everything):
+            check(db.session, everything)
+        times.append(f"{name} {time.perf_counter() - clock:.2f} s")
         db.session.rollback()
     click.echo("  by check: " + ", ".join(times))
 

@@ -10,7 +10,7 @@ from app.models import AuditEntry, FaceVerification, HoursEntry, PresenceInterva
 from app.models.base import utcnow
 from app.services import attendance, hours
 from app.services.consent import arrange_alternative_verification
-from app.services.reconciliation import reconcile
+from app.services.reconciliation import Scope, find_differences, reconcile
 from lrs.storage.tables import Statement
 from tests.attendance_helpers import running_class
 from tests.factories import make_trainee, make_user
@@ -125,3 +125,25 @@ def test_reconcile_reports_a_reversal_that_no_longer_matches_its_credit(day):
     report = reconcile()
     assert {(d.kind, d.ids["entry_id"]) for d in report.differences} == {
         ("reversal_minutes_mismatch", str(reversal.id)), ("statement_minutes_mismatch", str(reversal.id))}
+
+
+def test_a_run_scoped_to_one_trainee_reports_only_their_presence_differences(day):
+    first, second = ({"entry": e.id, "interval": e.interval_id, "scope": Scope(
+        db.session.get(PresenceInterval, e.interval_id).trainee_id, (e.enrolment_id,))}
+        for e in (day["credit"], day["reversed"]))
+    with ledger_guard_lifted(db.session.connection()):  # the first's credit deleted, the second's cut off
+        db.session.execute(text("DELETE FROM hours_ledger WHERE id = :id"), {"id": raw_id(first["entry"])})
+        db.session.execute(text("UPDATE hours_ledger SET interval_id = NULL WHERE id = :id"),
+                           {"id": raw_id(second["entry"])})
+    db.session.commit()
+
+    def found(scope):
+        return {(d.kind, d.ids.get("entry_id") or d.ids["interval_id"])
+                for d in find_differences(db.session, scope)[1]}
+
+    first_found = {("interval_without_credit", str(first["interval"]))}
+    second_found = {("interval_without_credit", str(second["interval"])),
+                    ("credit_without_closed_interval", str(second["entry"]))}
+    assert found(first["scope"]) == first_found
+    assert found(second["scope"]) == second_found
+    assert found(None) == first_found | second_found
