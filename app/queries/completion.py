@@ -22,3 +22,11 @@ def get_class_certificates(session: Session, class_id) -> dict[uuid.UUID, Comple
                            .join(Enrolment, Enrolment.id == CompletionCertificate.enrolment_id)
                            .where(Enrolment.class_id == class_id))
     return {c.enrolment_id: c for c in rows}
+
+
+def list_trainee_certificates(session: Session, trainee_id) -> list[CompletionCertificate]:
+    """A trainee's completion certificates, oldest first."""
+    return list(session.scalars(select(CompletionCertificate)
+                                .join(Enrolment, Enrolment.id == CompletionCertificate.enrolment_id)
+                                .where(Enrolment.trainee_id == trainee_id)
+                                .order_by(CompletionCertificate.issued_on, CompletionCertificate.serial)))

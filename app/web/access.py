@@ -49,6 +49,7 @@ NAVIGATION = (
     NavItem("biometrics.show_my_biometrics", _l("Face recognition"), frozenset({Role.TRAINEE})),
     NavItem("attendance.check_in_page", _l("Check in"), frozenset({Role.TRAINEE})),
     NavItem("attendance.study_page", _l("Online study"), frozenset({Role.TRAINEE})),
+    NavItem("training.my_certificates", _l("My certificates"), frozenset({Role.TRAINEE})),
     NavItem("main.camera_check", _l("Camera check"), frozenset({Role.TRAINEE, Role.INSTRUCTOR, Role.ADMIN})),
     NavItem("biometrics.list_duplicate_flags", _l("Duplicate faces"), frozenset({Role.ADMIN})),
     NavItem("subsidy.index", _l("Subsidy claims"), frozenset({Role.ADMIN, Role.REVIEWER, Role.AUDITOR})),

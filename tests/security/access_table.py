@@ -74,6 +74,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /enrolments/<uuid:enrolment_id>/assessment": ACTORS,
     "POST /enrolments/<uuid:enrolment_id>/certificate": ACTORS,
     "GET /certificates/<uuid:certificate_id>": STAFF,
+    "GET /me/certificates": TRAINEE,
     "POST /classes/<uuid:class_id>/submit": ACTORS,
     "POST /classes/<uuid:class_id>/review": frozenset({"reviewer"}),
     "POST /classes/<uuid:class_id>/roster": ACTORS,

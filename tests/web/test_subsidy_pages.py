@@ -119,3 +119,21 @@ def test_certificate_page_prints_and_masks_the_id_except_for_admins(client, auth
     class_page = client.get(f"/classes/{klass.id}")
     assert certificate.serial in class_page.text
     assert db.session.scalar(select(CompletionCertificate.serial)) == certificate.serial
+
+
+def test_trainees_print_only_their_own_certificates(client, auth, claimed):
+    world, klass, _claim, paid = claimed
+    certificate = issue_certificate(world.instructor, enrolment_of(klass, paid).id)
+    owner, other = make_user(Role.TRAINEE, username="lilei"), make_user(Role.TRAINEE, username="hanmeimei")
+    db.session.get(type(paid), paid.id).user_id = owner.id
+    db.session.commit()
+    auth.login("lilei", PASSWORD)
+    page = client.get("/me/certificates")
+    assert page.status_code == 200 and "我的证书" in page.text and certificate.serial in page.text
+    assert "李雷" in page.text and mask_resident_id(paid.id_number) in page.text
+    assert paid.id_number not in page.text and "certificate.css" in page.text
+    assert client.get(f"/certificates/{certificate.id}").status_code == 403  # staff page, by id
+    auth.logout()
+    auth.login("hanmeimei", PASSWORD)
+    page = client.get("/me/certificates")
+    assert certificate.serial not in page.text and "暂无结业证书" in page.text

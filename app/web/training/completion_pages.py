@@ -1,6 +1,6 @@
 """Final assessment and completion on the class page: record or correct a result, issue a
 completion certificate and print it, mark the class completed (instructors of the class and
-admins act; other staff read)."""
+admins act; other staff read). Trainees print their own certificates at /me/certificates."""
 from __future__ import annotations
 
 import uuid
@@ -13,6 +13,7 @@ from app.errors.exceptions import NotFoundError, SkillTraceError
 from app.extensions import db
 from app.models import CompletionCertificate, Enrolment, Role, TrainingClass
 from app.queries import catalogue as catalogue_queries
+from app.queries.biometrics import get_trainee_of_user
 from app.queries import completion as queries
 from app.services import hours
 from app.services.completion import (AssessmentInput, complete_class, is_class_staff,
@@ -89,6 +90,15 @@ def show_certificate(certificate_id: uuid.UUID):
         raise NotFoundError(_("No such certificate."))
     return render_template("training/certificate.html", certificate=certificate,
                            enrolment=certificate.enrolment, klass=certificate.enrolment.training_class)
+
+
+@bp.route("/me/certificates")
+@role_required(Role.TRAINEE)
+def my_certificates():
+    """The signed-in trainee's own completion certificates, printable (no id in the URL)."""
+    trainee = get_trainee_of_user(db.session, current_user.id)
+    certificates = queries.list_trainee_certificates(db.session, trainee.id) if trainee else []
+    return render_template("training/my_certificates.html", certificates=certificates)
 
 
 @bp.route("/classes/<uuid:class_id>/complete", methods=["POST"])
