@@ -4,10 +4,10 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from flask import request
+from flask import flash, redirect, request
 from flask_babel import gettext as _
 
-from app.errors.exceptions import ValidationError
+from app.errors.exceptions import SkillTraceError, ValidationError
 
 
 def field(name: str) -> str:
@@ -51,3 +51,17 @@ def raise_if(errors: dict) -> None:
     """Raise the collected form problems as one ValidationError."""
     if errors:
         raise ValidationError("; ".join(f"{k}: {v}" for k, v in errors.items()), errors=errors)
+
+
+def act_then_redirect(action, success: str, back_url: str):
+    """Run ``action``; flash ``success`` or the refusal's message and redirect to ``back_url``.
+    A permission refusal (403) is not a form error: it propagates to the error page."""
+    try:
+        action()
+    except SkillTraceError as exc:
+        if exc.status == 403:
+            raise
+        flash(exc.message, "error")
+    else:
+        flash(success, "info")
+    return redirect(back_url)

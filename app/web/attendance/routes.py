@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -24,6 +24,7 @@ from app.services import attendance, hours
 from app.services.classes import get_class_or_404
 from app.web.access import STAFF, role_required
 from app.web.attendance import bp
+from app.web.forms import act_then_redirect
 
 STAFF_ACTORS = (Role.INSTRUCTOR, Role.ADMIN)
 PURPOSE_WORDS = {"check_in": _l("Check in"), "check_out": _l("Check out"), "roll_call": _l("Face roll-call")}
@@ -109,15 +110,7 @@ def session_log(class_id: uuid.UUID, session_id: uuid.UUID):
 
 
 def _back(class_id, action, success: str):
-    try:
-        action()
-    except SkillTraceError as exc:
-        if exc.status == 403:
-            raise
-        flash(exc.message, "error")
-    else:
-        flash(success, "info")
-    return redirect(url_for("attendance.class_attendance", class_id=class_id))
+    return act_then_redirect(action, success, url_for("attendance.class_attendance", class_id=class_id))
 
 
 @bp.route("/classes/<uuid:class_id>/attendance/unlock/<uuid:trainee_id>", methods=["POST"])

@@ -19,7 +19,7 @@ from app.services import hours
 from app.services.completion import (AssessmentInput, complete_class, is_class_staff,
                                      issue_certificate, record_assessment)
 from app.web.access import STAFF, role_required
-from app.web.forms import date_field, field
+from app.web.forms import act_then_redirect, date_field, field
 from app.web.training import bp
 
 ACTORS = (Role.ADMIN, Role.INSTRUCTOR)
@@ -43,15 +43,7 @@ def _enrolment_or_404(enrolment_id) -> Enrolment:
 
 
 def _back(class_id, action, success: str):
-    try:
-        action()
-    except SkillTraceError as exc:
-        if exc.status == 403:
-            raise
-        flash(exc.message, "error")
-    else:
-        flash(success, "info")
-    return redirect(url_for("training.show_class", class_id=class_id))
+    return act_then_redirect(action, success, url_for("training.show_class", class_id=class_id))
 
 
 @bp.route("/enrolments/<uuid:enrolment_id>/assessment", methods=["POST"])
