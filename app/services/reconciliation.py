@@ -83,36 +83,16 @@ def _seconds_between_sqlite(element, compiler, **kw):
             " * 86400.0)")
 
 
-class _Later(FunctionElement):
-    """The later of two timestamps (GREATEST; SQLite's two-argument max())."""
-
-    inherit_cache = True
-
-
-@compiles(_Later)
-def _later_pg(element, compiler, **kw):
-    return f"GREATEST({compiler.process(element.clauses, **kw)})"
+def _pairwise(name: str, doc: str, postgresql: str, sqlite: str) -> type[FunctionElement]:
+    """A SQL function of two timestamps named ``postgresql`` there and ``sqlite`` on SQLite."""
+    element = type(name, (FunctionElement,), {"__doc__": doc, "inherit_cache": True})
+    compiles(element)(lambda el, compiler, **kw: f"{postgresql}({compiler.process(el.clauses, **kw)})")
+    compiles(element, "sqlite")(lambda el, compiler, **kw: f"{sqlite}({compiler.process(el.clauses, **kw)})")
+    return element
 
 
-@compiles(_Later, "sqlite")
-def _later_sqlite(element, compiler, **kw):
-    return f"max({compiler.process(element.clauses, **kw)})"
-
-
-class _Earlier(FunctionElement):
-    """The earlier of two timestamps (LEAST; SQLite's two-argument min())."""
-
-    inherit_cache = True
-
-
-@compiles(_Earlier)
-def _earlier_pg(element, compiler, **kw):
-    return f"LEAST({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(_Earlier, "sqlite")
-def _earlier_sqlite(element, compiler, **kw):
-    return f"min({compiler.process(element.clauses, **kw)})"
+_Later = _pairwise("_Later", "The later of two timestamps.", "GREATEST", "max")
+_Earlier = _pairwise("_Earlier", "The earlier of two timestamps.", "LEAST", "min")
 
 
 class _IdText(FunctionElement):
