@@ -5,6 +5,7 @@ and renders the answer with the headers xAPI requires."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timezone
 from email.utils import format_datetime
 
@@ -255,30 +256,29 @@ def agent_profile() -> Response:
     return _documents("agent_profile", "profile")
 
 
-@bp.route("/activities", methods=["GET", "HEAD", "POST", "OPTIONS"])
-def activities() -> Response:
-    """GET ?activityId=: the canonical Activity object."""
+def _read_one(param: str, lookup: Callable[[str | None], dict]) -> Response:
+    """GET ?<param>=: the one object ``lookup`` finds for the parameter's value (read scope)."""
     if request.method == "OPTIONS":
         return Response(status=200)
     xreq = _xapi_request()
     _principal(xreq).require(*_READ_ANY)
     if xreq.method not in ("GET", "HEAD"):
         return _json({"error": "method_not_allowed", "message": xreq.method}, 405)
-    reject_unknown(xreq.params, {"activityId"})
-    if "activityId" not in xreq.params:
-        raise BadRequestError("activityId is required", field="activityId")
-    return _json(service.read_activity(_store(), xreq.params["activityId"]))
+    reject_unknown(xreq.params, {param})
+    return _json(lookup(xreq.params.get(param)))
+
+
+@bp.route("/activities", methods=["GET", "HEAD", "POST", "OPTIONS"])
+def activities() -> Response:
+    """GET ?activityId=: the canonical Activity object."""
+    def read(activity_id: str | None) -> dict:
+        if activity_id is None:
+            raise BadRequestError("activityId is required", field="activityId")
+        return service.read_activity(_store(), activity_id)
+    return _read_one("activityId", read)
 
 
 @bp.route("/agents", methods=["GET", "HEAD", "POST", "OPTIONS"])
 def agents() -> Response:
     """GET ?agent=: the Person object for that Agent."""
-    if request.method == "OPTIONS":
-        return Response(status=200)
-    xreq = _xapi_request()
-    _principal(xreq).require(*_READ_ANY)
-    if xreq.method not in ("GET", "HEAD"):
-        return _json({"error": "method_not_allowed", "message": xreq.method}, 405)
-    reject_unknown(xreq.params, {"agent"})
-    agent, _ = parse_agent_param(xreq.params.get("agent"))
-    return _json(service.person_of(agent))
+    return _read_one("agent", lambda value: service.person_of(parse_agent_param(value)[0]))
