@@ -2,19 +2,18 @@
 checks in and out of a session running now, hours are credited, and the instructor sees them."""
 import shutil
 import subprocess
-import threading
 import time
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
-from werkzeug.serving import make_server
 
 from app.extensions import db
 from app.models import ClassSession, PresenceInterval, TrainingClass, User
 from app.models.base import utcnow
 from tests.browser.test_navigation import sign_in
-from tests.fixtures.browser import CHROMIUM_ARGS, DEMO_PASSWORD, FACES, _require
+from tests.fixtures.browser import DEMO_PASSWORD, FACES, _require, open_page, webcam_browser
+from tests.fixtures.serving import served
 
 pytestmark = pytest.mark.browser
 
@@ -65,12 +64,8 @@ def attendance_server(tmp_path_factory, face_model_dir_module):
         give_consent(admin, trainee.id, version, "paper")
         frames = talking_head()
         enrol_face(admin, trainee.id, [frames[i] for i in ENROL_FRAMES])
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{server.server_port}", class_id
-    server.shutdown()
-    thread.join(timeout=10)
+    with served(app) as url:
+        yield app, url, class_id
 
 
 @pytest.fixture(scope="module")
@@ -80,15 +75,8 @@ def face_model_dir_module(tmp_path_factory):
 
 @pytest.fixture
 def attendance_page(browser, attendance_server, action_clip):
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    second = browser.browser_type.launch(executable_path=chromium,
-                                         args=CHROMIUM_ARGS + [f"--use-file-for-fake-video-capture={action_clip}"])
-    context = second.new_context(base_url=attendance_server[1], locale="zh-CN")
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    yield page
-    context.close()
-    second.close()
+    with webcam_browser(browser, action_clip) as second, open_page(second, attendance_server[1], 20_000) as page:
+        yield page
 
 
 def _press_until_accepted(page, button: str, tries: int = 10) -> str:

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from tests.browser.test_navigation import sign_in
-from tests.fixtures.browser import CHROMIUM_ARGS, FACES, _require
+from tests.fixtures.browser import FACES, _require, open_page, webcam_browser
 
 pytestmark = pytest.mark.browser
 
@@ -29,16 +29,8 @@ def two_people_clip(tmp_path_factory):
 @pytest.fixture
 def two_people_page(browser, live_server, two_people_clip):
     """A tab of a second Chromium whose webcam shows two people."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    second = browser.browser_type.launch(
-        executable_path=chromium,
-        args=CHROMIUM_ARGS + [f"--use-file-for-fake-video-capture={two_people_clip}"])
-    context = second.new_context(base_url=live_server, locale="zh-CN")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
-    second.close()
+    with webcam_browser(browser, two_people_clip) as second, open_page(second, live_server) as page:
+        yield page
 
 
 def test_trainee_consents_and_enrols_with_the_webcam(page):

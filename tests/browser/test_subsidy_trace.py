@@ -1,14 +1,13 @@
 """An auditor in the browser follows a subsidy claim line back to the face verification behind
 it: navigation → claims → the class's claim → a line → its ledger entry, interval and the
 check-in verification (decision, distance, liveness, device) with statement ids."""
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
 from app.models import Role
 from tests.browser.test_navigation import sign_in
-from tests.fixtures.browser import DEMO_PASSWORD
+from tests.fixtures.browser import DEMO_PASSWORD, open_page
+from tests.fixtures.serving import served
 
 pytestmark = pytest.mark.browser
 
@@ -39,12 +38,8 @@ def claim_server(tmp_path_factory):
         line = next(l for l in claim.lines if l.trainee_id == paid.id)
         check_in_id = str(_check_in_of(line))
         expected = {"class_code": klass.code, "trace_id": line.trace_id, "check_in": check_in_id}
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", expected
-    server.shutdown()
-    thread.join(timeout=10)
+    with served(app) as url:
+        yield url, expected
 
 
 def _check_in_of(line):
@@ -55,11 +50,8 @@ def _check_in_of(line):
 
 @pytest.fixture
 def auditor_page(browser, claim_server):
-    context = browser.new_context(base_url=claim_server[0], locale="zh-CN")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
+    with open_page(browser, claim_server[0]) as page:
+        yield page
 
 
 def test_auditor_traces_a_claim_line_to_the_check_in(auditor_page, claim_server):

@@ -13,7 +13,6 @@ from datetime import timedelta
 import pytest
 from flask_migrate import upgrade
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from app.extensions import db
 from app.models import ForwardedStatement, Role
@@ -27,6 +26,7 @@ from lrs.storage.tables import Statement
 from tests.attendance_helpers import running_class
 from tests.conftest import build_app
 from tests.factories import make_trainee, make_user
+from tests.fixtures.serving import served
 from tests.lrs.factories import make_credential
 
 
@@ -69,12 +69,8 @@ def receiver_server(tmp_path_factory, face_model_dir):
         upgrade()
     credential = make_credential(other, name="skilltrace-forwarder")
     receiver = Receiver(other)
-    server = make_server("127.0.0.1", 0, receiver, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield receiver, f"http://127.0.0.1:{server.server_port}/xapi/", credential
-    server.shutdown()
-    thread.join()
+    with served(receiver) as url:
+        yield receiver, f"{url}/xapi/", credential
     with other.app_context():
         db.engine.dispose()
 
