@@ -51,7 +51,7 @@ def _init_extensions(app: Flask) -> None:
     i18n.init_app(app)
     database.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True,
-                     compare_type=True)
+                     compare_type=True, include_object=database.include_in_autogenerate)
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)

@@ -4,11 +4,14 @@ SQLite: WAL (readers carry on during a write), foreign keys on, a busy timeout, 
 own transaction handling replaced by SQLAlchemy's so that a service's write transaction can
 start with ``BEGIN IMMEDIATE``. Without that, two requests that read and then write would both
 start reading, and the second to write would fail with "database is locked" instead of waiting.
+SQLAlchemy's SQLite dialect also learns table hints: ``select.with_hint(table, "INDEXED BY ix",
+"sqlite")`` renders SQLite's own ``INDEXED BY`` (the reconciliation walks chosen indexes).
 """
 from __future__ import annotations
 
 from flask import Flask
 from sqlalchemy import event
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import Engine
 
 from app.extensions import db
@@ -28,6 +31,20 @@ def _on_connect(dbapi_connection, _record) -> None:
 def _on_begin(conn) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION)
                          else "BEGIN")
+
+
+def _sqlite_table_hint(_compiler, _table, hint: str | None) -> str | None:
+    """The text after a table name in FROM: SQLAlchemy passes only hints given for "sqlite"."""
+    return hint
+
+
+SQLiteCompiler.get_from_hint_text = _sqlite_table_hint
+
+
+def include_in_autogenerate(obj, _name, type_, reflected, _compare_to) -> bool:
+    """Alembic's filter: a model index kept to another database (``ddl_if``) is not missing here."""
+    ddl_if = getattr(obj, "_ddl_if", None) if type_ == "index" and not reflected else None
+    return ddl_if is None or ddl_if.dialect in (None, db.engine.dialect.name)
 
 
 def configure_engine(engine: Engine) -> None:

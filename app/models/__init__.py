@@ -17,6 +17,7 @@ from app.models.organisation import Institution, ListingStatus
 from app.models.study import RollCallOutcome, StudyRollCall, StudyState
 from app.models.registry import PERSON_CATEGORIES, Certificate, Sex, Trainee
 from app.models.subsidy import SubsidyClaim, SubsidyClaimLine
+from app.models import reconciliation_indexes  # noqa: F401,E402  (SQLite-only indexes on these tables)
 
 __all__ = [
     "PERSON_CATEGORIES", "AlternativeVerification", "AuditEntry", "Certificate", "ClassSession",

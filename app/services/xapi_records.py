@@ -17,23 +17,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from app.services import forwarding
-
-PROFILE = "https://skilltrace.example.org/xapi/profile/attendance"
-VERBS = {
-    "verified": (f"{PROFILE}/verbs/verified-face", "verified face"),
-    "refused": (f"{PROFILE}/verbs/refused-verification", "refused verification"),
-    "checked-in": (f"{PROFILE}/verbs/checked-in", "checked in"),
-    "checked-out": (f"{PROFILE}/verbs/checked-out", "checked out"),
-    "credited": (f"{PROFILE}/verbs/credited-hours", "credited hours"),
-    "reversed": (f"{PROFILE}/verbs/reversed-hours", "reversed hours"),
-    "passed": ("http://adlnet.gov/expapi/verbs/passed", "passed"),
-    "failed": ("http://adlnet.gov/expapi/verbs/failed", "failed"),
-}
-EXT = {name: f"{PROFILE}/extensions/{name}" for name in (
-    "face-distance", "match-threshold", "liveness", "device", "mode", "reason", "purpose",
-    "record-id", "rule", "minutes", "theory-score", "practical-score", "evaluation-organisation")}
-ACTIVITY_CLASS = f"{PROFILE}/activity-types/training-class"
-ACTIVITY_SESSION = f"{PROFILE}/activity-types/class-session"
+from app.xapi_profile import ACTIVITY_CLASS, ACTIVITY_SESSION, EXT, VERBS  # noqa: F401 (re-exported)
 
 
 def _home() -> str:

@@ -1,0 +1,19 @@
+"""The IRIs of the SkillTrace attendance xAPI profile (docs/xapi-profile.md): verbs, context
+extensions and activity types. Plain constants, so that models and services can share them."""
+
+PROFILE = "https://skilltrace.example.org/xapi/profile/attendance"
+VERBS = {
+    "verified": (f"{PROFILE}/verbs/verified-face", "verified face"),
+    "refused": (f"{PROFILE}/verbs/refused-verification", "refused verification"),
+    "checked-in": (f"{PROFILE}/verbs/checked-in", "checked in"),
+    "checked-out": (f"{PROFILE}/verbs/checked-out", "checked out"),
+    "credited": (f"{PROFILE}/verbs/credited-hours", "credited hours"),
+    "reversed": (f"{PROFILE}/verbs/reversed-hours", "reversed hours"),
+    "passed": ("http://adlnet.gov/expapi/verbs/passed", "passed"),
+    "failed": ("http://adlnet.gov/expapi/verbs/failed", "failed"),
+}
+EXT = {name: f"{PROFILE}/extensions/{name}" for name in (
+    "face-distance", "match-threshold", "liveness", "device", "mode", "reason", "purpose",
+    "record-id", "rule", "minutes", "theory-score", "practical-score", "evaluation-organisation")}
+ACTIVITY_CLASS = f"{PROFILE}/activity-types/training-class"
+ACTIVITY_SESSION = f"{PROFILE}/activity-types/class-session"
