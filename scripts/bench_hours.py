@@ -2,18 +2,19 @@
 or PostgreSQL database.
 
 It builds the schema with the migrations, bulk-loads N closed presence intervals for M
-enrolments, one credit entry per interval, three minimal statements per interval (check-in,
-check-out, credit: only the columns and JSON the reconciliation reads) and an audit entry on each
-interval and credit (not hash-chained: the reconciliation only looks for one on each record), then
+enrolments, one credit entry per interval, five minimal statements per interval (check-in,
+check-out, credit and the two verifications: only the columns and JSON the reconciliation reads)
+and an audit entry on each record (not hash-chained: the reconciliation only looks for one), then
 prints:
   * the load time (executemany on SQLite, COPY on PostgreSQL; plain indexes built afterwards);
   * the time of `reconcile()` over everything (set-based SQL), and of each of its checks;
-  * the time of a naive reconciliation (one interval at a time from Python: its credit, then
-    its three statements) on a sample of --naive-sample intervals, and that time scaled to N;
+  * the time of a naive reconciliation (one interval at a time from Python: its credit, its
+    verifications, then their statements) on a sample of --naive-sample intervals, and that time scaled to N;
   * check-ins per second through the real endpoint (gunicorn, real face frames), 1 client
     against 4 concurrent clients (`bench_checkins.py`), and the machine's load average.
 
-Face verifications are not loaded (the intervals name none). Parent rows (enrolments, trainees,
+Each interval also gets its check-in and check-out face verification, each with a statement and
+an audit entry, as in real use (`--unverified` leaves them out: intervals naming none). Parent rows (enrolments, trainees,
 classes) are not loaded: foreign keys are switched off for the load (SQLite `PRAGMA foreign_keys`,
 PostgreSQL `session_replication_role`) and the reconciliation never reads them; the class
 sessions it does read are loaded.
@@ -48,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.models import ClassSession, HoursEntry, PresenceInterval  # noqa: E402
+from app.models import ClassSession, FaceVerification, HoursEntry, PresenceInterval  # noqa: E402
 from app.services import reconciliation  # noqa: E402
 from app.services.reconciliation import reconcile  # noqa: E402
 from app.services.xapi_records import EXT, VERBS  # noqa: E402
@@ -61,8 +62,10 @@ SESSIONS = 2000
 DAY0 = datetime(2025, 3, 3, 0, 30, tzinfo=timezone.utc)  # 08:30 Beijing
 
 
-def _rows(intervals: int, enrolments: int, seed: int):
-    """Sessions, intervals, ledger entries and statements as plain tuples (UUIDs, aware datetimes)."""
+def _rows(intervals: int, enrolments: int, seed: int, verified: bool):
+    """Sessions, intervals, ledger entries, verifications and statements as plain tuples (UUIDs,
+    aware datetimes); with ``verified``, each interval has its check-in and check-out face
+    verification, each with its statement, as in real use."""
     rng = random.Random(seed)
     sessions = []
     for i in range(SESSIONS):
@@ -70,7 +73,7 @@ def _rows(intervals: int, enrolments: int, seed: int):
         sessions.append((uuid.UUID(int=rng.getrandbits(128)), uuid.UUID(int=rng.getrandbits(128)),
                          start, start + timedelta(minutes=100)))
     enrolment_ids = [uuid.UUID(int=rng.getrandbits(128)) for _ in range(enrolments)]
-    intervals_rows, ledger, statements = [], [], []
+    intervals_rows, ledger, statements, verifications = [], [], [], []
     for _ in range(intervals):
         sid, _cid, starts, _ends = sessions[rng.randrange(SESSIONS)]
         enrolment = enrolment_ids[rng.randrange(enrolments)]
@@ -79,13 +82,20 @@ def _rows(intervals: int, enrolments: int, seed: int):
         minutes = int((closed - opened).total_seconds()) // 60
         iid, eid = uuid.UUID(int=rng.getrandbits(128)), uuid.UUID(int=rng.getrandbits(128))
         s_in, s_out, s_credit = (uuid.UUID(int=rng.getrandbits(128)) for _ in range(3))
-        intervals_rows.append((iid, enrolment, enrolment, sid, opened, closed, s_in, s_out))
+        v_in = v_out = None
+        if verified:
+            v_in, v_out, s_v_in, s_v_out = (uuid.UUID(int=rng.getrandbits(128)) for _ in range(4))
+            for vid, at, purpose, statement_id in ((v_in, opened, "check_in", s_v_in),
+                                                   (v_out, closed, "check_out", s_v_out)):
+                verifications.append((vid, at, enrolment, sid, purpose, statement_id))
+                statements.append((statement_id, at, VERBS["verified"][0], enrolment, {"id": str(statement_id)}))
+        intervals_rows.append((iid, enrolment, enrolment, sid, opened, closed, s_in, s_out, v_in, v_out))
         ledger.append((eid, closed, enrolment, minutes, closed.date(), iid, s_credit))
         statements.append((s_in, opened, VERBS["checked-in"][0], enrolment, {"id": str(s_in)}))
         statements.append((s_out, closed, VERBS["checked-out"][0], enrolment, {"id": str(s_out)}))
         statements.append((s_credit, closed, VERBS["credited"][0], enrolment,
                            {"id": str(s_credit), "context": {"extensions": {EXT["minutes"]: minutes}}}))
-    return sessions, intervals_rows, ledger, statements
+    return sessions, intervals_rows, ledger, statements, verifications
 
 
 @functools.lru_cache(maxsize=None)
@@ -94,13 +104,15 @@ def _sqlite_time(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-_LOADED = ("presence_intervals", "hours_ledger", "lrs_statements", "audit_entries")
+_LOADED = ("presence_intervals", "hours_ledger", "lrs_statements", "audit_entries", "face_verifications")
 
 
-def _audit_rows(intervals, ledger, moment):
-    """One audit entry on each interval and each credit: (seq, at, object_type, object_id, hash)."""
+def _audit_rows(intervals, ledger, verifications, moment):
+    """One audit entry on each interval, credit and verification: (seq, at, object_type,
+    object_id, hash)."""
     records = [("presence_intervals", row[0], row[5]) for row in intervals]
     records += [("hours_ledger", row[0], row[1]) for row in ledger]
+    records += [("face_verifications", row[0], row[1]) for row in verifications]
     return ((seq, moment(at), table, str(rid), f"{seq:064x}")
             for seq, (table, rid, at) in enumerate(records, 1))
 
@@ -129,8 +141,12 @@ def _session_dicts(sessions):
              "online": False} for sid, cid, s, e in sessions]
 
 
+def _hex(value) -> str | None:
+    return None if value is None else value.hex
+
+
 def _load_sqlite(engine, data) -> None:
-    sessions, intervals, ledger, statements = data
+    sessions, intervals, ledger, statements, verifications = data
     iv, hl, st = PresenceInterval.__table__, HoursEntry.__table__, Statement.__table__
     with engine.connect() as conn:
         raw = conn.connection.driver_connection  # outside any transaction: pragmas take effect
@@ -142,10 +158,17 @@ def _load_sqlite(engine, data) -> None:
             fmt = _sqlite_time
             raw.executemany(
                 f"INSERT INTO {iv.name} (id, enrolment_id, trainee_id, session_id, mode, status, opened_at, "
-                "last_verified_at, closed_at, check_in_statement_id, check_out_statement_id) "
-                "VALUES (?, ?, ?, ?, 'kiosk', 'closed', ?, ?, ?, ?, ?)",
-                ((i.hex, e.hex, t.hex, s.hex, fmt(o), fmt(c), fmt(c), a.hex, b.hex)
-                 for i, e, t, s, o, c, a, b in intervals))
+                "last_verified_at, closed_at, check_in_statement_id, check_out_statement_id, "
+                "check_in_verification_id, check_out_verification_id) "
+                "VALUES (?, ?, ?, ?, 'kiosk', 'closed', ?, ?, ?, ?, ?, ?, ?)",
+                ((i.hex, e.hex, t.hex, s.hex, fmt(o), fmt(c), fmt(c), a.hex, b.hex, _hex(vi), _hex(vo))
+                 for i, e, t, s, o, c, a, b, vi, vo in intervals))
+            raw.executemany(
+                "INSERT INTO face_verifications (id, at, trainee_id, enrolment_id, session_id, purpose, mode, "
+                "decision, reason, liveness_reason, device, statement_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'kiosk', 'accepted', '', '', 'bench', ?)",
+                ((v.hex, fmt(at), e.hex, e.hex, s.hex, purpose, st.hex)
+                 for v, at, e, s, purpose, st in verifications))
             raw.executemany(
                 f"INSERT INTO {hl.name} (id, at, enrolment_id, entry_type, minutes, kind, mode, local_day, "
                 "interval_id, rule, reason, statement_id) VALUES (?, ?, ?, 'credit', ?, 'theory', 'kiosk', ?, ?, "
@@ -160,7 +183,12 @@ def _load_sqlite(engine, data) -> None:
             raw.executemany(
                 "INSERT INTO audit_entries (seq, at, actor, action, object_type, object_id, payload, "
                 "payload_digest, prev_hash, hash) VALUES (?, ?, 'system', 'bench', ?, ?, '{}', '', '', ?)",
-                _audit_rows(intervals, ledger, fmt))
+                _audit_rows(intervals, ledger, verifications, fmt))
+
+
+def _pg(value) -> str:
+    """A value in COPY's text format (``\\N`` is NULL)."""
+    return "\\N" if value is None else str(value)
 
 
 def _copy(cursor, table: str, columns: str, rows) -> None:
@@ -176,7 +204,7 @@ def _copy(cursor, table: str, columns: str, rows) -> None:
 
 
 def _load_postgresql(engine, data) -> None:
-    sessions, intervals, ledger, statements = data
+    sessions, intervals, ledger, statements, verifications = data
     with engine.connect() as conn:
         with conn.begin(), _secondary_indexes_dropped(conn):
             conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
@@ -185,9 +213,15 @@ def _load_postgresql(engine, data) -> None:
             cur = conn.connection.driver_connection.cursor()
             _copy(cur, "presence_intervals",
                   "id, enrolment_id, trainee_id, session_id, mode, status, opened_at, last_verified_at, "
-                  "closed_at, check_in_statement_id, check_out_statement_id",
+                  "closed_at, check_in_statement_id, check_out_statement_id, check_in_verification_id, "
+                  "check_out_verification_id",
                   ((str(i), str(e), str(t), str(s), "kiosk", "closed", o.isoformat(), c.isoformat(),
-                    c.isoformat(), str(a), str(b)) for i, e, t, s, o, c, a, b in intervals))
+                    c.isoformat(), str(a), str(b), _pg(vi), _pg(vo)) for i, e, t, s, o, c, a, b, vi, vo in intervals))
+            _copy(cur, "face_verifications",
+                  "id, at, trainee_id, enrolment_id, session_id, purpose, mode, decision, reason, "
+                  "liveness_reason, device, statement_id",
+                  ((str(v), at.isoformat(), str(e), str(e), str(s), purpose, "kiosk", "accepted", "", "", "bench",
+                    str(st)) for v, at, e, s, purpose, st in verifications))
             _copy(cur, "hours_ledger",
                   "id, at, enrolment_id, entry_type, minutes, kind, mode, local_day, interval_id, rule, "
                   "reason, statement_id",
@@ -199,7 +233,8 @@ def _load_postgresql(engine, data) -> None:
             _copy(cur, "audit_entries",
                   "seq, at, actor, action, object_type, object_id, payload, payload_digest, prev_hash, hash",
                   ((str(seq), at, "system", "bench", table, rid, "{}", "", "", digest)
-                   for seq, at, table, rid, digest in _audit_rows(intervals, ledger, datetime.isoformat)))
+                   for seq, at, table, rid, digest in _audit_rows(intervals, ledger, verifications,
+                                                                  datetime.isoformat)))
         conn.exec_driver_sql("COMMIT")  # autobegin of the driver-level ANALYZE below
         conn.exec_driver_sql("ANALYZE")
 
@@ -232,6 +267,12 @@ def _naive(sample: list) -> int:
             stmt = session.scalar(select(Statement).where(Statement.id == sid))
             if stmt is None or stmt.registration != interval.enrolment_id:
                 differences += 1
+        for vid in (interval.check_in_verification_id, interval.check_out_verification_id):
+            verification = session.get(FaceVerification, vid) if vid else None
+            stmt = verification and session.scalar(select(Statement).where(Statement.id == verification.statement_id))
+            if vid and (stmt is None or stmt.registration != interval.enrolment_id
+                        or stmt.verb_iri != VERBS["verified"][0] or stmt.timestamp != verification.at):
+                differences += 1
         credit_statement = session.scalar(select(Statement.payload).where(Statement.id == entry.statement_id))
         if credit_statement["context"]["extensions"][EXT["minutes"]] != entry.minutes:
             differences += 1
@@ -248,11 +289,13 @@ def _naive(sample: list) -> int:
               help="Intervals the naive per-row reconciliation walks (its time is scaled to all).")
 @click.option("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres", show_default=True,
               help="A PostgreSQL server to create the throw-away database on.")
+@click.option("--verified/--unverified", default=True, show_default=True,
+              help="Load each interval's check-in and check-out verification (with statements).")
 @click.option("--seed", default=1, show_default=True)
 @click.option("--checkin-cycles", default=10, show_default=True,
               help="Check-in/check-out pairs per client in the endpoint benchmark (0: skip it).")
-def main(backend: str, intervals: int, enrolments: int, naive_sample: int, pg_url: str, seed: int,
-         checkin_cycles: int) -> None:
+def main(backend: str, intervals: int, enrolments: int, naive_sample: int, pg_url: str, verified: bool,
+         seed: int, checkin_cycles: int) -> None:
     """Load intervals, ledger and statements in bulk, time reconcile() against a naive loop, then
     check-ins per second through the real endpoint."""
     from flask_migrate import upgrade
@@ -277,13 +320,13 @@ def main(backend: str, intervals: int, enrolments: int, naive_sample: int, pg_ur
         with app.app_context():
             upgrade()
             clock = time.perf_counter()
-            data = _rows(intervals, enrolments, seed)
+            data = _rows(intervals, enrolments, seed, verified)
             click.echo(f"{backend}: generated {intervals} intervals / {enrolments} enrolments "
                        f"in {time.perf_counter() - clock:.1f} s")
             clock = time.perf_counter()
             (_load_sqlite if backend == "sqlite" else _load_postgresql)(db.engine, data)
-            click.echo(f"loaded {intervals} intervals, {intervals} credits, {3 * intervals} statements "
-                       f"in {time.perf_counter() - clock:.1f} s")
+            click.echo(f"loaded {intervals} intervals, {intervals} credits, {len(data[4])} verifications, "
+                       f"{len(data[3])} statements in {time.perf_counter() - clock:.1f} s")
             sample = [row[0] for row in random.Random(seed).sample(data[1], min(naive_sample, intervals))]
             del data
             clock = time.perf_counter()

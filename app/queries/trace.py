@@ -24,7 +24,9 @@ from app.models import (AlternativeVerification, Assessment, AuditEntry, Certifi
                         Exemption, FaceVerification, HoursEntry, PresenceInterval, StudyRollCall,
                         SubsidyClaim, SubsidyClaimLine, Trainee, TrainingClass)
 from app.services.attendance import reason_message
+from app.services.enrolment import reason_message as frame_reason_message
 from app.services.resident_id import mask_resident_id
+from app.web.labels import SKILL_LEVEL_LABELS
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,11 @@ WORDS = {
     "kiosk": _l("kiosk"), "alternative": _l("ID card"), "open": _l("open"), "closed": _l("closed"),
     "pending": _l("pending"), "passed": _l("passed"), "failed": _l("failed"), "missed": _l("missed"),
     "theory": _l("Theory"), "practice": _l("Practice"), "on_screen": _l("on screen"), "paper": _l("on paper"),
+    # liveness reasons (recognition.liveness)
+    "action_not_seen": _l("(the action was not seen)"), "too_few_frames": _l("(too few pictures)"),
+    "unknown_action": _l("(unknown action)"), "frames_identical": _l("(pictures identical: a photo)"),
+    "different_faces": _l("(different faces in the pictures)"),
+    **SKILL_LEVEL_LABELS,
 }
 
 
@@ -97,7 +104,7 @@ def registration(_session: Session, subject: Subject) -> Iterable[TraceEvent]:
 def certificates(session: Session, subject: Subject) -> Iterable[TraceEvent]:
     for c in session.scalars(select(Certificate).where(Certificate.trainee_id == subject.trainee.id)):
         yield TraceEvent(c.created_at, "certificate", _("Skill certificate recorded"), {
-            _("Serial number"): c.serial, _("Level"): c.level.value, _("Issued on"): c.issued_on.isoformat()})
+            _("Serial number"): c.serial, _("Level"): word(c.level), _("Issued on"): c.issued_on.isoformat()})
 
 
 @source
@@ -172,7 +179,10 @@ def alternatives(session: Session, subject: Subject) -> Iterable[TraceEvent]:
 def _liveness(v: FaceVerification) -> str:
     if v.liveness_passed is None:
         return "—"
-    return f"{word('passed' if v.liveness_passed else 'failed')} {v.liveness_reason}".strip()
+    reason = v.liveness_reason
+    if reason.startswith("frame_"):  # frame_<n>:<why the picture was refused>
+        reason = frame_reason_message(reason.split(":", 1)[-1])
+    return f"{word('passed' if v.liveness_passed else 'failed')} {word(reason)}".strip()
 
 
 @source

@@ -3,8 +3,8 @@
 By default nothing is kept: ``FACE_IMAGE_RETENTION_DAYS = 0``. Set to N > 0, the frames of each
 verification are written under ``FACE_IMAGE_DIR`` (``instance/face_images``), one file per frame,
 sealed with AES-256-GCM under a key derived (HKDF) from the current template key, and deleted by
-the scheduler's ``purge_face_images`` job once older than N days, or at once when the trainee
-withdraws consent. File names carry only UUIDs and the capture time:
+the scheduler's ``purge_face_images`` job once older than N days (an audit entry says how many,
+per trainee), or at once when the trainee withdraws consent. File names carry only UUIDs and the capture time:
 ``<trainee_id>/<unix seconds>-<verification_id>-<n>.img``.
 """
 from __future__ import annotations
@@ -13,14 +13,18 @@ import os
 import shutil
 import time
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 
+from app.services._tx import transaction
+from app.services.audit import append_audit
 from recognition import parse_keys
 
 MAGIC = b"STIMG1"
@@ -87,18 +91,25 @@ def delete_trainee_images(trainee_id) -> int:
 
 
 def purge_expired(now: float | None = None) -> int:
-    """Delete kept images older than the retention period (all of them when retention is 0)."""
+    """Delete kept images older than the retention period (all of them when retention is 0) and
+    record in the audit log how many went, per trainee (PIPL art. 47: deletion is traceable).
+    Returns how many files were deleted."""
     root = image_dir()
     if not root.is_dir():
         return 0
     cutoff = (now or time.time()) - retention_days() * 86400
-    purged = 0
+    purged: Counter = Counter()
     for path in root.glob("*/*.img"):
         stamp = path.name.split("-", 1)[0]
         if not stamp.isdigit() or int(stamp) <= cutoff:
             path.unlink(missing_ok=True)
-            purged += 1
+            purged[path.parent.name] += 1
     for folder in root.iterdir():
         if folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
-    return purged
+    if purged:
+        with transaction() as session:
+            append_audit(session, None, "face_images.purged", SimpleNamespace(id=uuid.uuid4()), {
+                "files": purged.total(), "retention_days": retention_days(), "by_trainee": dict(purged)},
+                object_type="face_images")
+    return purged.total()

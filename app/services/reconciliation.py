@@ -20,8 +20,8 @@ that differ:
 
 A run checks everything, or one trainee's records (`Scope`: every query is filtered by it). The
 queries do not sort; the few differing rows are sorted in Python. A whole-database run gets
-settings for whole-table joins (`_full_scan_settings`), runs its checks in two halves side by
-side on two connections, and on SQLite walks each join through covering indexes in join-key
+settings for whole-table joins (`_full_scan_settings`), runs its checks two at a time on two
+connections, and on SQLite walks each join through covering indexes in join-key
 order (SQLite has no hash join; `app.models.reconciliation_indexes`).
 
 "Exactly one credit per interval" is also a database rule (``hours_ledger.interval_id`` is
@@ -490,9 +490,10 @@ def _full_scan_settings(session: Session, scope: Scope):
 
 #: The checks, in report order.
 _CHECKS = (_check_presence, _check_reversals, _check_statements, _check_interval_ends, _check_audited)
-#: A whole run's work in two halves of about equal time, run side by side on two connections.
-_HALVES = ((_count_checked, _check_presence, _check_reversals),
-           (_check_statements, _check_interval_ends, _check_audited))
+#: A whole run's checks, longest first: two connections take them in this order as they free
+#: up, so the two finish at about the same time.
+_LONGEST_FIRST = (_check_statements, _check_presence, _check_audited, _check_interval_ends, _count_checked,
+                  _check_reversals)
 
 
 def _run(session: Session, checks, scope: Scope) -> dict:
@@ -514,16 +515,16 @@ def find_differences(session: Session, scope: Scope | None = None) -> tuple[dict
     """Run every check (read-only) and return (counts checked, differences); with ``scope``,
     only that trainee's records are checked and nothing is counted (empty counts).
 
-    A whole run reads committed data on two connections of ``session``'s engine at once, one
-    half of the checks on each (the machine's second core; each query still reads one
-    snapshot); a scoped run reads through ``session``."""
+    A whole run reads committed data on two connections of ``session``'s engine at once, each
+    taking the next check when it is done with one (the machine's second core; each query still
+    reads one snapshot); a scoped run reads through ``session``."""
     scope = scope or Scope()
     engine = session.get_bind()
     if scope.trainee_id is None and _has_own_connections(engine):
         results: dict = {}
-        with ThreadPoolExecutor(len(_HALVES)) as pool:
-            for half in pool.map(lambda checks: _run_on_own_connection(engine, checks, scope), _HALVES):
-                results.update(half)
+        with ThreadPoolExecutor(2) as pool:
+            for done in pool.map(lambda check: _run_on_own_connection(engine, (check,), scope), _LONGEST_FIRST):
+                results.update(done)
     else:
         results = _run(session, _CHECKS if scope.trainee_id else (_count_checked, *_CHECKS), scope)
     return (results.get(_count_checked, {}),

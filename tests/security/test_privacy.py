@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 
 from app.extensions import db
 from app.jobs.registry import RECURRING_JOBS
-from app.models import FaceTemplate, Role
+from app.models import AuditEntry, FaceTemplate, Role
 from app.services import attendance, face_images
 from app.services.audit import verify_chain
 from app.services.consent import withdraw_consent
@@ -140,8 +140,13 @@ def test_kept_images_are_sealed_and_purged_after_the_retention_period(app, world
     assert str(attempt.verification_id) in kept[0].name
     assert face_images.unseal(kept[0].read_bytes(), kept[0].name)[:3] == b"\xff\xd8\xff"
     assert face_images.purge_expired(now=time.time() + 29 * 86400) == 0
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "face_images.purged")) is None
     assert face_images.purge_expired(now=time.time() + 31 * 86400) == 3
     assert list(face_images.image_dir().iterdir()) == []
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "face_images.purged"))
+    assert entry.actor == "system"
+    assert entry.payload == {"files": 3, "retention_days": 30, "by_trainee": {str(world["trainee"].id): 3}}
+    assert verify_chain(db.session) == []
 
 
 def test_the_scheduler_purges_kept_images(app, world):

@@ -82,6 +82,7 @@ def test_trace_shows_the_whole_history_newest_last(client, auth, history):
         assert f'data-kind="{kind}"' in page, kind
     assert page.index('data-kind="registration"') < page.index('data-kind="credit"') < page.index('data-kind="reversal"')
     assert "代签嫌疑" in page and str(credit.statement_id) in page and "持初级证书免修安全课" in page
+    assert "五级/初级工" in page and "level_5" not in page  # stored codes in words
     assert str(history["other_credit"].id) not in page
     assert 'id="trace-hours-chart"' in page and 'class="day-bar"' in page
     assert "条审计记录校验通过" in page and 'id="trace-records"' in page and "flash-error" not in page
@@ -211,6 +212,7 @@ def test_lock_out_and_unlock_are_in_the_trace(app, client, auth):
     auth.login("auditor", PASSWORD)
     page = client.get(f"/audit/trainees/{trainee.id}").text
     assert 'data-kind="locked_out"' in page and 'data-kind="unlocked"' in page and "本人到场核实" in page
+    assert "未通过 （画面无变化：疑似照片）" in page  # the liveness reason in words
     assert page.index('data-kind="locked_out"') < page.index('data-kind="unlocked"')
 
 
