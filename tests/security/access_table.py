@@ -51,6 +51,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /audit/trainees/<uuid:trainee_id>": frozenset({"auditor", "admin"}),
     "GET /audit/trainees/<uuid:trainee_id>/trace.xlsx": frozenset({"auditor", "admin"}),
     "GET /audit/trainees/<uuid:trainee_id>/trace.pdf": frozenset({"auditor", "admin"}),
+    "GET /audit/statements/<uuid:statement_id>": frozenset({"auditor", "admin"}),
     # subsidy claims
     "GET /subsidy/": frozenset({"admin", "reviewer", "auditor"}),
     "GET /subsidy/classes/<uuid:class_id>": STAFF,

@@ -1,16 +1,21 @@
 """Subsidy and completion pages through the client: the class page's assessment form and
 links, the claim page and a line traced to its verifications (in Chinese), exports, the
 printable certificate, and who may see or do what (trainees 403, auditors only read)."""
+import html
+import json
+import uuid
 from datetime import date
 
 import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Assessment, ClassStatus, CompletionCertificate, Role, SubsidyClaim, TrainingClass
+from app.models import (Assessment, ClassStatus, CompletionCertificate, HoursEntry, Role, SubsidyClaim,
+                        TrainingClass)
 from app.services import subsidy
 from app.services.completion import issue_certificate
 from app.services.resident_id import mask_resident_id
+from app.xapi_profile import EXT
 from tests.conftest import csrf_token_from
 from tests.factories import PASSWORD, make_trainee, make_user
 from tests.subsidy_helpers import attend, class_on, complete_enrolment, enrolment_of, make_world
@@ -42,6 +47,30 @@ def test_auditor_reads_the_claim_and_traces_a_line_in_chinese(client, auth, clai
     assert "kiosk-实训楼" in detail.text and "0.312" in detail.text and "通过" in detail.text
     step = line.ledger_entry_ids[0]
     assert f'id="entry-{step}"' in detail.text and detail.text.count('class="verification"') == 2
+
+
+def test_auditor_follows_a_line_down_to_its_stored_statements(client, auth, claimed):
+    _world, _klass, claim, paid = claimed
+    make_user(Role.AUDITOR)
+    make_user(Role.REVIEWER)
+    line = next(l for l in claim.lines if l.trainee_id == paid.id)
+    entry = db.session.get(HoursEntry, uuid.UUID(line.ledger_entry_ids[0]))
+    auth.login("auditor", PASSWORD)
+    detail = client.get(f"/subsidy/lines/{line.id}").text
+    link = f'href="/audit/statements/{entry.statement_id}"'
+    assert link in detail and detail.count('href="/audit/statements/') >= 3  # credit, check-in, check-out
+    page = client.get(f"/audit/statements/{entry.statement_id}")
+    assert page.status_code == 200
+    stored = json.loads(html.unescape(page.text.split('<pre id="statement-json">')[1].split("</pre>")[0]))
+    assert stored["id"] == str(entry.statement_id)
+    assert stored["context"]["registration"] == str(entry.enrolment_id)
+    assert stored["context"]["extensions"][EXT["minutes"]] == entry.minutes
+    assert client.get(f"/audit/statements/{uuid.uuid4()}").status_code == 404
+    auth.logout()
+    auth.login("reviewer", PASSWORD)
+    detail = client.get(f"/subsidy/lines/{line.id}").text
+    assert str(entry.statement_id) in detail and link not in detail  # the id, not a link
+    assert client.get(f"/audit/statements/{entry.statement_id}").status_code == 403
 
 
 def test_auditor_cannot_post(client, auth, claimed):

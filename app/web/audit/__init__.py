@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
-from app.web.audit import routes, statistics_pages, trace_pages  # noqa: E402,F401
+from app.web.audit import routes, statement_pages, statistics_pages, trace_pages  # noqa: E402,F401
