@@ -76,13 +76,18 @@ INDEXES = [
                   FaceVerification.at),
     # … probing the statements by id without reading a statement
     _sqlite_index("ix_lrs_statements_id_walk", Statement.id, Statement.registration,
-                  StatementMinutes(Statement.payload)),
+                  StatementMinutes(Statement.payload), Statement.verb_iri, Statement.timestamp),
     # presence check: intervals and credits both in interval-id order
     _sqlite_index("ix_presence_intervals_id_walk", PresenceInterval.id, PresenceInterval.status,
                   PresenceInterval.session_id, PresenceInterval.opened_at, PresenceInterval.closed_at,
                   PresenceInterval.enrolment_id),
     _sqlite_index("ix_hours_ledger_interval_walk", HoursEntry.interval_id, HoursEntry.entry_type,
                   HoursEntry.minutes, HoursEntry.enrolment_id, HoursEntry.id),
+    # interval ends: closed intervals in check-out verification order, probing the verifications
+    _sqlite_index("ix_presence_intervals_check_out_verification_walk",
+                  PresenceInterval.check_out_verification_id, PresenceInterval.status, PresenceInterval.closed_at,
+                  PresenceInterval.enrolment_id, PresenceInterval.id),
+    _sqlite_index("ix_face_verifications_id_walk", FaceVerification.id, FaceVerification.at),
     # audit check: records probe the audit log by their own stored id
     _sqlite_index("ix_audit_entries_object_hex", ObjectHex(AuditEntry.object_id)),
 ]

@@ -408,12 +408,13 @@ def _check_statements(session: Session, scope: Scope) -> list[Difference]:
 def _check_interval_ends(session: Session, scope: Scope) -> list[Difference]:
     """Closed intervals whose ``closed_at`` is not the time of their check-out verification."""
     interval, verification = PresenceInterval, FaceVerification
-    rows = session.execute(
-        select(interval.id, interval.enrolment_id, interval.closed_at, verification.id, verification.at)
-        .join(verification, verification.id == interval.check_out_verification_id)
-        .where(interval.status == IntervalStatus.CLOSED,
-               _off_by_more_than_a_second(interval.closed_at, verification.at))
-        .where(scope.of(interval.enrolment_id, interval.trainee_id))).all()
+    query = (select(interval.id, interval.enrolment_id, interval.closed_at, verification.id, verification.at)
+             .join(verification, verification.id == interval.check_out_verification_id)
+             .where(interval.status == IntervalStatus.CLOSED,
+                    _off_by_more_than_a_second(interval.closed_at, verification.at))
+             .where(scope.of(interval.enrolment_id, interval.trainee_id)))
+    query = _walk(query, interval, "ix_presence_intervals_check_out_verification_walk", scope)
+    rows = session.execute(_walk(query, verification, "ix_face_verifications_id_walk", scope)).all()
     return [Difference("interval_end_mismatch", {
         "interval_id": str(interval_id), "enrolment_id": str(enrolment_id), "closed_at": closed_at.isoformat(),
         "verification_id": str(verification_id), "verified_at": verified_at.isoformat()})

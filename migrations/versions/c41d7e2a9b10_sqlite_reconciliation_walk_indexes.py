@@ -28,11 +28,15 @@ _INDEXES = [
      ['statement_id', 'entry_type', 'enrolment_id', 'minutes', 'id']),
     ('ix_face_verifications_statement_walk', 'face_verifications',
      ['statement_id', 'enrolment_id', 'id', 'decision', 'at']),
-    ('ix_lrs_statements_id_walk', 'lrs_statements', ['id', 'registration', sa.text(_MINUTES)]),
+    ('ix_lrs_statements_id_walk', 'lrs_statements',
+     ['id', 'registration', sa.text(_MINUTES), 'verb_iri', 'timestamp']),
     ('ix_presence_intervals_id_walk', 'presence_intervals',
      ['id', 'status', 'session_id', 'opened_at', 'closed_at', 'enrolment_id']),
     ('ix_hours_ledger_interval_walk', 'hours_ledger',
      ['interval_id', 'entry_type', 'minutes', 'enrolment_id', 'id']),
+    ('ix_presence_intervals_check_out_verification_walk', 'presence_intervals',
+     ['check_out_verification_id', 'status', 'closed_at', 'enrolment_id', 'id']),
+    ('ix_face_verifications_id_walk', 'face_verifications', ['id', 'at']),
     ('ix_audit_entries_object_hex', 'audit_entries', [sa.text("replace(object_id, '-', '')")]),
 ]
 

@@ -46,7 +46,8 @@ def test_a_whole_run_walks_every_join_through_its_index(app, day):  # noqa: F811
     plan = _plans(lambda: find_differences(db.session))
     for index in ("ix_presence_intervals_id_walk", "ix_hours_ledger_interval_walk",
                   "ix_presence_intervals_check_in_walk", "ix_presence_intervals_check_out_walk",
-                  "ix_hours_ledger_statement_walk", "ix_face_verifications_statement_walk"):
+                  "ix_hours_ledger_statement_walk", "ix_face_verifications_statement_walk",
+                  "ix_presence_intervals_check_out_verification_walk", "ix_face_verifications_id_walk"):
         assert f"SCAN {index}" in plan or f"COVERING INDEX {index}" in plan, (index, plan)
     assert "SEARCH lrs_statements USING INDEX ix_lrs_statements_id_walk (id=?)" in plan, plan
     assert plan.count("SEARCH audit_entries USING INDEX ix_audit_entries_object_hex (<expr>=?)") == 3, plan
