@@ -291,11 +291,12 @@ def _naive(sample: list) -> int:
               help="A PostgreSQL server to create the throw-away database on.")
 @click.option("--verified/--unverified", default=True, show_default=True,
               help="Load each interval's check-in and check-out verification (with statements).")
+@click.option("--keep-db", is_flag=True, help="Leave the PostgreSQL database in place (its URL is printed).")
 @click.option("--seed", default=1, show_default=True)
 @click.option("--checkin-cycles", default=10, show_default=True,
               help="Check-in/check-out pairs per client in the endpoint benchmark (0: skip it).")
 def main(backend: str, intervals: int, enrolments: int, naive_sample: int, pg_url: str, verified: bool,
-         seed: int, checkin_cycles: int) -> None:
+         keep_db: bool, seed: int, checkin_cycles: int) -> None:
     """Load intervals, ledger and statements in bulk, time reconcile() against a naive loop, then
     check-ins per second through the real endpoint."""
     from flask_migrate import upgrade
@@ -349,7 +350,9 @@ def main(backend: str, intervals: int, enrolments: int, naive_sample: int, pg_ur
             db.engine.dispose()
         click.echo(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
-        if admin is not None:
+        if admin is not None and keep_db:
+            click.echo(f"kept: {url}")
+        elif admin is not None:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()

@@ -313,9 +313,27 @@ def _check_reversals(session: Session, scope: Scope) -> list[Difference]:
     return out
 
 
-def _off_by_more_than_a_second(first, second):
+class _MoreThanASecondApart(FunctionElement):
     """True when two timestamps are more than the slack apart (NULL when either is NULL)."""
-    return func.abs(_SecondsBetween(first, second)) > _SLACK_SECONDS
+
+    inherit_cache = True
+
+
+@compiles(_MoreThanASecondApart)
+def _apart_pg(element, compiler, **kw):
+    first, second = (compiler.process(clause, **kw) for clause in element.clauses)
+    slack = f"INTERVAL '{_SLACK_SECONDS} second'"  # interval arithmetic: no numeric epoch per row
+    return f"({first} - {second} > {slack} OR {second} - {first} > {slack})"
+
+
+@compiles(_MoreThanASecondApart, "sqlite")
+def _apart_sqlite(element, compiler, **kw):
+    first, second = element.clauses
+    return f"abs({compiler.process(_SecondsBetween(first, second), **kw)}) > {_SLACK_SECONDS}"
+
+
+def _off_by_more_than_a_second(first, second):
+    return _MoreThanASecondApart(first, second)
 
 
 _ACCEPTED_VERB = VERBS["verified"][0]
@@ -425,26 +443,42 @@ def _check_interval_ends(session: Session, scope: Scope) -> list[Difference]:
 _AUDITED = ((HoursEntry, "entry_id"), (PresenceInterval, "interval_id"), (FaceVerification, "verification_id"))
 
 
+def _unaudited_records(session: Session, scope: Scope) -> list:
+    """(key, record id, enrolment) of the records no audit entry names. On SQLite one walk per
+    table: the inner select reads only ids, so it walks the record's id index in order and probes
+    the audit log's `ObjectHex` index in the same order without reading a row, and the outer
+    select reads the enrolment of the few records found. On PostgreSQL one anti-join of every
+    record with the audit log (one hash of the log instead of one per table)."""
+    def in_scope(model):
+        return scope.of(model.enrolment_id, getattr(model, "trainee_id", None))
+
+    def records(model, key, where):
+        return (select(literal(key).label("key"), model.id.label("record_id"),
+                       model.enrolment_id.label("enrolment_id")).where(in_scope(model), where))
+
+    def unaudited(record_id):
+        return ~select(AuditEntry.seq).where(_Names(AuditEntry.object_id, record_id)).exists()
+
+    if session.get_bind().dialect.name == "sqlite":
+        found = union_all(*(records(model, key, model.id.in_(select(model.id).where(in_scope(model),
+                                                                                  unaudited(model.id))))
+                            for model, key in _AUDITED)).subquery("records")
+        return session.execute(select(found.c.key, found.c.record_id, found.c.enrolment_id)).all()
+    every = union_all(*(records(model, key, true()) for model, key in _AUDITED)).subquery("records")
+    return session.execute(select(every.c.key, every.c.record_id, every.c.enrolment_id)
+                           .where(unaudited(every.c.record_id))).all()
+
+
 def _check_audited(session: Session, scope: Scope) -> list[Difference]:
     """Records without any audit entry on them: catches audit entries removed from the end of
     the log, which the hash chain alone cannot see.
 
     The audit log is searched by ``object_id`` alone: `append_audit` names an object by its table
-    and its UUID, so the id already tells the table. The inner select reads only ids, so on
-    SQLite it walks the record's id index in order and probes the audit log's index in the same
-    order without reading a row (there the index is on the entry's object id as stored hex,
-    `ObjectHex`, so no record id is formatted per probe); the outer select reads the enrolment of
-    the few records found."""
-    records = union_all(*(
-        select(literal(key).label("key"), model.id.label("record_id"), model.enrolment_id.label("enrolment_id"))
-        .where(model.id.in_(
-            select(model.id).where(scope.of(model.enrolment_id, getattr(model, "trainee_id", None)),
-                                   ~select(AuditEntry.seq).where(_Names(AuditEntry.object_id, model.id)).exists())))
-        for model, key in _AUDITED)).subquery("records")
-    rows = session.execute(select(records.c.key, records.c.record_id, records.c.enrolment_id)).all()
+    and its UUID, so the id already tells the table."""
     order = [key for _model, key in _AUDITED]
     return [Difference("record_not_audited", {key: str(rid), "enrolment_id": _str(enrolment_id)})
-            for key, rid, enrolment_id in sorted(rows, key=lambda row: (order.index(row[0]), str(row[1])))]
+            for key, rid, enrolment_id in sorted(_unaudited_records(session, scope),
+                                                 key=lambda row: (order.index(row[0]), str(row[1])))]
 
 
 def _count_checked(session: Session, _scope: Scope | None = None) -> dict:
