@@ -512,6 +512,7 @@ def _full_scan_settings(session: Session, scope: Scope):
         return
     if conn.dialect.name != "sqlite":
         conn.exec_driver_sql(f"SET LOCAL work_mem = '{_PG_WORK_MEM}'")
+        conn.exec_driver_sql("SET LOCAL jit = off")  # compiling each big query cost ~0.9 s
         yield
         return
     for pragma, (value, _default) in _SQLITE_SCAN_PRAGMAS.items():
