@@ -9,11 +9,11 @@ import socket
 import threading
 
 import pytest
-from werkzeug.serving import make_server
 
 import lrs
 from app.extensions import db
 from lrs.auth import SecretHasher
+from tests.fixtures.serving import served
 from tests.lrs.factories import make_credential
 
 
@@ -96,13 +96,6 @@ def live_lrs(app):
     checked out when the app fixture disposes the engine.
     """
     wrapped = _InFlight(app)
-    server = make_server("127.0.0.1", _free_port(), wrapped, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join()
-        wrapped.wait_idle()
-        server.server_close()
+    with served(wrapped, _free_port()) as url:
+        yield url
+    wrapped.wait_idle()
