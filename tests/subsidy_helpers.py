@@ -10,13 +10,13 @@ from datetime import date, datetime, time, timedelta
 from app.extensions import db
 from app.models import (ClassSession, Decision, Enrolment, FaceVerification, IntervalStatus,
                         PresenceInterval, Purpose, Role, TrainingClass, User, VerificationMode)
-from app.services import hours, xapi_records
+from app.services import hours, subsidy, xapi_records
 from app.services._tx import transaction
 from app.services.catalogue import create_listed_entry, create_programme
 from app.services.classes import LOCAL_TZ
 from app.services.completion import AssessmentInput, record_assessment
 from tests.attendance_helpers import running_class
-from tests.factories import make_user
+from tests.factories import make_trainee, make_user
 
 _n = itertools.count(1)
 
@@ -101,3 +101,14 @@ def complete_enrolment(world: World, enrolment: Enrolment, theory="80", practica
     """Full hours (180 min) by face, and a passed assessment."""
     attend(enrolment, 180)
     return assess(world, enrolment, theory, practical)
+
+
+def claimed_class():
+    """A class on 2026-03-02 with 李雷 completed and 韩梅梅 short of hours (90 minutes), and the
+    claim prepared for it: (world, class, claim, paid trainee, short trainee)."""
+    world = make_world()
+    paid, short = make_trainee("李雷", actor=world.admin), make_trainee("韩梅梅", actor=world.admin)
+    klass = class_on(world, date(2026, 3, 2), [paid, short])
+    complete_enrolment(world, enrolment_of(klass, paid))
+    attend(enrolment_of(klass, short), 90)
+    return world, klass, subsidy.prepare_claim(world.admin, klass.id), paid, short

@@ -4,26 +4,20 @@ import csv
 import io
 import time
 import zipfile
-from datetime import date
 from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
 
-from app.services import subsidy, subsidy_export
+from app.services import subsidy_export
 from app.services.resident_id import mask_resident_id
-from tests.factories import make_trainee
-from tests.subsidy_helpers import attend, class_on, complete_enrolment, enrolment_of, make_world
+from tests.subsidy_helpers import claimed_class
 
 
 @pytest.fixture
 def claim(app):
-    world = make_world()
-    paid, short = make_trainee("李雷", actor=world.admin), make_trainee("韩梅梅", actor=world.admin)
-    klass = class_on(world, date(2026, 3, 2), [paid, short])
-    complete_enrolment(world, enrolment_of(klass, paid))
-    attend(enrolment_of(klass, short), 90)
-    return subsidy.prepare_claim(world.admin, klass.id), paid, short
+    _world, _klass, prepared, paid, short = claimed_class()
+    return prepared, paid, short
 
 
 def test_csv_has_a_bom_and_one_row_per_trainee(claim):

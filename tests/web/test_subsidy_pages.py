@@ -4,7 +4,6 @@ printable certificate, and who may see or do what (trainees 403, auditors only r
 import html
 import json
 import uuid
-from datetime import date
 
 import pytest
 from sqlalchemy import select
@@ -12,23 +11,17 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import (Assessment, ClassStatus, CompletionCertificate, HoursEntry, Role, SubsidyClaim,
                         TrainingClass)
-from app.services import subsidy
 from app.services.completion import issue_certificate
 from app.services.resident_id import mask_resident_id
 from app.xapi_profile import EXT
 from tests.conftest import csrf_token_from
-from tests.factories import PASSWORD, make_trainee, make_user
-from tests.subsidy_helpers import attend, class_on, complete_enrolment, enrolment_of, make_world
+from tests.factories import PASSWORD, make_user
+from tests.subsidy_helpers import claimed_class, enrolment_of
 
 
 @pytest.fixture
 def claimed(app):
-    world = make_world()
-    paid, short = make_trainee("李雷", actor=world.admin), make_trainee("韩梅梅", actor=world.admin)
-    klass = class_on(world, date(2026, 3, 2), [paid, short])
-    complete_enrolment(world, enrolment_of(klass, paid))
-    attend(enrolment_of(klass, short), 90)
-    claim = subsidy.prepare_claim(world.admin, klass.id)
+    world, klass, claim, paid, _short = claimed_class()
     return world, klass, claim, paid
 
 
