@@ -332,10 +332,6 @@ def _apart_sqlite(element, compiler, **kw):
     return f"abs({compiler.process(_SecondsBetween(first, second), **kw)}) > {_SLACK_SECONDS}"
 
 
-def _off_by_more_than_a_second(first, second):
-    return _MoreThanASecondApart(first, second)
-
-
 _ACCEPTED_VERB = VERBS["verified"][0]
 
 #: The id key of each kind of record that references a statement, in report order.
@@ -380,7 +376,7 @@ def _statement_rows(session: Session, refs) -> list:
     at = type_coerce(refs.c.at, UTCDateTime())
     contents_differ = and_(refs.c.accepted.is_not(None),
                            or_((stmt.verb_iri == _ACCEPTED_VERB) != refs.c.accepted,
-                               _off_by_more_than_a_second(at, stmt.timestamp)))
+                               _MoreThanASecondApart(at, stmt.timestamp)))
     query = (select(refs.c.record, refs.c.record_id, refs.c.enrolment_id, refs.c.statement_id, refs.c.minutes,
                     stmt.pk, stmt.registration, stmt_minutes, contents_differ.label("contents_differ"),
                     refs.c.accepted, at, stmt.verb_iri, stmt.timestamp)
@@ -429,7 +425,7 @@ def _check_interval_ends(session: Session, scope: Scope) -> list[Difference]:
     query = (select(interval.id, interval.enrolment_id, interval.closed_at, verification.id, verification.at)
              .join(verification, verification.id == interval.check_out_verification_id)
              .where(interval.status == IntervalStatus.CLOSED,
-                    _off_by_more_than_a_second(interval.closed_at, verification.at))
+                    _MoreThanASecondApart(interval.closed_at, verification.at))
              .where(scope.of(interval.enrolment_id, interval.trainee_id)))
     query = _walk(query, interval, "ix_presence_intervals_check_out_verification_walk", scope)
     rows = session.execute(_walk(query, verification, "ix_face_verifications_id_walk", scope)).all()
