@@ -66,6 +66,8 @@ def _sentence(d: Difference, noun: str, row: str) -> str:
             else f"{statement} of {noun} {row} is missing from the LRS"),
         "registration_mismatch": lambda: (
             f"{statement} of {noun} {row}: its registration is not enrolment {ids.get('enrolment_id')}"),
+        "statement_verb_mismatch": lambda: (
+            f"{statement} of {noun} {row}: its verb is {ids.get('statement_verb')}, not {ids.get('verb')}"),
         "statement_minutes_mismatch": lambda: (
             f"{noun} {row}: {ids.get('minutes')} minutes, its statement {ids.get('statement_id')} "
             f"says {ids.get('statement_minutes')}"),

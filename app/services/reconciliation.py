@@ -11,8 +11,9 @@ that differ:
 * reversals: each points at an existing credit and reverses exactly its minutes;
 * statements (every reference joined with the statements table): each check-in, check-out,
   ledger entry and verification names a statement that exists, with ``registration`` = the
-  enrolment (none for a refusal that named no enrolment); a ledger entry's says the same minutes,
-  a verification's the same decision (its verb) at the same time (within a second);
+  enrolment (none for a refusal that named no enrolment); a verification's says the same decision
+  (its verb) at the same time (within a second);
+* statement minutes: a ledger entry's statement says the entry's minutes;
 * interval ends: a closed interval's ``closed_at`` is the time of its check-out verification
   (within a second), so an end moved later or earlier behind the app's back shows up;
 * audit: every ledger entry, interval and verification has an audit entry on it, so entries cut
@@ -21,8 +22,9 @@ that differ:
 A run checks everything, or one trainee's records (`Scope`: every query is filtered by it). The
 queries do not sort; the few differing rows are sorted in Python. A whole-database run gets
 settings for whole-table joins (`_full_scan_settings`), runs its checks two at a time on two
-connections, and on SQLite walks each join through covering indexes in join-key
-order (SQLite has no hash join; `app.models.reconciliation_indexes`).
+connections, and walks each big join through covering indexes in join-key order
+(`app.models.reconciliation_indexes`): SQLite probes one side's index in the other's order (it
+has no hash join), PostgreSQL merges two index-only scans (`_run_walk`).
 
 "Exactly one credit per interval" is also a database rule (``hours_ledger.interval_id`` is
 UNIQUE), so the queries only look for the missing one. Every record and its statements are
@@ -39,8 +41,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
 
-from sqlalchemy import (Boolean, Float, Integer, String, and_, func, inspect, literal, null, or_, select, true,
-                        type_coerce, union_all)
+from sqlalchemy import (Float, Text, and_, case, cast, func, inspect, literal, literal_column,
+                        null, or_, select, true, false, type_coerce, union_all)
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
@@ -50,7 +52,7 @@ from app.extensions import db
 from app.models import (AuditEntry, ClassSession, Decision, EntryType, FaceVerification, HoursEntry,
                         IntervalStatus, PresenceInterval)
 from app.models.base import UTCDateTime, utcnow
-from app.models.reconciliation_indexes import ObjectHex, StatementMinutes
+from app.models.reconciliation_indexes import AUDITED_TABLES, ObjectHex, ObjectUuid, StatementMinutes
 from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.xapi_profile import VERBS
@@ -60,6 +62,7 @@ from lrs.storage.tables import Statement
 AUDITED_DIFFERENCES = 100
 #: Settings of the reconciliation's read transaction (see `_full_scan_settings`).
 _PG_WORK_MEM = "1GB"
+_PG_MERGE_ONLY = ("enable_hashjoin", "enable_nestloop", "enable_sort")
 _SQLITE_SCAN_PRAGMAS = {"mmap_size": (1 << 32, 0), "cache_size": (-262144, -2000)}  # (value, default)
 #: Slack, in seconds, when comparing credited minutes with the interval's length in SQL
 #: (SQLite's julianday() arithmetic is a float).
@@ -101,16 +104,10 @@ _Earlier = _pairwise("_Earlier", "The earlier of two timestamps.", "LEAST", "min
 
 
 class _Names(FunctionElement):
-    """True when an audit entry's ``object_id`` (``str(uuid)``) names the record with this id.
-    Untyped: as a Boolean, SQLAlchemy would append ``= 1`` on SQLite and hide it from the index."""
+    """SQLite: true when an audit entry's ``object_id`` (``str(uuid)``) names the record with this
+    id. Untyped: as a Boolean, SQLAlchemy would append ``= 1`` and hide it from the index."""
 
     inherit_cache = True
-
-
-@compiles(_Names)
-def _names_pg(element, compiler, **kw):
-    object_id, record_id = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"{object_id} = CAST({record_id} AS TEXT)"
 
 
 @compiles(_Names, "sqlite")
@@ -132,11 +129,15 @@ KINDS = {
     "reversal_minutes_mismatch": "a reversal does not reverse exactly its credit's minutes",
     "statement_missing": "a record's statement id is empty or not in the LRS",
     "registration_mismatch": "a statement's context.registration is not the record's enrolment",
+    "statement_verb_mismatch": "a record's statement has another verb (a check-in's is not \"checked in\")",
     "statement_minutes_mismatch": "a ledger entry's minutes differ from its statement's",
     "interval_end_mismatch": "a closed interval's end differs from its check-out verification's time",
     "verification_mismatch": "a verification's decision or time differs from its statement's",
     "record_not_audited": "a ledger entry, interval or verification has no entry in the audit log",
 }
+
+
+_KIND_ORDER = {kind: position for position, kind in enumerate(KINDS)}
 
 
 @dataclass(frozen=True)
@@ -197,28 +198,26 @@ class Scope:
             clauses.append(trainee_column == self.trainee_id)
         return or_(*clauses)
 
+    def narrow(self, select_, enrolment_column, trainee_column=None):
+        """``select_`` limited to the records in scope; unchanged (no WHERE at all) in a whole run:
+        PostgreSQL merges only UNION branches without a WHERE of their own."""
+        if self.trainee_id is None:
+            return select_
+        return select_.where(self.of(enrolment_column, trainee_column))
+
 
 def _str(value) -> str | None:
     return None if value is None else str(value)
 
 
-def _first(row) -> str:
-    """Sort key of a result row: its first column, the record's id (the SQL does not sort:
-    an ORDER BY over the whole table would make the scan follow the id index)."""
-    return str(row[0])
+def _report_order(difference: Difference) -> tuple:
+    """Differences are reported by kind (in `KINDS` order), then by their ids."""
+    return _KIND_ORDER[difference.kind], tuple(str(value) for value in difference.ids.values())
 
 
 def _uuid(value) -> uuid.UUID | None:
     """A UUID from a union column (SQLite may hand back its 32 hex digits as text)."""
     return value if value is None or isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-
-
-def _statement_problem(stmt_pk, registration, enrolment_id) -> str | None:
-    if stmt_pk is None:
-        return "statement_missing"
-    if registration != enrolment_id:
-        return "registration_mismatch"
-    return None
 
 
 def _walk(select_, entity, index: str, scope: Scope | None = None):
@@ -228,6 +227,24 @@ def _walk(select_, entity, index: str, scope: Scope | None = None):
     if scope is not None and scope.trainee_id is not None:
         return select_
     return select_.with_hint(inspect(entity).selectable, f"INDEXED BY {index}", "sqlite")
+
+
+def _run_walk(session: Session, query, scope: Scope) -> list:
+    """The rows of ``query``, a whole-table join along walk indexes. PostgreSQL is told, for this
+    query only, to merge-join without sorting, so that it merges the indexes' ordered index-only
+    scans (its cost model prefers hashing whole tables, which took two to three times as long at
+    1M intervals); SQLite follows ``query``'s hints (`_walk`). A run scoped to one trainee runs
+    ``query`` as it is."""
+    conn = session.connection()
+    if scope.trainee_id is not None or conn.dialect.name != "postgresql":
+        return session.execute(query).all()
+    for setting in _PG_MERGE_ONLY:
+        conn.exec_driver_sql(f"SET LOCAL {setting} = off")
+    try:
+        return session.execute(query).all()
+    finally:
+        for setting in _PG_MERGE_ONLY:
+            conn.exec_driver_sql(f"SET LOCAL {setting} TO DEFAULT")
 
 
 def _scoped_intervals(scope: Scope):
@@ -257,17 +274,16 @@ def _interval_rows(session: Session, scope: Scope) -> list:
              .outerjoin(ClassSession, ClassSession.id == interval.session_id)
              .where(or_(and_(closed, credit.id.is_(None)), and_(credit.id.is_not(None), or_(~closed, too_many)))))
     query = _walk(query, PresenceInterval, "ix_presence_intervals_id_walk", scope)
-    return session.execute(_walk(query, credit, "ix_hours_ledger_interval_walk", scope)).all()
+    return _run_walk(session, _walk(query, credit, "ix_hours_ledger_interval_walk", scope), scope)
 
 
 def _orphan_credit_rows(session: Session, scope: Scope) -> list:
     """Credits naming no interval, or one that does not exist (walked in interval-id order)."""
-    credit = aliased(HoursEntry, name="credit")
-    missing = ~select(PresenceInterval.id).where(PresenceInterval.id == credit.interval_id).exists()
+    credit, interval = aliased(HoursEntry, name="credit"), PresenceInterval
     query = (select(null(), null(), null(), credit.id, credit.enrolment_id, credit.minutes, credit.interval_id)
-             .where(credit.entry_type == EntryType.CREDIT, or_(credit.interval_id.is_(None), missing),
-                    scope.of(credit.enrolment_id)))
-    return session.execute(_walk(query, credit, "ix_hours_ledger_interval_walk", scope)).all()
+             .outerjoin(interval, interval.id == credit.interval_id)
+             .where(credit.entry_type == EntryType.CREDIT, interval.id.is_(None), scope.of(credit.enrolment_id)))
+    return _run_walk(session, _walk(query, credit, "ix_hours_ledger_interval_walk", scope), scope)
 
 
 def _check_presence(session: Session, scope: Scope) -> list[Difference]:
@@ -276,8 +292,7 @@ def _check_presence(session: Session, scope: Scope) -> list[Difference]:
     join: SQLite's full join remembers every matched row and scans the right side again."""
     rows = _interval_rows(session, scope) + _orphan_credit_rows(session, scope)
     out = []
-    for interval_id, enrolment_id, status, entry_id, entry_enrolment, minutes, interval_ref in sorted(
-            rows, key=lambda row: (row[3] is not None, str(row[3] or row[0]))):
+    for interval_id, enrolment_id, status, entry_id, entry_enrolment, minutes, interval_ref in rows:
         if entry_id is None:
             out.append(Difference("interval_without_credit", {"interval_id": str(interval_id),
                                                               "enrolment_id": str(enrolment_id)}))
@@ -303,8 +318,7 @@ def _check_reversals(session: Session, scope: Scope) -> list[Difference]:
                    entry.minutes != -target.minutes))
         .where(scope.of(entry.enrolment_id))).all()
     out = []
-    for entry_id, enrolment_id, minutes, reverses_id, target_id, target_type, target_minutes in sorted(
-            rows, key=_first):
+    for entry_id, enrolment_id, minutes, reverses_id, target_id, target_type, target_minutes in rows:
         ids = {"entry_id": str(entry_id), "enrolment_id": str(enrolment_id)}
         if target_id is None or target_type != EntryType.CREDIT:
             out.append(Difference("reversal_without_credit", {**ids, "reverses_id": _str(reverses_id)}))
@@ -332,91 +346,129 @@ def _apart_sqlite(element, compiler, **kw):
     return f"abs({compiler.process(_SecondsBetween(first, second), **kw)}) > {_SLACK_SECONDS}"
 
 
-_ACCEPTED_VERB = VERBS["verified"][0]
+_VERB = {name: iri for name, (iri, _display) in VERBS.items()}
 
 #: The id key of each kind of record that references a statement, in report order.
 _RECORD_KEYS = {"check_in": "interval_id", "check_out": "interval_id", "credit": "entry_id",
                 "reversal": "entry_id", "verification": "verification_id"}
 
 
-def _ref(record, record_id, enrolment_id, statement_id, minutes=None, accepted=None, at=None):
-    """One kind of statement reference, its columns named alike in every kind."""
+def _label(name: str):
+    """A text constant, typed in the SQL (PostgreSQL merges UNION branches of one type only)."""
+    return cast(literal_column(f"'{name}'"), Text)
+
+
+def _ref(record, record_id, enrolment_id, statement_id, verb, at=None):
+    """One kind of statement reference, its columns named and typed alike in every kind (so that
+    PostgreSQL can merge the kinds' index scans: a branch needing a conversion is not merged)."""
     columns = {"record": record, "record_id": record_id, "enrolment_id": enrolment_id,
-               "statement_id": statement_id, "minutes": minutes if minutes is not None else null().cast(Integer),
-               "accepted": accepted if accepted is not None else null().cast(Boolean),
+               "statement_id": statement_id, "verb": verb,
                "at": at if at is not None else null().cast(UTCDateTime())}
     return select(*(column.label(name) for name, column in columns.items()))
 
 
 def _statement_refs(scope: Scope) -> list:
     """Every statement a record in scope names, one select per kind of record: (record, record id,
-    enrolment, statement id, minutes of a ledger entry, decision and time of a verification)."""
+    enrolment, statement id, the verb its statement must have, and a verification's time).
+
+    No kind has a WHERE of its own in a whole run (PostgreSQL does not merge a filtered branch's
+    index scan): an open interval's check-out is labelled NULL and skipped by the join's filter."""
     interval, entry, verification = PresenceInterval, HoursEntry, FaceVerification
-    in_scope = scope.of(interval.enrolment_id, interval.trainee_id)
+
+    def kind(ref, model, index):
+        return _walk(scope.narrow(ref, model.enrolment_id, getattr(model, "trainee_id", None)), model, index, scope)
+
     return [
-        _walk(_ref(literal("check_in"), interval.id, interval.enrolment_id, interval.check_in_statement_id)
-              .where(in_scope), interval, "ix_presence_intervals_check_in_walk", scope),
-        _walk(_ref(literal("check_out"), interval.id, interval.enrolment_id, interval.check_out_statement_id)
-              .where(interval.status == IntervalStatus.CLOSED, in_scope),
-              interval, "ix_presence_intervals_check_out_walk", scope),
-        _walk(_ref(type_coerce(entry.entry_type, String), entry.id, entry.enrolment_id, entry.statement_id,
-                   minutes=entry.minutes).where(scope.of(entry.enrolment_id)),
-              entry, "ix_hours_ledger_statement_walk", scope),
-        _walk(_ref(literal("verification"), verification.id, verification.enrolment_id, verification.statement_id,
-                   accepted=verification.decision == Decision.ACCEPTED, at=verification.at)
-              .where(scope.of(verification.enrolment_id, verification.trainee_id)),
-              verification, "ix_face_verifications_statement_walk", scope),
+        kind(_ref(_label("check_in"), interval.id, interval.enrolment_id, interval.check_in_statement_id,
+                  _label(_VERB["checked-in"])), interval, "ix_presence_intervals_check_in_walk"),
+        kind(_ref(case((interval.status == IntervalStatus.CLOSED, _label("check_out"))), interval.id,
+                  interval.enrolment_id, interval.check_out_statement_id, _label(_VERB["checked-out"])),
+             interval, "ix_presence_intervals_check_out_walk"),
+        kind(_ref(cast(entry.entry_type, Text), entry.id, entry.enrolment_id, entry.statement_id,
+                  case((entry.entry_type == EntryType.CREDIT, _label(_VERB["credited"])),
+                       else_=_label(_VERB["reversed"]))),
+             entry, "ix_hours_ledger_statement_walk"),
+        kind(_ref(_label("verification"), verification.id, verification.enrolment_id, verification.statement_id,
+                  case((verification.decision == Decision.ACCEPTED, _label(_VERB["verified"])),
+                       else_=_label(_VERB["refused"])), at=verification.at),
+             verification, "ix_face_verifications_statement_walk"),
     ]
 
 
-def _statement_rows(session: Session, refs) -> list:
-    """The references in ``refs`` (a select) whose statement is missing or says otherwise."""
-    refs, stmt = refs.subquery("refs"), Statement
-    stmt_minutes = StatementMinutes(stmt.payload)
+def _statement_rows(session: Session, refs, scope: Scope) -> list:
+    """The references in ``refs`` (a subquery) whose statement is missing, names another
+    registration, has another verb, or, for a verification, another time."""
+    stmt = Statement
     at = type_coerce(refs.c.at, UTCDateTime())
-    contents_differ = and_(refs.c.accepted.is_not(None),
-                           or_((stmt.verb_iri == _ACCEPTED_VERB) != refs.c.accepted,
-                               _MoreThanASecondApart(at, stmt.timestamp)))
-    query = (select(refs.c.record, refs.c.record_id, refs.c.enrolment_id, refs.c.statement_id, refs.c.minutes,
-                    stmt.pk, stmt.registration, stmt_minutes, contents_differ.label("contents_differ"),
-                    refs.c.accepted, at, stmt.verb_iri, stmt.timestamp)
+    moved = and_(refs.c.at.is_not(None), _MoreThanASecondApart(at, stmt.timestamp))
+    query = (select(refs.c.record, refs.c.record_id, refs.c.enrolment_id, refs.c.statement_id,
+                    stmt.id.is_not(None).label("found"), stmt.registration, refs.c.verb, stmt.verb_iri, at,
+                    stmt.timestamp)
              .outerjoin(stmt, stmt.id == refs.c.statement_id)
-             .where(or_(stmt.pk.is_(None), stmt.registration.is_distinct_from(refs.c.enrolment_id),
-                        and_(refs.c.minutes.is_not(None), stmt_minutes.is_distinct_from(refs.c.minutes)),
-                        contents_differ)))
-    return session.execute(_walk(query, stmt, "ix_lrs_statements_id_walk")).all()
+             .where(case((refs.c.record.is_(None), false()),  # a CASE: PostgreSQL would push an AND
+                         else_=or_(stmt.id.is_(None), stmt.registration.is_distinct_from(refs.c.enrolment_id),
+                                   stmt.verb_iri != refs.c.verb, moved))))  # down and stop merging
+    return _run_walk(session, _walk(query, stmt, "ix_lrs_statements_id_walk"), scope)
+
+
+def _decision(verb: str) -> str:
+    return {_VERB["verified"]: "accepted", _VERB["refused"]: "refused"}.get(verb, verb)
+
+
+def _statement_difference(record, record_id, enrolment_id, statement_id, found, registration, verb,
+                          statement_verb, at, stamp) -> Difference:
+    ids = {_RECORD_KEYS[record]: str(record_id), "enrolment_id": _str(enrolment_id), "record": record,
+           "statement_id": _str(statement_id)}
+    if not found:
+        return Difference("statement_missing", ids)
+    if _uuid(registration) != _uuid(enrolment_id):
+        return Difference("registration_mismatch", ids)
+    if record == "verification":
+        return Difference("verification_mismatch", {
+            **ids, "decision": _decision(verb), "statement_decision": _decision(statement_verb),
+            "at": at.isoformat(), "statement_at": stamp.isoformat()})
+    return Difference("statement_verb_mismatch", {**ids, "verb": verb, "statement_verb": statement_verb})
 
 
 def _check_statements(session: Session, scope: Scope) -> list[Difference]:
     """Every record's statement exists, carries the record's enrolment as ``registration`` (none
-    for a refusal that named no enrolment), for a ledger entry the entry's minutes, and for a
-    verification the same decision (its verb) at the same time (within a second).
+    for a refusal that named no enrolment) and the record's verb (a check-in's is "checked in", a
+    verification's its decision), and for a verification its time (within a second). Ledger
+    minutes: `_check_statement_minutes`.
 
-    PostgreSQL joins all the references with the statements at once (one hash join, one pass
-    over the statements); SQLite joins each kind of record on its own, walking it in
-    statement-id order against the statements' covering index."""
+    SQLite joins each kind of record on its own, walking it in statement-id order against the
+    statements' covering index; PostgreSQL merges the kinds' index scans into one stream in
+    statement-id order and merges that with the statements' covering index."""
     refs = _statement_refs(scope)
-    if session.get_bind().dialect.name == "sqlite":
-        rows = [row for kind in refs for row in _statement_rows(session, kind)]
+    if session.get_bind().dialect.name == "sqlite" or scope.trainee_id is not None:
+        rows = [row for kind in refs for row in _statement_rows(session, kind.subquery("refs"), scope)]
     else:
-        rows = _statement_rows(session, union_all(*refs))
-    order = list(_RECORD_KEYS)
-    out = []
-    for (record, record_id, enrolment_id, statement_id, minutes, pk, registration, statement_minutes,
-         differ, accepted, at_, verb, stamp) in sorted(rows, key=lambda row: (order.index(row[0]), str(row[1]))):
-        ids = {_RECORD_KEYS[record]: str(record_id), "enrolment_id": _str(enrolment_id), "record": record,
-               "statement_id": _str(statement_id)}
-        if problem := _statement_problem(pk, _uuid(registration), _uuid(enrolment_id)):
-            out.append(Difference(problem, ids))
-        elif minutes is not None and statement_minutes != minutes:
-            out.append(Difference("statement_minutes_mismatch", {
-                **ids, "minutes": str(minutes), "statement_minutes": _str(statement_minutes)}))
-        if differ:
-            out.append(Difference("verification_mismatch", {
-                **ids, "decision": "accepted" if accepted else "refused",
-                "statement_decision": "accepted" if verb == _ACCEPTED_VERB else "refused",
-                "at": at_.isoformat(), "statement_at": stamp.isoformat()}))
-    return out
+        every = union_all(*refs).subquery("every")
+        rows = _statement_rows(session, select(every).order_by(every.c.statement_id).subquery("refs"), scope)
+    return [_statement_difference(*row) for row in rows]
+
+
+def _check_statement_minutes(session: Session, scope: Scope) -> list[Difference]:
+    """Ledger entries whose statement (otherwise right: `_check_statements` reports the others)
+    says other minutes. A query of its own: PostgreSQL reads the minutes from each ledger
+    statement's JSON, which no index-only scan returns; SQLite's statements index holds them
+    (`StatementMinutes`)."""
+    entry, stmt = HoursEntry, Statement
+    stmt_minutes = StatementMinutes(stmt.payload)
+    statement = select(stmt_minutes).where(  # a correlated EXISTS: SQLite drives from the ledger's walk
+        stmt.id == entry.statement_id, stmt.verb_iri.in_([_label(_VERB["credited"]), _label(_VERB["reversed"])]),
+        stmt.registration == entry.enrolment_id)
+    statement = _walk(statement, stmt, "ix_lrs_statements_id_walk", scope)
+    query = (select(entry.entry_type, entry.id, entry.enrolment_id, entry.statement_id, entry.minutes,
+                    statement.scalar_subquery())
+             .where(statement.where(stmt_minutes.is_distinct_from(entry.minutes)).exists(),
+                    scope.of(entry.enrolment_id)))
+    query = _walk(query, entry, "ix_hours_ledger_statement_walk", scope)
+    return [Difference("statement_minutes_mismatch", {
+        "entry_id": str(entry_id), "enrolment_id": str(enrolment_id), "record": str(entry_type),
+        "statement_id": str(statement_id), "minutes": str(minutes), "statement_minutes": _str(statement_minutes)})
+        for entry_type, entry_id, enrolment_id, statement_id, minutes, statement_minutes
+        in session.execute(query).all()]
 
 
 def _check_interval_ends(session: Session, scope: Scope) -> list[Difference]:
@@ -428,11 +480,11 @@ def _check_interval_ends(session: Session, scope: Scope) -> list[Difference]:
                     _MoreThanASecondApart(interval.closed_at, verification.at))
              .where(scope.of(interval.enrolment_id, interval.trainee_id)))
     query = _walk(query, interval, "ix_presence_intervals_check_out_verification_walk", scope)
-    rows = session.execute(_walk(query, verification, "ix_face_verifications_id_walk", scope)).all()
+    rows = _run_walk(session, _walk(query, verification, "ix_face_verifications_id_walk", scope), scope)
     return [Difference("interval_end_mismatch", {
         "interval_id": str(interval_id), "enrolment_id": str(enrolment_id), "closed_at": closed_at.isoformat(),
         "verification_id": str(verification_id), "verified_at": verified_at.isoformat()})
-        for interval_id, enrolment_id, closed_at, verification_id, verified_at in sorted(rows, key=_first)]
+        for interval_id, enrolment_id, closed_at, verification_id, verified_at in rows]
 
 
 #: The records every one of which was written with an audit entry on it: (model, key in ids).
@@ -440,29 +492,43 @@ _AUDITED = ((HoursEntry, "entry_id"), (PresenceInterval, "interval_id"), (FaceVe
 
 
 def _unaudited_records(session: Session, scope: Scope) -> list:
-    """(key, record id, enrolment) of the records no audit entry names. On SQLite one walk per
-    table: the inner select reads only ids, so it walks the record's id index in order and probes
-    the audit log's `ObjectHex` index in the same order without reading a row, and the outer
-    select reads the enrolment of the few records found. On PostgreSQL one anti-join of every
-    record with the audit log (one hash of the log instead of one per table)."""
+    """(key, record id, enrolment) of the records no audit entry names.
+
+    SQLite: one walk per table; the inner select reads only ids, so it walks the record's id index
+    in order and probes the audit log's `ObjectHex` index in the same order without reading a row,
+    and the outer select reads the enrolment of the few records found. PostgreSQL: the three
+    tables' ids, merged in id order, against the audited tables' entries in object-id order
+    (`ObjectUuid`), then the enrolments of the few records found."""
     def in_scope(model):
         return scope.of(model.enrolment_id, getattr(model, "trainee_id", None))
 
-    def records(model, key, where):
-        return (select(literal(key).label("key"), model.id.label("record_id"),
-                       model.enrolment_id.label("enrolment_id")).where(in_scope(model), where))
-
-    def unaudited(record_id):
-        return ~select(AuditEntry.seq).where(_Names(AuditEntry.object_id, record_id)).exists()
-
     if session.get_bind().dialect.name == "sqlite":
-        found = union_all(*(records(model, key, model.id.in_(select(model.id).where(in_scope(model),
-                                                                                  unaudited(model.id))))
-                            for model, key in _AUDITED)).subquery("records")
+        def unaudited(record_id):
+            return ~select(AuditEntry.seq).where(_Names(AuditEntry.object_id, record_id)).exists()
+
+        found = union_all(*(
+            select(literal(key).label("key"), model.id.label("record_id"), model.enrolment_id)
+            .where(model.id.in_(select(model.id).where(in_scope(model), unaudited(model.id))))
+            for model, key in _AUDITED)).subquery("records")
         return session.execute(select(found.c.key, found.c.record_id, found.c.enrolment_id)).all()
-    every = union_all(*(records(model, key, true()) for model, key in _AUDITED)).subquery("records")
-    return session.execute(select(every.c.key, every.c.record_id, every.c.enrolment_id)
-                           .where(unaudited(every.c.record_id))).all()
+    ids = union_all(*(scope.narrow(select(_label(key).label("key"), model.id.label("record_id")),
+                                   model.enrolment_id, getattr(model, "trainee_id", None))
+                      for model, key in _AUDITED)).subquery("records")
+    naming = select(AuditEntry.object_id).where(AuditEntry.object_type.in_([_label(t) for t in AUDITED_TABLES]),
+                                                ObjectUuid(AuditEntry.object_id) == ids.c.record_id)
+    found = _run_walk(session, select(ids.c.key, ids.c.record_id).where(~naming.exists()), scope)
+    return _with_enrolments(session, found)
+
+
+def _with_enrolments(session: Session, found: list, batch: int = 10_000) -> list:
+    """(key, record id, enrolment) for each (key, record id) in ``found``."""
+    enrolments: dict = {}
+    for model, key in _AUDITED:
+        ids = [record_id for found_key, record_id in found if found_key == key]
+        for start in range(0, len(ids), batch):
+            enrolments.update(session.execute(select(model.id, model.enrolment_id)
+                                              .where(model.id.in_(ids[start:start + batch]))).all())
+    return [(key, record_id, enrolments.get(record_id)) for key, record_id in found]
 
 
 def _check_audited(session: Session, scope: Scope) -> list[Difference]:
@@ -471,10 +537,8 @@ def _check_audited(session: Session, scope: Scope) -> list[Difference]:
 
     The audit log is searched by ``object_id`` alone: `append_audit` names an object by its table
     and its UUID, so the id already tells the table."""
-    order = [key for _model, key in _AUDITED]
     return [Difference("record_not_audited", {key: str(rid), "enrolment_id": _str(enrolment_id)})
-            for key, rid, enrolment_id in sorted(_unaudited_records(session, scope),
-                                                 key=lambda row: (order.index(row[0]), str(row[1])))]
+            for key, rid, enrolment_id in _unaudited_records(session, scope)]
 
 
 def _count_checked(session: Session, _scope: Scope | None = None) -> dict:
@@ -509,6 +573,8 @@ def _full_scan_settings(session: Session, scope: Scope):
     if conn.dialect.name != "sqlite":
         conn.exec_driver_sql(f"SET LOCAL work_mem = '{_PG_WORK_MEM}'")
         conn.exec_driver_sql("SET LOCAL jit = off")  # compiling each big query cost ~0.9 s
+        # the run's own two connections use both cores; parallel workers would only contend
+        conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
         yield
         return
     for pragma, (value, _default) in _SQLITE_SCAN_PRAGMAS.items():
@@ -521,11 +587,12 @@ def _full_scan_settings(session: Session, scope: Scope):
 
 
 #: The checks, in report order.
-_CHECKS = (_check_presence, _check_reversals, _check_statements, _check_interval_ends, _check_audited)
+_CHECKS = (_check_presence, _check_reversals, _check_statements, _check_statement_minutes, _check_interval_ends,
+           _check_audited)
 #: A whole run's checks, longest first: two connections take them in this order as they free
 #: up, so the two finish at about the same time.
-_LONGEST_FIRST = (_check_statements, _check_presence, _check_audited, _check_interval_ends, _count_checked,
-                  _check_reversals)
+_LONGEST_FIRST = (_check_statements, _check_presence, _check_audited, _check_statement_minutes,
+                  _check_interval_ends, _count_checked, _check_reversals)
 
 
 def _run(session: Session, checks, scope: Scope) -> dict:
@@ -559,8 +626,8 @@ def find_differences(session: Session, scope: Scope | None = None) -> tuple[dict
                 results.update(done)
     else:
         results = _run(session, _CHECKS if scope.trainee_id else (_count_checked, *_CHECKS), scope)
-    return (results.get(_count_checked, {}),
-            [difference for check in _CHECKS for difference in results[check]])
+    differences = [difference for check in _CHECKS for difference in results[check]]
+    return results.get(_count_checked, {}), sorted(differences, key=_report_order)
 
 
 def reconcile() -> ReconciliationReport:

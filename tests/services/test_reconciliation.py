@@ -1,5 +1,6 @@
 """Nightly reconciliation: a clean day reconciles; tampering behind the app's back (a statement
 deleted, a credit's minutes changed, a credit deleted) is reported with its kind and ids."""
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from app.models.base import utcnow
 from app.services import attendance, hours
 from app.services.consent import arrange_alternative_verification
 from app.services.reconciliation import Scope, find_differences, reconcile
+from app.xapi_profile import VERBS
 from lrs.storage.tables import Statement
 from tests.attendance_helpers import running_class
 from tests.factories import make_trainee, make_user
@@ -81,6 +83,42 @@ def test_reconcile_reports_a_deleted_statement(day, runner):
     result = runner.invoke(args=["hours", "reconcile"])
     assert result.exit_code == 1
     assert f"statement_missing entry_id={credit.id}" in result.output
+
+
+def _statement_of(interval_id, column):
+    return db.session.scalar(select(column).where(PresenceInterval.id == interval_id))
+
+
+def test_reconcile_reports_a_statement_of_another_verb_or_registration(day):
+    interval_id = day["credit"].interval_id
+    check_in = _statement_of(interval_id, PresenceInterval.check_in_statement_id)
+    check_out = _statement_of(interval_id, PresenceInterval.check_out_statement_id)
+    db.session.execute(update(Statement).where(Statement.id == check_in).values(verb_iri=VERBS["checked-out"][0]))
+    db.session.execute(update(Statement).where(Statement.id == check_out).values(registration=uuid.uuid4()))
+    db.session.commit()
+    report = reconcile()
+    assert [(d.kind, d.ids["record"], d.ids["interval_id"]) for d in report.differences] == [
+        ("registration_mismatch", "check_out", str(interval_id)),
+        ("statement_verb_mismatch", "check_in", str(interval_id))]
+    assert report.differences[1].ids["statement_verb"] == VERBS["checked-out"][0]
+    assert report.differences[1].ids["verb"] == VERBS["checked-in"][0]
+
+
+def test_reconcile_reports_a_verification_whose_statement_says_another_decision_or_time(day):
+    interval = db.session.get(PresenceInterval, day["credit"].interval_id)
+    accepted = db.session.get(FaceVerification, interval.check_in_verification_id)
+    refused = db.session.scalar(select(FaceVerification).where(FaceVerification.decision == "refused"))
+    db.session.execute(update(Statement).where(Statement.id == accepted.statement_id)
+                       .values(verb_iri=VERBS["refused"][0]))
+    db.session.execute(update(Statement).where(Statement.id == refused.statement_id)
+                       .values(timestamp=refused.at + timedelta(seconds=5)))
+    db.session.commit()
+    found = {d.ids["verification_id"]: d.ids for d in reconcile().differences
+             if d.kind == "verification_mismatch"}
+    assert set(found) == {str(accepted.id), str(refused.id)}
+    assert (found[str(accepted.id)]["decision"], found[str(accepted.id)]["statement_decision"]) == (
+        "accepted", "refused")
+    assert found[str(refused.id)]["statement_at"] == (refused.at + timedelta(seconds=5)).isoformat()
 
 
 def test_reconcile_reports_minutes_changed_by_raw_sql(day):

@@ -1,0 +1,55 @@
+"""PostgreSQL: the reconciliation's walk indexes, so that it merges index-only scans in join-key
+order instead of hashing whole tables (see app/models/reconciliation_indexes.py). SQLite has had
+the plain ones since c41d7e2a9b10; the statements and the audit log get indexes of their own here.
+
+Revision ID: 9e5d3c7a1f42
+Revises: c41d7e2a9b10
+Create Date: 2026-11-23 23:50:00.000000
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '9e5d3c7a1f42'
+down_revision = 'c41d7e2a9b10'
+branch_labels = None
+depends_on = None
+
+_INDEXES = [
+    ('ix_presence_intervals_check_in_walk', 'presence_intervals',
+     ['check_in_statement_id', 'enrolment_id', 'id'], {}),
+    ('ix_presence_intervals_check_out_walk', 'presence_intervals',
+     ['check_out_statement_id', 'status', 'enrolment_id', 'id'], {}),
+    ('ix_hours_ledger_statement_walk', 'hours_ledger',
+     ['statement_id', 'entry_type', 'enrolment_id', 'minutes', 'id'], {}),
+    ('ix_face_verifications_statement_walk', 'face_verifications',
+     ['statement_id', 'enrolment_id', 'id', 'decision', 'at'], {}),
+    ('ix_lrs_statements_id_cover', 'lrs_statements', ['id'],
+     {'postgresql_include': ['registration', 'timestamp', 'verb_iri']}),
+    ('ix_presence_intervals_id_walk', 'presence_intervals',
+     ['id', 'status', 'session_id', 'opened_at', 'closed_at', 'enrolment_id'], {}),
+    ('ix_hours_ledger_interval_walk', 'hours_ledger',
+     ['interval_id', 'entry_type', 'minutes', 'enrolment_id', 'id'], {}),
+    ('ix_presence_intervals_check_out_verification_walk', 'presence_intervals',
+     ['check_out_verification_id', 'status', 'closed_at', 'enrolment_id', 'id'], {}),
+    ('ix_face_verifications_id_walk', 'face_verifications', ['id', 'at'], {}),
+    ('ix_audit_entries_object_uuid', 'audit_entries', [sa.text('CAST(object_id AS UUID)')],
+     {'postgresql_include': ['object_id'],
+      'postgresql_where': sa.text("object_type IN ('hours_ledger', 'presence_intervals', 'face_verifications')")}),
+]
+
+
+def upgrade():
+    if op.get_bind().dialect.name != 'postgresql':
+        return
+    for name, table, columns, options in _INDEXES:
+        op.create_index(name, table, columns, unique=False, **options)
+
+
+def downgrade():
+    if op.get_bind().dialect.name != 'postgresql':
+        return
+    for name, table, _columns, _options in reversed(_INDEXES):
+        op.drop_index(name, table_name=table)
