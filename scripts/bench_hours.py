@@ -236,9 +236,9 @@ def _load_postgresql(engine, data) -> None:
                   ((str(seq), at, "system", "bench", table, rid, "{}", "", "", digest)
                    for seq, at, table, rid, digest in _audit_rows(intervals, ledger, verifications,
                                                                   datetime.isoformat)))
-        conn.exec_driver_sql("COMMIT")  # autobegin of the driver-level VACUUM below
-        # what autovacuum does after a bulk load: statistics, and the visibility map that the
-        # reconciliation's index-only scans rely on (without it they read every row's page)
+    # what autovacuum does after a bulk load: statistics, and the visibility map that the
+    # reconciliation's index-only scans rely on (without it they read every row's page)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM ANALYZE")
 
 

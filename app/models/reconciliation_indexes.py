@@ -65,9 +65,14 @@ def _object_hex(element, compiler, **kw):
     return f"replace({compiler.process(element.clauses, **kw)}, '-', '')"
 
 
+#: The tables whose every record has an audit entry naming it (the reconciliation's audit check).
+AUDITED_TABLES = ("hours_ledger", "presence_intervals", "face_verifications")
+
+
 class ObjectUuid(FunctionElement):
-    """An audit entry's ``object_id`` as a UUID (PostgreSQL; only for entries on `AUDITED_TABLES`,
-    whose object ids `app.services.audit.append_audit` writes as ``str(uuid)``)."""
+    """PostgreSQL: an audit entry's ``object_id`` as a UUID when it names a record of
+    `AUDITED_TABLES` (whose ids `app.services.audit.append_audit` writes as ``str(uuid)``),
+    else NULL. A CASE, so that no other entry's object id is ever cast, whatever the plan."""
 
     type = Uuid()
     inherit_cache = True
@@ -75,11 +80,9 @@ class ObjectUuid(FunctionElement):
 
 @compiles(ObjectUuid)
 def _object_uuid(element, compiler, **kw):
-    return f"CAST({compiler.process(element.clauses, **kw)} AS UUID)"
-
-
-#: The tables whose every record has an audit entry naming it (the reconciliation's audit check).
-AUDITED_TABLES = ("hours_ledger", "presence_intervals", "face_verifications")
+    object_type, object_id = (compiler.process(clause, **kw) for clause in element.clauses)
+    tables = ", ".join(f"'{table}'" for table in AUDITED_TABLES)
+    return f"(CASE WHEN {object_type} IN ({tables}) THEN CAST({object_id} AS UUID) END)"
 
 
 def _sqlite_index(name: str, *columns) -> Index:
@@ -119,7 +122,7 @@ INDEXES = [
     Index("ix_face_verifications_id_walk", FaceVerification.id, FaceVerification.at),
     # audit check: the records against the audit log by record id
     _sqlite_index("ix_audit_entries_object_hex", ObjectHex(AuditEntry.object_id)),
-    _postgresql_index("ix_audit_entries_object_uuid", ObjectUuid(AuditEntry.object_id),
-                      postgresql_include=["object_id"],
+    _postgresql_index("ix_audit_entries_object_uuid", ObjectUuid(AuditEntry.object_type, AuditEntry.object_id),
+                      postgresql_include=["object_type", "object_id"],
                       postgresql_where=AuditEntry.object_type.in_(AUDITED_TABLES)),
 ]

@@ -20,7 +20,8 @@ that differ:
   from the end of the audit log (which leaves the chain itself intact) show up.
 
 A run checks everything, or one trainee's records (`Scope`: every query is filtered by it). The
-queries do not sort; the few differing rows are sorted in Python. A whole-database run gets
+queries do not sort (PostgreSQL's one ORDER BY merges index scans that are in order already);
+the few differing rows are sorted in Python. A whole-database run gets
 settings for whole-table joins (`_full_scan_settings`), runs its checks two at a time on two
 connections, and walks each big join through covering indexes in join-key order
 (`app.models.reconciliation_indexes`): SQLite probes one side's index in the other's order (it
@@ -240,11 +241,10 @@ def _run_walk(session: Session, query, scope: Scope) -> list:
         return session.execute(query).all()
     for setting in _PG_MERGE_ONLY:
         conn.exec_driver_sql(f"SET LOCAL {setting} = off")
-    try:
-        return session.execute(query).all()
-    finally:
-        for setting in _PG_MERGE_ONLY:
-            conn.exec_driver_sql(f"SET LOCAL {setting} TO DEFAULT")
+    rows = session.execute(query).all()
+    for setting in _PG_MERGE_ONLY:  # (a failed query leaves a transaction only good for rollback)
+        conn.exec_driver_sql(f"SET LOCAL {setting} TO DEFAULT")
+    return rows
 
 
 def _scoped_intervals(scope: Scope):
@@ -515,7 +515,8 @@ def _unaudited_records(session: Session, scope: Scope) -> list:
                                    model.enrolment_id, getattr(model, "trainee_id", None))
                       for model, key in _AUDITED)).subquery("records")
     naming = select(AuditEntry.object_id).where(AuditEntry.object_type.in_([_label(t) for t in AUDITED_TABLES]),
-                                                ObjectUuid(AuditEntry.object_id) == ids.c.record_id)
+                                                ObjectUuid(AuditEntry.object_type, AuditEntry.object_id)
+                                                == ids.c.record_id)
     found = _run_walk(session, select(ids.c.key, ids.c.record_id).where(~naming.exists()), scope)
     return _with_enrolments(session, found)
 

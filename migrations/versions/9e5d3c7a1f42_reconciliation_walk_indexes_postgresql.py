@@ -17,6 +17,8 @@ down_revision = 'c41d7e2a9b10'
 branch_labels = None
 depends_on = None
 
+_AUDITED = "'hours_ledger', 'presence_intervals', 'face_verifications'"
+
 _INDEXES = [
     ('ix_presence_intervals_check_in_walk', 'presence_intervals',
      ['check_in_statement_id', 'enrolment_id', 'id'], {}),
@@ -35,9 +37,9 @@ _INDEXES = [
     ('ix_presence_intervals_check_out_verification_walk', 'presence_intervals',
      ['check_out_verification_id', 'status', 'closed_at', 'enrolment_id', 'id'], {}),
     ('ix_face_verifications_id_walk', 'face_verifications', ['id', 'at'], {}),
-    ('ix_audit_entries_object_uuid', 'audit_entries', [sa.text('CAST(object_id AS UUID)')],
-     {'postgresql_include': ['object_id'],
-      'postgresql_where': sa.text("object_type IN ('hours_ledger', 'presence_intervals', 'face_verifications')")}),
+    ('ix_audit_entries_object_uuid', 'audit_entries', [sa.text(
+        f"(CASE WHEN object_type IN ({_AUDITED}) THEN CAST(object_id AS UUID) END)")],
+     {'postgresql_include': ['object_type', 'object_id'], 'postgresql_where': sa.text(f"object_type IN ({_AUDITED})")}),
 ]
 
 
