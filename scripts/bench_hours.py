@@ -237,9 +237,11 @@ def _load_postgresql(engine, data) -> None:
                    for seq, at, table, rid, digest in _audit_rows(intervals, ledger, verifications,
                                                                   datetime.isoformat)))
     # what autovacuum does after a bulk load: statistics, and the visibility map that the
-    # reconciliation's index-only scans rely on (without it they read every row's page)
+    # reconciliation's index-only scans rely on (without it they read every row's page); then
+    # the checkpoint, so that writing the load out does not run during the reconciliation
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM ANALYZE")
+        conn.exec_driver_sql("CHECKPOINT")
 
 
 def _profile_checks() -> None:

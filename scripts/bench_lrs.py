@@ -339,11 +339,10 @@ def main(backend, pg_url, port, store_size, clients, seconds, queries, limit, pa
         url = pg_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + \
             f"/{name}"
 
-        def drop():
+        def drop_database():
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        if keep is not None:
-            drop = None
+        drop = drop_database if keep is None else None
     env = {**os.environ, "DATABASE_URL": url, "SKILLTRACE_ENV": "development"}
     flask = [str(Path(sys.executable).parent / "flask"), "--app", "wsgi"]
     server = None

@@ -2,12 +2,12 @@
 account, consent and a face template enrolled from talking_head.mp4, and live frame bursts."""
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 
 import cv2
-import numpy as np
 
 from app.extensions import db
 from app.models import ClassStatus, Role, TrainingClass
@@ -57,7 +57,6 @@ def running_class(admin, instructor, trainees, start=None, minutes=180, place="�
     start = start or datetime.now(timezone.utc) - timedelta(minutes=30)
     instructor.institution_id = institution.id
     db.session.commit()
-    import itertools
     code = f"ATT-{next(_codes)}"
     klass = draft_class(admin, ClassApplication(
         code=code, name="考勤测试班", institution_id=institution.id, programme_id=programme.id,
@@ -70,8 +69,7 @@ def running_class(admin, instructor, trainees, start=None, minutes=180, place="�
     return db.session.get(TrainingClass, klass.id)
 
 
-import itertools as _it
-_codes = _it.count(1)
+_codes = itertools.count(1)
 
 
 def trainee_with_face(admin, username: str, name: str = "赵敏", frames=None):

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.accounts import enum_column
 from app.models.base import Base, Timestamps, UUIDPrimaryKey
-from app.models.organisation import ListingStatus, Listed
+from app.models.organisation import Listed
 
 
 class TrainingCategory(enum.StrEnum):

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from app.errors.exceptions import ValidationError
 from app.extensions import db
 from app.models import (AuditEntry, CheckInChallenge, Decision, FaceVerification, HoursEntry,
-                        Kiosk, PresenceInterval, Role)
+                        PresenceInterval, Role)
 from app.models.base import utcnow
 from app.services import attendance, kiosks
 from app.services._tx import transaction

@@ -146,7 +146,8 @@ def test_certificate_page_prints_and_masks_the_id_except_for_admins(client, auth
 def test_trainees_print_only_their_own_certificates(client, auth, claimed):
     world, klass, _claim, paid = claimed
     certificate = issue_certificate(world.instructor, enrolment_of(klass, paid).id)
-    owner, other = make_user(Role.TRAINEE, username="lilei"), make_user(Role.TRAINEE, username="hanmeimei")
+    owner = make_user(Role.TRAINEE, username="lilei")
+    make_user(Role.TRAINEE, username="hanmeimei")  # another trainee, who must not see it
     db.session.get(type(paid), paid.id).user_id = owner.id
     db.session.commit()
     auth.login("lilei", PASSWORD)
