@@ -15,10 +15,10 @@ prints:
     against 4 concurrent clients (`bench_checkins.py`), and the machine's load average.
 
 Each interval also gets its check-in and check-out face verification, each with a statement and
-an audit entry, as in real use (`--unverified` leaves them out: intervals naming none). Parent rows (enrolments, trainees,
-classes) are not loaded: foreign keys are switched off for the load (SQLite `PRAGMA foreign_keys`,
-PostgreSQL `session_replication_role`) and the reconciliation never reads them; the class
-sessions it does read are loaded.
+an audit entry, as in real use (`--unverified` leaves them out: intervals naming none). Parent
+rows (enrolments, trainees, classes) are not loaded: foreign keys are switched off for the load
+(SQLite `PRAGMA foreign_keys`, PostgreSQL `session_replication_role`) and the reconciliation
+never reads them; the class sessions it does read are loaded.
 
     .venv/bin/python scripts/bench_hours.py --db sqlite --intervals 1000000 --enrolments 50000
     .venv/bin/python scripts/bench_hours.py --db postgresql --intervals 1000000 --enrolments 50000
@@ -33,6 +33,7 @@ import io
 import json
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -185,6 +186,9 @@ def _load_sqlite(engine, data) -> None:
                 "INSERT INTO audit_entries (seq, at, actor, action, object_type, object_id, payload, "
                 "payload_digest, prev_hash, hash) VALUES (?, ?, 'system', 'bench', ?, ?, '{}', '', '', ?)",
                 _audit_rows(intervals, ledger, verifications, fmt))
+        # the load went through the write-ahead log: copy it into the database file, so that the
+        # reconciliation reads a settled database as the nightly job does, not a log of gigabytes
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _pg(value) -> str:
@@ -296,7 +300,8 @@ def _naive(sample: list) -> int:
               help="A PostgreSQL server to create the throw-away database on.")
 @click.option("--verified/--unverified", default=True, show_default=True,
               help="Load each interval's check-in and check-out verification (with statements).")
-@click.option("--keep-db", is_flag=True, help="Leave the PostgreSQL database in place (its URL is printed).")
+@click.option("--keep-db", is_flag=True,
+              help="Leave the database (SQLite file or PostgreSQL database) in place; its URL is printed.")
 @click.option("--seed", default=1, show_default=True)
 @click.option("--checkin-cycles", default=10, show_default=True,
               help="Check-in/check-out pairs per client in the endpoint benchmark (0: skip it).")
@@ -308,10 +313,10 @@ def main(backend: str, intervals: int, enrolments: int, naive_sample: int, pg_ur
 
     click.echo(f"machine: {os.cpu_count()} cores, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
-    tmp = tempfile.TemporaryDirectory()
+    workdir = tempfile.mkdtemp(prefix="bench_hours_")
     admin = None
     if backend == "sqlite":
-        url = f"sqlite:///{tmp.name}/bench.db"
+        url = f"sqlite:///{workdir}/bench.db"
     else:
         server = make_url(pg_url).set(drivername="postgresql+psycopg")
         name = f"skilltrace_bench_{uuid.uuid4().hex[:8]}"
@@ -321,7 +326,7 @@ def main(backend: str, intervals: int, enrolments: int, naive_sample: int, pg_ur
         url = server.set(database=name).render_as_string(hide_password=False)
     try:
         # the check-in trainees share one face (the only clip with liveness actions): no duplicate check
-        app = create_app({"SKILLTRACE_ENV": "testing", "INSTANCE_PATH": f"{tmp.name}/instance",
+        app = create_app({"SKILLTRACE_ENV": "testing", "INSTANCE_PATH": f"{workdir}/instance",
                           "SQLALCHEMY_DATABASE_URI": url, "FACE_DUPLICATE_THRESHOLD": 1e-6})
         with app.app_context():
             upgrade()
@@ -350,18 +355,20 @@ def main(backend: str, intervals: int, enrolments: int, naive_sample: int, pg_ur
                        f"scaled to {intervals}; set-based is ~{naive * intervals / len(sample) / took:.0f}x faster")
             db.session.remove()
             if checkin_cycles:
-                bench_checkins.measure(url, f"{tmp.name}/instance", PASSWORD, click.echo, checkin_cycles)
+                bench_checkins.measure(url, f"{workdir}/instance", PASSWORD, click.echo, checkin_cycles)
             db.session.remove()
             db.engine.dispose()
         click.echo(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
-        if admin is not None and keep_db:
+        if keep_db:
             click.echo(f"kept: {url}")
-        elif admin is not None:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        else:
+            if admin is not None:
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            shutil.rmtree(workdir, ignore_errors=True)
+        if admin is not None:
             admin.dispose()
-        tmp.cleanup()
 
 
 if __name__ == "__main__":
