@@ -9,9 +9,10 @@ SQLite probes the other side's index on neighbouring pages, and neither reads a 
 Most of them are plain column lists and serve both databases. Where the two differ:
 
 * the statements: SQLite's index holds a credit statement's minutes (`StatementMinutes`, an
-  expression); PostgreSQL cannot return an expression from an index-only scan, so its covering
-  index leaves the minutes out (`ix_lrs_statements_id_cover`) and the ledger's minutes are read
-  from the statements themselves, in a query of their own;
+  expression); PostgreSQL cannot return an expression from an index-only scan, so it walks the
+  statements' unique id index, which INCLUDEs the other columns compared
+  (`lrs.storage.tables.Statement`), and reads the ledger's minutes from the statements
+  themselves, in a query of their own;
 * the audit log: SQLite compares an entry's object id without its dashes with the stored hex of
   the record's UUID (`ObjectHex`); PostgreSQL reads the object ids of the audited tables' entries
   as UUIDs (`ObjectUuid`), in the records' order.
@@ -107,8 +108,7 @@ INDEXES = [
     # … against the statements in id order, without reading a statement
     _sqlite_index("ix_lrs_statements_id_walk", Statement.id, Statement.registration,
                   StatementMinutes(Statement.payload), Statement.verb_iri, Statement.timestamp),
-    _postgresql_index("ix_lrs_statements_id_cover", Statement.id,
-                      postgresql_include=["registration", "timestamp", "verb_iri"]),
+    # (PostgreSQL: the statements' unique id index, which INCLUDEs those columns; lrs.storage.tables)
     # presence check: intervals and credits both in interval-id order
     Index("ix_presence_intervals_id_walk", PresenceInterval.id, PresenceInterval.status,
           PresenceInterval.session_id, PresenceInterval.opened_at, PresenceInterval.closed_at,

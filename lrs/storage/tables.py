@@ -53,7 +53,7 @@ class Statement(Base):
     __tablename__ = "lrs_statements"
 
     pk: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid)
     stored: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     timestamp: Mapped[datetime] = mapped_column(UTCDateTime)
     verb_iri: Mapped[str] = mapped_column(Text)
@@ -65,6 +65,9 @@ class Statement(Base):
     payload: Mapped[dict] = mapped_column(JSONType)
 
     __table_args__ = (
+        # PostgreSQL: the id index also carries what SkillTrace's nightly reconciliation compares,
+        # so that it reads every statement in id order without visiting one (an index-only scan)
+        UniqueConstraint("id", postgresql_include=["registration", "timestamp", "verb_iri"]),
         Index("ix_lrs_statements_verb_iri_pk", "verb_iri", "pk"),
         Index("ix_lrs_statements_registration_pk", "registration", "pk"),
         # Partial: voiding statements are few, and a full index over mostly NULLs makes

@@ -1,6 +1,8 @@
 """PostgreSQL: the reconciliation's walk indexes, so that it merges index-only scans in join-key
 order instead of hashing whole tables (see app/models/reconciliation_indexes.py). SQLite has had
-the plain ones since c41d7e2a9b10; the statements and the audit log get indexes of their own here.
+the plain ones since c41d7e2a9b10. The statements' unique id index now INCLUDEs the registration,
+timestamp and verb (the reconciliation walks it); the audit log gets an index of its object ids
+as UUIDs.
 
 Revision ID: 9e5d3c7a1f42
 Revises: c41d7e2a9b10
@@ -28,8 +30,6 @@ _INDEXES = [
      ['statement_id', 'entry_type', 'enrolment_id', 'minutes', 'id'], {}),
     ('ix_face_verifications_statement_walk', 'face_verifications',
      ['statement_id', 'enrolment_id', 'id', 'decision', 'at'], {}),
-    ('ix_lrs_statements_id_cover', 'lrs_statements', ['id'],
-     {'postgresql_include': ['registration', 'timestamp', 'verb_iri']}),
     ('ix_presence_intervals_id_walk', 'presence_intervals',
      ['id', 'status', 'session_id', 'opened_at', 'closed_at', 'enrolment_id'], {}),
     ('ix_hours_ledger_interval_walk', 'hours_ledger',
@@ -43,9 +43,15 @@ _INDEXES = [
 ]
 
 
+def _statement_ids(include=''):
+    op.drop_constraint('uq_lrs_statements_id', 'lrs_statements', type_='unique')
+    op.execute(f'ALTER TABLE lrs_statements ADD CONSTRAINT uq_lrs_statements_id UNIQUE (id){include}')
+
+
 def upgrade():
     if op.get_bind().dialect.name != 'postgresql':
         return
+    _statement_ids(' INCLUDE (registration, timestamp, verb_iri)')
     for name, table, columns, options in _INDEXES:
         op.create_index(name, table, columns, unique=False, **options)
 
@@ -55,3 +61,4 @@ def downgrade():
         return
     for name, table, _columns, _options in reversed(_INDEXES):
         op.drop_index(name, table_name=table)
+    _statement_ids()

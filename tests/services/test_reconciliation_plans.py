@@ -64,7 +64,7 @@ def test_a_whole_run_on_postgresql_merges_index_only_scans(app, day):  # noqa: F
     for index in ("ix_presence_intervals_id_walk", "ix_hours_ledger_interval_walk",
                   "ix_presence_intervals_check_in_walk", "ix_presence_intervals_check_out_walk",
                   "ix_hours_ledger_statement_walk", "ix_face_verifications_statement_walk",
-                  "ix_lrs_statements_id_cover", "ix_presence_intervals_check_out_verification_walk",
+                  "uq_lrs_statements_id", "ix_presence_intervals_check_out_verification_walk",
                   "ix_face_verifications_id_walk", "ix_audit_entries_object_uuid"):
         assert f"Index Only Scan using {index} on" in plan, (index, plan)
     assert "Merge Append" in plan and "Merge Left Join" in plan and "Merge Anti Join" in plan, plan
