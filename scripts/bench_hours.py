@@ -263,7 +263,8 @@ def _profile_checks() -> None:
 
 
 def _naive(sample: list) -> int:
-    """One interval at a time: its credit entry, then each of its statements."""
+    """One interval at a time: its credit entry, its verifications, then each statement (its
+    registration and verb; the credit's minutes; a verification's time), as `reconcile()` checks."""
     differences = 0
     session = db.session
     for interval_id in sample:
@@ -272,9 +273,12 @@ def _naive(sample: list) -> int:
         if entry is None:
             differences += 1
             continue
-        for sid in (interval.check_in_statement_id, interval.check_out_statement_id, entry.statement_id):
+        for sid, verb in ((interval.check_in_statement_id, "checked-in"),
+                          (interval.check_out_statement_id, "checked-out"), (entry.statement_id, "credited")):
             stmt = session.scalar(select(Statement).where(Statement.id == sid))
-            if stmt is None or stmt.registration != interval.enrolment_id:
+            if stmt is None or stmt.registration != interval.enrolment_id or stmt.verb_iri != VERBS[verb][0]:
+                differences += 1
+            elif verb == "credited" and stmt.payload["context"]["extensions"][EXT["minutes"]] != entry.minutes:
                 differences += 1
         for vid in (interval.check_in_verification_id, interval.check_out_verification_id):
             verification = session.get(FaceVerification, vid) if vid else None
@@ -282,9 +286,6 @@ def _naive(sample: list) -> int:
             if vid and (stmt is None or stmt.registration != interval.enrolment_id
                         or stmt.verb_iri != VERBS["verified"][0] or stmt.timestamp != verification.at):
                 differences += 1
-        credit_statement = session.scalar(select(Statement.payload).where(Statement.id == entry.statement_id))
-        if credit_statement["context"]["extensions"][EXT["minutes"]] != entry.minutes:
-            differences += 1
         session.expunge_all()
     return differences
 

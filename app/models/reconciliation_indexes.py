@@ -67,7 +67,7 @@ def _object_hex(element, compiler, **kw):
 
 
 #: The tables whose every record has an audit entry naming it (the reconciliation's audit check).
-AUDITED_TABLES = ("hours_ledger", "presence_intervals", "face_verifications")
+AUDITED_TABLES = tuple(model.__tablename__ for model in (HoursEntry, PresenceInterval, FaceVerification))
 
 
 class ObjectUuid(FunctionElement):

@@ -199,12 +199,14 @@ class Scope:
             clauses.append(trainee_column == self.trainee_id)
         return or_(*clauses)
 
-    def narrow(self, select_, enrolment_column, trainee_column=None):
-        """``select_`` limited to the records in scope; unchanged (no WHERE at all) in a whole run:
-        PostgreSQL merges only UNION branches without a WHERE of their own."""
-        if self.trainee_id is None:
-            return select_
-        return select_.where(self.of(enrolment_column, trainee_column))
+    def of_model(self, model):
+        """`of` for a record model: its enrolment, and its trainee where it has one."""
+        return self.of(model.enrolment_id, getattr(model, "trainee_id", None))
+
+    def narrow(self, select_, model):
+        """``select_`` limited to the ``model`` records in scope; unchanged (no WHERE at all) in a
+        whole run: PostgreSQL merges only UNION branches without a WHERE of their own."""
+        return select_ if self.trainee_id is None else select_.where(self.of_model(model))
 
 
 def _str(value) -> str | None:
@@ -252,7 +254,7 @@ def _scoped_intervals(scope: Scope):
     in scope and those their credits point at."""
     if scope.trainee_id is None:
         return PresenceInterval
-    interval_in_scope = scope.of(PresenceInterval.enrolment_id, PresenceInterval.trainee_id)
+    interval_in_scope = scope.of_model(PresenceInterval)
     intervals = select(PresenceInterval).where(or_(interval_in_scope, PresenceInterval.id.in_(
         select(HoursEntry.interval_id).where(scope.of(HoursEntry.enrolment_id)))))
     return aliased(PresenceInterval, intervals.subquery("intervals"))
@@ -376,7 +378,7 @@ def _statement_refs(scope: Scope) -> list:
     interval, entry, verification = PresenceInterval, HoursEntry, FaceVerification
 
     def kind(ref, model, index):
-        return _walk(scope.narrow(ref, model.enrolment_id, getattr(model, "trainee_id", None)), model, index, scope)
+        return _walk(scope.narrow(ref, model), model, index, scope)
 
     return [
         kind(_ref(_label("check_in"), interval.id, interval.enrolment_id, interval.check_in_statement_id,
@@ -478,7 +480,7 @@ def _check_interval_ends(session: Session, scope: Scope) -> list[Difference]:
              .join(verification, verification.id == interval.check_out_verification_id)
              .where(interval.status == IntervalStatus.CLOSED,
                     _MoreThanASecondApart(interval.closed_at, verification.at))
-             .where(scope.of(interval.enrolment_id, interval.trainee_id)))
+             .where(scope.of_model(interval)))
     query = _walk(query, interval, "ix_presence_intervals_check_out_verification_walk", scope)
     rows = _run_walk(session, _walk(query, verification, "ix_face_verifications_id_walk", scope), scope)
     return [Difference("interval_end_mismatch", {
@@ -499,20 +501,16 @@ def _unaudited_records(session: Session, scope: Scope) -> list:
     and the outer select reads the enrolment of the few records found. PostgreSQL: the three
     tables' ids, merged in id order, against the audited tables' entries in object-id order
     (`ObjectUuid`), then the enrolments of the few records found."""
-    def in_scope(model):
-        return scope.of(model.enrolment_id, getattr(model, "trainee_id", None))
-
     if session.get_bind().dialect.name == "sqlite":
         def unaudited(record_id):
             return ~select(AuditEntry.seq).where(_Names(AuditEntry.object_id, record_id)).exists()
 
         found = union_all(*(
             select(literal(key).label("key"), model.id.label("record_id"), model.enrolment_id)
-            .where(model.id.in_(select(model.id).where(in_scope(model), unaudited(model.id))))
+            .where(model.id.in_(select(model.id).where(scope.of_model(model), unaudited(model.id))))
             for model, key in _AUDITED)).subquery("records")
         return session.execute(select(found.c.key, found.c.record_id, found.c.enrolment_id)).all()
-    ids = union_all(*(scope.narrow(select(_label(key).label("key"), model.id.label("record_id")),
-                                   model.enrolment_id, getattr(model, "trainee_id", None))
+    ids = union_all(*(scope.narrow(select(_label(key).label("key"), model.id.label("record_id")), model)
                       for model, key in _AUDITED)).subquery("records")
     naming = select(AuditEntry.object_id).where(AuditEntry.object_type.in_([_label(t) for t in AUDITED_TABLES]),
                                                 ObjectUuid(AuditEntry.object_type, AuditEntry.object_id)
@@ -536,8 +534,9 @@ def _check_audited(session: Session, scope: Scope) -> list[Difference]:
     """Records without any audit entry on them: catches audit entries removed from the end of
     the log, which the hash chain alone cannot see.
 
-    The audit log is searched by ``object_id`` alone: `append_audit` names an object by its table
-    and its UUID, so the id already tells the table."""
+    `append_audit` names an object by its table and its UUID: SQLite searches the log by the id
+    alone (it already tells the table); PostgreSQL among the audited tables' entries, whose index
+    holds their object ids as UUIDs."""
     return [Difference("record_not_audited", {key: str(rid), "enrolment_id": _str(enrolment_id)})
             for key, rid, enrolment_id in _unaudited_records(session, scope)]
 
@@ -563,10 +562,11 @@ def _count_checked(session: Session, _scope: Scope | None = None) -> dict:
 
 @contextmanager
 def _full_scan_settings(session: Session, scope: Scope):
-    """Give a whole-database run room for whole-table joins: on PostgreSQL memory for in-memory
-    hash joins; on SQLite a memory-mapped file and a larger page cache for this connection
-    (index probes then read pages in place instead of through read() calls). A run scoped to
-    one trainee follows indexes and keeps the defaults."""
+    """Give a whole-database run room for whole-table joins: on PostgreSQL memory for the one
+    hash join left (the ledger's minutes), no JIT and no parallel workers; on SQLite a
+    memory-mapped file and a larger page cache for this connection (index probes then read pages
+    in place instead of through read() calls). A run scoped to one trainee follows indexes and
+    keeps the defaults."""
     conn = session.connection()
     if scope.trainee_id is not None:
         yield
