@@ -35,7 +35,7 @@ from app.services.face_checks import (FaceEvidence, clock_skewed, consume_challe
                                       issue_challenge, parse_purpose, peek_action, verify_personal)
 from app.services._tx import transaction
 from app.services.audit import append_audit
-from app.services.classes import can_act_for, can_act_for_trainee
+from app.services.policy import can_act_for, can_act_for_trainee
 from app.services.enrolment import reason_message as frame_reason_message
 
 #: Plain words for each refusal, shown on the check-in page.

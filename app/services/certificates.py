@@ -7,6 +7,7 @@ from datetime import date
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from app.clock import local_today
 from app.errors.exceptions import ConflictError, NotFoundError, ValidationError
 from app.models import Certificate, Enrolment, Exemption, Occupation, SkillLevel, Trainee, User
 from app.services._tx import transaction
@@ -29,7 +30,7 @@ def add_certificate(actor: User, trainee_id, occupation_id, level: str, serial: 
     serial = (serial or "").strip()
     if not serial:
         errors["serial"] = _("Required.")
-    if issued_on > date.today():
+    if issued_on > local_today():
         errors["issued_on"] = _("The issue date is in the future.")
     if errors:
         raise ValidationError("; ".join(f"{k}: {v}" for k, v in errors.items()), errors=errors)

@@ -8,12 +8,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.clock import LOCAL_TZ
 from app.errors.exceptions import (ConflictError, NotFoundError, PermissionDeniedError,
                                    ValidationError)
 from app.models import (ClassSession, ClassStatus, Enrolment, Institution, Programme, Role,
@@ -21,8 +21,8 @@ from app.models import (ClassSession, ClassStatus, Enrolment, Institution, Progr
 from app.models.base import utcnow
 from app.services._tx import transaction
 from app.services.audit import append_audit
+from app.services.policy import can_act_for
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 MAX_SESSION = timedelta(hours=12)
 
 
@@ -74,21 +74,6 @@ def session_problems(sessions: list[SessionInput]) -> list[str]:
         if start2 < end1:
             problems.append(_("Sessions %(a)s and %(b)s overlap.", a=n1, b=n2))
     return problems
-
-
-def can_act_for(actor: User, institution_id) -> bool:
-    return actor.role == Role.ADMIN or (
-        actor.role == Role.INSTRUCTOR and actor.institution_id == institution_id)
-
-
-def can_act_for_trainee(session: Session, actor: User, trainee_id) -> bool:
-    """Admins, or instructors of an institution that has the trainee on a class roster."""
-    if actor.role == Role.ADMIN:
-        return True
-    return actor.role == Role.INSTRUCTOR and session.scalar(
-        select(Enrolment.id).join(TrainingClass, Enrolment.class_id == TrainingClass.id)
-        .where(Enrolment.trainee_id == trainee_id, TrainingClass.institution_id == actor.institution_id)
-        .limit(1)) is not None
 
 
 def _check_application(session: Session, actor: User, app_: ClassApplication) -> dict:

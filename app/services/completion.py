@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.clock import local_today
 from app.errors.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from app.models import (Assessment, ClassStatus, CompletionCertificate, Enrolment,
                         EvaluationOrganisation, Institution, Role, TrainingClass, User)
@@ -87,7 +88,7 @@ def _check_input(session: Session, data: AssessmentInput) -> tuple[Decimal, Deci
     practical = _score(data.practical_score, "practical_score", errors)
     if data.assessed_on is None:
         errors["assessed_on"] = _("Required.")
-    elif data.assessed_on > date.today():
+    elif data.assessed_on > local_today():
         errors["assessed_on"] = _("The date is in the future.")
     try:
         organisation = session.get(EvaluationOrganisation, uuid.UUID(str(data.evaluation_organisation_id)))
@@ -173,7 +174,7 @@ def issue_certificate(actor: User, enrolment_id, today: date | None = None) -> C
         assessment = session.scalar(select(Assessment).where(Assessment.enrolment_id == enrolment.id))
         if assessment is None or not assessment.passed:
             raise ConflictError(_("The assessment is not passed."), code="not_passed")
-        day = today or date.today()
+        day = today or local_today()
         certificate = CompletionCertificate(enrolment_id=enrolment.id, issued_on=day, issued_by_id=actor.id,
                                             serial=_next_serial(session, klass, day.year))
         session.add(certificate)

@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.clock import local_today
 from app.models import (ClassSession, ClassStatus, DeliveryMode, Enrolment, Institution,
                         Occupation, Programme, Role, SessionKind, ShortageListing, SkillLevel,
                         SubsidyStandard, Trainee, TrainingCategory, TrainingClass, User)
@@ -93,7 +94,7 @@ def seed_demo(password: str, today: date | None = None) -> DemoSeedResult:
         password: the password given to demo accounts created now.
         today: first day of the demo class (default: today).
     """
-    today = today or date.today()
+    today = today or local_today()
     created = []
     with transaction() as session:
         institution, programme = _seed_catalogue(session, today, created)

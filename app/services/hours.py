@@ -24,7 +24,8 @@ from app.models.base import utcnow
 from app.services import xapi_records
 from app.services._tx import transaction
 from app.services.audit import append_audit
-from app.services.classes import LOCAL_TZ, can_act_for
+from app.services.classes import LOCAL_TZ
+from app.services.policy import can_act_for
 
 
 @dataclass(frozen=True)

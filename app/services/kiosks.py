@@ -15,7 +15,7 @@ from argon2.exceptions import VerificationError
 
 from app.services.accounts import _hasher, hash_password
 from app.services.audit import append_audit
-from app.services.classes import can_act_for
+from app.services.policy import can_act_for
 
 
 def create_kiosk(actor: User, name: str, institution_id, site: str) -> tuple[Kiosk, str]:

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.clock import local_today
 from app.errors.exceptions import ConflictError, NotFoundError, ValidationError
 from app.models import PERSON_CATEGORIES, Sex, Trainee, User
 from app.models.registry import ENTERPRISE_WORKER
@@ -48,7 +49,7 @@ def id_number_problem(number: str, today: date | None = None) -> str | None:
     born = birth_date(number)
     if born is None:
         return _("The birth date %(digits)s in the ID number is not a real date.", digits=number[6:14])
-    if born > (today or date.today()):
+    if born > (today or local_today()):
         return _("The birth date in the ID number is in the future.")
     if check_digit(number[:17]) != number[17]:
         return _("The check digit is wrong: the last character should be %(digit)s.",

@@ -16,8 +16,9 @@ from app.extensions import db
 from app.models import Certificate, Enrolment, Role, Trainee
 from app.queries import catalogue as catalogue_queries
 from app.services.certificates import grant_exemption
-from app.services.classes import (LOCAL_TZ, ClassApplication, SessionInput, can_act_for,
+from app.services.classes import (LOCAL_TZ, ClassApplication, SessionInput,
                                   draft_class, get_class_or_404, review_class, submit_class)
+from app.services.policy import can_act_for
 from app.services.roster import import_roster, read_rows
 from app.web.access import STAFF, role_required
 from app.web.forms import field, int_field, raise_if, uuid_field
