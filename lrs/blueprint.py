@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime, timezone
 from email.utils import format_datetime
 
 from flask import Blueprint, Response, current_app, request, url_for
@@ -133,8 +132,11 @@ def _xapi_headers(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-cache"
     if request.endpoint == "lrs.statements" and "X-Experience-API-Consistent-Through" not in (
             response.headers):
-        response.headers["X-Experience-API-Consistent-Through"] = format_timestamp(
-            datetime.now(timezone.utc))
+        try:
+            through = service.consistent_through(_store())
+        except LRSError:
+            return response  # the database is not answering: promise nothing
+        response.headers["X-Experience-API-Consistent-Through"] = format_timestamp(through)
     return response
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -15,7 +15,8 @@ from lrs.exceptions import BadRequestError, ConflictError
 from lrs.records import (activity_definitions, complete_statement, is_same_statement,
                          ref_target, statement_links, voided_target)
 from lrs.models.common import parse_timestamp
-from lrs.storage.dialects import bulk_insert, bulk_insert_with_keys, insert_ignoring_duplicates
+from lrs.storage.dialects import (bulk_insert, bulk_insert_with_keys, insert_ignoring_duplicates,
+                                  lock_statement_writes)
 from lrs.storage.tables import (Activity, Attachment, Credential, Document, Statement,
                                 StatementActivity, StatementAgent)
 
@@ -25,6 +26,19 @@ def utcnow() -> datetime:
     rendered with, so that `since`/`until` compare exactly what clients saw)."""
     now = datetime.now(timezone.utc)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def stored_time(session: Session) -> datetime:
+    """The `stored` time of the statements a writer is about to insert: now, but always a
+    millisecond after the newest stored statement, so that `stored` strictly increases in
+    commit order (the caller holds the statement write lock).
+
+    Hence every statement not yet visible to a reader is stored after the newest one it
+    sees, which is what makes that time a safe X-Experience-API-Consistent-Through.
+    """
+    latest = queries.latest_stored(session)
+    now = utcnow()
+    return now if latest is None or now > latest else latest + timedelta(milliseconds=1)
 
 
 def _merge_definition(old: dict, new: dict) -> dict:
@@ -74,8 +88,12 @@ def insert_statements(session: Session, statements: list[dict], authority: dict,
 
     A statement whose id is already stored with the same content is skipped; with other
     content it raises `ConflictError` and nothing of the batch is kept (the caller rolls back).
+    Writers are serialised from here to their commit (`lock_statement_writes`), so the
+    duplicate check sees every committed statement (identical concurrent writes all
+    succeed) and `stored` and the keys increase in commit order.
     """
-    now = utcnow()
+    lock_statement_writes(session)
+    now = stored_time(session)
     completed = [complete_statement(s, now, authority, version) for s in statements]
     ids = [uuid.UUID(s["id"]) for s in completed]
     existing, late = queries.get_payloads_and_voiders(session, ids)

@@ -198,5 +198,6 @@ def list_credentials(session: Session) -> list[Credential]:
 
 
 def latest_stored(session: Session) -> datetime | None:
-    """The newest `stored` time, for X-Experience-API-Consistent-Through."""
+    """The newest committed `stored` time (X-Experience-API-Consistent-Through: statements
+    written later, or still being written, are stored after it)."""
     return session.scalar(select(func.max(Statement.stored)))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy.orm import Session
 
@@ -172,12 +172,31 @@ def _page_body(request: StatementRequest, rows: list[tuple[int, str]], more_url:
             + "}"), statements
 
 
+#: The Consistent-Through of an empty store: nothing stored, none promised.
+_NOTHING_STORED = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _consistent_through(session: Session) -> datetime:
+    return queries.latest_stored(session) or _NOTHING_STORED
+
+
+def consistent_through(store: LRSStore) -> datetime:
+    """X-Experience-API-Consistent-Through for an answer that read no statements."""
+    with store.transaction() as session:
+        return _consistent_through(session)
+
+
 def read_statements(store: LRSStore, request: StatementRequest, principal: Principal,
                     more_url: str, languages: list[str]) -> StatementsResult:
-    """Answer GET /statements; 404 for an unknown (or wrongly voided) single statement."""
+    """Answer GET /statements; 404 for an unknown (or wrongly voided) single statement.
+
+    Consistent-Through is the newest `stored` committed when the read begins, taken before
+    the statements are read: a statement still being written will be stored after it
+    (`commands.stored_time`), so a reader polling with `since=` it misses nothing.
+    """
     own = principal.credential_id if principal.reads_only_own else None
     with store.transaction() as session:
-        now = commands.utcnow()
+        through = _consistent_through(session)
         last_modified = None
         if request.single is not None:
             row = queries.get_statement(session, request.single)
@@ -197,7 +216,7 @@ def read_statements(store: LRSStore, request: StatementRequest, principal: Princ
             stored = queries.get_attachments(session, set(attachment_hashes(statements)))
             parts = [(sha2, *stored[sha2]) for sha2 in attachment_hashes(statements)
                      if sha2 in stored]
-    return StatementsResult(body, parts, last_modified, now)
+    return StatementsResult(body, parts, last_modified, through)
 
 
 # --- documents ---------------------------------------------------------------------------

@@ -71,6 +71,23 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
+#: The PostgreSQL advisory lock that orders statement writes (an arbitrary constant: "LRS").
+STATEMENT_WRITE_LOCK = 0x4C5253
+
+
+def lock_statement_writes(session: Session) -> None:
+    """Hold the statement write lock until the transaction ends, so that writers take their
+    `stored` time and keys one after another, in commit order.
+
+    SQLite's writing transactions begin with BEGIN IMMEDIATE, which already holds the
+    database's only write lock; PostgreSQL takes a transaction-level advisory lock, released
+    only after the commit is visible to every new snapshot.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                        {"key": STATEMENT_WRITE_LOCK})
+
+
 def bulk_insert(session: Session, table: Table, rows: list[dict]) -> None:
     """Insert many rows fast in the session's transaction: COPY on PostgreSQL (no SQL to
     build or parse), a batched executemany elsewhere."""
