@@ -39,10 +39,40 @@ class XAPIRequest:
 
     def json_body(self) -> Any:
         """The body parsed as JSON; 400 when it is not."""
-        try:
-            return json.loads(self.body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise BadRequestError(f"body is not valid JSON: {exc}") from exc
+        return load_json(self.body, "body")
+
+
+#: Deeper JSON than this is refused: no statement or document needs it, and every later
+#: recursive step (validation, serialisation, the database driver) could overflow the stack.
+MAX_JSON_DEPTH = 100
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
+    return False
+
+
+def load_json(data: bytes | str, what: str, field: str | None = None) -> Any:
+    """Parse JSON from a client; 400 (never a 500) for bad UTF-8, bad syntax, or nesting deeper
+    than MAX_JSON_DEPTH (including what would overflow the parser's own recursion)."""
+    try:
+        value = json.loads(data.decode("utf-8") if isinstance(data, bytes) else data)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadRequestError(f"{what} is not valid JSON: {exc}", field=field) from exc
+    except RecursionError as exc:
+        raise BadRequestError(f"{what} is nested deeper than {MAX_JSON_DEPTH} levels",
+                              field=field) from exc
+    if _depth_exceeds(value, MAX_JSON_DEPTH):
+        raise BadRequestError(f"{what} is nested deeper than {MAX_JSON_DEPTH} levels",
+                              field=field)
+    return value
 
 
 def negotiate_version(header: str | None) -> str:
@@ -130,10 +160,7 @@ def parse_multipart(body: bytes, content_type: str) -> tuple[Any, dict[str, tupl
     first_headers, first = parts[0]
     if first_headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
         raise BadRequestError("the first part must be application/json", field="Content-Type")
-    try:
-        document = json.loads(first.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BadRequestError(f"statement part is not valid JSON: {exc}") from exc
+    document = load_json(first, "statement part")
     attachments: dict[str, tuple[str, bytes]] = {}
     for headers, content in parts[1:]:
         sha2 = headers.get("x-experience-api-hash")

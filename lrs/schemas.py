@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from lrs.exceptions import BadRequestError
+from lrs.inputs import load_json
 from lrs.models.agents import agent_ifi, check_actor
 from lrs.models.common import check_iri, parse_timestamp, parse_uuid
 from lrs.storage.base import StatementQuery
@@ -56,10 +57,7 @@ def parse_agent_param(value: str | None, name: str = "agent") -> tuple[dict, str
     """Parse an agent parameter (JSON Agent or identified Group) into (object, IFI)."""
     if value is None:
         raise BadRequestError(f"{name} is required", field=name)
-    try:
-        agent = json.loads(value)
-    except ValueError as exc:
-        raise BadRequestError(f"{name} is not valid JSON", field=name) from exc
+    agent = load_json(value, name, field=name)
     check_actor(agent, name)
     ifi = agent_ifi(agent)
     if ifi is None:

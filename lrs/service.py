@@ -15,6 +15,7 @@ from lrs import commands, queries
 from lrs.auth import Principal, check_scopes, new_key_pair
 from lrs.exceptions import (BadRequestError, ConflictError, NotFoundError,
                             PreconditionFailedError, UnauthorizedError)
+from lrs.inputs import load_json
 from lrs.models import check_statement, check_statement_batch
 from lrs.models.common import V1
 from lrs.models.statements import SIGNATURE_USAGE
@@ -258,10 +259,7 @@ def read_document(store: LRSStore, request: DocumentRequest):
 
 
 def _json_object(content: bytes, what: str) -> dict:
-    try:
-        value = json.loads(content.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BadRequestError(f"{what} is not valid JSON") from exc
+    value = load_json(content, what)
     if not isinstance(value, dict):
         raise BadRequestError(f"{what} is not a JSON object")
     return value
@@ -280,10 +278,7 @@ def write_document(store: LRSStore, request: DocumentRequest, content: bytes,
     if is_json and merge:
         incoming = _json_object(content, "document")
     elif is_json:
-        try:
-            json.loads(content.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise BadRequestError("document is not valid JSON") from exc
+        load_json(content, "document")
     with store.transaction(write=True) as session:
         key = {**request.key, "doc_id": request.doc_id}
         existing = queries.get_document(session, key)

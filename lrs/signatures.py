@@ -4,12 +4,12 @@ the x5c certificate when one is given) and that its payload is the statement it 
 from __future__ import annotations
 
 import base64
-import json
 
 import jwt
 from cryptography import x509
 
 from lrs.exceptions import BadRequestError
+from lrs.inputs import load_json
 from lrs.records import is_same_statement
 
 _ALGORITHMS = ("RS256", "RS384", "RS512")
@@ -37,7 +37,7 @@ def check_signature(statement: dict, token: bytes) -> None:
             payload = jwt.api_jws.decode(text, cert.public_key(), algorithms=[algorithm])
         else:
             payload = jwt.api_jws.decode(text, options={"verify_signature": False})
-        signed = json.loads(payload)
+        signed = load_json(payload, "signature payload", field="attachments")
     except (jwt.PyJWTError, ValueError, TypeError, KeyError, IndexError) as exc:
         raise BadRequestError(f"signature does not verify: {exc}", field="attachments") from exc
     if not isinstance(signed, dict):

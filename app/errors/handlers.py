@@ -1,10 +1,14 @@
 """Turn errors into responses: problem+json for `/api/*`, `/xapi/*` and JSON clients, pages otherwise.
 
-The 500 handler always rolls the session back so a failed request leaves nothing half-written.
+The 500 handler always rolls the session back so a failed request leaves nothing half-written,
+and logs the exception under a request id that the page or the JSON shows, so that a report
+from whoever saw it leads to the log entry.
 """
 from __future__ import annotations
 
-from flask import Flask, g, render_template, request
+import uuid
+
+from flask import Flask, current_app, g, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -26,15 +30,20 @@ def wants_json() -> bool:
     )
 
 
-def error_response(status: int, code: str, message: str, errors: dict | None = None):
-    """One error, shaped for the client: `{"error", "message"}` JSON or an error page."""
+def error_response(status: int, code: str, message: str, errors: dict | None = None,
+                   request_id: str | None = None):
+    """One error, shaped for the client: `{"error", "message"}` JSON or an error page (with
+    the request id of a logged failure, when there is one)."""
     if wants_json():
         body = {"error": code, "message": message, "status": status}
         if errors:
             body["errors"] = errors
+        if request_id:
+            body["request_id"] = request_id
         return body, status
     template = f"errors/{status if status in _TEMPLATED else 400}.html"
-    return render_template(template, message=message, status=status), status
+    return render_template(template, message=message, status=status,
+                           request_id=request_id), status
 
 
 def _on_domain_error(exc: SkillTraceError):
@@ -81,10 +90,16 @@ def _on_database_unavailable(exc: Exception):
 
 
 def _on_unexpected_error(exc: Exception):
+    """500 for an exception nothing else handled, logged with its traceback under a new
+    request id that the answer shows."""
     db.session.rollback()
     if isinstance(exc, HTTPException):
         return _on_http_error(exc)
-    return _on_http_error(InternalServerError())
+    request_id = uuid.uuid4().hex[:16]
+    current_app.logger.error("unexpected error, request id %s: %s %s", request_id,
+                             request.method, request.path, exc_info=exc)
+    return error_response(500, "internal_server_error", _default_message(500),
+                          request_id=request_id)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -52,3 +52,57 @@ def test_one_bad_property_is_400_and_stores_nothing(app, client, headers, path, 
     assert response.status_code in (200, 400), response.get_data(as_text=True)
     if response.status_code == 400:
         assert _count(app) == before
+
+
+def _deep(levels: int) -> str:
+    """A statement whose result extension nests `levels` arrays."""
+    inner = "[" * levels + "1" + "]" * levels
+    body = json.dumps(statement(result={"extensions": {"http://example.com/x": 0}}))
+    return body.replace("0}", inner + "}", 1)
+
+
+DEPTHS = [150, 5000, 200_000]  # over the limit; over Python's recursion limit; far over
+
+
+def _is_xapi_400(response) -> bool:
+    body = response.get_json()
+    return response.status_code == 400 and body["error"] == "bad_request" and "nested" in (
+        body["message"])
+
+
+def test_deeply_nested_statement_is_400(app, client, headers):
+    for levels in DEPTHS:
+        response = client.post("/xapi/statements", data=_deep(levels),
+                               headers={**headers, "Content-Type": "application/json"})
+        assert _is_xapi_400(response), (levels, response.get_data(as_text=True)[:200])
+    assert _count(app) == 0
+
+
+def test_deeply_nested_multipart_statement_part_is_400(app, client, headers):
+    for levels in DEPTHS:
+        body = (b"--b\r\nContent-Type: application/json\r\n\r\n" + _deep(levels).encode()
+                + b"\r\n--b--\r\n")
+        response = client.post("/xapi/statements", data=body, headers={
+            **headers, "Content-Type": "multipart/mixed; boundary=b"})
+        assert _is_xapi_400(response), (levels, response.get_data(as_text=True)[:200])
+    assert _count(app) == 0
+
+
+def test_deeply_nested_state_document_is_400(client, headers):
+    params = {"activityId": "http://example.com/a", "stateId": "s",
+              "agent": json.dumps({"mbox": "mailto:a@example.com"})}
+    for method in ("PUT", "POST"):
+        for levels in DEPTHS:
+            document = '{"a": ' + "[" * levels + "]" * levels + "}"
+            response = client.open("/xapi/activities/state", method=method,
+                                   query_string=params, data=document,
+                                   headers={**headers, "Content-Type": "application/json"})
+            assert _is_xapi_400(response), (method, levels)
+        response = client.get("/xapi/activities/state", query_string=params, headers=headers)
+        assert response.status_code == 404
+
+
+def test_deeply_nested_agent_parameter_is_400(client, headers):
+    agent = "[" * 3000 + "]" * 3000
+    response = client.get("/xapi/statements", query_string={"agent": agent}, headers=headers)
+    assert _is_xapi_400(response)
