@@ -64,5 +64,8 @@ def configure_engine(engine: Engine) -> None:
 def init_app(app: Flask) -> None:
     """Bind Flask-SQLAlchemy and configure its engine."""
     db.init_app(app)
+    from app.models.limits import refuse_overlong
+    if not event.contains(db.session, "before_flush", refuse_overlong):
+        event.listen(db.session, "before_flush", refuse_overlong)
     with app.app_context():
         configure_engine(db.engine)

@@ -42,6 +42,18 @@ class XAPIRequest:
         return load_json(self.body, "body")
 
 
+#: The longest Content-Type stored with a document or an attachment (their column's length).
+MAX_CONTENT_TYPE = 255
+
+
+def check_content_type(value: str) -> str:
+    """The media type of a document or attachment; 400 when longer than it can be stored."""
+    if len(value) > MAX_CONTENT_TYPE:
+        raise BadRequestError(f"Content-Type is longer than {MAX_CONTENT_TYPE} characters",
+                              field="Content-Type")
+    return value
+
+
 #: Deeper JSON than this is refused: no statement or document needs it, and every later
 #: recursive step (validation, serialisation, the database driver) could overflow the stack.
 MAX_JSON_DEPTH = 100
@@ -174,6 +186,7 @@ def parse_multipart(body: bytes, content_type: str) -> tuple[Any, dict[str, tupl
         if hasher is None or hasher(content).hexdigest() != sha2.lower():
             raise BadRequestError("attachment content does not match its SHA-2",
                                   field="X-Experience-API-Hash")
-        attachments[sha2.lower()] = (headers.get("content-type", "application/octet-stream"),
+        attachments[sha2.lower()] = (check_content_type(headers.get(
+            "content-type", "application/octet-stream")),
                                      content)
     return document, attachments

@@ -15,7 +15,7 @@ from lrs import commands, queries
 from lrs.auth import Principal, check_scopes, new_key_pair
 from lrs.exceptions import (BadRequestError, ConflictError, NotFoundError,
                             PreconditionFailedError, UnauthorizedError)
-from lrs.inputs import load_json
+from lrs.inputs import check_content_type, load_json
 from lrs.models import check_statement, check_statement_batch
 from lrs.models.common import V1
 from lrs.models.statements import SIGNATURE_USAGE
@@ -274,6 +274,7 @@ def write_document(store: LRSStore, request: DocumentRequest, content: bytes,
     exists, 400 when it does not; `conflict_only` (state in 2.0.0) only the 409 half.
     Returns the new ETag.
     """
+    content_type = check_content_type(content_type)
     is_json = content_type.split(";")[0].strip().lower() == "application/json"
     if is_json and merge:
         incoming = _json_object(content, "document")

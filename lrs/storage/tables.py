@@ -11,6 +11,7 @@ from sqlalchemy import (Boolean, ForeignKey, Index, LargeBinary, MetaData, Strin
                         Text, UniqueConstraint, Uuid, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from lrs.inputs import MAX_CONTENT_TYPE
 from lrs.storage.dialects import BigIntKey, JSONType, UTCDateTime
 
 metadata = MetaData(naming_convention={
@@ -125,7 +126,7 @@ class Attachment(Base):
     __tablename__ = "lrs_attachments"
 
     sha2: Mapped[str] = mapped_column(String(128), primary_key=True)
-    content_type: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(MAX_CONTENT_TYPE))
     content: Mapped[bytes] = mapped_column(LargeBinary)
 
 
@@ -154,7 +155,7 @@ class Document(Base):
     registration: Mapped[str] = mapped_column(String(36), default="")
     doc_id: Mapped[str] = mapped_column(Text)
     content: Mapped[bytes] = mapped_column(LargeBinary)
-    content_type: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(MAX_CONTENT_TYPE))
     etag: Mapped[str] = mapped_column(String(64))
     updated: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -106,3 +106,11 @@ def test_deeply_nested_agent_parameter_is_400(client, headers):
     agent = "[" * 3000 + "]" * 3000
     response = client.get("/xapi/statements", query_string={"agent": agent}, headers=headers)
     assert _is_xapi_400(response)
+
+
+def test_overlong_document_content_type_is_400(client, headers):
+    params = {"activityId": "http://example.com/a", "stateId": "s",
+              "agent": json.dumps({"mbox": "mailto:a@example.com"})}
+    response = client.put("/xapi/activities/state", query_string=params, data=b"x",
+                          headers={**headers, "Content-Type": "text/plain; x=" + "y" * 300})
+    assert response.status_code == 400 and response.get_json()["error"] == "bad_request"
