@@ -170,6 +170,9 @@ class BaseConfig:
             ),
             # the account home page of xAPI actors and the base of activity ids
             XAPI_HOMEPAGE=env.get("SKILLTRACE_XAPI_HOMEPAGE", "https://skilltrace.example.org"),
+            # the account homePage of the authority the LRS puts on its clients' statements
+            LRS_AUTHORITY_HOMEPAGE=(env.get("SKILLTRACE_LRS_AUTHORITY_HOMEPAGE")
+                                    or env.get("SKILLTRACE_XAPI_HOMEPAGE", "https://skilltrace.example.org")),
             PORT=int(env.get("PORT", "5000")),
             BABEL_DEFAULT_LOCALE=env.get("LANGUAGE", "zh_CN"),
             RATELIMIT_STORAGE_URI=env.get("SKILLTRACE_RATELIMIT_STORAGE", cls.RATELIMIT_STORAGE_URI),

@@ -23,6 +23,11 @@ __all__ = [
 ]
 
 
+#: The authority's homePage when the host configures none: a reserved name (RFC 2606), so it
+#: can never be mistaken for, or be made to be, a real site.
+DEFAULT_AUTHORITY_HOMEPAGE = "https://lrs.invalid"
+
+
 def init_app(app: Flask, get_session: Callable[[], Session],
              write_options: dict | None = None) -> None:
     """Register the /xapi blueprint, the store and the `flask lrs` CLI group on `app`.
@@ -31,7 +36,8 @@ def init_app(app: Flask, get_session: Callable[[], Session],
     host's way to take a write lock up front, e.g. BEGIN IMMEDIATE on SQLite).
 
     Config read: LRS_MAX_LIMIT (largest page, default 500), LRS_MAX_BODY_BYTES (default
-    32 MiB), LRS_AUTHORITY_HOMEPAGE (default: the request's host URL),
+    32 MiB), LRS_AUTHORITY_HOMEPAGE (the `account.homePage` of the authority
+    the LRS puts on statements; never taken from the request, default DEFAULT_AUTHORITY_HOMEPAGE),
     LRS_FALLBACK_VERSION (version header answered to requests without a usable one;
     default "2.0.0"; a client that declared a version earlier is answered in that one),
     LRS_CREDENTIAL_CACHE_SECONDS (how long a process trusts a verified key/secret without

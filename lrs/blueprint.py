@@ -10,7 +10,7 @@ from email.utils import format_datetime
 
 from flask import Blueprint, Response, current_app, request, url_for
 
-from lrs import service
+from lrs import DEFAULT_AUTHORITY_HOMEPAGE, service
 from lrs.auth import Principal, parse_basic
 from lrs.exceptions import (BadRequestError, LRSError, PayloadTooLargeError,
                             UnauthorizedError)
@@ -77,8 +77,10 @@ def _fallback_version() -> str:
 
 
 def _authority(principal: Principal) -> dict:
-    home = current_app.config.get("LRS_AUTHORITY_HOMEPAGE") or request.host_url.rstrip("/")
-    return principal.authority(home)
+    """The authority of what `principal` stores: its account at the configured homePage (never
+    the request's Host, which the client chooses)."""
+    home = current_app.config.get("LRS_AUTHORITY_HOMEPAGE") or DEFAULT_AUTHORITY_HOMEPAGE
+    return principal.authority(home.rstrip("/"))
 
 
 def _languages(header: str | None) -> list[str]:

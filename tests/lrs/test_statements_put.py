@@ -48,3 +48,15 @@ def test_put_unknown_parameter_is_400(client, headers):
                           data=json.dumps(statement()),
                           headers={**headers, "Content-Type": "application/json"})
     assert response.status_code == 400
+
+
+def test_authority_home_page_is_configured_never_the_host_header(app, client, headers):
+    """A client choosing the Host header cannot choose the authority's homePage."""
+    ident = new_id()
+    response = client.put(f"/xapi/statements?statementId={ident}", data=json.dumps(statement()),
+                          headers={**headers, "Content-Type": "application/json",
+                                   "Host": "registry.gov.example"})
+    assert response.status_code == 204
+    stored = client.get(f"/xapi/statements?statementId={ident}", headers=headers).get_json()
+    assert stored["authority"]["account"]["homePage"] == app.config["LRS_AUTHORITY_HOMEPAGE"]
+    assert app.config["LRS_AUTHORITY_HOMEPAGE"] == app.config["XAPI_HOMEPAGE"]
