@@ -38,6 +38,7 @@ def init_app(app: Flask, get_session: Callable[[], Session],
     Config read: LRS_MAX_LIMIT (largest page, default 500), LRS_MAX_BODY_BYTES (default
     32 MiB), LRS_AUTHORITY_HOMEPAGE (the `account.homePage` of the authority
     the LRS puts on statements; never taken from the request, default DEFAULT_AUTHORITY_HOMEPAGE),
+    LRS_CURSOR_KEY (signs `more` links, default SECRET_KEY; one of them is required),
     LRS_FALLBACK_VERSION (version header answered to requests without a usable one;
     default "2.0.0"; a client that declared a version earlier is answered in that one),
     LRS_CREDENTIAL_CACHE_SECONDS (how long a process trusts a verified key/secret without
@@ -49,11 +50,15 @@ def init_app(app: Flask, get_session: Callable[[], Session],
     from lrs.cli import lrs_cli
 
     cost = app.config.get("LRS_SECRET_HASH_COST", {})
-    app.extensions["lrs_store"] = SQLAlchemyStore(get_session,
+    store = app.extensions["lrs_store"] = SQLAlchemyStore(get_session,
                                                   app.config.get("LRS_MAX_LIMIT", 500),
                                                   SecretHasher(**cost), write_options,
                                                   CredentialCache(app.config.get(
                                                       "LRS_CREDENTIAL_CACHE_SECONDS", 5.0)))
+    key = app.config.get("LRS_CURSOR_KEY") or app.config.get("SECRET_KEY")
+    if not key:
+        raise RuntimeError("the LRS needs LRS_CURSOR_KEY or SECRET_KEY to sign `more` links")
+    store.cursor_key = key.encode() if isinstance(key, str) else key
     csrf = app.extensions.get("csrf")
     if csrf is not None:
         # xAPI clients authenticate every request with HTTP Basic; there is no form session.

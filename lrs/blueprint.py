@@ -17,7 +17,7 @@ from lrs.exceptions import (BadRequestError, LRSError, PayloadTooLargeError,
 from lrs.inputs import XAPIRequest, from_alternate_syntax, negotiate_version, parse_multipart
 from lrs.models.common import V1, V2, format_timestamp
 from lrs.outputs import multipart_body
-from lrs.schemas import (decode_more, parse_agent_param, parse_document_params,
+from lrs.schemas import (parse_agent_param, parse_document_params,
                          parse_statement_params, reject_unknown)
 
 bp = Blueprint("lrs", __name__)
@@ -194,7 +194,7 @@ def _get_statements(xreq: XAPIRequest, principal: Principal) -> Response:
     store = _store()
     if "more" in xreq.params:
         reject_unknown(xreq.params, {"more"})
-        parsed = decode_more(xreq.params["more"], store.max_limit)
+        parsed = service.continue_query(store, xreq.params["more"])
     else:
         parsed = parse_statement_params(xreq.params, store.max_limit)
     more_url = url_for("lrs.statements") + "?more="

@@ -7,7 +7,7 @@ import hashlib
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from lrs import queries
@@ -17,7 +17,7 @@ from lrs.records import (activity_definitions, complete_statement, is_same_state
 from lrs.models.common import parse_timestamp
 from lrs.storage.dialects import (bulk_insert, bulk_insert_with_keys, insert_ignoring_duplicates,
                                   lock_statement_writes)
-from lrs.storage.tables import (Activity, Attachment, Credential, Document, Statement,
+from lrs.storage.tables import (Activity, Attachment, Credential, Cursor, Document, Statement,
                                 StatementActivity, StatementAgent)
 
 
@@ -153,6 +153,18 @@ def _parse(text: str) -> datetime:
     return parse_timestamp(text, "timestamp")
 
 
+def save_cursor(session: Session, key: str, params: dict, now: datetime,
+                lifetime: timedelta) -> None:
+    """Keep a long query's parameters under `key` for at least `lifetime` from `now` (a row
+    kept earlier is renewed when older than that); purge rows no link can name any more."""
+    table = Cursor.__table__
+    insert_ignoring_duplicates(session, table, [{"key": key, "params": params, "created": now}],
+                               ["key"])
+    session.execute(update(table).where(table.c.key == key, table.c.created < now - lifetime)
+                    .values(created=now))
+    session.execute(delete(table).where(table.c.created < now - 2 * lifetime))
+
+
 def etag_of(content: bytes) -> str:
     """The ETag of a document: the SHA-1 of its bytes, quoted by the HTTP layer."""
     return hashlib.sha1(content).hexdigest()
@@ -196,5 +208,5 @@ def revoke_credential(session: Session, credential: Credential) -> None:
     credential.revoked_at = utcnow()
 
 
-__all__ = ["insert_statements", "store_attachments", "save_document", "delete_documents",
+__all__ = ["insert_statements", "save_cursor", "store_attachments", "save_document", "delete_documents",
            "create_credential", "revoke_credential", "etag_of", "utcnow"]

@@ -10,7 +10,7 @@ from sqlalchemy import Text, cast, exists, func, select, union, union_all
 from sqlalchemy.orm import Session, aliased
 
 from lrs.storage.base import StatementQuery
-from lrs.storage.tables import (Activity, Attachment, Credential, Document, Statement,
+from lrs.storage.tables import (Activity, Attachment, Credential, Cursor, Document, Statement,
                                 StatementActivity, StatementAgent)
 
 
@@ -152,6 +152,11 @@ def find_statements(session: Session, query: StatementQuery) -> list[tuple[int, 
     stmt = (select(Statement.pk, cast(Statement.payload, Text).label("payload"))
             .where(Statement.pk.in_(select(pks.c.pk))).order_by(order).limit(size))
     return [(row.pk, row.payload) for row in session.execute(stmt)]
+
+
+def get_cursor(session: Session, key: str) -> Cursor | None:
+    """The stored parameters of a long query, by their key."""
+    return session.get(Cursor, key)
 
 
 def get_attachments(session: Session, sha2s: set[str]) -> dict[str, tuple[str, bytes]]:

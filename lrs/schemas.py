@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from lrs.exceptions import BadRequestError
@@ -34,6 +36,7 @@ class StatementRequest:
     fmt: str
     attachments: bool
     params: dict
+    ref: dict | str | None = None  # what `more` tokens carry, when continuing a stored query
 
 
 def reject_unknown(params: dict, allowed: set[str]) -> None:
@@ -102,22 +105,57 @@ def parse_statement_params(params: dict, max_limit: int) -> StatementRequest:
     return StatementRequest(None, False, StatementQuery(**query), fmt, attachments, params)
 
 
-def encode_more(params: dict, after_pk: int) -> str:
-    """The opaque token of a `more` link: the original parameters plus the cursor."""
-    raw = json.dumps({"p": params, "a": after_pk}, separators=(",", ":")).encode()
+#: How long a `more` link stays valid (the spec asks for at least 24 hours).
+MORE_LIFETIME = timedelta(hours=24)
+#: Parameters longer than this (as JSON) are kept server-side (`lrs_cursors`), not in the token.
+INLINE_PARAMS = 512
+
+
+def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_more(token: str, max_limit: int) -> StatementRequest:
-    """Rebuild the request a `more` token continues; 400 for a forged or broken token."""
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _mac(key: bytes, body: bytes) -> bytes:
+    return hmac.new(key, body, hashlib.sha256).digest()[:12]
+
+
+def params_ref(params: dict) -> dict | str:
+    """What a token carries for `params`: the parameters themselves when short, else the key
+    of their stored copy (a digest of them)."""
+    text = json.dumps(params, sort_keys=True, separators=(",", ":"))
+    if len(text) <= INLINE_PARAMS:
+        return params
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def encode_more(ref: dict | str, after_pk: int, key: bytes, now: datetime) -> str:
+    """The opaque token of a `more` link: the parameters (or their stored key), the cursor
+    and the issue time, signed with `key`."""
+    body = json.dumps([ref, after_pk, int(now.timestamp())], separators=(",", ":")).encode()
+    return _b64(body) + "." + _b64(_mac(key, body))
+
+
+def decode_more(token: str, key: bytes, now: datetime) -> tuple[dict | str, int]:
+    """(parameters or their stored key, cursor) of a `more` token; 400 for a forged, broken
+    or expired one."""
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        data = json.loads(raw)
-        params, after = data["p"], int(data["a"])
-    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+        body_part, mac_part = token.split(".")
+        body = _unb64(body_part)
+        if not hmac.compare_digest(_unb64(mac_part), _mac(key, body)):
+            raise ValueError("bad signature")
+        ref, after, issued = json.loads(body)
+        after, issued = int(after), int(issued)
+        if not isinstance(ref, (dict, str)):
+            raise ValueError("bad reference")
+    except (binascii.Error, ValueError, TypeError) as exc:
         raise BadRequestError("more token is not valid", field="more") from exc
-    request = parse_statement_params(params, max_limit)
-    return replace(request, query=replace(request.query, after_pk=after))
+    if not now - MORE_LIFETIME <= datetime.fromtimestamp(issued, timezone.utc) <= now + MORE_LIFETIME:
+        raise BadRequestError("more link has expired; run the query again", field="more")
+    return ref, after
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ from lrs.models import check_statement, check_statement_batch
 from lrs.models.common import V1
 from lrs.models.statements import SIGNATURE_USAGE
 from lrs.outputs import attachment_hashes, format_statement
-from lrs.schemas import DocumentRequest, StatementRequest, encode_more
+from lrs.schemas import (MORE_LIFETIME, DocumentRequest, StatementRequest, decode_more,
+                         encode_more, params_ref, parse_statement_params)
 from lrs.signatures import check_signature
 from lrs.storage.base import LRSStore
 from lrs.storage.tables import Document
@@ -157,7 +158,7 @@ class StatementsResult:
 
 
 def _page_body(request: StatementRequest, rows: list[tuple[int, str]], more_url: str,
-               languages: list[str]) -> tuple[str, list[dict]]:
+               languages: list[str], key: bytes) -> tuple[str, list[dict]]:
     """The JSON of a page and its statements (parsed only when needed). The `exact` format
     without attachments splices the stored JSON text as it is."""
     limit = request.query.limit
@@ -168,9 +169,40 @@ def _page_body(request: StatementRequest, rows: list[tuple[int, str]], more_url:
         statements = [json.loads(text) for _, text in page]
         rendered = [json.dumps(format_statement(s, request.fmt, languages))
                     for s in statements]
-    more = more_url + encode_more(request.params, page[-1][0]) if len(rows) > limit else ""
+    more = (more_url + encode_more(request.ref, page[-1][0], key, commands.utcnow())
+            if len(rows) > limit else "")
     return ('{"statements": [' + ", ".join(rendered) + '], "more": ' + json.dumps(more)
             + "}"), statements
+
+
+def continue_query(store: LRSStore, token: str) -> StatementRequest:
+    """The request a `more` token continues; 400 for a forged, broken or expired token."""
+    now = commands.utcnow()
+    ref, after = decode_more(token, store.cursor_key, now)
+    params = ref
+    if isinstance(ref, str):
+        with store.transaction() as session:
+            cursor = queries.get_cursor(session, ref)
+            params, created = (None, None) if cursor is None else (cursor.params, cursor.created)
+        if params is None:
+            raise BadRequestError("more link has expired; run the query again", field="more")
+        if created < now - MORE_LIFETIME:  # keep it for the link about to be issued
+            with store.transaction(write=True) as session:
+                commands.save_cursor(session, ref, params, now, MORE_LIFETIME)
+    request = parse_statement_params(params, store.max_limit)
+    return replace(request, query=replace(request.query, after_pk=after), ref=ref)
+
+
+def _with_ref(store: LRSStore, request: StatementRequest) -> StatementRequest:
+    """`request` with what its `more` tokens will carry: the parameters, or the key of their
+    stored copy when long (stored now, in its own unit of work)."""
+    if request.ref is not None or request.single is not None:
+        return request
+    ref = params_ref(request.params)
+    if isinstance(ref, str):
+        with store.transaction(write=True) as session:
+            commands.save_cursor(session, ref, request.params, commands.utcnow(), MORE_LIFETIME)
+    return replace(request, ref=ref)
 
 
 #: The Consistent-Through of an empty store: nothing stored, none promised.
@@ -196,6 +228,7 @@ def read_statements(store: LRSStore, request: StatementRequest, principal: Princ
     (`commands.stored_time`), so a reader polling with `since=` it misses nothing.
     """
     own = principal.credential_id if principal.reads_only_own else None
+    request = _with_ref(store, request)
     with store.transaction() as session:
         through = _consistent_through(session)
         last_modified = None
@@ -211,7 +244,7 @@ def read_statements(store: LRSStore, request: StatementRequest, principal: Princ
             query = replace(request.query, credential_id=own)
             body, statements = _page_body(replace(request, query=query),
                                           queries.find_statements(session, query),
-                                          more_url, languages)
+                                          more_url, languages, store.cursor_key)
         parts = []
         if request.attachments:
             stored = queries.get_attachments(session, set(attachment_hashes(statements)))

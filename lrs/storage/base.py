@@ -39,11 +39,13 @@ class LRSStore(abc.ABC):
     """What the service needs from storage: sessions and a unit of work.
 
     Implementations also carry `max_limit` (the largest page), `secrets` (the
-    `lrs.auth.SecretHasher` for credentials) and `principals` (the per-process
-    `lrs.auth.CredentialCache`).
+    `lrs.auth.SecretHasher` for credentials), `principals` (the per-process
+    `lrs.auth.CredentialCache`) and `cursor_key` (signs `more` tokens; the same in every
+    process).
     """
 
     max_limit: int
+    cursor_key: bytes
 
     @abc.abstractmethod
     def session(self) -> Session:

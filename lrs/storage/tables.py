@@ -163,3 +163,17 @@ class Document(Base):
         UniqueConstraint("kind", "activity_iri", "agent_ifi", "registration", "doc_id",
                          name="uq_lrs_documents_key"),
     )
+
+
+class Cursor(Base):
+    """The parameters of a long statement query, kept so that its `more` links stay short.
+
+    Keyed by a digest of the parameters (the same query reuses its row); `created` is renewed
+    when a row older than a day is reused, and rows two days old are purged (a link lives a day).
+    """
+
+    __tablename__ = "lrs_cursors"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    params: Mapped[dict] = mapped_column(JSONType)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -185,3 +185,56 @@ def test_single_statement_has_last_modified(client, headers_v2):
     ident = post(client, headers_v2, statement()).get_json()[0]
     response = client.get(f"/xapi/statements?statementId={ident}", headers=headers_v2)
     assert response.headers["Last-Modified"].endswith("GMT")
+
+
+def _page_through(client, headers, url: str) -> tuple[list[str], list[str]]:
+    """(ids, more links) of every page from `url` on."""
+    seen, links = [], []
+    while url:
+        page = client.get(url, headers=headers)
+        assert page.status_code == 200, page.get_data(as_text=True)
+        body = page.get_json()
+        seen += [s["id"] for s in body["statements"]]
+        url = body["more"]
+        links += [url] if url else []
+    return seen, links
+
+
+def test_more_link_of_a_4kb_query_is_short_and_works(client, headers):
+    activity = "http://example.com/activities/" + "a" * 3900
+    wanted = [post(client, headers, statement(object={"id": activity})).get_json()[0]
+              for _ in range(3)]
+    url = f"/xapi/statements?limit=1&related_activities=false&activity={quote(activity, safe='')}"
+    assert len(url) > 3900
+    seen, links = _page_through(client, headers, url)
+    assert seen == list(reversed(wanted))
+    assert links and all(len(link) < 200 for link in links)
+
+
+def test_more_link_of_a_short_query_is_short(client, headers):
+    post(client, headers, [statement() for _ in range(3)])
+    seen, links = _page_through(client, headers, "/xapi/statements?limit=1&ascending=true")
+    assert len(seen) == 3 and all(len(link) < 300 for link in links)
+
+
+def test_more_link_forged_or_older_than_a_day_is_400_and_23_hours_is_fine(app, client, headers):
+    from datetime import datetime, timedelta, timezone
+
+    from lrs.schemas import encode_more
+    post(client, headers, [statement() for _ in range(3)])
+    store = app.extensions["lrs_store"]
+    now = datetime.now(timezone.utc)
+    params = {"limit": "1"}
+
+    def get(token):
+        return client.get(f"/xapi/statements?more={token}", headers=headers)
+
+    assert get(encode_more(params, 10**9, store.cursor_key, now - timedelta(hours=23))
+               ).status_code == 200
+    assert get(encode_more(params, 10**9, store.cursor_key, now - timedelta(hours=25))
+               ).status_code == 400
+    assert get(encode_more(params, 10**9, b"another key", now)).status_code == 400
+    token = encode_more(params, 10**9, store.cursor_key, now)
+    mac = token.split(".")[1]
+    assert get(encode_more({"limit": "2"}, 10**9, store.cursor_key, now).split(".")[0]
+               + "." + mac).status_code == 400
