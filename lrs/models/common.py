@@ -27,7 +27,7 @@ _LANG = re.compile(
     r"|[iI]-[A-Za-z]{2,8}|en-GB-oed|sgn-[A-Z]{2}-[A-Z]{2})$"
 )
 _TIMESTAMP = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
     r"(Z|z|[+-]\d{2}(?::?\d{2})?)?$"
 )
 _DURATION = re.compile(
@@ -153,7 +153,8 @@ def parse_timestamp(value: Any, path: str, version: str = V1) -> datetime:
     """Parse an ISO 8601 / RFC 3339 timestamp into an aware UTC datetime.
 
     A missing offset is read as UTC in 1.0.3; 2.0.0 requires one (RFC 3339). The
-    "-00:00" offsets, which mean "unknown", are refused as the specification asks.
+    "-00:00" offsets, which mean "unknown", are refused as the specification asks, and so are
+    offsets beyond 23:59 (RFC 3339's time-numoffset); `t` and `z` may be lower case.
     """
     if not isinstance(value, str):
         raise fail(path, "must be an ISO 8601 timestamp string")
@@ -173,7 +174,10 @@ def parse_timestamp(value: Any, path: str, version: str = V1) -> datetime:
         raise fail(path, f"is not a valid date or time ({exc})") from exc
     if offset and offset not in ("Z", "z"):
         digits = offset[1:].replace(":", "")
-        delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
+        hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+        if hours > 23 or minutes > 59:
+            raise fail(path, "has an offset out of range (at most 23:59)")
+        delta = timedelta(hours=hours, minutes=minutes)
         moment = moment - delta if offset[0] == "+" else moment + delta
     return moment
 

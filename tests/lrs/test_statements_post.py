@@ -154,3 +154,24 @@ def test_voiding_a_voiding_statement_is_rejected(client, headers):
     response = post(client, headers, statement(verb=voided, object={
         "objectType": "StatementRef", "id": voider}))
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("stamp", ["2024-03-01T08:00:00+99:00", "2024-03-01T08:00:00+08:99",
+                                   "2024-03-01T08:00:00-24:00", "2024-03-01T08:00:00+0860"])
+def test_offsets_out_of_range_are_400(client, headers, headers_v2, stamp):
+    for version in (headers, headers_v2):
+        assert post(client, version, statement(timestamp=stamp)).status_code == 400
+    response = client.get("/xapi/statements", query_string={"since": stamp}, headers=headers)
+    assert response.status_code == 400
+
+
+def test_lower_case_t_and_z_are_accepted(client, headers, headers_v2):
+    ident = post(client, headers_v2,
+                 statement(timestamp="2024-03-01t08:00:00.5+08:00")).get_json()[0]
+    assert _get(client, headers_v2, ident).get_json()["timestamp"] == "2024-03-01T00:00:00.500Z"
+    for version in (headers, headers_v2):
+        assert post(client, version, statement(timestamp="2024-03-01t00:00:00z")
+                    ).status_code == 200
+    response = client.get("/xapi/statements", query_string={"since": "2024-03-01t00:00:00z"},
+                          headers=headers)
+    assert response.status_code == 200
