@@ -1,0 +1,27 @@
+"""Issue 17: the audit chain is keyed: each entry records the id of the chain key (kept outside
+the database) its hash is an HMAC under; entries written before have none and keep their plain
+SHA-256 hashes.
+
+Revision ID: a17c0e5b3d21
+Revises: 9e5d3c7a1f42
+Create Date: 2026-12-07 00:40:00.000000
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = 'a17c0e5b3d21'
+down_revision = '9e5d3c7a1f42'
+branch_labels = None
+depends_on = None
+
+
+# plain ADD/DROP COLUMN (SQLite has both): a batch rebuild would lose the expression indexes
+def upgrade():
+    op.add_column('audit_entries', sa.Column('key_id', sa.String(length=32), nullable=True))
+
+
+def downgrade():
+    op.drop_column('audit_entries', 'key_id')
