@@ -267,8 +267,9 @@ def _interval_rows(session: Session, scope: Scope) -> list:
     closed = interval.status == IntervalStatus.CLOSED
     verified_seconds = _SecondsBetween(_Later(interval.opened_at, ClassSession.starts_at),
                                        _Earlier(interval.closed_at, ClassSession.ends_at))
-    too_many = or_(credit.minutes < 0,
-                   credit.minutes * 60 > func.coalesce(verified_seconds, 0) + _SLACK_SECONDS)
+    # (a zero credit is right for an interval wholly outside the window, whose span is negative)
+    too_many = or_(credit.minutes < 0, and_(credit.minutes > 0, credit.minutes * 60 > func.coalesce(
+        verified_seconds, 0) + _SLACK_SECONDS))
     query = (select(interval.id, interval.enrolment_id, interval.status, credit.id, credit.enrolment_id,
                     credit.minutes, credit.interval_id)
              .select_from(interval)

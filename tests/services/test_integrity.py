@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import func, select, update
 
 from app.extensions import db
-from app.models import AuditEntry, HoursEntry, PresenceInterval, Role
+from app.models import AuditEntry, ClassSession, HoursEntry, PresenceInterval, Role
 from app.models.base import utcnow
 from app.services import attendance
 from app.services.consent import arrange_alternative_verification
 from app.services.integrity import check_integrity
-from tests.attendance_helpers import running_class
+from tests.attendance_helpers import backdate_check_in, running_class
 from tests.factories import make_trainee, make_user
 from tests.tamper import behind_the_back
 
@@ -27,8 +27,7 @@ def day(app):
     running_class(admin, instructor, [trainee])
     arrange_alternative_verification(admin, trainee.id, "本人拒绝人脸识别")
     assert attendance.check_alternative(instructor, trainee.id, "check_in").accepted
-    db.session.execute(update(PresenceInterval).values(opened_at=utcnow() - timedelta(minutes=25)))
-    db.session.commit()
+    backdate_check_in(25)
     out = attendance.check_alternative(instructor, trainee.id, "check_out")
     assert out.accepted and out.minutes_credited >= 24, out
     db.session.rollback()
@@ -117,3 +116,30 @@ def test_audit_entries_cut_from_the_end_are_named(app, day, runner):
     assert "audit entry" not in output  # the chain that is left verifies
     assert f"ledger entry {entry_id}: has no entry in the audit log" in output
     assert f"interval {interval_id}:" not in output  # presence.opened is still there
+
+
+@pytest.mark.parametrize("outside_the_window", [False, True])
+def test_a_forgotten_check_out_closed_by_the_scheduler_verifies(app, runner, outside_the_window):
+    """Ordinary life is not tampering: the scheduler closing an interval the trainee forgot to
+    close writes the same evidence (a check-out statement, an audit entry, a credit) as a person
+    (an interval wholly outside the session window is credited zero minutes, also clean)."""
+    admin, instructor = make_user(Role.ADMIN), make_user(Role.INSTRUCTOR)
+    trainee = make_trainee("张甲", actor=admin)
+    running_class(admin, instructor, [trainee])
+    arrange_alternative_verification(admin, trainee.id, "本人拒绝人脸识别")
+    assert attendance.check_alternative(instructor, trainee.id, "check_in").accepted
+    backdate_check_in(40 if outside_the_window else 120)
+    now = utcnow()
+    db.session.execute(update(ClassSession).values(starts_at=now - timedelta(hours=3), ends_at=now - timedelta(hours=1)))
+    db.session.execute(update(PresenceInterval).values(last_verified_at=now - timedelta(minutes=30 if outside_the_window
+                                                                                        else 90)))
+    db.session.commit()
+    result = runner.invoke(args=["scheduler", "run", "--once"])
+    assert result.exit_code == 0 and "close_stale_intervals" in result.output, result.output
+    db.session.rollback()
+    interval = db.session.scalar(select(PresenceInterval))
+    credit = db.session.scalar(select(HoursEntry))
+    assert interval.status == "closed" and interval.check_out_statement_id is not None
+    assert credit.minutes == (0 if outside_the_window else 30)
+    assert "presence.closed_by_scheduler" in db.session.scalars(select(AuditEntry.action)).all()
+    verify(runner, clean=True)
