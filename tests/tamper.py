@@ -63,3 +63,28 @@ def forge_audit_entry(app, action: str, object_type: str, object_id: str, payloa
                         object_id=object_id, payload=canonical_json(payload), payload_digest=fake.payload_digest,
                         prev_hash=fake.prev_hash, hash=sha256_hex(_legacy_json(fields)), key_id=key_id)
         return fake.seq
+
+
+def delete_statement(app, statement_id) -> int:
+    """Delete a statement from the LRS with its agent and activity links."""
+    pk = "(SELECT pk FROM lrs_statements WHERE id = :id)"
+    for table in ("lrs_statement_agents", "lrs_statement_activities"):
+        behind_the_back(app, f"DELETE FROM {table} WHERE statement_pk = {pk}", id=statement_id)
+    return behind_the_back(app, "DELETE FROM lrs_statements WHERE id = :id", id=statement_id)
+
+
+def set_statement_minutes(app, statement_id, minutes: int) -> int:
+    """Rewrite a ledger statement's minutes extension (and its duration) in the stored JSON."""
+    import json
+
+    from lrs.storage.tables import Statement
+    from app.xapi_profile import EXT
+
+    with nullcontext() if has_app_context() else app.app_context():
+        db.session.rollback()
+        payload = db.session.execute(db.select(Statement.payload).where(Statement.id == statement_id)).scalar_one()
+        payload["context"]["extensions"][EXT["minutes"]] = minutes
+        payload.setdefault("result", {})["duration"] = f"PT{minutes // 60}H{minutes % 60}M0S"
+        db.session.rollback()
+        return behind_the_back(app, "UPDATE lrs_statements SET payload = :p WHERE id = :id",
+                               p=json.dumps(payload, ensure_ascii=False), id=statement_id)

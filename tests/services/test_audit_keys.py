@@ -5,7 +5,6 @@ import uuid
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select
 
 from app.config import BaseConfig
 from app.extensions import db
