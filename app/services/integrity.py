@@ -16,7 +16,8 @@ from app.services.reconciliation import Difference, Scope, find_differences
 #: Which id of a difference names its row, and the table that row is in.
 _ROW_KEYS = (("entry_id", "hours_ledger", "ledger entry"),
              ("interval_id", "presence_intervals", "interval"),
-             ("verification_id", "face_verifications", "verification"))
+             ("verification_id", "face_verifications", "verification"),
+             ("statement_id", "lrs_statements", "statement"))
 _RECORD_NAMES = {"check_in": "check-in statement", "check_out": "check-out statement",
                  "credit": "credit statement", "reversal": "reversal statement",
                  "verification": "statement"}
@@ -88,6 +89,9 @@ def _sentence(d: Difference, noun: str, row: str) -> str:
             f"{noun} {row}: {ids.get('field')} {ids.get('value')}, but audit entry {ids.get('seq')} "
             f"({ids.get('action')}) recorded {ids.get('audited')}"),
         "record_not_audited": lambda: f"{noun} {row}: has no entry in the audit log",
+        "statement_voided": lambda: (
+            f"{noun} {row}: written by SkillTrace, voided by statement {ids.get('voided_by')}"
+            + (f" of LRS credential {ids.get('credential_id')}" if ids.get("credential_id") else "")),
     }[d.kind]()
 
 

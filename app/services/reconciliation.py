@@ -138,6 +138,7 @@ KINDS = {
     "audit_payload_mismatch": "a record's minutes or decision differ from what its audit entry recorded",
     "verification_mismatch": "a verification's decision or time differs from its statement's",
     "record_not_audited": "a ledger entry, interval or verification has no entry in the audit log",
+    "statement_voided": "a statement SkillTrace wrote has been voided",
 }
 
 
@@ -670,6 +671,23 @@ def _check_audited(session: Session, scope: Scope) -> list[Difference]:
             for key, rid, enrolment_id in _unaudited_records(session, scope)]
 
 
+def _check_voided_statements(session: Session, scope: Scope) -> list[Difference]:
+    """SkillTrace's own statements (stored under its authority, with no client credential) that a
+    voiding statement points at: SkillTrace never voids its evidence, and the LRS refuses other
+    credentials (so one found was written behind the LRS's back). The voiding statements are
+    few and indexed (``ix_lrs_statements_voiding_target_set``)."""
+    voider, target = aliased(Statement, name="voider"), aliased(Statement, name="target")
+    query = (select(target.id, target.registration, voider.id, voider.credential_id)
+             .select_from(voider).join(target, target.id == voider.voiding_target)
+             .where(voider.voiding_target.is_not(None), target.credential_id.is_(None)))
+    if scope.trainee_id is not None:
+        query = query.where(target.registration.in_(scope.enrolment_ids))
+    return [Difference("statement_voided", {
+        "statement_id": str(statement_id), "enrolment_id": _str(registration), "voided_by": str(voider_id),
+        "credential_id": _str(credential_id)})
+        for statement_id, registration, voider_id, credential_id in session.execute(query).all()]
+
+
 def _count_checked(session: Session, _scope: Scope | None = None) -> dict:
     """How many records of each sort a whole run looked at, in one round trip."""
     def count(model, *where):
@@ -718,12 +736,13 @@ def _full_scan_settings(session: Session, scope: Scope):
 
 #: The checks, in report order.
 _CHECKS = (_check_presence, _check_reversals, _check_statements, _check_statement_minutes, _check_interval_ends,
-           _check_interval_starts, _check_audited_records_exist, _check_audit_payloads, _check_audited)
+           _check_interval_starts, _check_audited_records_exist, _check_audit_payloads, _check_audited,
+           _check_voided_statements)
 #: A whole run's checks, longest first: two connections take them in this order as they free
 #: up, so the two finish at about the same time.
 _LONGEST_FIRST = (_check_statements, _check_presence, _check_audited, _check_audit_payloads,
                   _check_audited_records_exist, _check_statement_minutes, _check_interval_ends,
-                  _check_interval_starts, _count_checked, _check_reversals)
+                  _check_interval_starts, _count_checked, _check_reversals, _check_voided_statements)
 
 
 def _run(session: Session, checks, scope: Scope) -> dict:

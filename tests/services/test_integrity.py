@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from app.extensions import db
 from app.models import AuditEntry, ClassSession, FaceVerification, HoursEntry, PresenceInterval, Role
 from app.services import hours
+from app.services._tx import transaction
 from app.models.base import utcnow
 from app.services import attendance
 from app.services.consent import arrange_alternative_verification
@@ -237,3 +238,32 @@ def test_a_refusal_turned_into_an_acceptance_with_its_statement_is_named(app, lo
     output = verify(runner, clean=False)
     assert (f"verification {refused.id}: decision accepted, but audit entry "
             f"{_audit_seq('attendance.refused', refused.id)} (attendance.refused) recorded refused") in output
+
+
+def test_skilltrace_statements_can_be_voided_only_by_its_own_authority(app, long_day, client, runner):
+    """An LRS client allowed to write statements tries to void SkillTrace's credit and refusal
+    statements: 403, nothing voided. A voiding statement stored behind the LRS's back (here
+    through the LRS's own storage function, as the database owner could) is named by verify."""
+    from lrs import record_statement
+    from lrs.storage.tables import Statement
+    from tests.lrs.factories import make_credential, post
+    from tests.lrs.factories import statement as lrs_statement
+
+    credit_statement, refusal_statement = long_day["credit"].statement_id, long_day["refused"].statement_id
+    writer = make_credential(app, scopes=("statements/write",), name="content")
+    headers = {"Authorization": writer["auth"], "X-Experience-API-Version": "1.0.3"}
+    voided = {"id": "http://adlnet.gov/expapi/verbs/voided"}
+    for target in (credit_statement, refusal_statement):
+        response = post(client, headers, lrs_statement(verb=voided, object={"objectType": "StatementRef",
+                                                                           "id": str(target)}))
+        assert response.status_code == 403, response.get_data(as_text=True)
+    db.session.rollback()
+    assert not any(db.session.scalars(select(Statement.is_voided).where(
+        Statement.id.in_([credit_statement, refusal_statement]))))
+    verify(runner, clean=True)
+    with transaction() as session:
+        voider = record_statement(session, lrs_statement(verb=voided, object={
+            "objectType": "StatementRef", "id": str(credit_statement)}), {"objectType": "Agent", "name": "x",
+                                                                           "mbox": "mailto:x@example.org"})
+    output = verify(runner, clean=False)
+    assert f"statement {credit_statement}: written by SkillTrace, voided by statement {voider}" in output
