@@ -28,10 +28,11 @@ def instance_secret(instance_path: Path, name: str, nbytes: int = 32) -> str:
     return path.read_text().strip()
 
 
-def instance_template_keys(instance_path: Path) -> str:
-    """Return the face-template key spec (``kid:base64``) stored in ``instance/template_keys``,
-    generating one AES-256 key on first use (mode 0600, like ``instance_secret``)."""
-    path = instance_path / "template_keys"
+def instance_template_keys(instance_path: Path, name: str = "template_keys") -> str:
+    """Return the key spec (``kid:base64``) stored in ``instance/<name>``, generating one
+    random 32-byte key on first use (mode 0600, like ``instance_secret``): the face-template
+    key, and likewise the audit chain key and the checkpoint signing key (an Ed25519 seed)."""
+    path = instance_path / name
     if not path.exists():
         instance_path.mkdir(parents=True, exist_ok=True)
         key = base64.b64encode(secrets.token_bytes(32)).decode("ascii")
@@ -145,9 +146,14 @@ class BaseConfig:
         secret = env.get("SECRET_KEY")
         template_keys = env.get("SKILLTRACE_TEMPLATE_KEYS")
         template_key_id = env.get("SKILLTRACE_TEMPLATE_KEY_ID")
+        chain_keys = env.get("SKILLTRACE_AUDIT_CHAIN_KEYS")
+        checkpoint_keys = env.get("SKILLTRACE_CHECKPOINT_KEYS")
         if cls.REQUIRE_SECRETS and not (secret and template_keys and template_key_id):
             raise RuntimeError("SECRET_KEY, SKILLTRACE_TEMPLATE_KEYS and SKILLTRACE_TEMPLATE_KEY_ID "
                                "must be set in production")
+        if cls.REQUIRE_SECRETS and not (chain_keys and checkpoint_keys):
+            raise RuntimeError("SKILLTRACE_AUDIT_CHAIN_KEYS and SKILLTRACE_CHECKPOINT_KEYS must be set "
+                               "in production (kept outside the database)")
         if not template_keys:
             template_keys = instance_template_keys(instance_path)
         settings.update(
@@ -156,6 +162,15 @@ class BaseConfig:
             # app.face parses and checks them when the app is built.
             TEMPLATE_KEYS=template_keys,
             TEMPLATE_KEY_ID=template_key_id,
+            # Audit chain: HMAC keys ("kid:base64,…") and the id new entries are keyed with;
+            # checkpoints: Ed25519 seeds in the same format, the file they are appended to
+            # (outside the database) and how often the scheduler takes one.
+            AUDIT_CHAIN_KEYS=chain_keys or instance_template_keys(instance_path, "audit_chain_keys"),
+            AUDIT_CHAIN_KEY_ID=env.get("SKILLTRACE_AUDIT_CHAIN_KEY_ID"),
+            CHECKPOINT_KEYS=checkpoint_keys or instance_template_keys(instance_path, "checkpoint_keys"),
+            CHECKPOINT_KEY_ID=env.get("SKILLTRACE_CHECKPOINT_KEY_ID"),
+            CHECKPOINT_FILE=env.get("SKILLTRACE_CHECKPOINT_FILE") or str(instance_path / "checkpoints.jsonl"),
+            CHECKPOINT_MINUTES=_int(env, "SKILLTRACE_CHECKPOINT_MINUTES", 15),
             FACE_ENCODER=env.get("SKILLTRACE_FACE_ENCODER", "mobilefacenet"),
             FACE_MODEL_DIR=env.get("SKILLTRACE_FACE_MODEL_DIR") or str(instance_path / "models"),
             # None: the encoder's calibrated default (recognition.DEFAULT_THRESHOLDS).

@@ -11,9 +11,11 @@ VERBS = {
     "reversed": (f"{PROFILE}/verbs/reversed-hours", "reversed hours"),
     "passed": ("http://adlnet.gov/expapi/verbs/passed", "passed"),
     "failed": ("http://adlnet.gov/expapi/verbs/failed", "failed"),
+    "checkpointed": (f"{PROFILE}/verbs/signed-checkpoint", "signed audit checkpoint"),
 }
 EXT = {name: f"{PROFILE}/extensions/{name}" for name in (
     "face-distance", "match-threshold", "liveness", "device", "mode", "reason", "purpose",
-    "record-id", "rule", "minutes", "theory-score", "practical-score", "evaluation-organisation")}
+    "record-id", "rule", "minutes", "theory-score", "practical-score", "evaluation-organisation",
+    "checkpoint")}
 ACTIVITY_CLASS = f"{PROFILE}/activity-types/training-class"
 ACTIVITY_SESSION = f"{PROFILE}/activity-types/class-session"

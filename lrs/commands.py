@@ -11,7 +11,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from lrs import queries
-from lrs.exceptions import BadRequestError, ConflictError
+from lrs.exceptions import BadRequestError, ConflictError, ForbiddenError
 from lrs.records import (activity_definitions, complete_statement, is_same_statement,
                          ref_target, statement_links, voided_target)
 from lrs.models.common import parse_timestamp
@@ -110,10 +110,16 @@ def insert_statements(session: Session, statements: list[dict], authority: dict,
     targets = {voided_target(s) for s in fresh} - {None}
     if targets:
         voiders = queries.get_voiding_flags(session, list(targets))
-        for target, is_voiding in voiders.items():
+        for target, (is_voiding, owner) in voiders.items():
             if is_voiding:
                 raise BadRequestError(f"statement {target} is a voiding statement and cannot "
                                       "be voided", field="object.id")
+            if owner is None and credential_id is not None:
+                raise ForbiddenError(f"statement {target} was stored by the host system and can be "
+                                     "voided only by its own authority")
+    if late and credential_id is None:  # the host's statements: voided by no client's earlier voider
+        late = {target for target, voider in queries.get_late_voiders(session, list(late)).items()
+                if voider is None}
     rows = []
     for statement in fresh:
         registration = (statement.get("context") or {}).get("registration")

@@ -33,11 +33,20 @@ def get_payloads_and_voiders(session: Session, ids: list[uuid.UUID]
     return payloads, voided
 
 
-def get_voiding_flags(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, bool]:
-    """For stored statements among `ids`: whether each is itself a voiding statement."""
-    rows = session.execute(select(Statement.id, Statement.voiding_target)
+def get_voiding_flags(session: Session, ids: list[uuid.UUID]
+                      ) -> dict[uuid.UUID, tuple[bool, uuid.UUID | None]]:
+    """For stored statements among `ids`: whether each is itself a voiding statement, and the
+    credential that stored it (None: the host system's own authority)."""
+    rows = session.execute(select(Statement.id, Statement.voiding_target, Statement.credential_id)
                            .where(Statement.id.in_(ids)))
-    return {row.id: row.voiding_target is not None for row in rows}
+    return {row.id: (row.voiding_target is not None, row.credential_id) for row in rows}
+
+
+def get_late_voiders(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID | None]:
+    """For the `ids` a stored voiding statement points at: the credential that stored it."""
+    rows = session.execute(select(Statement.voiding_target, Statement.credential_id)
+                           .where(Statement.voiding_target.in_(ids)))
+    return {row.voiding_target: row.credential_id for row in rows}
 
 
 def get_statement(session: Session, ident: uuid.UUID) -> Statement | None:

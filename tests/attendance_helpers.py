@@ -85,3 +85,31 @@ def trainee_with_face(admin, username: str, name: str = "赵敏", frames=None):
         frames = [all_frames[i] for i in ENROL_FRAMES]
     enrol_face(admin, trainee.id, frames)
     return user, trainee
+
+
+def backdate_check_in(minutes: int, trainee_id=None, session=None) -> None:
+    """Move the open intervals' check-ins (of ``trainee_id``, or everyone's) ``minutes`` earlier,
+    as if the trainees had checked in then: the interval's opening and last verified face, its
+    check-in verification and that verification's statement move together, so the records still
+    agree (the reconciliation compares an opening with its check-in verification)."""
+    from sqlalchemy import select
+
+    from app.models import FaceVerification, IntervalStatus, PresenceInterval
+    from lrs.storage.tables import Statement
+
+    own = session is None
+    session = session or db.session
+    shift = timedelta(minutes=minutes)
+    query = select(PresenceInterval).where(PresenceInterval.status == IntervalStatus.OPEN)
+    if trainee_id is not None:
+        query = query.where(PresenceInterval.trainee_id == trainee_id)
+    for interval in session.scalars(query).all():
+        interval.opened_at -= shift
+        interval.last_verified_at -= shift
+        verification = session.get(FaceVerification, interval.check_in_verification_id)
+        verification.at -= shift
+        statement = session.scalar(select(Statement).where(Statement.id == verification.statement_id))
+        statement.timestamp -= shift
+    session.flush()
+    if own:
+        session.commit()

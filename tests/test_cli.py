@@ -49,6 +49,8 @@ def test_demo_seed_twice_changes_nothing(runner):
     assert _counts() == counts
     password = first.output.split("password: ")[1].split()[0]
     assert password in second.output
+    from app.services.checkpoints import read_checkpoints
+    assert len(read_checkpoints()[0]) == 1  # the seed took one checkpoint; the second run none
 
 
 def test_demo_seed_if_empty_leaves_a_used_database_alone(runner):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from app.services.checkpoints import create_checkpoint
 from app.services.classes import start_due_classes
 from app.services.face_images import purge_expired
 from app.services.forwarding import forward_pending
@@ -22,7 +23,7 @@ class RecurringJob:
 
     func: Callable[[], object]
     trigger: str
-    trigger_args: dict
+    trigger_args: dict | Callable[[dict], dict]  # or built from the app's config
 
 
 def _start_due_classes() -> str:
@@ -48,6 +49,11 @@ def _reconcile_hours() -> str:
     return f"reconciliation {report.run_id}: {found}"
 
 
+def _sign_checkpoint() -> str:
+    checkpoint = create_checkpoint()
+    return f"checkpoint at audit entry {checkpoint.seq}, digest {checkpoint.digest}"
+
+
 def _forward_statements() -> str:
     # tincan opens its HTTP connections without a timeout: bound them in this (scheduler) process
     socket.setdefaulttimeout(current_app.config["XAPI_FORWARD_TIMEOUT_SECONDS"])
@@ -63,6 +69,8 @@ RECURRING_JOBS: dict[str, RecurringJob] = {
     "close_idle_study": RecurringJob(_close_idle_study, "interval", {"minutes": 5}),
     "purge_face_images": RecurringJob(_purge_face_images, "interval", {"hours": 1}),
     "forward_statements": RecurringJob(_forward_statements, "interval", {"minutes": 1}),
+    "sign_checkpoint": RecurringJob(_sign_checkpoint, "interval",
+                                    lambda config: {"minutes": config["CHECKPOINT_MINUTES"]}),
     # nightly, 02:30 Beijing time (the scheduler runs in UTC)
     "reconcile_hours": RecurringJob(_reconcile_hours, "cron", {"hour": 18, "minute": 30}),
 }

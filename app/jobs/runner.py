@@ -66,8 +66,8 @@ def build_scheduler(app: Flask, scheduler_class: type[BaseScheduler] = BlockingS
                                   job_defaults={"coalesce": True, "max_instances": 1,
                                                 "misfire_grace_time": 300})
     for name, job in RECURRING_JOBS.items():
-        scheduler.add_job(run_job, job.trigger, args=[name], id=name, replace_existing=True,
-                          **job.trigger_args)
+        trigger_args = job.trigger_args(app.config) if callable(job.trigger_args) else job.trigger_args
+        scheduler.add_job(run_job, job.trigger, args=[name], id=name, replace_existing=True, **trigger_args)
     return scheduler
 
 

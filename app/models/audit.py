@@ -1,7 +1,8 @@
 """The hash-chained audit log (R3): every state change appends one entry in its own transaction.
 
-Each entry's hash covers its content and the previous entry's hash, so changing, removing or
-reordering an entry breaks the chain from that point on.
+Each entry's hash, an HMAC under a chain key kept outside the database, covers its content and
+the previous entry's hash, so changing, removing or reordering an entry breaks the chain from
+that point on, and no one without the key can write an entry that verifies.
 """
 from __future__ import annotations
 
@@ -33,3 +34,6 @@ class AuditEntry(Base):
     payload_digest: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # the id of the chain key (outside the database) the hash is an HMAC under; NULL for the
+    # plain SHA-256 hashes of entries written before the chain was keyed
+    key_id: Mapped[str | None] = mapped_column(String(32))

@@ -120,6 +120,9 @@ INDEXES = [
           PresenceInterval.check_out_verification_id, PresenceInterval.status, PresenceInterval.closed_at,
           PresenceInterval.enrolment_id, PresenceInterval.id),
     Index("ix_face_verifications_id_walk", FaceVerification.id, FaceVerification.at),
+    # interval openings, likewise against their check-in verifications
+    Index("ix_presence_intervals_check_in_verification_walk", PresenceInterval.check_in_verification_id,
+          PresenceInterval.opened_at, PresenceInterval.enrolment_id, PresenceInterval.id),
     # audit check: the records against the audit log by record id
     _sqlite_index("ix_audit_entries_object_hex", ObjectHex(AuditEntry.object_id)),
     _postgresql_index("ix_audit_entries_object_uuid", ObjectUuid(AuditEntry.object_type, AuditEntry.object_id),

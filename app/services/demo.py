@@ -16,6 +16,7 @@ from app.models import (ClassSession, ClassStatus, DeliveryMode, Enrolment, Inst
                         SubsidyStandard, Trainee, TrainingCategory, TrainingClass, User)
 from app.services._tx import transaction
 from app.services.accounts import hash_password
+from app.services.checkpoints import create_checkpoint
 from app.services.classes import LOCAL_TZ
 from app.services.registry import TraineeInput, add_trainee
 from app.services.resident_id import check_digit
@@ -90,6 +91,8 @@ def _seed_catalogue(session: Session, today: date, created: list) -> tuple[Insti
 def seed_demo(password: str, today: date | None = None) -> DemoSeedResult:
     """Create the demo records that do not exist yet; existing ones are left as they are.
 
+    When anything was created, a signed checkpoint of the audit chain is taken.
+
     Args:
         password: the password given to demo accounts created now.
         today: first day of the demo class (default: today).
@@ -123,6 +126,8 @@ def seed_demo(password: str, today: date | None = None) -> DemoSeedResult:
                 trainee.user_id = users[Role.TRAINEE].id
             _, new = _get_or_add(session, Enrolment, {"class_id": klass.id, "trainee_id": trainee.id})
             created.append(new)
+    if any(created):  # anchor the seeded chain outside the database at once
+        create_checkpoint()
     return DemoSeedResult(created=any(created), usernames=demo_usernames().usernames)
 
 

@@ -143,7 +143,8 @@ def close_interval(session: Session, interval: PresenceInterval, closed_at: date
 
 def close_stale_intervals(now: datetime | None = None, grace_minutes: int | None = None) -> int:
     """Close intervals whose session ended more than the tolerance ago, crediting only up to the
-    last verified face (for the scheduler; idempotent). Returns how many were closed."""
+    last verified face (for the scheduler; idempotent), with a check-out statement and an audit
+    entry like a trainee's check-out. Returns how many were closed."""
     now = now or utcnow()
     closed = 0
     with transaction() as session:
@@ -158,9 +159,16 @@ def close_stale_intervals(now: datetime | None = None, grace_minutes: int | None
                 study = session.scalar(select(StudyState).where(StudyState.interval_id == interval.id))
                 if study is not None:  # online study: counted up to the last heartbeat
                     closed_at = max(closed_at, study.last_heartbeat_at)
-                close_interval(session, interval, closed_at, None)
+                # the same evidence as a trainee's check-out: a statement and an audit entry
+                statement_id = xapi_records.record(
+                    session, "checked-out", xapi_records.trainee_agent(interval.trainee_id), at=now,
+                    enrolment_id=interval.enrolment_id, class_id=interval.enrolment.class_id,
+                    session_id=interval.session_id,
+                    extensions={"reason": "closed_by_scheduler", "record-id": str(interval.id)},
+                    result={"duration": xapi_records.duration((closed_at - interval.opened_at).total_seconds())})
+                entry = close_interval(session, interval, closed_at, None, statement_id=statement_id)
                 append_audit(session, None, "presence.closed_by_scheduler", interval, {
-                    "closed_at": closed_at.isoformat()})
+                    "closed_at": closed_at.isoformat(), "minutes": entry.minutes})
                 closed += 1
     return closed
 

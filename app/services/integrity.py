@@ -1,6 +1,8 @@
-"""The integrity check (R3) behind `flask audit verify` and the auditor's pages: the audit hash
-chain, and the hours ledger, presence intervals and verifications against their xAPI statements
-(`reconciliation.find_differences`), each problem named by table, row id and what differs.
+"""The integrity check (R3) behind `flask audit verify` and the auditor's pages: the keyed audit
+hash chain, and the hours ledger, presence intervals and verifications against each other, their
+audit entries and their xAPI statements (`reconciliation.find_differences`), each problem named
+by table, row id and what differs. (`app.services.checkpoints` checks the database against the
+signed checkpoints kept outside it.)
 """
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ from app.services.reconciliation import Difference, Scope, find_differences
 #: Which id of a difference names its row, and the table that row is in.
 _ROW_KEYS = (("entry_id", "hours_ledger", "ledger entry"),
              ("interval_id", "presence_intervals", "interval"),
-             ("verification_id", "face_verifications", "verification"))
+             ("verification_id", "face_verifications", "verification"),
+             ("statement_id", "lrs_statements", "statement"))
 _RECORD_NAMES = {"check_in": "check-in statement", "check_out": "check-out statement",
                  "credit": "credit statement", "reversal": "reversal statement",
                  "verification": "statement"}
@@ -77,7 +80,18 @@ def _sentence(d: Difference, noun: str, row: str) -> str:
         "verification_mismatch": lambda: (
             f"{noun} {row}: {ids.get('decision')} at {ids.get('at')}, its statement {ids.get('statement_id')} "
             f"says {ids.get('statement_decision')} at {ids.get('statement_at')}"),
+        "interval_start_mismatch": lambda: (
+            f"{noun} {row}: opened_at changed: {ids.get('opened_at')}, but its check-in verification "
+            f"{ids.get('verification_id')} was at {ids.get('verified_at')}"),
+        "audited_record_missing": lambda: (
+            f"{noun} {row}: gone, but audit entry {ids.get('seq')} ({ids.get('action')}) records it"),
+        "audit_payload_mismatch": lambda: (
+            f"{noun} {row}: {ids.get('field')} {ids.get('value')}, but audit entry {ids.get('seq')} "
+            f"({ids.get('action')}) recorded {ids.get('audited')}"),
         "record_not_audited": lambda: f"{noun} {row}: has no entry in the audit log",
+        "statement_voided": lambda: (
+            f"{noun} {row}: written by SkillTrace, voided by statement {ids.get('voided_by')}"
+            + (f" of LRS credential {ids.get('credential_id')}" if ids.get("credential_id") else "")),
     }[d.kind]()
 
 

@@ -133,8 +133,12 @@ KINDS = {
     "statement_verb_mismatch": "a record's statement has another verb (a check-in's is not \"checked in\")",
     "statement_minutes_mismatch": "a ledger entry's minutes differ from its statement's",
     "interval_end_mismatch": "a closed interval's end differs from its check-out verification's time",
+    "interval_start_mismatch": "an interval's opening differs from its check-in verification's time",
+    "audited_record_missing": "an audit entry names a ledger entry, interval or verification that is gone",
+    "audit_payload_mismatch": "a record's minutes or decision differ from what its audit entry recorded",
     "verification_mismatch": "a verification's decision or time differs from its statement's",
     "record_not_audited": "a ledger entry, interval or verification has no entry in the audit log",
+    "statement_voided": "a statement SkillTrace wrote has been voided",
 }
 
 
@@ -267,8 +271,9 @@ def _interval_rows(session: Session, scope: Scope) -> list:
     closed = interval.status == IntervalStatus.CLOSED
     verified_seconds = _SecondsBetween(_Later(interval.opened_at, ClassSession.starts_at),
                                        _Earlier(interval.closed_at, ClassSession.ends_at))
-    too_many = or_(credit.minutes < 0,
-                   credit.minutes * 60 > func.coalesce(verified_seconds, 0) + _SLACK_SECONDS)
+    # (a zero credit is right for an interval wholly outside the window, whose span is negative)
+    too_many = or_(credit.minutes < 0, and_(credit.minutes > 0, credit.minutes * 60 > func.coalesce(
+        verified_seconds, 0) + _SLACK_SECONDS))
     query = (select(interval.id, interval.enrolment_id, interval.status, credit.id, credit.enrolment_id,
                     credit.minutes, credit.interval_id)
              .select_from(interval)
@@ -473,24 +478,149 @@ def _check_statement_minutes(session: Session, scope: Scope) -> list[Difference]
         in session.execute(query).all()]
 
 
+#: The records every one of which was written with an audit entry on it: (model, key in ids).
+_AUDITED = ((HoursEntry, "entry_id"), (PresenceInterval, "interval_id"), (FaceVerification, "verification_id"))
+
+
+def _interval_time_rows(session: Session, scope: Scope, time_column, verification_column, index: str) -> list:
+    """Intervals whose ``time_column`` is more than a second from the time of the verification
+    ``verification_column`` names, walked in that verification's id order."""
+    interval, verification = PresenceInterval, FaceVerification
+    query = (select(interval.id, interval.enrolment_id, time_column, verification.id, verification.at)
+             .select_from(interval).join(verification, verification.id == verification_column)
+             .where(_MoreThanASecondApart(time_column, verification.at))
+             .where(scope.of_model(interval)))
+    if time_column is interval.closed_at:
+        query = query.where(interval.status == IntervalStatus.CLOSED)
+    query = _walk(query, interval, index, scope)
+    return _run_walk(session, _walk(query, verification, "ix_face_verifications_id_walk", scope), scope)
+
+
 def _check_interval_ends(session: Session, scope: Scope) -> list[Difference]:
     """Closed intervals whose ``closed_at`` is not the time of their check-out verification."""
-    interval, verification = PresenceInterval, FaceVerification
-    query = (select(interval.id, interval.enrolment_id, interval.closed_at, verification.id, verification.at)
-             .join(verification, verification.id == interval.check_out_verification_id)
-             .where(interval.status == IntervalStatus.CLOSED,
-                    _MoreThanASecondApart(interval.closed_at, verification.at))
-             .where(scope.of_model(interval)))
-    query = _walk(query, interval, "ix_presence_intervals_check_out_verification_walk", scope)
-    rows = _run_walk(session, _walk(query, verification, "ix_face_verifications_id_walk", scope), scope)
+    rows = _interval_time_rows(session, scope, PresenceInterval.closed_at,
+                               PresenceInterval.check_out_verification_id,
+                               "ix_presence_intervals_check_out_verification_walk")
     return [Difference("interval_end_mismatch", {
         "interval_id": str(interval_id), "enrolment_id": str(enrolment_id), "closed_at": closed_at.isoformat(),
         "verification_id": str(verification_id), "verified_at": verified_at.isoformat()})
         for interval_id, enrolment_id, closed_at, verification_id, verified_at in rows]
 
 
-#: The records every one of which was written with an audit entry on it: (model, key in ids).
-_AUDITED = ((HoursEntry, "entry_id"), (PresenceInterval, "interval_id"), (FaceVerification, "verification_id"))
+def _check_interval_starts(session: Session, scope: Scope) -> list[Difference]:
+    """Intervals whose ``opened_at`` is not the time of their check-in verification (an opening
+    moved earlier inflates the verified minutes)."""
+    rows = _interval_time_rows(session, scope, PresenceInterval.opened_at,
+                               PresenceInterval.check_in_verification_id,
+                               "ix_presence_intervals_check_in_verification_walk")
+    return [Difference("interval_start_mismatch", {
+        "interval_id": str(interval_id), "enrolment_id": str(enrolment_id), "opened_at": opened_at.isoformat(),
+        "verification_id": str(verification_id), "verified_at": verified_at.isoformat()})
+        for interval_id, enrolment_id, opened_at, verification_id, verified_at in rows]
+
+
+class _NamedId(FunctionElement):
+    """The record id an audit entry's (object_type, object_id) names, comparable with the
+    record's id column: SQLite, the id without dashes (the stored hex); PostgreSQL, `ObjectUuid`
+    (a UUID only for the audited tables, so no other entry's id is ever cast)."""
+
+    inherit_cache = True
+
+
+@compiles(_NamedId)
+def _named_id_pg(element, compiler, **kw):
+    return compiler.process(ObjectUuid(*element.clauses), **kw)
+
+
+@compiles(_NamedId, "sqlite")
+def _named_id_sqlite(element, compiler, **kw):
+    _object_type, object_id = element.clauses
+    return compiler.process(ObjectHex(object_id), **kw)
+
+
+def _named(model):
+    """The join condition: an audit entry names this ``model`` record."""
+    return and_(AuditEntry.object_type == _label(model.__tablename__),
+                model.id == _NamedId(AuditEntry.object_type, AuditEntry.object_id))
+
+
+#: The audit actions that create a record of each audited table, one per record.
+_CREATED_BY = {HoursEntry: ("hours.credited", "hours.reversed"), PresenceInterval: ("presence.opened",),
+               FaceVerification: ("attendance.verified", "attendance.refused")}
+
+
+def _check_audited_records_exist(session: Session, scope: Scope) -> list[Difference]:
+    """Audit entries naming a ledger entry, interval or verification that no longer exists (a
+    reversal or a refusal deleted with its statement). A whole run only: a deleted record no
+    longer tells whose it was.
+
+    First, per table, its records are counted against the audit entries that created them (the
+    action index and the table's smallest index: no row read); only a table with fewer records
+    than creations is searched for the entries whose record is gone. (A record deleted while
+    another is fabricated keeps the counts equal, but the fabricated one has no audit entry:
+    `_check_audited` names it.)"""
+    if scope.trainee_id is not None:
+        return []
+    counts = session.execute(select(*(
+        c for model in _CREATED_BY for c in (
+            select(func.count()).select_from(model).scalar_subquery(),
+            select(func.count()).select_from(AuditEntry)
+            .where(AuditEntry.action.in_(_CREATED_BY[model])).scalar_subquery())))).one()
+    out = []
+    for position, (model, key) in enumerate(_AUDITED):
+        records, created = counts[2 * position], counts[2 * position + 1]
+        if created <= records:
+            continue
+        named = _NamedId(AuditEntry.object_type, AuditEntry.object_id)
+        gone = ~select(model.id).where(model.id == named).exists()
+        rows = session.execute(select(AuditEntry.seq, AuditEntry.action, AuditEntry.object_id)
+                               .where(AuditEntry.object_type == _label(model.__tablename__), gone)).all()
+        out += [Difference("audited_record_missing", {key: object_id, "enrolment_id": None, "seq": str(seq),
+                                                      "action": action}) for seq, action, object_id in rows]
+    return out
+
+
+#: Audit actions whose payload records minutes: on the ledger entry, or on the interval (its credit).
+_LEDGER_MINUTES = ("hours.credited", "hours.reversed")
+_CLOSING_MINUTES = ("presence.closed", "presence.closed_by_scheduler", "study.closed_idle")
+_VERIFICATION_ACTIONS = ("attendance.verified", "attendance.refused")
+
+
+def _check_audit_payloads(session: Session, scope: Scope) -> list[Difference]:
+    """Records that differ from what their audit entries recorded: a ledger entry's minutes
+    (against its own entry and its interval's closing entry) and a verification's decision
+    (against ``attendance.verified`` / ``attendance.refused``). Catches a record and its
+    statement changed together."""
+    entry, verification, interval = HoursEntry, FaceVerification, PresenceInterval
+    audited = AuditEntry.payload["minutes"].as_integer()
+    own = (select(AuditEntry.seq, AuditEntry.action, entry.id, entry.enrolment_id, entry.minutes, audited)
+           .select_from(AuditEntry).join(entry, _named(entry))
+           .where(AuditEntry.action.in_(_LEDGER_MINUTES), audited.is_distinct_from(entry.minutes),
+                  scope.of(entry.enrolment_id)))
+    closing = (select(AuditEntry.seq, AuditEntry.action, entry.id, entry.enrolment_id, entry.minutes, audited)
+               .select_from(AuditEntry).join(interval, _named(interval))
+               .join(entry, and_(entry.interval_id == interval.id, entry.entry_type == EntryType.CREDIT))
+               .where(AuditEntry.action.in_(_CLOSING_MINUTES), audited.is_not(None),
+                      audited.is_distinct_from(entry.minutes), scope.of(entry.enrolment_id)))
+    out = [Difference("audit_payload_mismatch", {
+        "entry_id": str(entry_id), "enrolment_id": str(enrolment_id), "seq": str(seq), "action": action,
+        "field": "minutes", "value": str(minutes), "audited": _str(minutes_audited)})
+        for query in (own, closing)
+        for seq, action, entry_id, enrolment_id, minutes, minutes_audited in session.execute(query).all()]
+    decisions = (select(AuditEntry.seq, AuditEntry.action, verification.id, verification.enrolment_id,
+                        verification.decision)
+                 .select_from(AuditEntry).join(verification, _named(verification))
+                 .where(AuditEntry.action.in_(_VERIFICATION_ACTIONS),
+                        (AuditEntry.action == _label("attendance.verified"))
+                        != (verification.decision == Decision.ACCEPTED),
+                        scope.of_model(verification)))
+    out += [Difference("audit_payload_mismatch", {
+        "verification_id": str(verification_id), "enrolment_id": _str(enrolment_id), "seq": str(seq),
+        "action": action, "field": "decision", "value": str(decision),
+        "audited": "accepted" if action == "attendance.verified" else "refused"})
+        for seq, action, verification_id, enrolment_id, decision in session.execute(decisions).all()]
+    return out
+
 
 
 def _unaudited_records(session: Session, scope: Scope) -> list:
@@ -541,6 +671,23 @@ def _check_audited(session: Session, scope: Scope) -> list[Difference]:
             for key, rid, enrolment_id in _unaudited_records(session, scope)]
 
 
+def _check_voided_statements(session: Session, scope: Scope) -> list[Difference]:
+    """SkillTrace's own statements (stored under its authority, with no client credential) that a
+    voiding statement points at: SkillTrace never voids its evidence, and the LRS refuses other
+    credentials (so one found was written behind the LRS's back). The voiding statements are
+    few and indexed (``ix_lrs_statements_voiding_target_set``)."""
+    voider, target = aliased(Statement, name="voider"), aliased(Statement, name="target")
+    query = (select(target.id, target.registration, voider.id, voider.credential_id)
+             .select_from(voider).join(target, target.id == voider.voiding_target)
+             .where(voider.voiding_target.is_not(None), target.credential_id.is_(None)))
+    if scope.trainee_id is not None:
+        query = query.where(target.registration.in_(scope.enrolment_ids))
+    return [Difference("statement_voided", {
+        "statement_id": str(statement_id), "enrolment_id": _str(registration), "voided_by": str(voider_id),
+        "credential_id": _str(credential_id)})
+        for statement_id, registration, voider_id, credential_id in session.execute(query).all()]
+
+
 def _count_checked(session: Session, _scope: Scope | None = None) -> dict:
     """How many records of each sort a whole run looked at, in one round trip."""
     def count(model, *where):
@@ -589,11 +736,13 @@ def _full_scan_settings(session: Session, scope: Scope):
 
 #: The checks, in report order.
 _CHECKS = (_check_presence, _check_reversals, _check_statements, _check_statement_minutes, _check_interval_ends,
-           _check_audited)
+           _check_interval_starts, _check_audited_records_exist, _check_audit_payloads, _check_audited,
+           _check_voided_statements)
 #: A whole run's checks, longest first: two connections take them in this order as they free
 #: up, so the two finish at about the same time.
-_LONGEST_FIRST = (_check_statements, _check_presence, _check_audited, _check_statement_minutes,
-                  _check_interval_ends, _count_checked, _check_reversals)
+_LONGEST_FIRST = (_check_statements, _check_presence, _check_audited, _check_audit_payloads,
+                  _check_audited_records_exist, _check_statement_minutes, _check_interval_ends,
+                  _check_interval_starts, _count_checked, _check_reversals, _check_voided_statements)
 
 
 def _run(session: Session, checks, scope: Scope) -> dict:

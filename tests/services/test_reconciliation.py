@@ -8,13 +8,12 @@ from sqlalchemy import delete, select, text, update
 
 from app.extensions import db
 from app.models import AuditEntry, FaceVerification, HoursEntry, PresenceInterval, Role
-from app.models.base import utcnow
 from app.services import attendance, hours
 from app.services.consent import arrange_alternative_verification
 from app.services.reconciliation import Scope, find_differences, reconcile
 from app.xapi_profile import VERBS
 from lrs.storage.tables import Statement
-from tests.attendance_helpers import running_class
+from tests.attendance_helpers import backdate_check_in, running_class
 from tests.factories import make_trainee, make_user
 from tests.ledger_guard import ledger_guard_lifted
 
@@ -32,9 +31,7 @@ def day(app):
     for trainee in (first, second):
         arrange_alternative_verification(admin, trainee.id, "本人拒绝人脸识别")
         assert attendance.check_alternative(instructor, trainee.id, "check_in").accepted
-        db.session.execute(update(PresenceInterval).where(PresenceInterval.trainee_id == trainee.id)
-                           .values(opened_at=utcnow() - timedelta(minutes=25)))
-        db.session.commit()
+        backdate_check_in(25, trainee.id)
         out = attendance.check_alternative(instructor, trainee.id, "check_out")
         assert out.accepted and out.minutes_credited >= 24, out
         db.session.rollback()
@@ -129,7 +126,7 @@ def test_reconcile_reports_minutes_changed_by_raw_sql(day):
                            {"id": raw_id(credit.id)})
     db.session.commit()
     report = reconcile()
-    assert kinds(report) == {"credit_exceeds_interval", "statement_minutes_mismatch"}
+    assert kinds(report) == {"credit_exceeds_interval", "statement_minutes_mismatch", "audit_payload_mismatch"}
     assert {d.ids["entry_id"] for d in report.differences} == {str(credit.id)}
 
 
@@ -141,7 +138,9 @@ def test_reconcile_reports_a_small_change_of_minutes(day):
     db.session.commit()
     report = reconcile()
     assert [(d.kind, d.ids["entry_id"]) for d in report.differences] == [
-        ("statement_minutes_mismatch", str(credit.id))]
+        ("statement_minutes_mismatch", str(credit.id)), ("audit_payload_mismatch", str(credit.id)),
+        ("audit_payload_mismatch", str(credit.id))]  # its own audit entry and its interval's closing
+    assert {d.ids["action"] for d in report.differences[1:]} == {"hours.credited", "presence.closed"}
 
 
 def test_reconcile_reports_a_deleted_credit(day):
@@ -150,8 +149,9 @@ def test_reconcile_reports_a_deleted_credit(day):
         db.session.execute(text("DELETE FROM hours_ledger WHERE id = :id"), {"id": raw_id(credit_id)})
     db.session.commit()
     report = reconcile()
-    assert [(d.kind, d.ids["interval_id"]) for d in report.differences] == [
-        ("interval_without_credit", str(interval_id))]
+    assert [(d.kind, d.ids.get("interval_id") or d.ids["entry_id"]) for d in report.differences] == [
+        ("interval_without_credit", str(interval_id)), ("audited_record_missing", str(credit_id))]
+    assert report.differences[1].ids["action"] == "hours.credited"
 
 
 def test_reconcile_reports_a_reversal_that_no_longer_matches_its_credit(day):
@@ -162,7 +162,8 @@ def test_reconcile_reports_a_reversal_that_no_longer_matches_its_credit(day):
     db.session.commit()
     report = reconcile()
     assert {(d.kind, d.ids["entry_id"]) for d in report.differences} == {
-        ("reversal_minutes_mismatch", str(reversal.id)), ("statement_minutes_mismatch", str(reversal.id))}
+        ("reversal_minutes_mismatch", str(reversal.id)), ("statement_minutes_mismatch", str(reversal.id)),
+        ("audit_payload_mismatch", str(reversal.id))}
 
 
 def test_a_run_scoped_to_one_trainee_reports_only_their_presence_differences(day):
@@ -184,4 +185,5 @@ def test_a_run_scoped_to_one_trainee_reports_only_their_presence_differences(day
                     ("credit_without_closed_interval", str(second["entry"]))}
     assert found(first["scope"]) == first_found
     assert found(second["scope"]) == second_found
-    assert found(None) == first_found | second_found
+    # a whole run also names the deleted credit from its audit entry (a scoped one cannot: it is gone)
+    assert found(None) == first_found | second_found | {("audited_record_missing", str(first["entry"]))}

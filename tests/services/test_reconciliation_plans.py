@@ -30,15 +30,18 @@ def _sent(run) -> dict:
     return sent
 
 
-def _plans(run) -> str:
+def _plans(run, reading_audited: bool = True) -> str:
     """The plan of every SELECT ``run()`` sends, from any connection: SQLite's EXPLAIN QUERY PLAN;
     on PostgreSQL each connection's statements are replayed in one transaction (its SET LOCALs
-    run, its SELECTs explained)."""
+    run, its SELECTs explained). Without ``reading_audited``, the queries that select audit entries
+    by action are left out (the payload and decision checks read those entries themselves)."""
     lines = []
     with db.engine.connect() as conn:
         cursor = conn.connection.driver_connection.cursor()
         for statements in _sent(run).values():
             for sql, params in statements:
+                if not reading_audited and "audit_entries.action IN" in sql:
+                    continue
                 if conn.dialect.name == "sqlite" and sql.lstrip().upper().startswith("SELECT"):
                     lines += [row[3] for row in cursor.execute("EXPLAIN QUERY PLAN " + sql, params)]
                 elif sql.lstrip().upper().startswith("SELECT"):
@@ -60,11 +63,11 @@ def test_a_whole_run_on_postgresql_merges_index_only_scans(app, day):  # noqa: F
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM ANALYZE presence_intervals, hours_ledger, face_verifications, "
                              "lrs_statements, audit_entries")
-    plan = _plans(lambda: find_differences(db.session))
+    plan = _plans(lambda: find_differences(db.session), reading_audited=False)
     for index in ("ix_presence_intervals_id_walk", "ix_hours_ledger_interval_walk",
                   "ix_presence_intervals_check_in_walk", "ix_presence_intervals_check_out_walk",
                   "ix_hours_ledger_statement_walk", "ix_face_verifications_statement_walk",
-                  "uq_lrs_statements_id", "ix_presence_intervals_check_out_verification_walk",
+                  "uq_lrs_statements_id", "ix_presence_intervals_check_in_verification_walk", "ix_presence_intervals_check_out_verification_walk",
                   "ix_face_verifications_id_walk", "ix_audit_entries_object_uuid"):
         assert f"Index Only Scan using {index} on" in plan, (index, plan)
     assert "Merge Append" in plan and "Merge Left Join" in plan and "Merge Anti Join" in plan, plan
@@ -77,7 +80,8 @@ def test_a_whole_run_on_sqlite_walks_every_join_through_its_index(app, day):  # 
     for index in ("ix_presence_intervals_id_walk", "ix_hours_ledger_interval_walk",
                   "ix_presence_intervals_check_in_walk", "ix_presence_intervals_check_out_walk",
                   "ix_hours_ledger_statement_walk", "ix_face_verifications_statement_walk",
-                  "ix_presence_intervals_check_out_verification_walk", "ix_face_verifications_id_walk"):
+                  "ix_presence_intervals_check_out_verification_walk", "ix_face_verifications_id_walk",
+                  "ix_presence_intervals_check_in_verification_walk"):
         assert f"SCAN {index}" in plan or f"COVERING INDEX {index}" in plan, (index, plan)
     assert plan.count("SEARCH lrs_statements USING COVERING INDEX ix_lrs_statements_id_walk (id=?)") == 4, plan
     assert "SEARCH lrs_statements USING INDEX ix_lrs_statements_id_walk (id=? AND registration=?)" in plan, plan

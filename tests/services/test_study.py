@@ -15,7 +15,7 @@ from app.services import attendance, hours, study
 from app.services._tx import transaction
 from app.services.reconciliation import reconcile
 from lrs.storage.tables import Statement
-from tests.attendance_helpers import live_frames, running_class, still_photo, trainee_with_face
+from tests.attendance_helpers import backdate_check_in, live_frames, running_class, still_photo, trainee_with_face
 from tests.factories import make_user
 
 
@@ -171,8 +171,7 @@ def _set_counted(world, minutes, opened_minutes_ago=100):
     with transaction() as session:
         session.execute(update(StudyState).where(StudyState.trainee_id == world["trainee"].id)
                         .values(counted_seconds=minutes * 60 + 30))
-        session.execute(update(PresenceInterval).where(PresenceInterval.trainee_id == world["trainee"].id)
-                        .values(opened_at=utcnow() - timedelta(minutes=opened_minutes_ago)))
+        backdate_check_in(opened_minutes_ago, world["trainee"].id, session)
 
 
 def test_end_credits_only_counted_minutes_with_statement(world):

@@ -9,7 +9,7 @@ from pypdf import PdfReader
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import (AuditEntry, Enrolment, FaceVerification, HoursEntry, PresenceInterval, Purpose, Role,
+from app.models import (AuditEntry, Enrolment, FaceVerification, HoursEntry, Purpose, Role,
                         StudyState, User)
 from app.models.base import utcnow
 from app.queries.trace import Subject, TraceEvent
@@ -20,7 +20,7 @@ from app.services.consent import arrange_alternative_verification, withdraw_cons
 from app.services.resident_id import mask_resident_id
 from app.services.trace import LearnerTrace
 from app.web.audit.exports import trace_pdf
-from tests.attendance_helpers import live_frames, running_class, still_photo, trainee_with_face
+from tests.attendance_helpers import backdate_check_in, live_frames, running_class, still_photo, trainee_with_face
 from tests.factories import PASSWORD, make_catalogue, make_trainee, make_user
 from tests.tamper import behind_the_back
 
@@ -44,9 +44,7 @@ def history(app):
     for person in (trainee, other):
         arrange_alternative_verification(admin, person.id, "本人拒绝人脸识别")
         assert attendance.check_alternative(instructor, person.id, "check_in").accepted
-        db.session.execute(update(PresenceInterval).where(PresenceInterval.trainee_id == person.id)
-                           .values(opened_at=utcnow() - timedelta(minutes=25)))
-        db.session.commit()
+        backdate_check_in(25, person.id)
         out = attendance.check_alternative(instructor, person.id, "check_out")
         assert out.accepted, out
         db.session.rollback()
