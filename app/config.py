@@ -112,9 +112,9 @@ class BaseConfig:
     CHECK_IN_MAX_CLOCK_SKEW_SECONDS = 300     # a client capture time further off is refused
     HOURS_DAILY_CAP_MINUTES = 8 * 60
     STUDY_HEARTBEAT_MAX_GAP_SECONDS = 90      # heartbeats further apart count nothing between them
-    STUDY_ROLL_CALLS_PER_DAY = 8
+    PERSON_DAILY_CAP_MINUTES = 8 * 60         # one person, all enrolments, one Beijing day
+    STUDY_ROLL_CALLS_PER_HOUR = 2             # one at a secret random time in each window of 60/N min
     STUDY_ROLL_CALL_SECONDS = 60              # time to answer a roll-call
-    STUDY_DAY_MINUTES = 8 * 60                # roll-calls are spread over this much study
     STUDY_IDLE_CLOSE_MINUTES = 30             # no heartbeat for this long: the study is closed
     STUDY_HEARTBEAT_MS = 30_000               # how often the study page sends a heartbeat
     STUDY_ACTIVE_MS = 120_000                 # no input for this long: the page reports inactive
@@ -199,6 +199,8 @@ class BaseConfig:
             ASSESSMENT_PASS_MARK=_decimal(env, "SKILLTRACE_ASSESSMENT_PASS_MARK", cls.ASSESSMENT_PASS_MARK),
             SUBSIDY_SHORTAGE_UPLIFT=_decimal(env, "SKILLTRACE_SUBSIDY_SHORTAGE_UPLIFT",
                                              cls.SUBSIDY_SHORTAGE_UPLIFT),
+            PERSON_DAILY_CAP_MINUTES=_int(env, "SKILLTRACE_PERSON_DAILY_CAP_MINUTES",
+                                          cls.PERSON_DAILY_CAP_MINUTES),
             SUBSIDY_REPEAT_PERIOD_DAYS=_int(env, "SKILLTRACE_SUBSIDY_REPEAT_PERIOD_DAYS",
                                             cls.SUBSIDY_REPEAT_PERIOD_DAYS),
             # An external LRS every statement SkillTrace writes is forwarded to ("": none).

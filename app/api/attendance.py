@@ -15,6 +15,7 @@ from functools import wraps
 from flask import Blueprint, current_app, request
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 
 from app.api.biometrics import api_roles, frame_upload
 from app.api.helpers import a_time, check, json_body, text
@@ -196,7 +197,8 @@ def reverse(entry_id):
 # ``POST /api/study/start`` and ``/api/study/end`` (multipart nonce + frames, from a ``check_in``
 # or ``check_out`` challenge): a verified face starts or ends online study. ``POST
 # /api/study/heartbeat`` ``{"visible", "active"}`` → the study status, with ``roll_call`` when the
-# page must answer one; ``POST /api/study/roll-call`` (nonce + frames of a ``roll_call``
+# page must answer one (``interactions``: input events since the last beat, a risk signal only);
+# ``GET /api/study/token`` → a fresh CSRF token for a page open all day; ``POST /api/study/roll-call`` (nonce + frames of a ``roll_call``
 # challenge) answers it, or resumes paused accrual.
 
 @bp.post("/study/start")
@@ -226,8 +228,18 @@ def end_study():
 def study_heartbeat():
     """One heartbeat of the study page."""
     body = json_body()
+    interactions = body.get("interactions", 0)
     return study.heartbeat(current_user, visible=bool(body.get("visible", True)),
-                           active=bool(body.get("active", True)))
+                           active=bool(body.get("active", True)),
+                           interactions=interactions if isinstance(interactions, int) else 0)
+
+
+@bp.get("/study/token")
+@api_roles(Role.TRAINEE)
+def study_token():
+    """A fresh CSRF token for a study page open longer than a token lives (same-origin only:
+    a JSON answer another site cannot read)."""
+    return {"csrf_token": generate_csrf(), "lifetime_seconds": current_app.config["WTF_CSRF_TIME_LIMIT"]}
 
 
 @bp.post("/study/roll-call")

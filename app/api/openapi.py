@@ -64,6 +64,7 @@ OPERATIONS: dict[str, tuple[str, str | None, int, str]] = {
     "attendance_api.study_heartbeat": ("A study-page heartbeat", "Heartbeat", 200, "StudyStatus"),
     "attendance_api.answer_roll_call": ("Answer a roll-call", "frames", 200, "Attempt"),
     "attendance_api.study_status": ("My online study", None, 200, "StudyStatus"),
+    "attendance_api.study_token": ("A fresh CSRF token for the study page", None, 200, "CsrfToken"),
 }
 KIOSK_ENDPOINTS = {"attendance_api.issue_kiosk_challenge", "attendance_api.kiosk_check_in",
                    "attendance_api.kiosk_check_out"}

@@ -88,6 +88,7 @@ SCHEMAS: dict[str, dict] = {
                              {"note": _S}),
     "Unlocked": _obj({"unlocked_at": _S}),
     "Reversal": _obj({"id": _ID, "minutes": _INT, "reverses_id": _ID, "statement_id": _ID}),
-    "Heartbeat": _obj({}, {"visible": _BOOL, "active": _BOOL}),
+    "Heartbeat": _obj({}, {"visible": _BOOL, "active": _BOOL, "interactions": _INT}),
     "StudyStatus": _obj({}, {"studying": _BOOL}),
+    "CsrfToken": _obj({"csrf_token": _S, "lifetime_seconds": _INT}),
 }

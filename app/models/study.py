@@ -4,6 +4,9 @@ A study interval is a `PresenceInterval` of an online session, opened and closed
 face like a check-in. ``StudyState`` (one per such interval) holds the seconds counted from
 heartbeats close enough together, the time of the last heartbeat, whether accrual is paused (a
 failed or missed roll-call, until the next verified face) and when the next roll-call is due.
+``verified_seconds`` is what was counted up to the last verified face (start, a passed
+roll-call): a study closed without a final face is credited only that much. The heartbeat
+pattern (``last_gap_ms``, ``regular_streak``, ``interactions``) feeds the ``risk_signals``.
 ``StudyRollCall`` is one roll-call: due, answered (passed or failed) or missed past its deadline;
 each answer or miss is also a `FaceVerification` with its xAPI statement.
 """
@@ -17,7 +20,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.accounts import enum_column
-from app.models.base import Base, UTCDateTime, UUIDPrimaryKey
+from app.models.base import Base, JSONType, UTCDateTime, UUIDPrimaryKey
 
 
 class RollCallOutcome(enum.StrEnum):
@@ -40,6 +43,11 @@ class StudyState(UUIDPrimaryKey, Base):
     paused: Mapped[bool] = mapped_column(default=False)
     pause_reason: Mapped[str] = mapped_column(String(64), default="")
     next_roll_call_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    verified_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_gap_ms: Mapped[int] = mapped_column(default=0, server_default="0")
+    regular_streak: Mapped[int] = mapped_column(default=0, server_default="0")
+    interactions: Mapped[int] = mapped_column(default=0, server_default="0")
+    risk_signals: Mapped[list] = mapped_column(JSONType, default=list, server_default="[]")
 
     interval = relationship("PresenceInterval")
 

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,7 @@ from app.services.face_checks import (FaceEvidence, clock_skewed, consume_challe
                                       issue_challenge, parse_purpose, peek_action, verify_personal)
 from app.services._tx import transaction
 from app.services.audit import append_audit
+from app.services.trainee_lock import lock_trainee
 from app.services.policy import can_act_for, can_act_for_trainee
 from app.services.enrolment import reason_message as frame_reason_message
 
@@ -65,7 +66,6 @@ REASONS = {
 #: Refusals that count towards a lock-out (an honest "too early" does not).
 LOCKING_REASONS = {"unknown_nonce", "nonce_used", "nonce_expired", "liveness_failed",
                    "frames_identical", "different_faces", "face_mismatch", "frame_refused"}
-_TRAINEE_LOCK = "skilltrace-attendance:"
 
 
 def reason_message(reason: str) -> str:
@@ -143,11 +143,8 @@ def _kiosk_roster(session: Session, kiosk: Kiosk, now: datetime) -> list[uuid.UU
 # -- the unit of work ---------------------------------------------------------------------------
 
 def _lock_trainee(session: Session, trainee_id) -> None:
-    # SQLite already serialises writers (BEGIN IMMEDIATE); on PostgreSQL two checks of one
-    # trainee queue here, and the unique open slot is the backstop.
-    if trainee_id is not None and session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-                        {"k": _TRAINEE_LOCK + str(trainee_id)})
+    # two checks of one trainee queue here, and the unique open slot is the backstop
+    lock_trainee(session, trainee_id)
 
 
 def _active_lock(session: Session, trainee_id) -> CheckInLock | None:

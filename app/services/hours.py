@@ -6,6 +6,12 @@ Rules per programme (``HourRule``, or the ``HOURS_*`` / ``CHECK_IN_TOLERANCE_MIN
 defaults): only presence inside the session window counts; minutes are rounded down to the
 counting unit (1 minute, or the 45-minute 课时); a daily cap (default 8 h) per enrolment and
 Beijing day, net of reversals. One 学时 of a programme is 60 minutes, or 45 when the unit is 45.
+
+One person's day has 24 hours: across all of a trainee's enrolments, the minutes credited on one
+Beijing day (the session's day; for online study, the day it was done) never exceed ``PERSON_DAILY_CAP_MINUTES``, net of
+reversals; the credit holds the trainee's lock (`trainee_lock`), so two credits of one person are
+capped one after the other. Online study is credited only what was counted up to a verified face:
+all of it when a verified face ended it, else up to the last verified face (start, passed roll-call).
 """
 from __future__ import annotations
 
@@ -26,6 +32,7 @@ from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services.classes import LOCAL_TZ
 from app.services.policy import can_act_for
+from app.services.trainee_lock import lock_trainee
 
 
 @dataclass(frozen=True)
@@ -92,9 +99,23 @@ def _day_total(session: Session, enrolment_id, day) -> int:
         HoursEntry.enrolment_id == enrolment_id, HoursEntry.local_day == day)) or 0
 
 
+def person_day_total(session: Session, trainee_id, day) -> int:
+    """Net minutes credited to one trainee on one Beijing day, across all their enrolments."""
+    return session.scalar(select(func.coalesce(func.sum(HoursEntry.minutes), 0)).join(
+        Enrolment, Enrolment.id == HoursEntry.enrolment_id).where(
+        Enrolment.trainee_id == trainee_id, HoursEntry.local_day == day)) or 0
+
+
+def _study_minutes(study: StudyState, interval: PresenceInterval) -> int:
+    """Counted study minutes that lie between verified faces."""
+    ended_by_face = interval.check_out_verification_id is not None
+    return (study.counted_seconds if ended_by_face else study.verified_seconds) // 60
+
+
 def credit_interval(session: Session, interval: PresenceInterval, actor: User | None) -> HoursEntry:
     """Append the ledger entry of a closed interval in the caller's transaction (zero minutes
     are written too, with the rule that made them zero) and its xAPI statement."""
+    lock_trainee(session, interval.trainee_id)
     klass = interval.enrolment.training_class
     class_session = interval.class_session
     rules = rules_for(session, klass.programme_id)
@@ -102,16 +123,22 @@ def credit_interval(session: Session, interval: PresenceInterval, actor: User | 
     study = session.scalar(select(StudyState).where(StudyState.interval_id == interval.id))
     study_minutes = None
     if study is not None:  # online study: only the time counted from heartbeats and roll-calls
-        study_minutes = study.counted_seconds // 60
+        study_minutes = _study_minutes(study, interval)
         raw = min(raw, study_minutes)
     rounded = raw // rules.unit * rules.unit
-    day = class_session.starts_at.astimezone(LOCAL_TZ).date()
+    # study never crosses Beijing midnight, so it counts on the day it was done; on-site
+    # presence counts on its session's day
+    day = (interval.opened_at if study is not None else class_session.starts_at).astimezone(LOCAL_TZ).date()
     room = max(0, rules.daily_cap - _day_total(session, interval.enrolment_id, day))
-    minutes = min(rounded, room) // rules.unit * rules.unit
+    person_cap = int(current_app.config["PERSON_DAILY_CAP_MINUTES"])
+    person_room = max(0, person_cap - person_day_total(session, interval.trainee_id, day))
+    minutes = min(rounded, room, person_room) // rules.unit * rules.unit
     applied = {**rules.as_dict(), "raw_minutes": raw, "rounded_minutes": rounded,
-               "capped": minutes < rounded}
+               "capped": minutes < rounded, "person_daily_cap_minutes": person_cap,
+               "person_capped": person_room < min(rounded, room)}
     if study is not None:
         applied["study_counted_minutes"] = study_minutes
+        applied["study_risk_signals"] = list(study.risk_signals or [])
     now = utcnow()
     entry = HoursEntry(at=now, enrolment_id=interval.enrolment_id, entry_type=EntryType.CREDIT,
                        minutes=minutes, kind=class_session.kind.value, mode=interval.mode,

@@ -1,30 +1,37 @@
-"""Online study (R2, R4): heartbeats, random face roll-calls and paused accrual.
+"""Online study (R2, R4): heartbeats, secret random face roll-calls and paused accrual.
 
 Study starts and ends like a check-in and check-out (``attendance.check_personal`` with
 ``online=True`` for the start; any verified check-out ends it): a verified face opens a
 `PresenceInterval` of an online session and its `StudyState`. While the page is visible and the
 trainee active, it sends a heartbeat about every 30 s; the seconds between two heartbeats count
 only when they are at most ``STUDY_HEARTBEAT_MAX_GAP_SECONDS`` apart, the page said it was
-visible and active, and accrual is not paused.
+visible and active, and accrual is not paused. What the page says is a claim, not evidence:
+counted seconds are credited only between verified faces (``verified_seconds`` at the last
+passed roll-call, or everything when a verified face ends the study), and a heartbeat pattern
+that is too regular, or without any interaction, is kept as a risk signal.
 
-The server decides the roll-calls: ``STUDY_ROLL_CALLS_PER_DAY`` a Beijing day, spaced at random
-(seeded by the interval, so reproducible) over ``STUDY_DAY_MINUTES`` of study; a heartbeat that
-finds one due opens it and tells the page, which answers with a face burst within
+The server decides the roll-calls, per study interval (so per enrolment): one in each window of
+``60 / STUDY_ROLL_CALLS_PER_HOUR`` minutes of the interval, at a time uniformly random within the
+window, taken from an HMAC of the interval and window under a key derived from ``SECRET_KEY``
+(outside the database; the time is never sent to the page). A heartbeat that finds one due opens
+it and tells the page, which alerts the trainee, who answers with a face burst within
 ``STUDY_ROLL_CALL_SECONDS``. A failed answer, or none by the deadline (noticed at the next
 heartbeat, roll-call answer or by the scheduler), pauses accrual until the next verified face.
 Every answer and every miss is a `FaceVerification` with its xAPI statement and audit entry,
-written in the same commit. At the end only the counted minutes are credited, under the
-programme's rules (`hours.credit_interval`).
+written in the same commit. Study never crosses Beijing midnight: the first heartbeat of a new
+day closes it at midnight (credited up to the last verified face). At the end only the counted
+minutes are credited, under the programme's and the person's daily caps (`hours.credit_interval`).
 """
 from __future__ import annotations
 
-import random
+import hashlib
+import hmac
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors.exceptions import ConflictError, NotFoundError
@@ -43,18 +50,43 @@ def _cfg(name: str) -> int:
     return int(current_app.config[name])
 
 
-def _next_gap(interval_id, n: int) -> timedelta:
-    """The random (seeded) time from one roll-call to the next."""
-    mean = _cfg("STUDY_DAY_MINUTES") * 60 / max(1, _cfg("STUDY_ROLL_CALLS_PER_DAY"))
-    rng = random.Random(f"{interval_id}:{n}")
-    return timedelta(seconds=int(rng.uniform(0.5, 1.5) * mean))
+#: A heartbeat gap within this share of the previous one (at least 50 ms) counts as "regular";
+#: this many regular gaps in a row is a risk signal (the page jitters its beats on purpose).
+REGULAR_SHARE = 50
+REGULAR_STREAK = 20
+
+
+def _window_seconds() -> int:
+    return max(60, 3600 // max(1, _cfg("STUDY_ROLL_CALLS_PER_HOUR")))
+
+
+def roll_call_time(interval: PresenceInterval, window: int) -> datetime:
+    """The secret time of the roll-call in window ``window`` (0, 1, …) of a study interval:
+    uniformly random within the window, from an HMAC under a key derived from ``SECRET_KEY``."""
+    key = hmac.new(current_app.config["SECRET_KEY"].encode(), b"skilltrace:roll-call-times",
+                   hashlib.sha256).digest()
+    digest = hmac.new(key, f"{interval.id}:{window}".encode(), hashlib.sha256).digest()
+    size = _window_seconds()
+    return interval.opened_at + timedelta(seconds=window * size + int.from_bytes(digest[:8], "big") % size)
+
+
+def _next_roll_call(interval: PresenceInterval, after: datetime) -> datetime:
+    """The roll-call of the window after the one ``after`` falls in."""
+    return roll_call_time(interval, int((after - interval.opened_at).total_seconds()) // _window_seconds() + 1)
+
+
+def _day_end(interval: PresenceInterval) -> datetime:
+    """Beijing midnight after the interval opened: study is counted and credited day by day."""
+    day = interval.opened_at.astimezone(LOCAL_TZ).date() + timedelta(days=1)
+    return datetime.combine(day, time(0), tzinfo=LOCAL_TZ)
 
 
 def open_state(session: Session, interval: PresenceInterval, now: datetime) -> StudyState:
     """The accrual state of a study interval just opened (in the caller's transaction)."""
     state = StudyState(interval_id=interval.id, trainee_id=interval.trainee_id, counted_seconds=0,
                        last_heartbeat_at=now, heartbeats=0, paused=False, pause_reason="",
-                       next_roll_call_at=now + _next_gap(interval.id, 0))
+                       next_roll_call_at=roll_call_time(interval, 0), verified_seconds=0,
+                       last_gap_ms=0, regular_streak=0, interactions=0, risk_signals=[])
     session.add(state)
     session.flush()
     append_audit(session, None, "study.started", state, {"interval_id": str(interval.id),
@@ -92,17 +124,14 @@ def _expire(session: Session, interval: PresenceInterval, state: StudyState, now
     return pending
 
 
-def _roll_calls_today(session: Session, trainee_id, day) -> int:
-    return session.scalar(select(func.count()).select_from(StudyRollCall).where(
-        StudyRollCall.trainee_id == trainee_id, StudyRollCall.local_day == day)) or 0
-
-
 def _status(state: StudyState, pending: StudyRollCall | None, missed: bool = False) -> dict:
     return {"counted_seconds": state.counted_seconds, "counted_minutes": state.counted_seconds // 60,
             "paused": state.paused, "pause_reason": state.pause_reason,
             "pause_message": attendance.reason_message(state.pause_reason) if state.pause_reason else "",
             "face_required": state.paused or pending is not None,
-            "roll_call": ({"id": str(pending.id), "deadline": pending.deadline.isoformat()}
+            "verified_minutes": state.verified_seconds // 60,
+            "roll_call": ({"id": str(pending.id), "deadline": pending.deadline.isoformat(),
+                           "seconds_left": max(0, int((pending.deadline - utcnow()).total_seconds()))}
                           if pending is not None else None),
             "roll_call_missed": missed}
 
@@ -114,12 +143,52 @@ def _trainee_id(actor: User):
     return trainee.id
 
 
-def heartbeat(actor: User, visible: bool = True, active: bool = True, now: datetime | None = None) -> dict:
+def _note_pattern(session: Session, state: StudyState, now: datetime, interactions: int) -> None:
+    """Keep the heartbeat pattern: a run of too regular gaps, or many beats without any
+    interaction, becomes a risk signal (kept on the state, audited once, shown to reviewers)."""
+    gap_ms = int((now - state.last_heartbeat_at).total_seconds() * 1000)
+    tolerance = max(50, state.last_gap_ms // REGULAR_SHARE)
+    regular = state.last_gap_ms > 0 and abs(gap_ms - state.last_gap_ms) <= tolerance
+    state.regular_streak = state.regular_streak + 1 if regular else 0
+    state.last_gap_ms = gap_ms
+    state.interactions += min(max(0, interactions), 10_000)
+    signals = []
+    if state.regular_streak >= REGULAR_STREAK:
+        signals.append("heartbeats_too_regular")
+    if state.heartbeats >= REGULAR_STREAK and state.interactions == 0:
+        signals.append("no_interaction")
+    new = [signal for signal in signals if signal not in (state.risk_signals or [])]
+    if new:
+        state.risk_signals = [*(state.risk_signals or []), *new]
+        append_audit(session, None, "study.risk_signal", state, {
+            "interval_id": str(state.interval_id), "signals": new, "heartbeats": state.heartbeats})
+
+
+def _close_without_face(session: Session, interval: PresenceInterval, state: StudyState,
+                        closed_at: datetime, reason: str, now: datetime):
+    """Close a study no verified face ended (idle, or a new Beijing day) at ``closed_at``: it is
+    credited only what was counted up to the last verified face."""
+    _expire(session, interval, state, now)
+    statement_id = xapi_records.record(
+        session, "checked-out", xapi_records.trainee_agent(interval.trainee_id), at=now,
+        enrolment_id=interval.enrolment_id, class_id=interval.enrolment.class_id,
+        session_id=interval.session_id, extensions={"reason": reason, "record-id": str(interval.id)},
+        result={"duration": xapi_records.duration((closed_at - interval.opened_at).total_seconds())})
+    entry = hours.close_interval(session, interval, closed_at, None, statement_id=statement_id)
+    append_audit(session, None, "study.closed_idle" if reason == "study_idle_timeout" else "study.closed_day_end",
+                 interval, {"closed_at": closed_at.isoformat(), "minutes": entry.minutes, "reason": reason})
+    return entry
+
+
+def heartbeat(actor: User, visible: bool = True, active: bool = True, interactions: int = 0,
+              now: datetime | None = None) -> dict:
     """One heartbeat of the signed-in trainee's study page: count the time since the previous
-    one if it qualifies, notice a missed roll-call, and open a roll-call when one is due.
+    one if it qualifies, notice a missed roll-call, open a roll-call when one is due, and close
+    the study at Beijing midnight.
 
     Returns:
-        The study status: counted seconds, paused and why, and the pending roll-call if any.
+        The study status: counted seconds, paused and why, and the pending roll-call if any; or,
+        when the day ended, ``{"studying": False, "ended": "day_ended", "message", ...}``.
 
     Raises:
         NotFoundError: no trainee record. ConflictError (``not_studying``): no open study.
@@ -133,29 +202,34 @@ def heartbeat(actor: User, visible: bool = True, active: bool = True, now: datet
             raise ConflictError(attendance.reason_message("not_studying"), code="not_studying")
         was_paused = state.paused
         missed = _expire(session, interval, state, now)
-        end = min(now, missed.deadline) if missed is not None else now
+        day_end = _day_end(interval)
+        end = min(now, day_end, missed.deadline if missed is not None else now)
         gap = (now - state.last_heartbeat_at).total_seconds()
         counted = 0
         if (not was_paused and visible and active and 0 < gap <= _cfg("STUDY_HEARTBEAT_MAX_GAP_SECONDS")):
             counted = max(0, int((end - state.last_heartbeat_at).total_seconds()))
             state.counted_seconds += counted
+        _note_pattern(session, state, now, interactions)
         state.last_heartbeat_at = max(state.last_heartbeat_at, now)
         state.heartbeats += 1
+        if now >= day_end:
+            entry = _close_without_face(session, interval, state, day_end, "study_day_ended", now)
+            return {"studying": False, "ended": "day_ended", "counted_now": counted,
+                    "minutes_credited": entry.minutes, "message": str(_(
+                        "A new day has begun: today's study was ended at midnight and %(m)s minutes were "
+                        "credited. Start again with a face check to keep studying.", m=entry.minutes))}
         pending = _pending(session, interval.id)
-        day = now.astimezone(LOCAL_TZ).date()
         if (pending is None and not state.paused and state.next_roll_call_at is not None
-                and state.next_roll_call_at <= now
-                and _roll_calls_today(session, trainee_id, day) < _cfg("STUDY_ROLL_CALLS_PER_DAY")):
-            n = session.scalar(select(func.count()).select_from(StudyRollCall).where(
-                StudyRollCall.interval_id == interval.id)) or 0
-            pending = StudyRollCall(interval_id=interval.id, trainee_id=trainee_id, local_day=day, due_at=now,
+                and state.next_roll_call_at <= now):
+            pending = StudyRollCall(interval_id=interval.id, trainee_id=trainee_id,
+                                    local_day=now.astimezone(LOCAL_TZ).date(), due_at=state.next_roll_call_at,
                                     deadline=now + timedelta(seconds=_cfg("STUDY_ROLL_CALL_SECONDS")))
             session.add(pending)
             session.flush()
-            state.next_roll_call_at = now + _next_gap(interval.id, n + 1)
+            state.next_roll_call_at = _next_roll_call(interval, state.next_roll_call_at)
             append_audit(session, None, "study.roll_call_due", pending, {
                 "interval_id": str(interval.id), "deadline": pending.deadline.isoformat()})
-        return {**_status(state, pending, missed is not None), "counted_now": counted}
+        return {**_status(state, pending, missed is not None), "studying": True, "counted_now": counted}
 
 
 def answer_roll_call(actor: User, nonce: str, frames: Sequence[bytes], device: str = "",
@@ -201,7 +275,10 @@ def answer_roll_call(actor: User, nonce: str, frames: Sequence[bytes], device: s
             else:
                 if state.paused:  # accrual resumes from this verified face
                     state.last_heartbeat_at = now
+                if state.next_roll_call_at is not None and state.next_roll_call_at <= now:
+                    state.next_roll_call_at = _next_roll_call(interval, now)
                 state.paused, state.pause_reason = False, ""
+                state.verified_seconds = state.counted_seconds
                 interval.last_verified_at = now
             append_audit(session, actor, "study.roll_call_answered", state, {
                 "interval_id": str(interval.id), "roll_call_id": str(pending.id) if pending else None,
@@ -230,7 +307,8 @@ def status(actor: User) -> dict | None:
 
 def close_idle_study(now: datetime | None = None) -> int:
     """Close study intervals without a heartbeat for ``STUDY_IDLE_CLOSE_MINUTES`` at their last
-    heartbeat and credit the counted minutes (for the scheduler; idempotent)."""
+    heartbeat (or Beijing midnight, if earlier) and credit what was counted up to the last
+    verified face (for the scheduler; idempotent)."""
     now = now or utcnow()
     limit = now - timedelta(minutes=_cfg("STUDY_IDLE_CLOSE_MINUTES"))
     closed = 0
@@ -240,16 +318,7 @@ def close_idle_study(now: datetime | None = None) -> int:
             PresenceInterval.status == IntervalStatus.OPEN, StudyState.last_heartbeat_at < limit)).all()
         for interval, state in rows:
             attendance._lock_trainee(session, interval.trainee_id)
-            _expire(session, interval, state, now)
-            closed_at = max(interval.opened_at, state.last_heartbeat_at)
-            statement_id = xapi_records.record(
-                session, "checked-out", xapi_records.trainee_agent(interval.trainee_id), at=now,
-                enrolment_id=interval.enrolment_id, class_id=interval.enrolment.class_id,
-                session_id=interval.session_id,
-                extensions={"reason": "study_idle_timeout", "record-id": str(interval.id)},
-                result={"duration": xapi_records.duration((closed_at - interval.opened_at).total_seconds())})
-            entry = hours.close_interval(session, interval, closed_at, None, statement_id=statement_id)
-            append_audit(session, None, "study.closed_idle", interval, {
-                "closed_at": closed_at.isoformat(), "minutes": entry.minutes})
+            closed_at = min(max(interval.opened_at, state.last_heartbeat_at), _day_end(interval))
+            _close_without_face(session, interval, state, closed_at, "study_idle_timeout", now)
             closed += 1
     return closed

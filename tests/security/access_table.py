@@ -149,6 +149,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /api/study/end": TRAINEE,
     "POST /api/study/heartbeat": TRAINEE,
     "POST /api/study/roll-call": TRAINEE,
+    "GET /api/study/token": TRAINEE,
     # xAPI LRS: credentials and their scopes only
     "GET /xapi/about": EVERYONE,
     "GET /xapi/statements": LRS_READ_STATEMENTS,

@@ -199,14 +199,16 @@ def test_end_credit_respects_the_daily_cap(world):
     assert entry.rule["capped"] is True and entry.rule["raw_minutes"] == 60
 
 
-def test_idle_study_is_closed_at_the_last_heartbeat_and_credited(world):
+def test_idle_study_is_closed_at_the_last_heartbeat_and_credited_up_to_the_last_verified_face(world):
     start(world)
-    _set_counted(world, 12)
+    _set_counted(world, 40)
+    with transaction() as session:   # a roll-call passed when 12 minutes were counted
+        session.execute(update(StudyState).values(verified_seconds=12 * 60 + 30))
     rewind_heartbeat(world["trainee"], 31 * 60)
     assert study.close_idle_study() == 1
     assert study.close_idle_study() == 0
     db.session.rollback()
-    assert db.session.scalar(select(func.sum(HoursEntry.minutes))) == 12
+    assert db.session.scalar(select(func.sum(HoursEntry.minutes))) == 12   # not the 40 claimed
     interval = db.session.scalar(select(PresenceInterval))
     assert interval.status == "closed" and interval.open_slot is None
     assert reconcile().is_clean
