@@ -10,6 +10,7 @@ from sqlalchemy import Text, cast, exists, func, select, union, union_all
 from sqlalchemy.orm import Session, aliased
 
 from lrs.storage.base import StatementQuery
+from lrs.storage.dialects import unindexed
 from lrs.storage.tables import (Activity, Attachment, Credential, Cursor, Document, Statement,
                                 StatementActivity, StatementAgent)
 
@@ -91,14 +92,40 @@ def _target_conditions(table, query: StatementQuery, skip_link: bool = False) ->
     return conditions
 
 
+def _key_bound(stored_condition, newest: bool):
+    """The first (or, `newest`, last) key among the statements with the earliest (latest)
+    `stored` meeting `stored_condition`: two seeks in the `stored` index."""
+    edge, keys = aliased(Statement), aliased(Statement)
+    stored = (select(edge.stored).where(stored_condition(edge.stored))
+              .order_by(edge.stored.desc() if newest else edge.stored).limit(1)
+              .scalar_subquery())
+    pick = func.max if newest else func.min
+    return select(pick(keys.pk)).where(keys.stored == stored).scalar_subquery()
+
+
 def _page_conditions(query: StatementQuery, key) -> list:
     """Conditions on the returned statement itself: not voided, stored window, owner, and
-    the cursor (applied to `key`, the column the query is ordered by)."""
+    the cursor (applied to `key`, the column the query is ordered by).
+
+    A page walking from the far end of its time window (`since` ascending, `until`
+    descending) also gets that end as a key bound, found in the `stored` index, so the walk
+    starts there instead of scanning up to it: keys follow `stored` (`commands.stored_time`).
+    """
     conditions = [Statement.is_voided.is_(False)]
+    # With a key bound, the stored condition only filters: kept off the stored index.
+    stored = unindexed(Statement.stored)
     if query.since is not None:
-        conditions.append(Statement.stored > query.since)
+        if query.ascending:
+            conditions += [stored > query.since,
+                           key >= _key_bound(lambda c: c > query.since, newest=False)]
+        else:
+            conditions.append(Statement.stored > query.since)
     if query.until is not None:
-        conditions.append(Statement.stored <= query.until)
+        if not query.ascending:
+            conditions += [stored <= query.until,
+                           key <= _key_bound(lambda c: c <= query.until, newest=True)]
+        else:
+            conditions.append(Statement.stored <= query.until)
     if query.credential_id is not None:
         conditions.append(Statement.credential_id == query.credential_id)
     if query.after_pk is not None:

@@ -6,6 +6,7 @@ and sex are derived from them, never typed in.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -21,7 +22,40 @@ from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services.resident_id import birth_date, check_digit, mask_resident_id
 
-_NAME = re.compile(r"^[\u3400-\u9fffA-Za-z][\u3400-\u9fffA-Za-z·.\- ]{0,48}[\u3400-\u9fffA-Za-z]$")
+#: Between the parts of a minority or foreign name: middle dots (·, Japanese ・ and its
+#: half-width form), the full stop, hyphen and space of names written in Latin letters.
+_NAME_SEPARATORS = frozenset("·・･.- ")
+_NAME_LENGTH = (2, 50)
+
+
+def _is_name_letter(char: str) -> bool:
+    """A Han character of any block (unified ideographs, Extensions A to I, compatibility
+    ideographs), 〇, or a Latin letter: judged by the character's Unicode name, so a block
+    added to Unicode later is covered without a list of ranges."""
+    name = unicodedata.name(char, "")
+    return (name.startswith(("CJK UNIFIED IDEOGRAPH-", "CJK COMPATIBILITY IDEOGRAPH-"))
+            or char == "\u3007"
+            or (unicodedata.category(char) in ("Lu", "Ll") and name.startswith("LATIN ")))
+
+
+def name_problem(name: str) -> str | None:
+    """What is wrong with a legal name, in words for the office; None when it may be stored."""
+    low, high = _NAME_LENGTH
+    if len(name) < low:
+        return _("A legal name has at least %(n)s characters.", n=low)
+    if len(name) > high:
+        return _("A legal name has at most %(n)s characters; this one has %(count)s.",
+                 n=high, count=len(name))
+    for char in name:
+        if not _is_name_letter(char) and char not in _NAME_SEPARATORS:
+            return _("“%(char)s” (U+%(code)04X) cannot be part of a legal name: use Chinese "
+                     "characters, Latin letters and the middle dot ·.", char=char, code=ord(char))
+    if name[0] in _NAME_SEPARATORS or name[-1] in _NAME_SEPARATORS:
+        return _("A legal name begins and ends with a letter, not with “%(char)s”.",
+                 char=name[0] if name[0] in _NAME_SEPARATORS else name[-1])
+    if any(a in _NAME_SEPARATORS and b in _NAME_SEPARATORS for a, b in zip(name, name[1:])):
+        return _("A legal name has one separator between its parts, not two in a row.")
+    return None
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _ID_SHAPE = re.compile(r"^[1-9]\d{16}[\dX]$")
 
@@ -60,8 +94,8 @@ def id_number_problem(number: str, today: date | None = None) -> str | None:
 def validate_trainee(data: TraineeInput) -> dict[str, str]:
     """Field problems of ``data`` (already cleaned); empty when it may be stored."""
     errors = {}
-    if not _NAME.match(data.name):
-        errors["name"] = _("Enter the legal name as on the ID card (2–50 characters).")
+    if problem := name_problem(data.name):
+        errors["name"] = problem
     if problem := id_number_problem(data.id_number):
         errors["id_number"] = problem
     if not _MOBILE.match(data.phone):

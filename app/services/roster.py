@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable
+import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,10 @@ from app.services.classes import get_open_application
 from app.services.registry import TraineeInput, add_trainee, validate_trainee
 
 MAX_ROWS = 5000
+MAX_LINES = 2 * MAX_ROWS          # lines read at most, blank ones included
+MAX_COLUMNS = 64                  # columns read of each row
 MAX_BYTES = 10 * 1024 * 1024
+MAX_XLSX_UNPACKED = 20 * 1024 * 1024   # a 5,000-row roster unpacks to a few MB
 # Accepted headings for each field, Chinese as offices write them, or English.
 COLUMNS = {
     "name": ("姓名", "name"),
@@ -69,12 +73,13 @@ def read_rows(filename: str, data: bytes) -> list[dict[str, str]]:
         raise ValidationError(_("The file lacks the columns: %(columns)s.", columns="、".join(missing)),
                               errors={"file": "missing_columns"})
     rows = []
-    for raw in table:
-        if not any(str(v or "").strip() for v in raw):
-            continue
-        if len(rows) == MAX_ROWS:
+    for read, raw in enumerate(table, start=1):
+        # Blank lines count towards the cap too, so a file of millions of empty rows stops here.
+        if len(rows) == MAX_ROWS or read > MAX_LINES:
             raise ValidationError(_("The file has more than %(n)s rows; split it.", n=MAX_ROWS),
                                   errors={"file": "too_many_rows"})
+        if not any(str(v or "").strip() for v in raw):
+            continue
         rows.append({name: _cell(raw, i) for name, i in positions.items()})
     return rows
 
@@ -86,23 +91,49 @@ def _cell(row, i) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _csv_table(data: bytes) -> Iterable[list]:
+def _csv_table(data: bytes) -> Iterator[list]:
+    """The CSV's rows, parsed one by one as they are read (nothing past the cap is parsed)."""
     for encoding in ("utf-8-sig", "gb18030"):
         try:
-            return iter(list(csv.reader(io.StringIO(data.decode(encoding)))))
+            text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
+        return _refusing_broken(csv.reader(io.StringIO(text)), csv.Error)
     raise ValidationError(_("The CSV file is neither UTF-8 nor GB18030 text."), errors={"file": "encoding"})
 
 
-def _xlsx_table(data: bytes) -> Iterable[list]:
+def _xlsx_table(data: bytes) -> Iterator[list]:
+    """The first sheet's rows, streamed (openpyxl's read-only mode), at most MAX_COLUMNS wide.
+
+    A workbook that unpacks to more than MAX_XLSX_UNPACKED is refused before it is opened: a
+    few kilobytes of zip can declare gigabytes of rows, openpyxl reads the shared strings whole,
+    and it reads a sheet without a <dimension> element once through to size it (the zip's
+    declared sizes bound what it can unpack).
+    """
     from openpyxl import load_workbook
 
+    try:
+        unpacked = sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise ValidationError(_("The Excel file cannot be read."), errors={"file": "corrupt"}) from exc
+    if unpacked > MAX_XLSX_UNPACKED:
+        raise ValidationError(_("The Excel file unpacks to more than %(n)s MB; save it again or split it.",
+                                n=MAX_XLSX_UNPACKED // (1024 * 1024)), errors={"file": "too_large"})
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
         raise ValidationError(_("The Excel file cannot be read."), errors={"file": "corrupt"}) from exc
-    return iter(list(book.worksheets[0].iter_rows(values_only=True)))
+    rows = book.worksheets[0].iter_rows(max_col=MAX_COLUMNS, values_only=True)
+    return _refusing_broken(rows, Exception)
+
+
+def _refusing_broken(rows: Iterator[list], broken: type[Exception]) -> Iterator[list]:
+    """``rows``, with a parse error met on the way made a ValidationError."""
+    try:
+        yield from rows
+    except broken as exc:
+        raise ValidationError(_("The file is damaged: it cannot be read to the end."),
+                              errors={"file": "corrupt"}) from exc
 
 
 def import_roster(actor: User, class_id, rows: list[dict[str, str]],

@@ -2,6 +2,7 @@
 level, hours, amount, rule and trace id. Exports are read-only and byte-identical when run
 again: fixed column titles in Chinese whatever the reader's language, the workbook's document
 dates set to the claim's preparation time, and every zip entry rewritten with a fixed date.
+Text cells go through `app.services.cells.safe_row`, so no name or code is run as a formula.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from openpyxl import Workbook
 
 from app.models import SubsidyClaim, SubsidyClaimLine
+from app.services.cells import safe_row
 from app.services.resident_id import mask_resident_id
 
 HEADERS = ("序号", "姓名", "身份证号", "培训项目", "等级", "学时", "补贴金额（元）", "是否符合", "计算规则", "追溯码")
@@ -40,8 +42,8 @@ def export_csv(claim: SubsidyClaim) -> bytes:
     """UTF-8 with a BOM (so Excel reads the Chinese), CRLF line ends."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(HEADERS)
-    writer.writerows(rows(claim))
+    writer.writerow(safe_row(HEADERS))
+    writer.writerows(safe_row(row) for row in rows(claim))
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -65,10 +67,11 @@ def export_xlsx(claim: SubsidyClaim) -> bytes:
     sheet = workbook.active
     sheet.title = "补贴申请"
     klass = claim.training_class
-    sheet.append([f"{klass.code} {klass.name}", f"第 {claim.version} 版", f"合计 {claim.total_amount:.2f} 元"])
-    sheet.append(list(HEADERS))
+    sheet.append(safe_row([f"{klass.code} {klass.name}", f"第 {claim.version} 版",
+                           f"合计 {claim.total_amount:.2f} 元"]))
+    sheet.append(safe_row(HEADERS))
     for row in rows(claim):
-        sheet.append([int(row[0]), *row[1:5], Decimal(row[5]), Decimal(row[6]), *row[7:]])
+        sheet.append(safe_row([int(row[0]), *row[1:5], Decimal(row[5]), Decimal(row[6]), *row[7:]]))
     for column, width in zip("ABCDEFGHIJ", (6, 10, 22, 20, 14, 8, 14, 8, 60, 18)):
         sheet.column_dimensions[column].width = width
     prepared = claim.prepared_at.replace(tzinfo=None, microsecond=0)

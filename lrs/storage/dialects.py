@@ -10,6 +10,8 @@ from sqlalchemy import (JSON, BigInteger, DateTime, Integer, Table, TypeDecorato
                         select, text)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.orm import Session
 
 #: JSON everywhere, JSONB on PostgreSQL (indexable, compact).
@@ -44,6 +46,27 @@ def upsert(session: Session, table: Table, row: dict, keys: list[str],
     stmt = stmt.on_conflict_do_update(index_elements=keys,
                                       set_={col: stmt.excluded[col] for col in update})
     session.execute(stmt)
+
+
+class unindexed(FunctionElement):  # noqa: N801 (used like a SQL function)
+    """A timestamp column that a condition should not use an index of: SQLite's unary `+`
+    (its documented way to keep the planner off an index), the plain column elsewhere."""
+
+    inherit_cache = True
+
+    def __init__(self, column) -> None:
+        super().__init__(column)
+        self.type = column.type
+
+
+@compiles(unindexed)
+def _unindexed(element, compiler, **kw) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(unindexed, "sqlite")
+def _unindexed_sqlite(element, compiler, **kw) -> str:
+    return "+" + compiler.process(element.clauses, **kw)
 
 
 class UTCDateTime(TypeDecorator):

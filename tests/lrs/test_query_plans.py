@@ -76,3 +76,35 @@ def test_agent_verb_filter_uses_the_statement_verb(app, client, headers):
             "SELECT DISTINCT verb_iri FROM lrs_statement_agents WHERE ifi = :ifi"),
             {"ifi": agent_ifi(ANN)}).scalars().all()
     assert sorted(verbs) == sorted([SAW["id"], statement()["verb"]["id"]])
+
+
+def _time_window_plan(app, store, **window) -> str:
+    from datetime import datetime, timezone
+    with app.app_context():
+        session = store.session()
+        session.execute(text("ANALYZE"))
+        session.commit()
+        query = StatementQuery(limit=10, **{k: datetime(2020, 1, 1, tzinfo=timezone.utc)
+                                            if v else None for k, v in window.items()},
+                               ascending="since" in window)
+        plan = _plan(session, lambda s: queries.find_statements(s, query))
+        session.rollback()
+    return plan
+
+
+def test_since_ascending_and_until_alone_start_at_their_bound(app, client, headers, store):
+    """A time window read from its far end walks the key from that end (a range on the
+    primary key found through the stored index), never sorting or scanning the window."""
+    # A store big enough for SQLite's statistics to matter (with 30 rows it would rather sort).
+    for _ in range(10):
+        post(client, headers, [statement(verb={"id": f"http://example.com/verbs/v{n % 10}"})
+                               for n in range(100)])
+    for window in ({"since": True}, {"until": True}):
+        plan = _time_window_plan(app, store, **window)
+        if "Index Cond" in plan:  # PostgreSQL
+            bound = "(pk >= $" if "since" in window else "(pk <= $"
+            assert "Seq Scan" not in plan and bound in plan, plan
+            assert "ix_lrs_statements_stored" in plan, plan
+        else:
+            assert "TEMP B-TREE" not in plan, plan
+            assert "INTEGER PRIMARY KEY (rowid" in plan and "ix_lrs_statements_stored" in plan, plan

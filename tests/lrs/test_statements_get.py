@@ -238,3 +238,19 @@ def test_more_link_forged_or_older_than_a_day_is_400_and_23_hours_is_fine(app, c
     mac = token.split(".")[1]
     assert get(encode_more({"limit": "2"}, 10**9, store.cursor_key, now).split(".")[0]
                + "." + mac).status_code == 400
+
+
+def test_time_windows_page_through_batches_sharing_a_stored_time(client, headers):
+    """Each batch is stored at one instant; `since` ascending and `until` descending, read
+    from their bound, return exactly the window in order, across pages."""
+    batches = [post(client, headers, [statement() for _ in range(5)]).get_json()
+               for _ in range(3)]
+    stored = [client.get(f"/xapi/statements?statementId={batch[0]}",
+                         headers=headers).get_json()["stored"] for batch in batches]
+    assert stored == sorted(set(stored))
+    since, _ = _page_through(client, headers, "/xapi/statements?limit=2&ascending=true&since="
+                             + quote(stored[0]))
+    assert since == batches[1] + batches[2]
+    until, _ = _page_through(client, headers, "/xapi/statements?limit=2&until="
+                             + quote(stored[1]))
+    assert until == list(reversed(batches[0] + batches[1]))

@@ -63,3 +63,22 @@ def test_update_audits_only_what_changed(app):
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "trainee.updated"))
     assert entry.payload == {"phone": ["13912345678", "13800001111"],
                              "category": ["高校毕业生", "企业职工"], "employer": ["", "石家庄钢铁厂"]}
+
+
+@pytest.mark.parametrize("name", ["𠀀明", "王𡒄", "李〇", "欧阳\uf900", "艾力·买买提",
+                                  "山田・太郎", "John Smith", "Anne-Marie Dupont", "王\U0002b820"])
+def test_legal_names_of_every_han_block_and_with_middle_dots_are_registered(app, name):
+    trainee = register_trainee(None, TraineeInput(name, resident_id(), "13912345678", "高校毕业生"))
+    assert trainee.name == name
+
+
+@pytest.mark.parametrize("name, shown", [
+    ("张", "2"), ("张" * 51, "51"), ("张3", "3"), ("张三😀", "😀"), ("·张三", "·"),
+    ("张三-", "-"), ("张··三", None), ("张\u200b三", "U+200B"),
+])
+def test_bad_legal_names_are_refused_saying_what_is_wrong(app, name, shown):
+    with pytest.raises(ValidationError) as info:
+        register_trainee(None, TraineeInput(name, resident_id(), "13912345678", "高校毕业生"))
+    message = info.value.errors["name"]
+    assert shown is None or shown in message
+    assert _count(Trainee) == 0

@@ -9,7 +9,7 @@ from app.errors.exceptions import ConflictError, ValidationError
 from app.extensions import db
 from app.models import Enrolment, Role, Trainee
 from app.services.classes import submit_class
-from app.services.roster import MAX_ROWS, import_roster, read_rows
+from app.services.roster import MAX_ROWS, MAX_XLSX_UNPACKED, import_roster, read_rows
 from tests.factories import make_catalogue, make_class, make_trainee, make_user, resident_id
 
 HEADER = "姓名,身份证号,手机号,人员类别,工作单位\n"
@@ -107,3 +107,66 @@ def test_cli_import_shows_progress_and_report(setting, runner, tmp_path):
     assert "enrolled 1" in result.output and "refused 1" in result.output and "line 3:" in result.output
     missing = runner.invoke(args=["roster", "import", str(path), "--class", "not-a-uuid"])
     assert missing.exit_code != 0 and "班级不存在" in missing.output
+
+
+def _too_many_rows(call) -> None:
+    with pytest.raises(ValidationError) as info:
+        call()
+    assert info.value.errors == {"file": "too_many_rows"}
+
+
+def test_csv_stops_reading_at_the_row_cap(app):
+    """Rows past the cap are never parsed: a damaged line after them does not matter."""
+    rows = "".join(f"某某,{resident_id(seq=i)},13900000000,高校毕业生,\n" for i in range(MAX_ROWS + 1))
+    _too_many_rows(lambda: read_rows("a.csv", (HEADER + rows).encode() + b"x\0y\n"))
+
+
+def test_blank_csv_lines_count_towards_the_cap(app):
+    _too_many_rows(lambda: read_rows("a.csv", (HEADER + ",,,,\n" * (3 * MAX_ROWS)).encode()))
+
+
+def _xlsx(rows: int, tail: bytes = b"") -> bytes:
+    """A roster workbook of `rows` rows; `tail` is spliced into the sheet after them."""
+    import zipfile
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet()
+    sheet.append(["姓名", "身份证号", "手机号", "人员类别"])
+    for i in range(rows):
+        sheet.append(["某某", resident_id(seq=i), "13900000000", "高校毕业生"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    source, out = zipfile.ZipFile(io.BytesIO(buffer.getvalue())), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename.startswith("xl/worksheets/"):
+                # Excel writes the sheet's dimension first (openpyxl's write-only mode does not;
+                # without it openpyxl reads the whole sheet once to find it).
+                content = content.replace(b"<sheetData>", b'<dimension ref="A1:D99999"/><sheetData>')
+                content = content.replace(b"</sheetData>", tail + b"</sheetData>")
+            target.writestr(info.filename, content)
+    return out.getvalue()
+
+
+def test_excel_is_streamed_and_stops_at_the_row_cap(app):
+    """openpyxl reads the sheet as a stream: the broken XML after the cap is never reached."""
+    _too_many_rows(lambda: read_rows("a.xlsx", _xlsx(MAX_ROWS + 1, b"<row><c><v>1</v></c><broken")))
+
+
+def test_excel_of_empty_rows_stops_at_the_line_cap(app):
+    blank = b"".join(b'<row r="%d"/>' % n for n in range(MAX_ROWS + 10, 4 * MAX_ROWS))
+    _too_many_rows(lambda: read_rows("a.xlsx", _xlsx(10, blank)))
+
+
+def test_excel_that_unpacks_too_large_is_refused_unread(app):
+    import zipfile
+    data = _xlsx(1)
+    padded = io.BytesIO()
+    with zipfile.ZipFile(padded, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in zipfile.ZipFile(io.BytesIO(data)).infolist():
+            target.writestr(info.filename, zipfile.ZipFile(io.BytesIO(data)).read(info.filename))
+        target.writestr("xl/padding.bin", b"\0" * (MAX_XLSX_UNPACKED + 1))
+    with pytest.raises(ValidationError) as info:
+        read_rows("a.xlsx", padded.getvalue())
+    assert info.value.errors == {"file": "too_large"}

@@ -48,3 +48,31 @@ def test_workbook_opens_with_numbers_and_chinese(claim):
     assert sheet.title == "补贴申请" and sheet["B2"].value == "姓名"
     amounts = sorted(Decimal(str(sheet.cell(row=r, column=7).value)) for r in (3, 4))
     assert amounts == [Decimal("0"), Decimal("1200")]
+
+
+FORMULA = '=HYPERLINK("http://e.cn","x")&"'
+
+
+def test_text_that_looks_like_a_formula_is_never_run(app, claim):
+    """A class code or programme name beginning with = + - @ (as a registrar could type) is
+    written as text in both exports, shown with a leading apostrophe."""
+    from app.extensions import db
+    claim = claim[0]
+    claim.training_class.code = FORMULA
+    claim.training_class.programme.name = "@SUM(A1:A9)"
+    db.session.flush()
+    book = load_workbook(io.BytesIO(subsidy_export.export_xlsx(claim)))
+    cells = [cell for row in book.active.iter_rows() for cell in row]
+    assert not [cell.coordinate for cell in cells if cell.data_type == "f"]
+    assert book.active["A1"].value.startswith("'" + FORMULA)
+    assert book.active["D3"].value == "'@SUM(A1:A9)"
+    rows = list(csv.reader(io.StringIO(subsidy_export.export_csv(claim).decode("utf-8-sig"))))
+    assert {row[3] for row in rows[1:]} == {"'@SUM(A1:A9)"}
+    db.session.rollback()
+
+
+@pytest.mark.parametrize("text", [FORMULA, "+1", "-1+2", "@x", "\t=1", "\r=1"])
+def test_safe_cell_escapes_every_formula_lead(text):
+    from app.services.cells import safe_cell
+    assert safe_cell(text) == "'" + text
+    assert safe_cell("李雷") == "李雷" and safe_cell(-1) == -1

@@ -231,3 +231,17 @@ def test_assessment_certificate_and_subsidy_line_are_in_the_trace(client, auth, 
         assert f'data-kind="{kind}"' in page, kind
     assert "结业考核合格" in page and certificate.serial in page
     assert "补贴明细：1200.00 元" in page and line.trace_id in page and f"/subsidy/lines/{line.id}" in page
+
+
+def test_trace_workbook_runs_no_formula(app):
+    from app.web.audit.exports import trace_xlsx
+    trainee = make_trainee("赵公式")
+    subject = Subject(trainee, [], {})
+    events = [TraceEvent(utcnow(), "verification", '=HYPERLINK("http://e.cn","x")', {"a": 1}),
+              TraceEvent(utcnow(), "verification", "+1", {})]
+    with app.test_request_context():
+        body = trace_xlsx(LearnerTrace(trainee, subject, events, [(date(2026, 5, 1), 90)], 1, [], []))
+    book = load_workbook(BytesIO(body))
+    cells = [cell for sheet in book for row in sheet.iter_rows() for cell in row]
+    assert not [cell.coordinate for cell in cells if cell.data_type == "f"]
+    assert "'+1" in [cell.value for cell in cells]

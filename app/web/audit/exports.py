@@ -16,6 +16,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from app.services.cells import safe_row
 from app.services.classes import LOCAL_TZ
 from app.services.resident_id import mask_resident_id
 from app.services.trace import LearnerTrace
@@ -47,23 +48,23 @@ def trace_xlsx(trace: LearnerTrace) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = _("Timeline")
-    sheet.append([_headline(trace)])
+    sheet.append(safe_row([_headline(trace)]))
     sheet["A1"].font = Font(bold=True)
-    sheet.append([_("Time (Beijing)"), _("Kind"), _("Event"), _("Details")])
+    sheet.append(safe_row([_("Time (Beijing)"), _("Kind"), _("Event"), _("Details")]))
     for event in trace.events:
-        sheet.append([local_time(event.at), event.kind, event.title, details_text(event.details)])
+        sheet.append(safe_row([local_time(event.at), event.kind, event.title, details_text(event.details)]))
     for column, width in zip("ABCD", (20, 16, 40, 120)):
         sheet.column_dimensions[column].width = width
     for cell in sheet["D"]:
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     hours = book.create_sheet(_("Hours per day"))
-    hours.append([_("Day"), _("Minutes"), _("Hours")])
+    hours.append(safe_row([_("Day"), _("Minutes"), _("Hours")]))
     for day, minutes in trace.hours_per_day:
-        hours.append([day.isoformat(), minutes, round(minutes / 60, 2)])
+        hours.append(safe_row([day.isoformat(), minutes, round(minutes / 60, 2)]))
     integrity = book.create_sheet(_("Integrity"))
-    integrity.append([_("Table"), _("Row"), _("Problem")])
+    integrity.append(safe_row([_("Table"), _("Row"), _("Problem")]))
     for line in _integrity_lines(trace):
-        integrity.append(list(line))
+        integrity.append(safe_row(line))
     out = BytesIO()
     book.save(out)
     return out.getvalue()
