@@ -2,7 +2,8 @@
 with their audit entries and with their xAPI statements, and check the database against every
 signed checkpoint; name every problem and exit 1 when there is one.
 
-`flask audit checkpoint create|show` signs the chain head now or shows the latest checkpoint."""
+`flask audit checkpoint create|show` signs the chain head now or shows the latest checkpoint;
+`flask audit checkpoint verify-document FILE` checks an exported document against the system."""
 import json
 
 import click
@@ -10,6 +11,7 @@ from flask.cli import AppGroup
 
 from app.extensions import db
 from app.services import checkpoints
+from app.services.document_stamps import check_document
 from app.services.integrity import check_integrity
 
 audit_cli = AppGroup("audit", help="The tamper-evident audit log.")
@@ -62,3 +64,18 @@ def show() -> None:
     click.echo(f"signature: {checkpoint.signature}")
     for kid, key in checkpoints.public_keys().items():
         click.echo(f"public key {kid} (Ed25519, base64): {key}")
+
+
+@checkpoint_cli.command("verify-document")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def verify_document(file: str) -> None:
+    """Check an exported trace, claim or certificate: its checkpoint stamp names a signed
+    checkpoint the database still matches, and the chain and records verify; exit 1 if not."""
+    with open(file, "rb") as handle:
+        result = check_document(db.session, handle.read())
+    if not result.problems:
+        click.echo(f"document verifies: checkpoint {result.digest} matches the database")
+        return
+    for problem in result.problems:
+        click.echo(problem)
+    raise click.ClickException(f"the document does not verify against the system ({len(result.problems)} problem(s))")
