@@ -28,21 +28,19 @@ def verify(checkpoint_file: str | None) -> None:
     and exit 1 when there is any."""
     if checkpoint_file and not checkpoints.checkpoint_path(checkpoint_file).exists():
         raise click.ClickException(f"no such checkpoint file: {checkpoint_file}")
-    report = check_integrity(db.session)
-    checked, contradicted = checkpoints.verify_checkpoints(db.session, checkpoint_file)
-    if report.is_clean and not contradicted:
+    report = check_integrity(db.session, checkpoint_file=checkpoint_file)
+    path = checkpoints.checkpoint_path(checkpoint_file)
+    if report.is_clean:
         click.echo("audit chain intact")
         click.echo("ledger, intervals, verifications, audit entries and LRS statements agree")
-        click.echo(f"{checked} signed checkpoint(s) in {checkpoints.checkpoint_path(checkpoint_file)} match"
-                   if checked else f"no checkpoints yet in {checkpoints.checkpoint_path(checkpoint_file)}")
+        click.echo(f"{report.checkpoints_checked} signed checkpoint(s) in {path} match"
+                   if report.checkpoints_checked else f"no checkpoints yet in {path}")
         return
     for problem in report.problems:
         click.echo(problem.message)
-    for problem in contradicted:
-        click.echo(problem)
     raise click.ClickException(f"{len(report.chain)} audit chain problem(s), "
                                f"{len(report.records)} record problem(s), "
-                               f"{len(contradicted)} checkpoint problem(s)")
+                               f"{len(report.checkpoints)} checkpoint problem(s)")
 
 
 @checkpoint_cli.command("create")
