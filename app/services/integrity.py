@@ -6,11 +6,12 @@ signed checkpoints kept outside it.)
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
 from app.services.audit import verify_chain, verify_entries
+from app.services.checkpoints import verify_checkpoints
 from app.services.reconciliation import Difference, Scope, find_differences
 
 #: Which id of a difference names its row, and the table that row is in.
@@ -36,18 +37,21 @@ class Problem:
 
 @dataclass(frozen=True)
 class IntegrityReport:
-    """The chain's problems and the records' problems (both empty when everything agrees)."""
+    """The chain's, the records' and the checkpoints' problems (all empty when everything
+    agrees), and how many signed checkpoints were checked."""
 
     chain: list[Problem]
     records: list[Problem]
+    checkpoints: list[Problem] = field(default_factory=list)
+    checkpoints_checked: int = 0
 
     @property
     def problems(self) -> list[Problem]:
-        return self.chain + self.records
+        return self.chain + self.records + self.checkpoints
 
     @property
     def is_clean(self) -> bool:
-        return not self.chain and not self.records
+        return not self.problems
 
 
 def _sentence(d: Difference, noun: str, row: str) -> str:
@@ -104,8 +108,10 @@ def describe(difference: Difference) -> Problem:
 
 
 def check_integrity(session: Session, scope: Scope | None = None,
-                    audit_seqs: list[int] | None = None) -> IntegrityReport:
-    """Recompute the audit chain and reconcile the records with the LRS (read-only).
+                    audit_seqs: list[int] | None = None, checkpoint_file=None) -> IntegrityReport:
+    """Recompute the audit chain and reconcile the records with the LRS (read-only); a whole
+    run also checks the database against every signed checkpoint (in ``checkpoint_file``, by
+    default ``CHECKPOINT_FILE``).
 
     With ``scope`` only that trainee's records are reconciled; with ``audit_seqs`` only those
     audit entries are checked where they sit (`verify_entries`) instead of the whole chain.
@@ -113,4 +119,7 @@ def check_integrity(session: Session, scope: Scope | None = None,
     breaks = verify_chain(session) if audit_seqs is None else verify_entries(session, audit_seqs)
     chain = [Problem("audit_entries", str(b.seq), f"audit entry {b.seq}: {b.problem}") for b in breaks]
     _checked, differences = find_differences(session, scope)
-    return IntegrityReport(chain, [describe(d) for d in differences])
+    checked, contradicted = (0, []) if scope is not None or audit_seqs is not None else (
+        verify_checkpoints(session, checkpoint_file))
+    return IntegrityReport(chain, [describe(d) for d in differences],
+                           [Problem("checkpoints", "", message) for message in contradicted], checked)

@@ -1,6 +1,6 @@
 """A claim as Excel and CSV (R5), one row per trainee: name, masked ID number, programme,
-level, hours, amount, rule and trace id. Exports are read-only and byte-identical when run
-again: fixed column titles in Chinese whatever the reader's language, the workbook's document
+level, hours, amount, rule and trace id, and the latest audit checkpoint's stamp. Exports are
+read-only and byte-identical when run again (while no new checkpoint is taken): fixed column titles in Chinese whatever the reader's language, the workbook's document
 dates set to the claim's preparation time, and every zip entry rewritten with a fixed date.
 Text cells go through `app.services.cells.safe_row`, so no name or code is run as a formula.
 """
@@ -16,6 +16,7 @@ from openpyxl import Workbook
 
 from app.models import SubsidyClaim, SubsidyClaimLine
 from app.services.cells import safe_row
+from app.services.document_stamps import current_stamp
 from app.services.resident_id import mask_resident_id
 
 HEADERS = ("序号", "姓名", "身份证号", "培训项目", "等级", "学时", "补贴金额（元）", "是否符合", "计算规则", "追溯码")
@@ -39,11 +40,13 @@ def rows(claim: SubsidyClaim) -> list[tuple[str, ...]]:
 
 
 def export_csv(claim: SubsidyClaim) -> bytes:
-    """UTF-8 with a BOM (so Excel reads the Chinese), CRLF line ends."""
+    """UTF-8 with a BOM (so Excel reads the Chinese), CRLF line ends; the last row is the
+    latest audit checkpoint's stamp."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(safe_row(HEADERS))
     writer.writerows(safe_row(row) for row in rows(claim))
+    writer.writerow(safe_row(("审计检查点", current_stamp())))
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -68,7 +71,7 @@ def export_xlsx(claim: SubsidyClaim) -> bytes:
     sheet.title = "补贴申请"
     klass = claim.training_class
     sheet.append(safe_row([f"{klass.code} {klass.name}", f"第 {claim.version} 版",
-                           f"合计 {claim.total_amount:.2f} 元"]))
+                           f"合计 {claim.total_amount:.2f} 元", "审计检查点", current_stamp()]))
     sheet.append(safe_row(HEADERS))
     for row in rows(claim):
         sheet.append(safe_row([int(row[0]), *row[1:5], Decimal(row[5]), Decimal(row[6]), *row[7:]]))

@@ -125,3 +125,14 @@ def test_the_scheduler_signs_checkpoints_and_forwards_them_when_configured(app, 
     ext = queued.payload["context"]["extensions"]
     assert any(isinstance(v, dict) and v.get("digest") == checkpoint.digest for v in ext.values())
     assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == checkpoint.seq
+
+
+def test_the_audit_page_names_a_contradicted_checkpoint(app, anchored, client, auth):
+    from tests.factories import PASSWORD
+    last = create_checkpoint()
+    behind_the_back(app, "DELETE FROM audit_entries WHERE seq > :seq", seq=anchored.seq)
+    make_user(Role.AUDITOR)
+    auth.login("auditor", PASSWORD)
+    page = client.get("/audit/")
+    assert page.status_code == 200 and 'id="checkpoints-state"' in page.text
+    assert f"audit entry {last.seq} is gone" in page.text

@@ -25,8 +25,9 @@ def test_csv_has_a_bom_and_one_row_per_trainee(claim):
     data = subsidy_export.export_csv(claim)
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    assert rows[0][:3] == ["序号", "姓名", "身份证号"] and len(rows) == 3
-    by_name = {r[1]: r for r in rows[1:]}
+    assert rows[0][:3] == ["序号", "姓名", "身份证号"] and len(rows) == 4
+    assert rows[-1] == ["审计检查点", "SkillTrace checkpoint none yet"]
+    by_name = {r[1]: r for r in rows[1:-1]}
     assert by_name["李雷"][2] == mask_resident_id(paid.id_number) and paid.id_number not in data.decode("utf-8-sig")
     assert by_name["李雷"][3:8] == ["焊工中级", "四级/中级工", "3.00", "1200.00", "是"]
     assert by_name["韩梅梅"][5:8] == ["1.50", "0.00", "否"] and "hours_short" in by_name["韩梅梅"][8]

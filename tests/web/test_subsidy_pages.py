@@ -160,3 +160,15 @@ def test_trainees_print_only_their_own_certificates(client, auth, claimed):
     auth.login("hanmeimei", PASSWORD)
     page = client.get("/me/certificates")
     assert certificate.serial not in page.text and "暂无结业证书" in page.text
+
+
+def test_certificates_carry_the_latest_checkpoint_stamp_and_qr_code(client, auth, claimed):
+    from app.services.checkpoints import create_checkpoint
+    world, klass, _claim, paid = claimed
+    certificate = issue_certificate(world.instructor, enrolment_of(klass, paid).id)
+    checkpoint = create_checkpoint()
+    make_user(Role.AUDITOR)
+    auth.login("auditor", PASSWORD)
+    page = client.get(f"/certificates/{certificate.id}")
+    assert f"SkillTrace checkpoint {checkpoint.digest}" in page.text and 'class="checkpoint-qr"' in page.text
+    assert "style=" not in page.text

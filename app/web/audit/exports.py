@@ -1,5 +1,6 @@
 """A learner's trace as an Excel workbook (openpyxl) and as a PDF (reportlab, Chinese set in the
-built-in CID font STSong-Light, so no font file is needed). Times are Beijing time."""
+built-in CID font STSong-Light, so no font file is needed). Times are Beijing time. Both carry
+the latest audit checkpoint's stamp (the PDF also as a QR code and in its subject)."""
 from __future__ import annotations
 
 from io import BytesIO
@@ -18,6 +19,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from app.services.cells import safe_row
 from app.services.classes import LOCAL_TZ
+from app.services.document_stamps import current_stamp, qr_drawing
 from app.services.resident_id import mask_resident_id
 from app.services.trace import LearnerTrace
 
@@ -65,6 +67,7 @@ def trace_xlsx(trace: LearnerTrace) -> bytes:
     integrity.append(safe_row([_("Table"), _("Row"), _("Problem")]))
     for line in _integrity_lines(trace):
         integrity.append(safe_row(line))
+    integrity.append(safe_row([_("Audit checkpoint"), "", current_stamp()]))
     out = BytesIO()
     book.save(out)
     return out.getvalue()
@@ -91,10 +94,11 @@ def _table(rows: list[list[str]], widths, body: ParagraphStyle) -> Table:
 def trace_pdf(trace: LearnerTrace) -> bytes:
     """A landscape A4 document: headline, integrity result, hours per day and the timeline."""
     body, head, sub = _pdf_styles()
+    stamp = current_stamp()
     out = BytesIO()
     doc = SimpleDocTemplate(out, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
                             topMargin=12 * mm, bottomMargin=12 * mm, title=_headline(trace),
-                            author="SkillTrace")
+                            author="SkillTrace", subject=stamp)
     timeline = [[_("Time (Beijing)"), _("Event"), _("Details")]] + [
         [local_time(e.at), e.title, details_text(e.details)] for e in trace.events]
     hours = [[_("Day"), _("Minutes"), _("Hours")]] + [
@@ -106,6 +110,8 @@ def trace_pdf(trace: LearnerTrace) -> bytes:
              Paragraph(escape(_("Verified hours per day")), sub),
              _table(hours, [40 * mm, 30 * mm, 30 * mm], body),
              Spacer(1, 4 * mm), Paragraph(escape(_("Timeline")), sub),
-             _table(timeline, [32 * mm, 70 * mm, 168 * mm], body)]
+             _table(timeline, [32 * mm, 70 * mm, 168 * mm], body),
+             Spacer(1, 4 * mm), Paragraph(escape(f"{_('Audit checkpoint')}: {stamp}"), body),
+             qr_drawing(stamp, 30 * mm)]
     doc.build(story)
     return out.getvalue()

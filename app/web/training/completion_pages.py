@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 from flask import current_app, flash, redirect, render_template, url_for
+from markupsafe import Markup
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -16,6 +17,7 @@ from app.queries import catalogue as catalogue_queries
 from app.queries.biometrics import get_trainee_of_user
 from app.queries import completion as queries
 from app.services import hours
+from app.services.document_stamps import current_stamp, qr_svg
 from app.services.completion import (AssessmentInput, complete_class, is_class_staff,
                                      issue_certificate, record_assessment)
 from app.web.access import STAFF, role_required
@@ -81,7 +83,8 @@ def show_certificate(certificate_id: uuid.UUID):
     if certificate is None:
         raise NotFoundError(_("No such certificate."))
     return render_template("training/certificate.html", certificate=certificate,
-                           enrolment=certificate.enrolment, klass=certificate.enrolment.training_class)
+                           enrolment=certificate.enrolment, klass=certificate.enrolment.training_class,
+                           **_stamp())
 
 
 @bp.route("/me/certificates")
@@ -90,7 +93,13 @@ def my_certificates():
     """The signed-in trainee's own completion certificates, printable (no id in the URL)."""
     trainee = get_trainee_of_user(db.session, current_user.id)
     certificates = queries.list_trainee_certificates(db.session, trainee.id) if trainee else []
-    return render_template("training/my_certificates.html", certificates=certificates)
+    return render_template("training/my_certificates.html", certificates=certificates, **_stamp())
+
+
+def _stamp() -> dict:
+    """The latest audit checkpoint's stamp and its QR code, printed on every certificate."""
+    stamp = current_stamp()
+    return {"stamp": stamp, "stamp_qr": Markup(qr_svg(stamp))}
 
 
 @bp.route("/classes/<uuid:class_id>/complete", methods=["POST"])
