@@ -16,8 +16,8 @@ from flask import Blueprint, current_app, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.api.biometrics import api_roles, frame_upload
-from app.api.helpers import a_time, check, json_body, text
+from app.api.biometrics import frame_upload
+from app.api.helpers import a_time, api_roles, check, json_body, text
 from app.errors.exceptions import ValidationError
 from app.extensions import csrf, limiter
 from app.models import Role
@@ -122,7 +122,7 @@ def kiosk_auth(view):
         creds = request.authorization
         kiosk = authenticate_kiosk(creds.username, creds.password) if creds else None
         if kiosk is None:
-            return ({"error": "unauthorized", "message": _("Kiosk credentials are missing or wrong.")}, 401,
+            return ({"error": "unauthenticated", "message": _("Kiosk credentials are missing or wrong.")}, 401,
                     {"WWW-Authenticate": 'Basic realm="kiosk"'})
         request.max_content_length = _max_frames() * current_app.config["FACE_MAX_FRAME_BYTES"] + 65536
         return view(kiosk, *args, **kwargs)

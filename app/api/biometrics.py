@@ -13,36 +13,20 @@ from flask import Blueprint, current_app, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.errors.exceptions import PermissionDeniedError, ValidationError
+from app.api.helpers import api_roles
+from app.errors.exceptions import ValidationError
 from app.extensions import csrf, db
 from app.models import Role
 from app.queries import biometrics as queries
 from app.services import consent as consent_service
 from app.services import enrolment
+from app.services.policy import can_see_full_id
 from app.services.resident_id import mask_resident_id
 
 bp = Blueprint("biometrics_api", __name__, url_prefix="/api")
 
 STAFF = (Role.ADMIN, Role.INSTRUCTOR)
 _FORM_OVERHEAD = 64 * 1024  # multipart headers and the CSRF field around the frames
-
-
-def api_roles(*roles: Role):
-    """Signed-in accounts with one of ``roles`` only.
-
-    :raise 401: nobody is signed in (JSON, no redirect).
-    :raise 403: the role is not among ``roles``.
-    """
-    def decorator(view):
-        @wraps(view)
-        def wrapped(*args, **kwargs):
-            if not current_user.is_authenticated:
-                return {"error": "unauthorized", "message": _("Sign in first."), "status": 401}, 401
-            if current_user.role not in roles:
-                raise PermissionDeniedError(_("Your role may not do this."))
-            return view(*args, **kwargs)
-        return wrapped
-    return decorator
 
 
 def frame_upload(max_frames):
@@ -93,7 +77,7 @@ def state_json(state) -> dict:
     trainee, text, template, alt = state.trainee, state.consent_text, state.template, state.alternative
     return {
         "trainee": {"id": str(trainee.id), "name": trainee.name,
-                    "id_number": (trainee.id_number if current_user.role == Role.ADMIN
+                    "id_number": (trainee.id_number if can_see_full_id(current_user)
                                   else mask_resident_id(trainee.id_number))},
         "consent_text": {"version": text.version, "body": text.body, "retention_days": text.retention_days},
         "consent": consent_json(state.consent),

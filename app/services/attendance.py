@@ -380,6 +380,11 @@ def check_alternative(actor: User, trainee_id, purpose: str, note: str = "") -> 
             enrolment, cs, reason = _current_session(session, trainee_id, now, purpose)
             if enrolment is not None and not can_act_for(actor, enrolment.training_class.institution_id):
                 raise PermissionDeniedError(_("Only the institution's own instructors may do this."))
+        if purpose == Purpose.CHECK_OUT:  # the open presence may be in another institution's class
+            open_interval = session.scalar(select(PresenceInterval).where(PresenceInterval.open_slot == trainee_id))
+            if open_interval is not None and not can_act_for(
+                    actor, open_interval.enrolment.training_class.institution_id):
+                raise PermissionDeniedError(_("Only the institution's own instructors may do this."))
         return _apply(session, now=now, purpose=purpose, mode=VerificationMode.ALTERNATIVE, face=face,
                       trainee_id=trainee_id, enrolment=enrolment, cs=cs, kiosk=None, challenge=None,
                       actor=actor, device=(note or "ID card")[:200], reason=reason)

@@ -27,6 +27,7 @@ from app.models import (AlternativeVerification, Consent, ConsentText, Duplicate
                         User)
 from app.models.base import utcnow
 from app.queries import biometrics as queries
+from app.services import policy
 from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services.consent import active_consent, current_consent_text
@@ -271,10 +272,10 @@ def _trainee_for(session: Session, actor: User, trainee_id) -> Trainee:
     if trainee is None:
         raise NotFoundError(_("No such trainee."))
     if actor.role == Role.TRAINEE:
-        if trainee.user_id != actor.id:
+        if not policy.is_own_record(actor, trainee):
             raise PermissionDeniedError(_("Trainees may only manage their own face data."))
-    elif actor.role not in (Role.ADMIN, Role.INSTRUCTOR):
-        raise PermissionDeniedError(_("Your role may not manage face data."))
+    elif not policy.can_act_for_trainee(session, actor, trainee.id):
+        raise PermissionDeniedError(_("Only the trainee's own institution's staff may manage their face data."))
     return trainee
 
 
