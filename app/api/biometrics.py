@@ -22,6 +22,7 @@ from app.services import consent as consent_service
 from app.services import enrolment
 from app.services.policy import can_see_full_id
 from app.services.resident_id import mask_resident_id
+from app.web.access import acting_for_trainee, for_trainee
 
 bp = Blueprint("biometrics_api", __name__, url_prefix="/api")
 
@@ -108,6 +109,7 @@ def get_my_biometrics(trainee_id):
 def give_trainee_consent(trainee_id):
     """Body ``{"version", "method": "on_screen"|"paper"}``. 201: the consent. 400: outdated
     version or unknown method. 409 ``consent_exists``."""
+    acting_for_trainee(trainee_id)
     body = _json_body()
     consent = consent_service.give_consent(current_user, trainee_id, str(body.get("version", "")),
                                            str(body.get("method", "")))
@@ -143,6 +145,7 @@ def withdraw_my_consent(trainee_id):
 def arrange_alternative_verification(trainee_id):
     """Body ``{"reason"}``: the trainee is verified by an instructor checking the ID card.
     201; 400 without a reason; 409 when already arranged."""
+    acting_for_trainee(trainee_id)
     body = _json_body()
     alt = consent_service.arrange_alternative_verification(current_user, trainee_id,
                                                            str(body.get("reason", "")))
@@ -156,6 +159,7 @@ def _one_frame() -> bytes:
 
 @bp.post("/trainees/<uuid:trainee_id>/face/check")
 @api_roles(*STAFF)
+@for_trainee
 @frame_upload(lambda: 1)
 def check_trainee_frame(trainee_id):
     """File ``frame``. 200 ``{"ok", "reason", "message", "quality"}``: a refused frame is a verdict
@@ -185,6 +189,7 @@ def _max_frames() -> int:
 
 @bp.post("/trainees/<uuid:trainee_id>/face")
 @api_roles(*STAFF)
+@for_trainee
 @frame_upload(_max_frames)
 def enrol_trainee_face(trainee_id):
     """Files ``frames`` (3–8 by default). 201: the template summary. 400 with the refusal reason

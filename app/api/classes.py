@@ -14,7 +14,7 @@ from app.models import ClassStatus, Role
 from app.queries import training as training_queries
 from app.services.classes import (ClassApplication, SessionInput, draft_class, get_class_or_404,
                                   review_class, submit_class)
-from app.services.policy import visible_institution
+from app.services.policy import can_manage_class, visible_institution
 from app.services.roster import import_roster, read_rows
 from app.web.access import STAFF
 
@@ -104,7 +104,8 @@ def review(class_id: uuid.UUID):
 @bp.post("/classes/<uuid:class_id>/roster")
 @api_roles(Role.ADMIN, Role.INSTRUCTOR)
 def import_roster_file(class_id: uuid.UUID):
-    """multipart `file` (.csv or .xlsx) → 200 with the import report."""
+    """multipart `file` (.csv or .xlsx) → 200 with the import report; 403 another institution's."""
+    get_class_or_404(db.session, class_id, current_user, can_manage_class)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise ValidationError(_("Choose a file to import."), errors={"file": "missing"})

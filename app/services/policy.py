@@ -22,10 +22,12 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from app.errors.exceptions import PermissionDeniedError
-from app.models import Enrolment, Role, Trainee, TrainingClass, User
+from app.models import ClassStatus, Enrolment, Role, Trainee, TrainingClass, User
 
 PROVINCE_WIDE = frozenset({Role.ADMIN, Role.REVIEWER, Role.AUDITOR})
 STAFF_ACTORS = frozenset({Role.ADMIN, Role.INSTRUCTOR})
+#: Classes the bureau approved: their rosters let the institution act for the trainees on them.
+APPROVED_STATES = (ClassStatus.APPROVED, ClassStatus.RUNNING, ClassStatus.COMPLETED)
 #: The institution an instructor without one "belongs to": matches no row.
 NO_INSTITUTION = uuid.UUID(int=0)
 
@@ -94,12 +96,16 @@ def can_manage_kiosk(actor: User, institution_id) -> bool:
 
 # -- trainees -----------------------------------------------------------------------------------
 
-def trainee_visible_to(session: Session, institution_id, trainee_id) -> bool:
-    """The trainee is on a roster of the institution, or was registered by it."""
+def trainee_visible_to(session: Session, institution_id, trainee_id, acting: bool = False) -> bool:
+    """The institution registered the trainee, or has them on a class roster. To act on the
+    person (``acting``), a roster counts only once the bureau approved the class: listing someone
+    on a draft of one's own lets the institution see them, not change their record or face data."""
     if institution_id is None:
         return False
     on_roster = exists().where(Enrolment.trainee_id == trainee_id, Enrolment.class_id == TrainingClass.id,
                                TrainingClass.institution_id == institution_id)
+    if acting:
+        on_roster = on_roster.where(TrainingClass.status.in_(APPROVED_STATES))
     return session.scalar(select(Trainee.id).where(
         Trainee.id == trainee_id,
         or_(Trainee.registered_by_institution_id == institution_id, on_roster))) is not None
@@ -117,11 +123,13 @@ def can_read_trainee(session: Session, actor: User, trainee: Trainee) -> bool:
 
 
 def can_act_for_trainee(session: Session, actor: User, trainee_id) -> bool:
-    """Admins, or instructors of an institution that sees the trainee: correct the record, record
-    certificates, record paper consent, enrol a face, arrange the ID-card alternative, unlock."""
+    """Admins, or instructors of the institution that registered the trainee or has them on an
+    approved class: correct the record, record certificates, record paper consent, enrol a face,
+    arrange the ID-card alternative, unlock self check-in."""
     if actor.role == Role.ADMIN:
         return True
-    return actor.role == Role.INSTRUCTOR and trainee_visible_to(session, actor.institution_id, trainee_id)
+    return actor.role == Role.INSTRUCTOR and trainee_visible_to(session, actor.institution_id, trainee_id,
+                                                                 acting=True)
 
 
 def can_manage_biometrics(session: Session, actor: User, trainee: Trainee) -> bool:

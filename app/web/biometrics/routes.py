@@ -19,7 +19,7 @@ from app.services import consent as consent_service
 from app.services import enrolment
 from app.services.policy import can_see_full_id
 from app.services.resident_id import mask_resident_id
-from app.web.access import role_required
+from app.web.access import for_trainee, role_required
 from app.web.forms import act_then_redirect
 from app.web.biometrics import bp
 from app.web.biometrics.forms import (METHOD_CHOICES, AlternativeForm, ConsentForm, MyConsentForm,
@@ -62,6 +62,7 @@ def _overview(trainee_id):
 
 @bp.get("/trainees/<uuid:trainee_id>/biometrics")
 @role_required(*STAFF)
+@for_trainee
 def show_trainee_biometrics(trainee_id):
     """A trainee's consent state with the current consent text, enrolment and the alternative."""
     return _overview(trainee_id)
@@ -76,6 +77,7 @@ def show_my_biometrics():
 
 @bp.post("/trainees/<uuid:trainee_id>/biometrics/consent")
 @role_required(*STAFF)
+@for_trainee
 def record_consent(trainee_id):
     """Record consent given on screen or on the paper form, under the version shown."""
     form = ConsentForm()
@@ -103,6 +105,7 @@ def give_my_consent():
 
 @bp.post("/trainees/<uuid:trainee_id>/biometrics/withdraw")
 @role_required(*STAFF)
+@for_trainee
 def withdraw_consent(trainee_id):
     """Withdraw consent; the face template is deleted in the same step."""
     return _run(lambda: consent_service.withdraw_consent(current_user, trainee_id),
@@ -120,6 +123,7 @@ def withdraw_my_consent():
 
 @bp.post("/trainees/<uuid:trainee_id>/biometrics/alternative")
 @role_required(*STAFF)
+@for_trainee
 def arrange_alternative(trainee_id):
     """Verify this trainee by an instructor checking the ID card, with the reason."""
     form = AlternativeForm()
@@ -148,6 +152,7 @@ def _enrol_page(trainee_id):
 
 @bp.get("/trainees/<uuid:trainee_id>/biometrics/enrol")
 @role_required(*STAFF)
+@for_trainee
 def enrol_trainee_face(trainee_id):
     """The webcam page: frames are checked one by one, then enrolled together."""
     return _enrol_page(trainee_id)
