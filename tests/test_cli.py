@@ -57,3 +57,23 @@ def test_demo_seed_if_empty_leaves_a_used_database_alone(runner):
     result = runner.invoke(args=["demo", "seed", "--if-empty"])
     assert "not added" in result.output
     assert _counts()["User"] == 1
+
+
+def test_users_create_places_instructors_in_their_institution(runner):
+    from app.services.catalogue import create_listed_entry
+    from app.models import Role
+    from tests.factories import make_user
+    school = create_listed_entry(make_user(Role.ADMIN), "institution", "A-SCHOOL", "甲技工学校")
+    base = ["users", "create", "--password", "long-password"]
+    no_school = runner.invoke(args=[*base, "--username", "wang", "--role", "instructor"])
+    assert no_school.exit_code != 0
+    reviewer_in_school = runner.invoke(args=[*base, "--username", "li", "--role", "reviewer", "--institution", "A-SCHOOL"])
+    assert reviewer_in_school.exit_code != 0
+    unknown = runner.invoke(args=[*base, "--username", "wang", "--role", "instructor", "--institution", "NOPE"])
+    assert unknown.exit_code != 0
+    assert _counts()["User"] == 1
+    made = runner.invoke(args=[*base, "--username", "wang", "--role", "instructor", "--institution", "A-SCHOOL",
+                               "--name", "王老师"])
+    assert made.exit_code == 0 and "created wang (instructor, A-SCHOOL)" in made.output
+    db.session.rollback()
+    assert db.session.scalar(select(User.institution_id).where(User.username == "wang")) == school.id

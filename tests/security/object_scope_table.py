@@ -53,10 +53,13 @@ SCOPE: dict[str, frozenset[str]] = {
     "GET /audit/trainees/<uuid:trainee_id>/trace.xlsx": AUDIT,
     "GET /audit/trainees/<uuid:trainee_id>/trace.pdf": AUDIT,
     "GET /audit/statements/<uuid:statement_id>": AUDIT,
-    # catalogues and duplicate-face flags (province objects, administrators)
+    # catalogues, duplicate-face flags and accounts (province objects, administrators)
     "POST /catalogue/<kind>/<uuid:entry_id>/status": ADMIN,
     "POST /catalogue/programmes/<uuid:programme_id>/standards": ADMIN,
     "POST /admin/duplicate-faces/<uuid:flag_id>/resolve": ADMIN,
+    "GET /admin/users/<uuid:user_id>": ADMIN,
+    "POST /admin/users/<uuid:user_id>": ADMIN,
+    "POST /admin/users/<uuid:user_id>/password": ADMIN,
     "POST /api/catalogue/<kind>/<uuid:entry_id>/status": ADMIN,
     "POST /api/duplicate-faces/<uuid:flag_id>/resolve": ADMIN,
     # JSON API: classes and trainees
