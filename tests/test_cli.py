@@ -42,11 +42,14 @@ def test_demo_seed_twice_changes_nothing(runner):
     assert first.exit_code == 0, first.output
     assert "demo data created" in first.output
     counts = _counts()
-    assert counts == {"User": 5, "Institution": 1, "Programme": 1, "TrainingClass": 1,
-                      "Trainee": 3, "Enrolment": 3}
+    assert counts == {"User": 6, "Institution": 2, "Programme": 1, "TrainingClass": 2,
+                      "Trainee": 5, "Enrolment": 5}
+    assert "instructor_b" in first.output and "石家庄演示技工学校" in first.output
+    assert first.output.count("secret ") == 2
     second = runner.invoke(args=["demo", "seed"])
     assert "nothing changed" in second.output
     assert _counts() == counts
+    assert "secret " not in second.output
     password = first.output.split("password: ")[1].split()[0]
     assert password in second.output
 

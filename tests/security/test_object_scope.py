@@ -185,3 +185,15 @@ def test_a_freshly_registered_trainee_is_seen_by_the_registering_institution_onl
     assert "新学员" in outsider.send("GET", "/trainees").text
     assert own.send("GET", f"/api/trainees/{trainee_id}").status_code == 403
     assert "新学员" not in own.send("GET", "/api/trainees").text
+
+
+def test_the_demo_seed_shows_the_boundary(app, client, auth):
+    """`make run`: each demo instructor lists only their own institution's class and trainees."""
+    from app.services.demo import seed_demo
+    seed_demo(PASSWORD)
+    for username, own, other in (("instructor", ("DEMO-CLASS-1", "张伟"), ("DEMO-CLASS-B", "赵强")),
+                                 ("instructor_b", ("DEMO-CLASS-B", "赵强"), ("DEMO-CLASS-1", "张伟"))):
+        auth.login(username, PASSWORD)
+        pages = client.get("/classes").text + client.get("/trainees").text
+        assert all(word in pages for word in own) and not any(word in pages for word in other), username
+        auth.logout()
