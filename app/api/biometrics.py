@@ -159,8 +159,8 @@ def _one_frame() -> bytes:
 
 @bp.post("/trainees/<uuid:trainee_id>/face/check")
 @api_roles(*STAFF)
-@for_trainee
 @frame_upload(lambda: 1)
+@for_trainee
 def check_trainee_frame(trainee_id):
     """File ``frame``. 200 ``{"ok", "reason", "message", "quality"}``: a refused frame is a verdict
     with its reason (``no_face``, ``several_faces``, ``too_dark`` …), not an error. 409 ``no_consent``."""
@@ -189,8 +189,8 @@ def _max_frames() -> int:
 
 @bp.post("/trainees/<uuid:trainee_id>/face")
 @api_roles(*STAFF)
-@for_trainee
 @frame_upload(_max_frames)
+@for_trainee
 def enrol_trainee_face(trainee_id):
     """Files ``frames`` (3–8 by default). 201: the template summary. 400 with the refusal reason
     as ``error`` and ``errors.frame`` = the frame's index; 409 ``no_consent`` or ``duplicate_face``

@@ -26,7 +26,7 @@ from app.errors.exceptions import NotFoundError, PermissionDeniedError, Validati
 from app.extensions import db
 from app.models import (AlternativeVerification, CheckInChallenge, CheckInLock, ClassSession,
                         ClassStatus, Decision, Enrolment, FaceVerification, IntervalStatus, Kiosk,
-                        PresenceInterval, Purpose, Role, Trainee, TrainingClass, User,
+                        PresenceInterval, Purpose, Trainee, TrainingClass, User,
                         VerificationMode)
 from app.models.base import utcnow
 from app.queries import biometrics as bio_queries
@@ -35,7 +35,7 @@ from app.services.face_checks import (FaceEvidence, clock_skewed, consume_challe
                                       issue_challenge, parse_purpose, peek_action, verify_personal)
 from app.services._tx import transaction
 from app.services.audit import append_audit
-from app.services.policy import can_act_for, can_act_for_trainee
+from app.services.policy import can_act_for, can_act_for_trainee, is_staff_actor
 from app.services.enrolment import reason_message as frame_reason_message
 
 #: Plain words for each refusal, shown on the check-in page.
@@ -361,7 +361,7 @@ def check_alternative(actor: User, trainee_id, purpose: str, note: str = "") -> 
         PermissionDeniedError: not an instructor or admin. ValidationError: bad purpose.
         NotFoundError: no such trainee.
     """
-    if actor.role not in (Role.INSTRUCTOR, Role.ADMIN):
+    if not is_staff_actor(actor):
         raise PermissionDeniedError(_("Only instructors record ID-card verifications."))
     purpose = parse_purpose(purpose)
     now = utcnow()
@@ -397,7 +397,7 @@ def unlock_trainee(actor: User, trainee_id, reason: str) -> CheckInLock:
         PermissionDeniedError: wrong role, or a trainee of another institution. ValidationError: no
             reason. NotFoundError: not locked.
     """
-    if actor.role not in (Role.INSTRUCTOR, Role.ADMIN):
+    if not is_staff_actor(actor):
         raise PermissionDeniedError(_("Only instructors unlock check-in."))
     reason = (reason or "").strip()
     if not reason:

@@ -230,12 +230,12 @@ def review_class(actor: User, class_id, approve: bool, comment: str) -> Training
         ConflictError: the application is not waiting for review.
         ValidationError: a rejection without a comment, or approving a revoked programme.
     """
-    if actor.role != Role.REVIEWER:
+    if not policy.is_reviewer(actor):
         raise PermissionDeniedError(_("Only reviewers of the bureau review applications."))
     comment = (comment or "").strip()
     with transaction() as session:
         klass = get_class_or_404(session, class_id)
-        if actor.institution_id is not None and actor.institution_id == klass.institution_id:
+        if not policy.can_review_class(actor, klass):
             raise PermissionDeniedError(_("You may not review an application of your own institution."))
         if klass.status != ClassStatus.SUBMITTED:
             raise ConflictError(_("This application is not waiting for review."), code="wrong_state")

@@ -23,7 +23,7 @@ from app.errors.exceptions import (ConflictError, NotFoundError, PermissionDenie
                                    UnavailableError, ValidationError)
 from app.extensions import db
 from app.face import get_face
-from app.models import (AlternativeVerification, Consent, ConsentText, DuplicateFaceFlag, FaceTemplate, Role, Trainee,
+from app.models import (AlternativeVerification, Consent, ConsentText, DuplicateFaceFlag, FaceTemplate, Trainee,
                         User)
 from app.models.base import utcnow
 from app.queries import biometrics as queries
@@ -219,7 +219,7 @@ def resolve_duplicate_flag(actor: User, flag_id, note: str = "") -> DuplicateFac
         PermissionDeniedError: the actor is not an administrator.
         NotFoundError: no such flag. ConflictError: already resolved.
     """
-    if actor.role != Role.ADMIN:
+    if not policy.can_resolve_duplicate_faces(actor):
         raise PermissionDeniedError(_("Only administrators resolve duplicate-face flags."))
     with transaction() as session:
         flag = session.get(DuplicateFaceFlag, flag_id)
@@ -271,7 +271,7 @@ def _trainee_for(session: Session, actor: User, trainee_id) -> Trainee:
     trainee = session.get(Trainee, trainee_id)
     if trainee is None:
         raise NotFoundError(_("No such trainee."))
-    if actor.role == Role.TRAINEE:
+    if policy.is_trainee(actor):
         if not policy.is_own_record(actor, trainee):
             raise PermissionDeniedError(_("Trainees may only manage their own face data."))
     elif not policy.can_act_for_trainee(session, actor, trainee.id):

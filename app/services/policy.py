@@ -111,8 +111,12 @@ def trainee_visible_to(session: Session, institution_id, trainee_id, acting: boo
         or_(Trainee.registered_by_institution_id == institution_id, on_roster))) is not None
 
 
+def is_trainee(actor: User) -> bool:
+    return actor.role == Role.TRAINEE
+
+
 def is_own_record(actor: User, trainee: Trainee) -> bool:
-    return actor.role == Role.TRAINEE and trainee.user_id is not None and trainee.user_id == actor.id
+    return is_trainee(actor) and trainee.user_id is not None and trainee.user_id == actor.id
 
 
 def can_read_trainee(session: Session, actor: User, trainee: Trainee) -> bool:
@@ -145,6 +149,15 @@ def can_see_full_id(actor: User) -> bool:
 
 # -- roles without an object ----------------------------------------------------------------------
 
+def is_staff_actor(actor: User) -> bool:
+    """Administrators and instructors: the roles that act on institutions' objects at all."""
+    return actor.role in STAFF_ACTORS
+
+
+def is_reviewer(actor: User) -> bool:
+    return actor.role == Role.REVIEWER
+
+
 def can_register_trainees(actor: User) -> bool:
     return actor.role in STAFF_ACTORS
 
@@ -165,6 +178,10 @@ def can_manage_catalogues(actor: User) -> bool:
 
 def can_read_audit(actor: User) -> bool:
     return actor.role in (Role.ADMIN, Role.AUDITOR)
+
+
+def can_resolve_duplicate_faces(actor: User) -> bool:
+    return actor.role == Role.ADMIN
 
 
 def can_manage_accounts(actor: User) -> bool:

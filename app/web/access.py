@@ -42,8 +42,7 @@ def acting_for_trainee(trainee_id) -> None:
 
 
 def for_trainee(view):
-    """`acting_for_trainee` on the view's ``trainee_id`` before anything (a frame upload's CSRF
-    check, say) reads the body."""
+    """`acting_for_trainee` on the view's ``trainee_id`` before the view reads the body."""
     @wraps(view)
     def wrapped(trainee_id, *args, **kwargs):
         acting_for_trainee(trainee_id)
