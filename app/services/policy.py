@@ -2,16 +2,18 @@
 
 Services call these predicates (or `require`) before they act and raise `PermissionDeniedError`;
 views read the same predicates, and templates read them through the `can` object
-(`Can`, registered as a Jinja global) instead of comparing role strings. Province-level roles
+(`Can`, given to every template by a context processor in `app/__init__.py`) instead of comparing
+role strings. Province-level roles
 (admin, reviewer, auditor) reach the whole installation within what their role may do; an
 instructor reaches only the objects of their own institution, and a trainee only their own record.
 
 An instructor sees a trainee through an enrolment in a class of their institution, or because
 their institution registered the trainee (`Trainee.registered_by_institution_id`, so that a
-freshly registered trainee is not lost before the first enrolment). Being on a roster of one's own
-institution gives no power over the trainee's enrolments, sessions or hours in other institutions'
-classes: those are acted on only through a class of the actor's institution. docs/access.md holds
-the table.
+freshly registered trainee is not lost before the first enrolment). To act for the person, a roster
+counts only once the bureau approved the class (a draft of one's own shows the trainee, no more).
+Being on a roster of one's own institution gives no power over the trainee's enrolments, sessions
+or hours in other institutions' classes: those are acted on only through a class of the actor's
+institution. docs/access.md holds the table.
 """
 from __future__ import annotations
 
@@ -203,9 +205,6 @@ class Can:
     def _ask(self, predicate, *args) -> bool:
         return self._actor is not None and predicate(self._actor, *args)
 
-    def read_class(self, klass) -> bool:
-        return self._ask(can_read_class, klass)
-
     def manage_class(self, klass) -> bool:
         return self._ask(can_manage_class, klass)
 
@@ -217,9 +216,6 @@ class Can:
 
     def review_class(self, klass) -> bool:
         return self._ask(can_review_class, klass)
-
-    def read_trainee(self, trainee) -> bool:
-        return self._actor is not None and can_read_trainee(self._session, self._actor, trainee)
 
     def manage_trainee(self, trainee) -> bool:
         return self._actor is not None and can_act_for_trainee(self._session, self._actor, trainee.id)

@@ -96,7 +96,7 @@ def class_attendance(class_id: uuid.UUID):
         ledger=queries.list_class_ledger(db.session, klass.id),
         reversed_ids={e.reverses_id for e, _t in queries.list_class_ledger(db.session, klass.id) if e.reverses_id},
         locks=queries.list_active_locks(db.session, trainee_ids), alternatives=alternatives,
-        can_act=policy.can_manage_class(current_user, klass), purpose_words=PURPOSE_WORDS)
+        purpose_words=PURPOSE_WORDS)
 
 
 @bp.route("/classes/<uuid:class_id>/sessions/<uuid:session_id>/log")

@@ -63,8 +63,7 @@ def class_claim(class_id: uuid.UUID):
     klass = _readable(get_class_or_404(db.session, class_id))
     claim = queries.get_latest_claim(db.session, klass.id)
     return render_template("subsidy/claim.html", klass=klass, claim=claim, chart=_chart(claim),
-                           versions=queries.list_claim_versions(db.session, klass.id),
-                           can_prepare=policy.is_class_instructor(current_user, klass))
+                           versions=queries.list_claim_versions(db.session, klass.id))
 
 
 @bp.route("/classes/<uuid:class_id>/prepare", methods=["POST"])

@@ -112,7 +112,6 @@ def show_class(class_id: uuid.UUID):
     certificates = {e.trainee_id: list(db.session.scalars(
         select(Certificate).where(Certificate.trainee_id == e.trainee_id))) for e in klass.enrolments}
     return render_template("training/class.html", klass=klass, certificates=certificates,
-                           can_edit=policy.can_manage_class(current_user, klass),
                            report=None, errors={}, **completion_context(klass))
 
 
@@ -151,7 +150,7 @@ def import_roster_view(class_id: uuid.UUID):
         return redirect(url_for("training.show_class", class_id=class_id))
     db.session.refresh(klass)
     return render_template("training/class.html", klass=klass, certificates={}, report=report,
-                           can_edit=True, errors={}, **completion_context(klass))
+                           errors={}, **completion_context(klass))
 
 
 @bp.route("/enrolments/<uuid:enrolment_id>/exemptions", methods=["POST"])

@@ -17,7 +17,7 @@ from app.queries.biometrics import get_trainee_of_user
 from app.queries import completion as queries
 from app.services import hours, policy
 from app.services.classes import get_class_or_404, get_enrolment_or_404
-from app.services.completion import (AssessmentInput, complete_class, is_class_staff,
+from app.services.completion import (AssessmentInput, complete_class,
                                      issue_certificate, record_assessment)
 from app.web.access import STAFF, role_required
 from app.web.forms import act_then_redirect, date_field, field, flash_refusal
@@ -32,7 +32,6 @@ def completion_context(klass: TrainingClass) -> dict:
             "completion_certificates": queries.get_class_certificates(db.session, klass.id),
             "progress": {e.id: hours.progress(db.session, e) for e in klass.enrolments},
             "organisations": catalogue_queries.list_listed(db.session, "evaluation_organisation"),
-            "can_assess": is_class_staff(current_user, klass),
             "pass_mark": current_app.config["ASSESSMENT_PASS_MARK"]}
 
 
