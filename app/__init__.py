@@ -67,9 +67,11 @@ def _init_extensions(app: Flask) -> None:
     def _navigation():
         from flask_login import current_user
 
+        from app.services.policy import Can
         from app.web.access import navigation_for
-        role = current_user.role if current_user.is_authenticated else None
-        return {"navigation": navigation_for(role)}
+        signed_in = current_user.is_authenticated
+        return {"navigation": navigation_for(current_user.role if signed_in else None),
+                "can": Can(db.session, current_user if signed_in else None)}
 
 
 def _register_blueprints(app: Flask) -> None:

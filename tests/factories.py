@@ -27,6 +27,21 @@ def make_user(role: Role | str = Role.TRAINEE, username: str | None = None,
     return user
 
 
+def make_instructor(*trainees, username: str = "instructor", institution=None) -> User:
+    """An instructor of ``institution`` (default: a new one) that registered ``trainees``, so that
+    it may act for them (app/services/policy.py)."""
+    from app.extensions import db
+    from app.models import Institution
+    if institution is None:
+        institution = Institution(code=f"I-{next(_serial)}", name="测试技工学校")
+        db.session.add(institution)
+        db.session.commit()
+    for trainee in trainees:
+        trainee.registered_by_institution_id = institution.id
+    db.session.commit()
+    return make_user(Role.INSTRUCTOR, username=username, institution=institution)
+
+
 def resident_id(born: date = date(1990, 5, 17), region: str = "130102", seq: int | None = None) -> str:
     """A valid resident ID number; each call without ``seq`` gives a new one."""
     first17 = f"{region}{born:%Y%m%d}{(seq if seq is not None else next(_serial)) % 1000:03d}"

@@ -42,11 +42,14 @@ def test_demo_seed_twice_changes_nothing(runner):
     assert first.exit_code == 0, first.output
     assert "demo data created" in first.output
     counts = _counts()
-    assert counts == {"User": 5, "Institution": 1, "Programme": 1, "TrainingClass": 1,
-                      "Trainee": 3, "Enrolment": 3}
+    assert counts == {"User": 6, "Institution": 2, "Programme": 1, "TrainingClass": 2,
+                      "Trainee": 5, "Enrolment": 5}
+    assert "instructor_b" in first.output and "石家庄演示技工学校" in first.output
+    assert first.output.count("secret ") == 2
     second = runner.invoke(args=["demo", "seed"])
     assert "nothing changed" in second.output
     assert _counts() == counts
+    assert "secret " not in second.output
     password = first.output.split("password: ")[1].split()[0]
     assert password in second.output
     from app.services.checkpoints import read_checkpoints
@@ -59,3 +62,23 @@ def test_demo_seed_if_empty_leaves_a_used_database_alone(runner):
     result = runner.invoke(args=["demo", "seed", "--if-empty"])
     assert "not added" in result.output
     assert _counts()["User"] == 1
+
+
+def test_users_create_places_instructors_in_their_institution(runner):
+    from app.services.catalogue import create_listed_entry
+    from app.models import Role
+    from tests.factories import make_user
+    school = create_listed_entry(make_user(Role.ADMIN), "institution", "A-SCHOOL", "甲技工学校")
+    base = ["users", "create", "--password", "long-password"]
+    no_school = runner.invoke(args=[*base, "--username", "wang", "--role", "instructor"])
+    assert no_school.exit_code != 0
+    reviewer_in_school = runner.invoke(args=[*base, "--username", "li", "--role", "reviewer", "--institution", "A-SCHOOL"])
+    assert reviewer_in_school.exit_code != 0
+    unknown = runner.invoke(args=[*base, "--username", "wang", "--role", "instructor", "--institution", "NOPE"])
+    assert unknown.exit_code != 0
+    assert _counts()["User"] == 1
+    made = runner.invoke(args=[*base, "--username", "wang", "--role", "instructor", "--institution", "A-SCHOOL",
+                               "--name", "王老师"])
+    assert made.exit_code == 0 and "created wang (instructor, A-SCHOOL)" in made.output
+    db.session.rollback()
+    assert db.session.scalar(select(User.institution_id).where(User.username == "wang")) == school.id

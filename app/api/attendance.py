@@ -17,13 +17,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
-from app.api.biometrics import api_roles, frame_upload
-from app.api.helpers import a_time, check, json_body, text
+from app.api.biometrics import frame_upload
+from app.api.helpers import a_time, acting_on_entry, api_roles, check, json_body, text
 from app.errors.exceptions import ValidationError
 from app.extensions import csrf, limiter
 from app.models import Role
 from app.services import attendance, hours, study
 from app.services.kiosks import authenticate_kiosk
+from app.web.access import acting_for_trainee
 
 bp = Blueprint("attendance_api", __name__, url_prefix="/api")
 
@@ -123,7 +124,7 @@ def kiosk_auth(view):
         creds = request.authorization
         kiosk = authenticate_kiosk(creds.username, creds.password) if creds else None
         if kiosk is None:
-            return ({"error": "unauthorized", "message": _("Kiosk credentials are missing or wrong.")}, 401,
+            return ({"error": "unauthenticated", "message": _("Kiosk credentials are missing or wrong.")}, 401,
                     {"WWW-Authenticate": 'Basic realm="kiosk"'})
         request.max_content_length = _max_frames() * current_app.config["FACE_MAX_FRAME_BYTES"] + 65536
         return view(kiosk, *args, **kwargs)
@@ -163,6 +164,7 @@ def kiosk_check_out(kiosk):
 @api_roles(Role.INSTRUCTOR, Role.ADMIN)
 def check_alternative(trainee_id):
     """Instructor-witnessed ID-card check: ``{"purpose", "note"}``."""
+    acting_for_trainee(trainee_id)
     body = json_body()
     return attempt_json(attendance.check_alternative(current_user, trainee_id, body.get("purpose", ""),
                                                      str(body.get("note", ""))))
@@ -180,6 +182,7 @@ def _reason() -> str:
 @api_roles(Role.INSTRUCTOR, Role.ADMIN)
 def unlock(trainee_id):
     """Lift a lock-out: ``{"reason"}``."""
+    acting_for_trainee(trainee_id)
     lock = attendance.unlock_trainee(current_user, trainee_id, _reason())
     return {"unlocked_at": lock.unlocked_at.isoformat()}
 
@@ -188,6 +191,7 @@ def unlock(trainee_id):
 @api_roles(Role.INSTRUCTOR, Role.ADMIN)
 def reverse(entry_id):
     """Reverse a credited ledger entry: ``{"reason"}`` → 201 with the reversing entry."""
+    acting_on_entry(entry_id)
     entry = hours.reverse_entry(current_user, entry_id, _reason())
     return {"id": str(entry.id), "minutes": entry.minutes, "reverses_id": str(entry.reverses_id),
             "statement_id": str(entry.statement_id)}, 201

@@ -13,36 +13,21 @@ from flask import Blueprint, current_app, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.errors.exceptions import PermissionDeniedError, ValidationError
+from app.api.helpers import api_roles
+from app.errors.exceptions import ValidationError
 from app.extensions import csrf, db
 from app.models import Role
 from app.queries import biometrics as queries
 from app.services import consent as consent_service
 from app.services import enrolment
+from app.services.policy import can_see_full_id
 from app.services.resident_id import mask_resident_id
+from app.web.access import acting_for_trainee, for_trainee
 
 bp = Blueprint("biometrics_api", __name__, url_prefix="/api")
 
 STAFF = (Role.ADMIN, Role.INSTRUCTOR)
 _FORM_OVERHEAD = 64 * 1024  # multipart headers and the CSRF field around the frames
-
-
-def api_roles(*roles: Role):
-    """Signed-in accounts with one of ``roles`` only.
-
-    :raise 401: nobody is signed in (JSON, no redirect).
-    :raise 403: the role is not among ``roles``.
-    """
-    def decorator(view):
-        @wraps(view)
-        def wrapped(*args, **kwargs):
-            if not current_user.is_authenticated:
-                return {"error": "unauthorized", "message": _("Sign in first."), "status": 401}, 401
-            if current_user.role not in roles:
-                raise PermissionDeniedError(_("Your role may not do this."))
-            return view(*args, **kwargs)
-        return wrapped
-    return decorator
 
 
 def frame_upload(max_frames):
@@ -93,7 +78,7 @@ def state_json(state) -> dict:
     trainee, text, template, alt = state.trainee, state.consent_text, state.template, state.alternative
     return {
         "trainee": {"id": str(trainee.id), "name": trainee.name,
-                    "id_number": (trainee.id_number if current_user.role == Role.ADMIN
+                    "id_number": (trainee.id_number if can_see_full_id(current_user)
                                   else mask_resident_id(trainee.id_number))},
         "consent_text": {"version": text.version, "body": text.body, "retention_days": text.retention_days},
         "consent": consent_json(state.consent),
@@ -124,6 +109,7 @@ def get_my_biometrics(trainee_id):
 def give_trainee_consent(trainee_id):
     """Body ``{"version", "method": "on_screen"|"paper"}``. 201: the consent. 400: outdated
     version or unknown method. 409 ``consent_exists``."""
+    acting_for_trainee(trainee_id)
     body = _json_body()
     consent = consent_service.give_consent(current_user, trainee_id, str(body.get("version", "")),
                                            str(body.get("method", "")))
@@ -159,6 +145,7 @@ def withdraw_my_consent(trainee_id):
 def arrange_alternative_verification(trainee_id):
     """Body ``{"reason"}``: the trainee is verified by an instructor checking the ID card.
     201; 400 without a reason; 409 when already arranged."""
+    acting_for_trainee(trainee_id)
     body = _json_body()
     alt = consent_service.arrange_alternative_verification(current_user, trainee_id,
                                                            str(body.get("reason", "")))
@@ -173,6 +160,7 @@ def _one_frame() -> bytes:
 @bp.post("/trainees/<uuid:trainee_id>/face/check")
 @api_roles(*STAFF)
 @frame_upload(lambda: 1)
+@for_trainee
 def check_trainee_frame(trainee_id):
     """File ``frame``. 200 ``{"ok", "reason", "message", "quality"}``: a refused frame is a verdict
     with its reason (``no_face``, ``several_faces``, ``too_dark`` …), not an error. 409 ``no_consent``."""
@@ -202,6 +190,7 @@ def _max_frames() -> int:
 @bp.post("/trainees/<uuid:trainee_id>/face")
 @api_roles(*STAFF)
 @frame_upload(_max_frames)
+@for_trainee
 def enrol_trainee_face(trainee_id):
     """Files ``frames`` (3–8 by default). 201: the template summary. 400 with the refusal reason
     as ``error`` and ``errors.frame`` = the frame's index; 409 ``no_consent`` or ``duplicate_face``

@@ -14,6 +14,7 @@ from app.models import ClassStatus, Role
 from app.queries import training as training_queries
 from app.services.classes import (ClassApplication, SessionInput, draft_class, get_class_or_404,
                                   review_class, submit_class)
+from app.services.policy import can_manage_class, visible_institution
 from app.services.roster import import_roster, read_rows
 from app.web.access import STAFF
 
@@ -47,11 +48,12 @@ def _ids(body: dict, name: str, errors: dict) -> list[uuid.UUID]:
 @bp.get("/classes")
 @api_roles(*STAFF)
 def list_classes():
-    """200 `{"classes": [...]}`; `?status=submitted` filters."""
+    """200 `{"classes": [...]}` (an instructor: their institution's); `?status=submitted` filters."""
     status = request.args.get("status")
     if status and status not in {s.value for s in ClassStatus}:
         raise ValidationError(_("Unknown status."), errors={"status": "unknown"})
-    rows = training_queries.list_classes(db.session, ClassStatus(status) if status else None)
+    rows = training_queries.list_classes(db.session, ClassStatus(status) if status else None,
+                                         visible_institution(current_user))
     return {"classes": [dict(class_json(k), roster_size=n) for k, n in rows]}
 
 
@@ -76,8 +78,8 @@ def create_class():
 @bp.get("/classes/<uuid:class_id>")
 @api_roles(*STAFF)
 def get_class(class_id: uuid.UUID):
-    """200 with sessions, instructors and roster; 404 when unknown."""
-    return class_json(get_class_or_404(db.session, class_id), detail=True)
+    """200 with sessions, instructors and roster; 404 when unknown; 403 another institution's."""
+    return class_json(get_class_or_404(db.session, class_id, current_user), detail=True)
 
 
 @bp.post("/classes/<uuid:class_id>/submit")
@@ -102,7 +104,8 @@ def review(class_id: uuid.UUID):
 @bp.post("/classes/<uuid:class_id>/roster")
 @api_roles(Role.ADMIN, Role.INSTRUCTOR)
 def import_roster_file(class_id: uuid.UUID):
-    """multipart `file` (.csv or .xlsx) → 200 with the import report."""
+    """multipart `file` (.csv or .xlsx) → 200 with the import report; 403 another institution's."""
+    get_class_or_404(db.session, class_id, current_user, can_manage_class)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise ValidationError(_("Choose a file to import."), errors={"file": "missing"})

@@ -1,4 +1,6 @@
-"""Request parsing and access checks shared by the API modules."""
+"""Request parsing and access checks shared by the API modules: the one `api_roles` decorator
+(401 ``unauthenticated``, 403 for a role not allowed) and the object checks that run before a
+body is read (so that another institution's object answers 403, never a 400)."""
 from __future__ import annotations
 
 import uuid
@@ -9,8 +11,10 @@ from flask import request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.errors.exceptions import PermissionDeniedError, SkillTraceError, ValidationError
-from app.models import Role
+from app.errors.exceptions import NotFoundError, PermissionDeniedError, SkillTraceError, ValidationError
+from app.extensions import db
+from app.models import HoursEntry, Role
+from app.services.classes import get_enrolment_or_404
 
 
 class UnauthenticatedError(SkillTraceError):
@@ -35,6 +39,17 @@ def api_roles(*roles: Role):
             return view(*args, **kwargs)
         return wrapped
     return decorator
+
+
+def acting_on_entry(entry_id) -> None:
+    """Authorise correcting this ledger entry (through its own class) before the body is read.
+
+    :raise 404: unknown entry. :raise 403: the entry is in another institution's class.
+    """
+    entry = db.session.get(HoursEntry, entry_id)
+    if entry is None:
+        raise NotFoundError(_("No such ledger entry."))
+    get_enrolment_or_404(db.session, entry.enrolment_id, current_user)
 
 
 def json_body() -> dict:

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from flask_login import current_user
 
-from app.models import Role, Trainee, TrainingClass
+from app.models import Trainee, TrainingClass
+from app.services.policy import can_see_full_id
 from app.services.resident_id import mask_resident_id
 
 
 def trainee_json(trainee: Trainee) -> dict:
-    number = trainee.id_number if current_user.role == Role.ADMIN else mask_resident_id(trainee.id_number)
+    number = trainee.id_number if can_see_full_id(current_user) else mask_resident_id(trainee.id_number)
     return {"id": str(trainee.id), "name": trainee.name, "id_number": number,
             "birth_date": trainee.birth_date.isoformat(), "sex": trainee.sex.value,
             "phone": trainee.phone, "category": trainee.category, "employer": trainee.employer}

@@ -9,8 +9,9 @@ from app.api.serializers import trainee_json
 from app.extensions import db
 from app.models import Role
 from app.queries import training as training_queries
-from app.services.registry import (TraineeInput, get_trainee_or_404, register_trainee,
-                                   update_trainee, validate_trainee)
+from app.services.policy import visible_institution
+from app.services.registry import (TraineeInput, can_manage_trainee, get_trainee_or_404,
+                                   register_trainee, update_trainee, validate_trainee)
 
 READERS = (Role.ADMIN, Role.INSTRUCTOR, Role.AUDITOR)
 WRITERS = (Role.ADMIN, Role.INSTRUCTOR)
@@ -19,8 +20,9 @@ WRITERS = (Role.ADMIN, Role.INSTRUCTOR)
 @bp.get("/trainees")
 @api_roles(*READERS)
 def list_trainees():
-    """200 `{"trainees": [...]}`."""
-    return {"trainees": [trainee_json(t) for t in training_queries.list_trainees(db.session)]}
+    """200 `{"trainees": [...]}` (an instructor: those their institution sees)."""
+    return {"trainees": [trainee_json(t) for t in training_queries.list_trainees(
+        db.session, visible_institution(current_user))]}
 
 
 @bp.post("/trainees")
@@ -37,8 +39,8 @@ def create_trainee():
 @bp.get("/trainees/<uuid:trainee_id>")
 @api_roles(*READERS)
 def get_trainee(trainee_id: uuid.UUID):
-    """200 with the trainee; 404 when unknown."""
-    return trainee_json(get_trainee_or_404(db.session, trainee_id))
+    """200 with the trainee; 404 when unknown; 403 when the actor's institution does not see it."""
+    return trainee_json(get_trainee_or_404(db.session, trainee_id, current_user))
 
 
 @bp.patch("/trainees/<uuid:trainee_id>")
@@ -46,7 +48,7 @@ def get_trainee(trainee_id: uuid.UUID):
 def patch_trainee(trainee_id: uuid.UUID):
     """Correct phone, category and employer (name and ID number are fixed); 200 with the record."""
     body, errors = json_body(), {}
-    current = get_trainee_or_404(db.session, trainee_id)
+    current = get_trainee_or_404(db.session, trainee_id, current_user, can_manage_trainee)
     phone = text(body, "phone", errors, required=False) or current.phone
     category = text(body, "category", errors, required=False) or current.category
     employer = text(body, "employer", errors, required=False) if "employer" in body else current.employer

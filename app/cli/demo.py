@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 from app.config import instance_secret
 from app.extensions import db
 from app.queries.accounts import count_users
-from app.services.demo import demo_usernames, seed_demo
+from app.services.demo import demo_accounts, seed_demo
 
 demo_cli = AppGroup("demo", help="Demo data.")
 
@@ -16,17 +16,21 @@ demo_cli = AppGroup("demo", help="Demo data.")
 @demo_cli.command("seed")
 @click.option("--if-empty", is_flag=True, help="Seed only when the database has no accounts yet.")
 def seed(if_empty: bool) -> None:
-    """Create demo accounts, an institution, a programme and a class; safe to run again.
+    """Create demo accounts, two institutions (each with its instructor, kiosk and class) and a
+    programme; safe to run again.
 
-    The demo password is generated once into instance/demo_password and printed.
+    The demo password is generated once into instance/demo_password and printed; a kiosk's
+    secret is printed only when the kiosk is created.
     """
     password = instance_secret(Path(current_app.instance_path), "demo_password", 9)
     if if_empty and count_users(db.session):
         click.echo("the database has accounts already; demo data not added")
-        result = demo_usernames()
+        result = demo_accounts()
     else:
         result = seed_demo(password)
         click.echo("demo data created" if result.created else "demo data already present; nothing changed")
     click.echo("sign in at /login with any of these accounts:")
-    for role, username in result.usernames.items():
-        click.echo(f"  {role:<11} {username:<12} password: {password}")
+    for role, username, institution in result.accounts:
+        click.echo(f"  {role:<11} {username:<12} password: {password}  {institution}".rstrip())
+    for institution, site, key, secret in result.kiosks:
+        click.echo(f"kiosk of {institution} at {site}: open /kiosk, key {key}, secret {secret} (shown once)")

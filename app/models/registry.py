@@ -48,6 +48,10 @@ class Trainee(UUIDPrimaryKey, Timestamps, Base):
     category: Mapped[str] = mapped_column(String(40))
     employer: Mapped[str] = mapped_column(String(200), default="")
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), unique=True)
+    #: The institution whose instructor registered the trainee (none when the bureau did): it
+    #: sees the trainee before any enrolment (app/services/policy.py).
+    registered_by_institution_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("institutions.id"), index=True)
 
     certificates = relationship("Certificate", back_populates="trainee",
                                 order_by="Certificate.issued_on")

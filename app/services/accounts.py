@@ -1,17 +1,24 @@
-"""Accounts and sign-in: creating users, checking passwords (Argon2id), listing accounts."""
+"""Accounts and sign-in: creating users, placing them in their institution, changing and
+deactivating them, resetting passwords (administrators, audited), checking passwords (Argon2id)."""
 from __future__ import annotations
 
 import re
+import uuid
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, current_app
 
-from app.errors.exceptions import ConflictError, ValidationError
-from app.models import Role, User
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app.errors.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
+from app.models import Institution, Role, User
 from app.models.base import utcnow
-from app.queries.accounts import get_user_by_username
+from app.queries.accounts import get_user, get_user_by_username
 from app.services._tx import transaction
+from app.services.audit import append_audit
+from app.services.policy import can_manage_accounts, require
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
 MIN_PASSWORD_LENGTH = 8
@@ -41,7 +48,8 @@ def hash_password(password: str) -> str:
 
 
 def create_user(username: str, role: str | Role, password: str, display_name: str = "") -> User:
-    """Create an account.
+    """Create an account without a placement or an audit entry (test factories); accounts for
+    people are made with `create_account`, which places instructors in their institution.
 
     Args:
         username: 3–64 characters of lower-case letters, digits, ``_ . -``.
@@ -51,6 +59,13 @@ def create_user(username: str, role: str | Role, password: str, display_name: st
         ValidationError: a malformed user name, unknown role or short password.
         ConflictError: the user name is taken.
     """
+    username, role = _checked(username, role, password)
+    with transaction() as session:
+        return _insert(session, username, role, password, display_name)
+
+
+def _checked(username: str, role, password: str) -> tuple[str, Role]:
+    """The cleaned user name and role. :raise ValidationError: see `create_user`."""
     username = username.strip().lower()
     errors = {}
     if not _USERNAME.match(username):
@@ -64,12 +79,128 @@ def create_user(username: str, role: str | Role, password: str, display_name: st
     if errors:
         raise ValidationError("invalid account: " + "; ".join(f"{k}: {v}" for k, v in errors.items()),
                               errors=errors)
+    return username, role
+
+
+def _insert(session, username: str, role: Role, password: str, display_name: str) -> User:
+    if get_user_by_username(session, username):
+        raise ConflictError(f"user name {username!r} is taken", code="username_taken")
+    user = User(username=username, role=role, password_hash=hash_password(password),
+                display_name=display_name or username)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _placement_problem(role: Role, institution_id) -> str | None:
+    """Instructors belong to one institution; province-level roles and trainees to none."""
+    if role == Role.INSTRUCTOR and institution_id is None:
+        return _("An instructor belongs to an institution: choose one.")
+    if role != Role.INSTRUCTOR and institution_id is not None:
+        return _("Only instructors belong to an institution; this role reaches the whole province.")
+    return None
+
+
+def _institution_id(session, code_or_id) -> uuid.UUID | None:
+    """The listed institution named by its code or id (None for none).
+
+    :raise ValidationError: no such listed institution."""
+    if code_or_id in (None, ""):
+        return None
+    try:
+        found = session.get(Institution, uuid.UUID(str(code_or_id)))
+    except ValueError:
+        found = session.scalar(select(Institution).where(Institution.code == str(code_or_id).strip()))
+    if found is None or not found.is_listed:
+        raise ValidationError(_("No such listed institution."), errors={"institution": "unknown"})
+    return found.id
+
+
+def _account_view(user: User) -> dict:
+    return {"username": user.username, "display_name": user.display_name, "role": user.role.value,
+            "institution_id": str(user.institution_id) if user.institution_id else None,
+            "active": user.active}
+
+
+def create_account(actor: User | None, username: str, role: str | Role, password: str,
+                   institution=None, display_name: str = "") -> User:
+    """Create an account placed in its institution (``institution``: a code or an id; required
+    for instructors, refused for the province-level roles and trainees), audited. ``actor`` is
+    an administrator, or None from the command line.
+
+    Raises:
+        PermissionDeniedError: the actor is not an administrator.
+        ValidationError: a malformed field, or the placement does not fit the role.
+        ConflictError: the user name is taken.
+    """
+    if actor is not None:
+        require(can_manage_accounts(actor), _("Only administrators manage accounts."))
+    username, role = _checked(username, role, password)
     with transaction() as session:
-        if get_user_by_username(session, username):
-            raise ConflictError(f"user name {username!r} is taken", code="username_taken")
-        user = User(username=username, role=role, password_hash=hash_password(password),
-                    display_name=display_name or username)
-        session.add(user)
+        institution_id = _institution_id(session, institution)
+        if problem := _placement_problem(role, institution_id):
+            raise ValidationError(problem, errors={"institution": problem})
+        user = _insert(session, username, role, password, display_name)
+        user.institution_id = institution_id
+        append_audit(session, actor, "account.created", user, _account_view(user))
+    return user
+
+
+def update_account(actor: User, user_id, role: str | Role, institution, active: bool,
+                   display_name: str | None = None) -> User:
+    """Change an account's role, institution, active flag (and shown name), audited with what
+    changed. An administrator cannot deactivate themself or change their own role.
+
+    Raises:
+        PermissionDeniedError: not an administrator, or the actor's own account.
+        NotFoundError: no such account. ValidationError: unknown role, or the placement does
+            not fit the role.
+    """
+    require(can_manage_accounts(actor), _("Only administrators manage accounts."))
+    try:
+        role = Role(role)
+    except ValueError:
+        raise ValidationError(_("Choose a role."), errors={"role": "unknown"}) from None
+    with transaction() as session:
+        user = _account_or_404(session, user_id)
+        institution_id = _institution_id(session, institution)
+        if problem := _placement_problem(role, institution_id):
+            raise ValidationError(problem, errors={"institution": problem})
+        if user.id == actor.id and (not active or role != user.role):
+            raise PermissionDeniedError(_("You cannot deactivate your own account or change your own role."))
+        before = _account_view(user)
+        user.role, user.institution_id, user.active = role, institution_id, bool(active)
+        if display_name is not None and display_name.strip():
+            user.display_name = display_name.strip()[:100]
+        after = _account_view(user)
+        changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+        if changes:
+            append_audit(session, actor, "account.updated", user, changes)
+    return user
+
+
+def reset_password(actor: User, user_id, password: str) -> User:
+    """Set a new password for an account (administrators), audited without the password.
+
+    Raises:
+        PermissionDeniedError: not an administrator. NotFoundError: no such account.
+        ValidationError: the password is too short.
+    """
+    require(can_manage_accounts(actor), _("Only administrators manage accounts."))
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise ValidationError(_("At least %(n)s characters.", n=MIN_PASSWORD_LENGTH),
+                              errors={"password": "too_short"})
+    with transaction() as session:
+        user = _account_or_404(session, user_id)
+        user.password_hash = hash_password(password)
+        append_audit(session, actor, "account.password_reset", user, {"username": user.username})
+    return user
+
+
+def _account_or_404(session, user_id) -> User:
+    user = get_user(session, user_id)
+    if user is None:
+        raise NotFoundError(_("No such account."))
     return user
 
 

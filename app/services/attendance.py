@@ -26,7 +26,7 @@ from app.errors.exceptions import NotFoundError, PermissionDeniedError, Validati
 from app.extensions import db
 from app.models import (AlternativeVerification, CheckInChallenge, CheckInLock, ClassSession,
                         ClassStatus, Decision, Enrolment, FaceVerification, IntervalStatus, Kiosk,
-                        PresenceInterval, Purpose, Role, Trainee, TrainingClass, User,
+                        PresenceInterval, Purpose, Trainee, TrainingClass, User,
                         VerificationMode)
 from app.models.base import utcnow
 from app.queries import biometrics as bio_queries
@@ -36,7 +36,7 @@ from app.services.face_checks import (FaceEvidence, clock_skewed, consume_challe
 from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services.trainee_lock import lock_trainee
-from app.services.policy import can_act_for, can_act_for_trainee
+from app.services.policy import can_act_for, can_act_for_trainee, is_staff_actor
 from app.services.enrolment import reason_message as frame_reason_message
 
 #: Plain words for each refusal, shown on the check-in page.
@@ -358,7 +358,7 @@ def check_alternative(actor: User, trainee_id, purpose: str, note: str = "") -> 
         PermissionDeniedError: not an instructor or admin. ValidationError: bad purpose.
         NotFoundError: no such trainee.
     """
-    if actor.role not in (Role.INSTRUCTOR, Role.ADMIN):
+    if not is_staff_actor(actor):
         raise PermissionDeniedError(_("Only instructors record ID-card verifications."))
     purpose = parse_purpose(purpose)
     now = utcnow()
@@ -377,6 +377,11 @@ def check_alternative(actor: User, trainee_id, purpose: str, note: str = "") -> 
             enrolment, cs, reason = _current_session(session, trainee_id, now, purpose)
             if enrolment is not None and not can_act_for(actor, enrolment.training_class.institution_id):
                 raise PermissionDeniedError(_("Only the institution's own instructors may do this."))
+        if purpose == Purpose.CHECK_OUT:  # the open presence may be in another institution's class
+            open_interval = session.scalar(select(PresenceInterval).where(PresenceInterval.open_slot == trainee_id))
+            if open_interval is not None and not can_act_for(
+                    actor, open_interval.enrolment.training_class.institution_id):
+                raise PermissionDeniedError(_("Only the institution's own instructors may do this."))
         return _apply(session, now=now, purpose=purpose, mode=VerificationMode.ALTERNATIVE, face=face,
                       trainee_id=trainee_id, enrolment=enrolment, cs=cs, kiosk=None, challenge=None,
                       actor=actor, device=(note or "ID card")[:200], reason=reason)
@@ -389,7 +394,7 @@ def unlock_trainee(actor: User, trainee_id, reason: str) -> CheckInLock:
         PermissionDeniedError: wrong role, or a trainee of another institution. ValidationError: no
             reason. NotFoundError: not locked.
     """
-    if actor.role not in (Role.INSTRUCTOR, Role.ADMIN):
+    if not is_staff_actor(actor):
         raise PermissionDeniedError(_("Only instructors unlock check-in."))
     reason = (reason or "").strip()
     if not reason:

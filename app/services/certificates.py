@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.clock import local_today
 from app.errors.exceptions import ConflictError, NotFoundError, ValidationError
 from app.models import Certificate, Enrolment, Exemption, Occupation, SkillLevel, Trainee, User
+from app.services import policy
 from app.services._tx import transaction
 from app.services.audit import append_audit
 
@@ -37,6 +38,8 @@ def add_certificate(actor: User, trainee_id, occupation_id, level: str, serial: 
     with transaction() as session:
         if session.get(Trainee, trainee_id) is None or session.get(Occupation, occupation_id) is None:
             raise NotFoundError(_("No such trainee or occupation."))
+        policy.require(policy.can_act_for_trainee(session, actor, trainee_id),
+                       _("This trainee belongs to another institution."))
         if session.scalar(select(Certificate.id).where(Certificate.serial == serial)):
             raise ConflictError(_("Certificate %(serial)s is recorded already.", serial=serial),
                                 code="duplicate_serial")
@@ -64,6 +67,8 @@ def grant_exemption(actor: User, enrolment_id, certificate_id, hours: int, reaso
         certificate = session.get(Certificate, certificate_id)
         if enrolment is None or certificate is None:
             raise NotFoundError(_("No such enrolment or certificate."))
+        policy.require(policy.can_manage_enrolment(actor, enrolment),
+                       _("This enrolment belongs to another institution's class."))
         remaining = enrolment.training_class.programme.required_hours - enrolment.exempted_hours
         errors = {}
         if certificate.trainee_id != enrolment.trainee_id:

@@ -21,6 +21,7 @@ from app.models import (ClassSession, ClassStatus, Enrolment, Institution, Progr
 from app.models.base import utcnow
 from app.services._tx import transaction
 from app.services.audit import append_audit
+from app.services import policy
 from app.services.policy import can_act_for
 
 MAX_SESSION = timedelta(hours=12)
@@ -145,10 +146,13 @@ def draft_class(actor: User, application: ClassApplication) -> TrainingClass:
     return klass
 
 
-def get_class_or_404(session: Session, class_id) -> TrainingClass:
-    """The class with this id.
+def get_class_or_404(session: Session, class_id, actor: User | None = None,
+                     permission=policy.can_read_class) -> TrainingClass:
+    """The class with this id, when ``actor`` (if given) has ``permission`` on it (a policy
+    predicate ``(actor, klass)``; reading by default).
 
     :raise 404 (NotFoundError): unknown or malformed id.
+    :raise 403 (PermissionDeniedError): the class belongs to another institution.
     """
     try:
         klass = session.get(TrainingClass, uuid.UUID(str(class_id)))
@@ -156,7 +160,25 @@ def get_class_or_404(session: Session, class_id) -> TrainingClass:
         klass = None
     if klass is None:
         raise NotFoundError(_("No such class."))
+    if actor is not None:
+        policy.require(permission(actor, klass), _("This class belongs to another institution."))
     return klass
+
+
+def get_enrolment_or_404(session: Session, enrolment_id, actor: User | None = None,
+                         permission=policy.can_manage_enrolment) -> Enrolment:
+    """The enrolment with this id, when ``actor`` (if given) has ``permission`` on it (acting
+    on it through its own class by default).
+
+    :raise 404 (NotFoundError): unknown id.
+    :raise 403 (PermissionDeniedError): the enrolment is in another institution's class.
+    """
+    enrolment = session.get(Enrolment, enrolment_id)
+    if enrolment is None:
+        raise NotFoundError(_("No such enrolment."))
+    if actor is not None:
+        policy.require(permission(actor, enrolment), _("This enrolment belongs to another institution's class."))
+    return enrolment
 
 
 def get_open_application(session: Session, actor: User, class_id) -> TrainingClass:
@@ -208,12 +230,12 @@ def review_class(actor: User, class_id, approve: bool, comment: str) -> Training
         ConflictError: the application is not waiting for review.
         ValidationError: a rejection without a comment, or approving a revoked programme.
     """
-    if actor.role != Role.REVIEWER:
+    if not policy.is_reviewer(actor):
         raise PermissionDeniedError(_("Only reviewers of the bureau review applications."))
     comment = (comment or "").strip()
     with transaction() as session:
         klass = get_class_or_404(session, class_id)
-        if actor.institution_id is not None and actor.institution_id == klass.institution_id:
+        if not policy.can_review_class(actor, klass):
             raise PermissionDeniedError(_("You may not review an application of your own institution."))
         if klass.status != ClassStatus.SUBMITTED:
             raise ConflictError(_("This application is not waiting for review."), code="wrong_state")

@@ -27,6 +27,7 @@ from app.models.base import utcnow
 from app.services import hours, xapi_records
 from app.services._tx import transaction
 from app.services.audit import append_audit
+from app.services import policy
 from app.services.classes import get_class_or_404
 
 ASSESSABLE = (ClassStatus.APPROVED, ClassStatus.RUNNING, ClassStatus.COMPLETED)
@@ -34,9 +35,8 @@ SCORE_STEP = Decimal("0.1")
 
 
 def is_class_staff(actor: User, klass: TrainingClass) -> bool:
-    """An administrator, or an instructor named on the class."""
-    return actor.role == Role.ADMIN or (
-        actor.role == Role.INSTRUCTOR and any(u.id == actor.id for u in klass.instructors))
+    """An administrator, or an instructor of the class's institution named on the class."""
+    return policy.is_class_instructor(actor, klass)
 
 
 @dataclass(frozen=True)

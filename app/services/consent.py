@@ -12,6 +12,7 @@ from app.models import (AlternativeVerification, Consent, ConsentMethod, Consent
                         Trainee, User)
 from app.models.base import utcnow
 from app.services import face_images
+from app.services import policy
 from app.services._tx import transaction
 from app.services.audit import append_audit
 
@@ -45,10 +46,13 @@ def active_consent(session: Session, trainee_id) -> Consent | None:
                                                 Consent.withdrawn_at.is_(None)))
 
 
-def _trainee(session: Session, trainee_id) -> Trainee:
+def _trainee(session: Session, trainee_id, actor: User | None = None) -> Trainee:
     trainee = session.get(Trainee, trainee_id)
     if trainee is None:
         raise NotFoundError(_("No such trainee."))
+    if actor is not None:
+        policy.require(policy.can_manage_biometrics(session, actor, trainee),
+                       _("Only the trainee or their own institution's staff may do this."))
     return trainee
 
 
@@ -64,7 +68,7 @@ def give_consent(actor: User, trainee_id, version: str, method: str) -> Consent:
     except ValueError:
         raise ValidationError(_("Unknown consent method."), errors={"method": "unknown"}) from None
     with transaction() as session:
-        trainee = _trainee(session, trainee_id)
+        trainee = _trainee(session, trainee_id, actor)
         text = current_consent_text(session)
         if version != text.version:
             raise ValidationError(_("The consent text has changed; read the current version."),
@@ -87,7 +91,7 @@ def withdraw_consent(actor: User, trainee_id) -> int:
         ConflictError: no consent in force.
     """
     with transaction() as session:
-        trainee = _trainee(session, trainee_id)
+        trainee = _trainee(session, trainee_id, actor)
         consent = active_consent(session, trainee.id)
         if consent is None:
             raise ConflictError(_("There is no consent to withdraw."), code="no_consent")
@@ -109,7 +113,7 @@ def arrange_alternative_verification(actor: User, trainee_id, reason: str) -> Al
     if not reason:
         raise ValidationError(_("Give the reason."), errors={"reason": _("Required.")})
     with transaction() as session:
-        trainee = _trainee(session, trainee_id)
+        trainee = _trainee(session, trainee_id, actor)
         if session.scalar(select(AlternativeVerification.id).where(
                 AlternativeVerification.trainee_id == trainee.id,
                 AlternativeVerification.ended_at.is_(None))):

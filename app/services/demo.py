@@ -1,6 +1,8 @@
-"""Demo data for `make run`: one account per role, an institution, an occupation on the
-urgent-shortage list, a programme with its subsidy standard, and a running class with sessions,
-an instructor and a few trainees. Seeding again changes nothing."""
+"""Demo data for `make run`: one account per role, two institutions (A and B) each with its own
+instructor, kiosk and running class of a few trainees, an occupation on the urgent-shortage list
+and a programme with its subsidy standard, so that the boundary between institutions shows: each
+instructor sees only their own institution's classes and trainees. Seeding again changes nothing
+(kiosk secrets are shown only when the kiosk is created)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,10 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.clock import local_today
-from app.models import (ClassSession, ClassStatus, DeliveryMode, Enrolment, Institution,
+from app.models import (ClassSession, ClassStatus, DeliveryMode, Enrolment, Institution, Kiosk,
                         Occupation, Programme, Role, SessionKind, ShortageListing, SkillLevel,
                         SubsidyStandard, Trainee, TrainingCategory, TrainingClass, User)
+from app.extensions import db
 from app.services._tx import transaction
+from app.services import kiosks
 from app.services.accounts import hash_password
 from app.services.checkpoints import create_checkpoint
 from app.services.classes import LOCAL_TZ
@@ -28,20 +32,33 @@ DEMO_USERS = {
     Role.AUDITOR: ("auditor", "审计员"),
     Role.TRAINEE: ("trainee", "张伟"),
 }
+# institution B's own instructor (institution A's is DEMO_USERS' instructor)
+DEMO_INSTRUCTOR_B = ("instructor_b", "李老师")
+# code, name, class code, class name, kiosk site
+DEMO_INSTITUTIONS = [
+    ("DEMO-INST", "河北演示职业技术学院", "DEMO-CLASS-1", "电工初级班（演示）", "实训楼 201"),
+    ("DEMO-INST-B", "石家庄演示技工学校", "DEMO-CLASS-B", "电工初级班（乙校演示）", "乙校实训楼 101"),
+]
 # name, first 17 digits of the resident ID, phone, person category
 DEMO_TRAINEES = [
     ("张伟", "13010219900101123", "13800000001", "农村转移就业劳动者"),
     ("李娜", "13060219980315204", "13800000002", "高校毕业生"),
     ("王芳", "13110219850720302", "13800000003", "退役军人"),
 ]
+DEMO_TRAINEES_B = [
+    ("赵强", "13010519920611143", "13800000004", "下岗失业人员"),
+    ("孙丽", "13010419951108282", "13800000005", "高校毕业生"),
+]
 
 
 @dataclass(frozen=True)
 class DemoSeedResult:
-    """What the seed did: whether anything was created, and the demo user names by role."""
+    """What the seed did: whether anything was created, the demo accounts (role, user name,
+    institution or ""), and the kiosks created now (institution, site, key, secret)."""
 
     created: bool
-    usernames: dict[str, str]
+    accounts: list[tuple[str, str, str]]
+    kiosks: list[tuple[str, str, str, str]]
 
 
 def _get_or_add(session: Session, model, lookup: dict, **values):
@@ -68,10 +85,12 @@ def _demo_sessions(first_day: date, days: int = 10) -> list[ClassSession]:
     return sessions
 
 
-def _seed_catalogue(session: Session, today: date, created: list) -> tuple[Institution, Programme]:
-    institution, new = _get_or_add(session, Institution, {"code": "DEMO-INST"},
-                                   name="河北演示职业技术学院")
-    created.append(new)
+def _seed_catalogue(session: Session, today: date, created: list) -> tuple[list[Institution], Programme]:
+    institutions = []
+    for code, name, *_rest in DEMO_INSTITUTIONS:
+        institution, new = _get_or_add(session, Institution, {"code": code}, name=name)
+        institutions.append(institution)
+        created.append(new)
     occupation, new = _get_or_add(session, Occupation, {"code": "6-31-01-03"}, name="电工")
     created.append(new)
     if new:
@@ -85,7 +104,43 @@ def _seed_catalogue(session: Session, today: date, created: list) -> tuple[Insti
     if new:
         session.add(SubsidyStandard(programme_id=programme.id, amount=Decimal("1200.00"),
                                     effective_from=date(today.year, 1, 1)))
-    return institution, programme
+    return institutions, programme
+
+
+def _seed_class(session: Session, today: date, created: list, institution: Institution, programme: Programme,
+                code: str, name: str, instructor: User, trainees) -> list[Trainee]:
+    """A running class of ``institution`` with its trainees (registered by it); returns them."""
+    klass, new = _get_or_add(
+        session, TrainingClass, {"code": code}, name=name,
+        institution_id=institution.id, programme_id=programme.id, status=ClassStatus.RUNNING,
+        start_date=today, end_date=today + timedelta(days=14),
+        teaching_plan="安全用电、电工基础、照明线路安装、实操考核训练",
+        resources="实训楼 201 教室；电工实训车间 20 个工位", assessment_plan="理论笔试 + 实操考核",
+        sessions=_demo_sessions(today), instructors=[instructor])
+    created.append(new)
+    enrolled = []
+    for name_, id17, phone, category in trainees:
+        number = id17 + check_digit(id17)
+        trainee = session.scalar(select(Trainee).where(Trainee.id_number == number))
+        if trainee is None:
+            trainee = add_trainee(session, None, TraineeInput(name_, number, phone, category))
+            trainee.registered_by_institution_id = institution.id
+            created.append(True)
+        _, new = _get_or_add(session, Enrolment, {"class_id": klass.id, "trainee_id": trainee.id})
+        created.append(new)
+        enrolled.append(trainee)
+    return enrolled
+
+
+def _seed_kiosks(admin: User, institutions: list[Institution]) -> list[tuple[str, str, str, str]]:
+    """One kiosk per demo institution at its theory room, unless it has one already."""
+    made = []
+    for institution, (_code, _name, _class, _class_name, site) in zip(institutions, DEMO_INSTITUTIONS):
+        if db.session.scalar(select(Kiosk.id).where(Kiosk.institution_id == institution.id).limit(1)):
+            continue
+        kiosk, secret = kiosks.create_kiosk(admin, f"{institution.name} 签到机", institution.id, site)
+        made.append((institution.name, site, kiosk.key, secret))
+    return made
 
 
 def seed_demo(password: str, today: date | None = None) -> DemoSeedResult:
@@ -100,38 +155,33 @@ def seed_demo(password: str, today: date | None = None) -> DemoSeedResult:
     today = today or local_today()
     created = []
     with transaction() as session:
-        institution, programme = _seed_catalogue(session, today, created)
+        (school_a, school_b), programme = _seed_catalogue(session, today, created)
         users = {}
         for role, (username, display_name) in DEMO_USERS.items():
             users[role], new = _get_or_add(
                 session, User, {"username": username}, role=role, display_name=display_name,
                 password_hash=hash_password(password),
-                institution_id=institution.id if role == Role.INSTRUCTOR else None)
+                institution_id=school_a.id if role == Role.INSTRUCTOR else None)
             created.append(new)
-        klass, new = _get_or_add(
-            session, TrainingClass, {"code": "DEMO-CLASS-1"}, name="电工初级班（演示）",
-            institution_id=institution.id, programme_id=programme.id, status=ClassStatus.RUNNING,
-            start_date=today, end_date=today + timedelta(days=14),
-            teaching_plan="安全用电、电工基础、照明线路安装、实操考核训练",
-            resources="实训楼 201 教室；电工实训车间 20 个工位", assessment_plan="理论笔试 + 实操考核",
-            sessions=_demo_sessions(today), instructors=[users[Role.INSTRUCTOR]])
+        instructor_b, new = _get_or_add(
+            session, User, {"username": DEMO_INSTRUCTOR_B[0]}, role=Role.INSTRUCTOR,
+            display_name=DEMO_INSTRUCTOR_B[1], password_hash=hash_password(password), institution_id=school_b.id)
         created.append(new)
-        for index, (name, id17, phone, category) in enumerate(DEMO_TRAINEES):
-            number = id17 + check_digit(id17)
-            trainee = session.scalar(select(Trainee).where(Trainee.id_number == number))
-            if trainee is None:
-                trainee = add_trainee(session, None, TraineeInput(name, number, phone, category))
-                created.append(True)
-            if index == 0:
-                trainee.user_id = users[Role.TRAINEE].id
-            _, new = _get_or_add(session, Enrolment, {"class_id": klass.id, "trainee_id": trainee.id})
-            created.append(new)
-    if any(created):  # anchor the seeded chain outside the database at once
+        (_code, _name, code_a, name_a, _site), (_code_b, _name_b, code_b, name_b, _site_b) = DEMO_INSTITUTIONS
+        trainees = _seed_class(session, today, created, school_a, programme, code_a, name_a,
+                               users[Role.INSTRUCTOR], DEMO_TRAINEES)
+        trainees[0].user_id = users[Role.TRAINEE].id
+        _seed_class(session, today, created, school_b, programme, code_b, name_b, instructor_b, DEMO_TRAINEES_B)
+    made = _seed_kiosks(db.session.get(User, users[Role.ADMIN].id), [school_a, school_b])
+    if any(created) or made:  # anchor the seeded chain outside the database at once
         create_checkpoint()
-    return DemoSeedResult(created=any(created), usernames=demo_usernames().usernames)
+    return DemoSeedResult(created=any(created) or bool(made), accounts=demo_accounts().accounts, kiosks=made)
 
 
-def demo_usernames() -> DemoSeedResult:
-    """The demo user names by role, without touching the database."""
-    return DemoSeedResult(created=False,
-                          usernames={role.value: name for role, (name, _) in DEMO_USERS.items()})
+def demo_accounts() -> DemoSeedResult:
+    """The demo accounts (role, user name, institution), without touching the database."""
+    names = {code: name for code, name, *_rest in DEMO_INSTITUTIONS}
+    accounts = [(role.value, username, names["DEMO-INST"] if role == Role.INSTRUCTOR else "")
+                for role, (username, _) in DEMO_USERS.items()]
+    accounts.insert(3, (Role.INSTRUCTOR.value, DEMO_INSTRUCTOR_B[0], names["DEMO-INST-B"]))
+    return DemoSeedResult(created=False, accounts=accounts, kiosks=[])

@@ -23,10 +23,11 @@ from app.errors.exceptions import (ConflictError, NotFoundError, PermissionDenie
                                    UnavailableError, ValidationError)
 from app.extensions import db
 from app.face import get_face
-from app.models import (AlternativeVerification, Consent, ConsentText, DuplicateFaceFlag, FaceTemplate, Role, Trainee,
+from app.models import (AlternativeVerification, Consent, ConsentText, DuplicateFaceFlag, FaceTemplate, Trainee,
                         User)
 from app.models.base import utcnow
 from app.queries import biometrics as queries
+from app.services import policy
 from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services.consent import active_consent, current_consent_text
@@ -218,7 +219,7 @@ def resolve_duplicate_flag(actor: User, flag_id, note: str = "") -> DuplicateFac
         PermissionDeniedError: the actor is not an administrator.
         NotFoundError: no such flag. ConflictError: already resolved.
     """
-    if actor.role != Role.ADMIN:
+    if not policy.can_resolve_duplicate_faces(actor):
         raise PermissionDeniedError(_("Only administrators resolve duplicate-face flags."))
     with transaction() as session:
         flag = session.get(DuplicateFaceFlag, flag_id)
@@ -270,11 +271,11 @@ def _trainee_for(session: Session, actor: User, trainee_id) -> Trainee:
     trainee = session.get(Trainee, trainee_id)
     if trainee is None:
         raise NotFoundError(_("No such trainee."))
-    if actor.role == Role.TRAINEE:
-        if trainee.user_id != actor.id:
+    if policy.is_trainee(actor):
+        if not policy.is_own_record(actor, trainee):
             raise PermissionDeniedError(_("Trainees may only manage their own face data."))
-    elif actor.role not in (Role.ADMIN, Role.INSTRUCTOR):
-        raise PermissionDeniedError(_("Your role may not manage face data."))
+    elif not policy.can_act_for_trainee(session, actor, trainee.id):
+        raise PermissionDeniedError(_("Only the trainee's own institution's staff may manage their face data."))
     return trainee
 
 

@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session
 from app.errors.exceptions import NotFoundError, PermissionDeniedError, UnavailableError, ValidationError
 from app.extensions import db
 from app.face import get_face
-from app.models import CheckInChallenge, FaceTemplate, Kiosk, Purpose, Role, User
+from app.models import CheckInChallenge, FaceTemplate, Kiosk, Purpose, User
 from app.models.base import utcnow
 from app.queries import biometrics as bio_queries
+from app.services import policy
 from app.services._tx import transaction
 
 
@@ -67,7 +68,7 @@ def issue_challenge(actor: User | None, purpose: str, kiosk: Kiosk | None = None
     purpose = parse_purpose(purpose)
     trainee_id = None
     if kiosk is None:
-        if actor is None or actor.role != Role.TRAINEE:
+        if actor is None or not policy.is_trainee(actor):
             raise PermissionDeniedError(_("Only trainees check themselves in."))
         trainee = bio_queries.get_trainee_of_user(db.session, actor.id)
         if trainee is None:

@@ -25,13 +25,13 @@ from sqlalchemy.orm import Session
 
 from app.errors.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from app.models import (ClassSession, Enrolment, EntryType, HourRule, HoursEntry, IntervalStatus,
-                        PresenceInterval, Role, StudyState, User, VerificationMode)
+                        PresenceInterval, StudyState, User, VerificationMode)
 from app.models.base import utcnow
 from app.services import xapi_records
 from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services.classes import LOCAL_TZ
-from app.services.policy import can_act_for
+from app.services.policy import can_act_for, can_manage_catalogues, is_staff_actor
 from app.services.trainee_lock import lock_trainee
 
 
@@ -70,7 +70,7 @@ def set_hour_rule(actor: User, programme_id, daily_cap_minutes: int, unit_minute
         PermissionDeniedError: not an administrator. ValidationError: unit not 1 or 45, cap out
             of 1–1440, tolerance out of 0–120.
     """
-    if actor.role != Role.ADMIN:
+    if not can_manage_catalogues(actor):
         raise PermissionDeniedError(_("Only administrators set hour rules."))
     if unit_minutes not in (1, 45) or not 0 < daily_cap_minutes <= 1440 or not 0 <= tolerance_minutes <= 120:
         raise ValidationError(_("Unit 1 or 45 minutes, daily cap 1–1440 minutes, tolerance 0–120 minutes."))
@@ -209,7 +209,7 @@ def reverse_entry(actor: User, entry_id, reason: str) -> HoursEntry:
         ConflictError: the entry is a reversal itself, or was reversed already.
     """
     reason = (reason or "").strip()
-    if actor.role not in (Role.INSTRUCTOR, Role.ADMIN):
+    if not is_staff_actor(actor):
         raise PermissionDeniedError(_("Only instructors correct hours."))
     if not reason:
         raise ValidationError(_("Say why the hours are reversed."), errors={"reason": _("Required.")})

@@ -15,7 +15,7 @@ from argon2.exceptions import VerificationError
 
 from app.services.accounts import _hasher, hash_password
 from app.services.audit import append_audit
-from app.services.policy import can_act_for
+from app.services.policy import can_manage_kiosk
 
 
 def create_kiosk(actor: User, name: str, institution_id, site: str) -> tuple[Kiosk, str]:
@@ -25,7 +25,7 @@ def create_kiosk(actor: User, name: str, institution_id, site: str) -> tuple[Kio
         PermissionDeniedError: not an admin or the institution's instructor.
         ValidationError: no name or site.
     """
-    if not can_act_for(actor, institution_id):
+    if not can_manage_kiosk(actor, institution_id):
         raise PermissionDeniedError(_("Only the institution's own staff register its kiosks."))
     name, site = (name or "").strip(), (site or "").strip()
     if not name or not site:

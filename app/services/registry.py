@@ -18,6 +18,7 @@ from app.clock import local_today
 from app.errors.exceptions import ConflictError, NotFoundError, ValidationError
 from app.models import PERSON_CATEGORIES, Sex, Trainee, User
 from app.models.registry import ENTERPRISE_WORKER
+from app.services import policy
 from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services.resident_id import birth_date, check_digit, mask_resident_id
@@ -118,15 +119,26 @@ def _audit_view(trainee: Trainee) -> dict:
             "phone": trainee.phone, "category": trainee.category, "employer": trainee.employer}
 
 
-def get_trainee_or_404(session: Session, trainee_id) -> Trainee:
-    """The trainee with this id.
+def get_trainee_or_404(session: Session, trainee_id, actor: User | None = None,
+                       permission=policy.can_read_trainee) -> Trainee:
+    """The trainee with this id, when ``actor`` (if given) has ``permission`` on it (a policy
+    predicate ``(session, actor, trainee)``; reading by default).
 
     :raise 404 (NotFoundError): unknown id.
+    :raise 403 (PermissionDeniedError): the actor may not read (or act on) this trainee.
     """
     trainee = session.get(Trainee, trainee_id)
     if trainee is None:
         raise NotFoundError(_("No such trainee."))
+    if actor is not None:
+        policy.require(permission(session, actor, trainee),
+                       _("This trainee belongs to another institution."))
     return trainee
+
+
+def can_manage_trainee(session: Session, actor: User, trainee: Trainee) -> bool:
+    """`policy.can_act_for_trainee` in the shape `get_trainee_or_404` takes."""
+    return policy.can_act_for_trainee(session, actor, trainee.id)
 
 
 def register_trainee(actor: User | None, data: TraineeInput) -> Trainee:
@@ -151,7 +163,8 @@ def add_trainee(session: Session, actor: User | None, data: TraineeInput) -> Tra
     trainee = Trainee(name=data.name, id_number=data.id_number, phone=data.phone,
                       category=data.category, employer=data.employer,
                       birth_date=birth_date(data.id_number),
-                      sex=Sex.MALE if int(data.id_number[16]) % 2 else Sex.FEMALE)
+                      sex=Sex.MALE if int(data.id_number[16]) % 2 else Sex.FEMALE,
+                      registered_by_institution_id=actor.institution_id if actor is not None else None)
     session.add(trainee)
     session.flush()
     append_audit(session, actor, "trainee.registered", trainee, _audit_view(trainee))
@@ -163,11 +176,11 @@ def update_trainee(actor: User | None, trainee_id, phone: str, category: str,
     """Correct a trainee's contact and category; name and ID number are fixed once registered.
 
     Raises:
-        NotFoundError: no such trainee.
+        NotFoundError: no such trainee. PermissionDeniedError: not the trainee's institution.
         ValidationError: a field is wrong.
     """
     with transaction() as session:
-        trainee = get_trainee_or_404(session, trainee_id)
+        trainee = get_trainee_or_404(session, trainee_id, actor, can_manage_trainee)
         data = TraineeInput(trainee.name, trainee.id_number, phone, category, employer).cleaned()
         _raise_if_invalid(validate_trainee(data))
         before = _audit_view(trainee)

@@ -165,6 +165,7 @@ def import_roster(actor: User, class_id, rows: list[dict[str, str]],
                 trainee = known.get(data.id_number)
                 if trainee is None:
                     trainee = known[data.id_number] = add_trainee(session, actor, data)
+                    trainee.registered_by_institution_id = klass.institution_id
                     report.registered += 1
                 if trainee.id in enrolled:
                     report.already_enrolled += 1

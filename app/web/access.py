@@ -1,4 +1,5 @@
-"""Who may open what: the `role_required` decorator and the navigation each role sees."""
+"""Who may open what: the `role_required` decorator, the trainee check that runs before a body is
+read (pages and API), and the navigation each role sees."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,8 +10,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.errors.exceptions import PermissionDeniedError
-from app.extensions import login_manager
+from app.extensions import db, login_manager
 from app.models import Role
+from app.services.registry import can_manage_trainee, get_trainee_or_404
 
 
 def role_required(*roles: Role):
@@ -29,6 +31,23 @@ def role_required(*roles: Role):
             return view(*args, **kwargs)
         return wrapped
     return decorator
+
+
+def acting_for_trainee(trainee_id) -> None:
+    """Authorise acting for this trainee before the body is read.
+
+    :raise 404: unknown trainee. :raise 403: the actor may not act for them.
+    """
+    get_trainee_or_404(db.session, trainee_id, current_user, can_manage_trainee)
+
+
+def for_trainee(view):
+    """`acting_for_trainee` on the view's ``trainee_id`` before the view reads the body."""
+    @wraps(view)
+    def wrapped(trainee_id, *args, **kwargs):
+        acting_for_trainee(trainee_id)
+        return view(trainee_id, *args, **kwargs)
+    return wrapped
 
 
 @dataclass(frozen=True)

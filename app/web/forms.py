@@ -53,15 +53,22 @@ def raise_if(errors: dict) -> None:
         raise ValidationError("; ".join(f"{k}: {v}" for k, v in errors.items()), errors=errors)
 
 
-def act_then_redirect(action, success: str, back_url: str):
-    """Run ``action``; flash ``success`` or the refusal's message and redirect to ``back_url``.
-    A permission refusal (403) is not a form error: it propagates to the error page."""
+def act_then_redirect(action, success, back_url: str):
+    """The one flash-and-redirect of the form posts: run ``action``; flash ``success`` (text, or
+    a function of the action's result) or the refusal's message, and redirect to ``back_url``.
+    A permission refusal (403) or an unknown object (404) is not a form error: it propagates to
+    the error page."""
     try:
-        action()
+        result = action()
     except SkillTraceError as exc:
-        if exc.status == 403:
-            raise
-        flash(exc.message, "error")
+        flash_refusal(exc)
     else:
-        flash(success, "info")
+        flash(success(result) if callable(success) else success, "info")
     return redirect(back_url)
+
+
+def flash_refusal(exc: SkillTraceError) -> None:
+    """Flash a refused form post's message; re-raise a 403 or 404 for the error page."""
+    if exc.status in (403, 404):
+        raise exc
+    flash(exc.message, "error")

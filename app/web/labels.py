@@ -4,6 +4,7 @@ from flask_login import current_user
 from flask_babel import lazy_gettext as _l
 
 from app.models import ClassStatus, DeliveryMode, Role, SkillLevel, TrainingCategory
+from app.services.policy import can_see_full_id
 from app.services.resident_id import mask_resident_id
 
 ROLE_LABELS = {
@@ -56,8 +57,8 @@ def delivery_mode_label(mode: DeliveryMode) -> str:
 
 def shown_id_number(number: str) -> str:
     """The full ID number for administrators, the masked one for everyone else."""
-    is_admin = current_user.is_authenticated and current_user.role == Role.ADMIN
-    return number if is_admin else mask_resident_id(number)
+    full = current_user.is_authenticated and can_see_full_id(current_user)
+    return number if full else mask_resident_id(number)
 
 
 def skill_level_label(level: SkillLevel | None) -> str:

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models import AuditEntry, DuplicateFaceFlag, FaceTemplate, Role
 from app.services.audit import verify_chain
 from tests.conftest import csrf_token_from
-from tests.factories import PASSWORD, make_trainee, make_user
+from tests.factories import PASSWORD, make_instructor, make_trainee, make_user
 
 OBAMA = ("obama.jpg", "obama2.jpg", "obama3.jpg")
 
@@ -63,9 +63,11 @@ def trainee(app, admin):
 
 
 @pytest.fixture
-def staff_api(client, auth, admin):
-    make_user(Role.INSTRUCTOR)
-    return Api(client, auth, "instructor")
+def staff_api(client, auth, admin, trainee):
+    instructor = make_instructor(trainee)
+    api = Api(client, auth, "instructor")
+    api.institution_id = instructor.institution_id
+    return api
 
 
 def count(model) -> int:
@@ -82,7 +84,7 @@ def consent(api, trainee_id, method="paper"):
 
 def test_signed_out_and_wrong_roles_get_json_errors(client, auth, trainee):
     response = client.get(f"/api/trainees/{trainee.id}/biometrics")
-    assert response.status_code == 401 and response.json["error"] == "unauthorized"
+    assert response.status_code == 401 and response.json["error"] == "unauthenticated"
     make_user(Role.AUDITOR)
     api = Api(client, auth, "auditor")
     response = api.get(f"/api/trainees/{trainee.id}/biometrics")
@@ -196,6 +198,8 @@ def test_alternative_verification_needs_a_reason(staff_api, trainee):
 
 def test_duplicate_face_is_409_and_listed_for_admins(client, auth, staff_api, admin, read):
     first, second = make_trainee("张一", actor=admin), make_trainee("张二", actor=admin)
+    first.registered_by_institution_id = second.registered_by_institution_id = staff_api.institution_id
+    db.session.commit()
     for person in (first, second):
         consent(staff_api, person.id)
     assert staff_api.upload(f"/api/trainees/{first.id}/face", "frames",

@@ -43,6 +43,10 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /logout": SIGNED_IN,
     # administration
     "GET /admin/users": ADMIN,
+    "POST /admin/users": ADMIN,
+    "GET /admin/users/<uuid:user_id>": ADMIN,
+    "POST /admin/users/<uuid:user_id>": ADMIN,
+    "POST /admin/users/<uuid:user_id>/password": ADMIN,
     "GET /admin/duplicate-faces": ADMIN,
     "POST /admin/duplicate-faces/<uuid:flag_id>/resolve": ADMIN,
     "GET /audit/": frozenset({"auditor", "admin"}),

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.errors.exceptions import NotFoundError, PermissionDeniedError
-from app.models import AuditEntry, Role, User
+from app.models import AuditEntry, ClassStatus, Role, User
 from app.services import attendance, kiosks
 from tests.attendance_helpers import live_frames, running_class, trainee_with_face
 from tests.factories import make_catalogue, make_trainee, make_user
@@ -145,5 +145,9 @@ def test_instructors_act_only_for_trainees_of_their_own_institution(app, world, 
         with pytest.raises(PermissionDeniedError):
             action(outsider)
     own = db.session.scalar(select(User).where(User.username == "instructor"))
+    with pytest.raises(PermissionDeniedError):  # a draft roster shows the trainee, gives no power
+        attendance.unlock_trainee(own, trainee_id, "复核")
+    world["class"].status = ClassStatus.APPROVED
+    db.session.commit()
     with pytest.raises(NotFoundError):  # allowed, but there is no lock to lift
         attendance.unlock_trainee(own, trainee_id, "复核")

@@ -8,12 +8,13 @@ from app.models import FaceTemplate, Role
 from app.services.audit import verify_chain
 from app.services.consent import (DEFAULT_CONSENT_VERSION, active_consent,
                                   arrange_alternative_verification, give_consent, withdraw_consent)
-from tests.factories import make_trainee, make_user
+from tests.factories import make_instructor, make_trainee, make_user
 
 
 @pytest.fixture
 def people(app):
-    return make_user(Role.INSTRUCTOR), make_trainee()
+    trainee = make_trainee()
+    return make_instructor(trainee), trainee
 
 
 def test_consent_then_withdrawal_deletes_templates(people):

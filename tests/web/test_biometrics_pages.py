@@ -9,7 +9,7 @@ from app.extensions import db
 from app.models import AlternativeVerification, Consent, DuplicateFaceFlag, Role
 from app.services.consent import DEFAULT_CONSENT_VERSION
 from tests.conftest import csrf_token_from
-from tests.factories import PASSWORD, make_trainee, make_user
+from tests.factories import PASSWORD, make_instructor, make_trainee, make_user
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def form_with(html: str, form_id: str) -> str:
 
 
 def test_staff_page_records_consent_withdraws_and_arranges_alternative(client, auth, trainee):
-    make_user(Role.INSTRUCTOR)
+    make_instructor(trainee)
     auth.login("instructor", PASSWORD)
     url = f"/trainees/{trainee.id}/biometrics"
     page = client.get(url)
@@ -72,7 +72,7 @@ def test_staff_page_records_consent_withdraws_and_arranges_alternative(client, a
 
 
 def test_outdated_consent_version_is_refused_with_a_message(client, auth, trainee):
-    make_user(Role.INSTRUCTOR)
+    make_instructor(trainee)
     auth.login("instructor", PASSWORD)
     url = f"/trainees/{trainee.id}/biometrics"
     token = csrf_token_from(client.get(url).text)
@@ -83,7 +83,7 @@ def test_outdated_consent_version_is_refused_with_a_message(client, auth, traine
 
 
 def test_enrol_page_needs_consent_and_carries_the_api_urls(client, auth, trainee):
-    make_user(Role.INSTRUCTOR)
+    make_instructor(trainee)
     auth.login("instructor", PASSWORD)
     url = f"/trainees/{trainee.id}/biometrics"
     blocked = client.get(f"{url}/enrol", follow_redirects=True)
@@ -127,7 +127,7 @@ def test_staff_pages_are_closed_to_other_roles(client, auth, trainee, role, stat
 
 
 def test_trainee_list_links_to_face_pages_for_staff_only(client, auth, trainee):
-    make_user(Role.INSTRUCTOR)
+    make_instructor(trainee)
     auth.login("instructor", PASSWORD)
     assert f'href="/trainees/{trainee.id}/biometrics"' in client.get("/trainees").text
     auth.logout()

@@ -20,7 +20,7 @@ from app.errors.exceptions import SkillTraceError
 from app.extensions import db
 from app.models import AlternativeVerification, ClassSession, Role
 from app.queries import attendance as queries
-from app.services import attendance, hours
+from app.services import attendance, hours, policy
 from app.services.classes import get_class_or_404
 from app.web.access import STAFF, role_required
 from app.web.attendance import bp
@@ -80,8 +80,10 @@ def _chart(rows) -> dict:
 @bp.route("/classes/<uuid:class_id>/attendance")
 @role_required(*STAFF)
 def class_attendance(class_id: uuid.UUID):
-    """Grid, chart, exceptions and ledger of one class."""
-    klass = get_class_or_404(db.session, class_id)
+    """Grid, chart, exceptions and ledger of one class.
+
+    :raise 403: the class belongs to another institution. :raise 404: no such class."""
+    klass = get_class_or_404(db.session, class_id, current_user)
     roster = queries.list_class_enrolments(db.session, klass.id)
     trainee_ids = [t.id for _e, t in roster]
     rows = [{"enrolment": e, "trainee": t, "progress": hours.progress(db.session, e)} for e, t in roster]
@@ -94,14 +96,16 @@ def class_attendance(class_id: uuid.UUID):
         ledger=queries.list_class_ledger(db.session, klass.id),
         reversed_ids={e.reverses_id for e, _t in queries.list_class_ledger(db.session, klass.id) if e.reverses_id},
         locks=queries.list_active_locks(db.session, trainee_ids), alternatives=alternatives,
-        can_act=current_user.role in STAFF_ACTORS, purpose_words=PURPOSE_WORDS)
+        purpose_words=PURPOSE_WORDS)
 
 
 @bp.route("/classes/<uuid:class_id>/sessions/<uuid:session_id>/log")
 @role_required(*STAFF)
 def session_log(class_id: uuid.UUID, session_id: uuid.UUID):
-    """Every verification of one session: time, decision, distance, liveness, device."""
-    klass = get_class_or_404(db.session, class_id)
+    """Every verification of one session: time, decision, distance, liveness, device.
+
+    :raise 403: the class belongs to another institution. :raise 404: no such class or session."""
+    klass = get_class_or_404(db.session, class_id, current_user)
     class_session = db.session.get(ClassSession, session_id)
     if class_session is None or class_session.class_id != klass.id:
         return render_template("errors/404.html"), 404
@@ -110,6 +114,10 @@ def session_log(class_id: uuid.UUID, session_id: uuid.UUID):
 
 
 def _back(class_id, action, success: str):
+    """Act within a class the actor manages, then back to its attendance page.
+
+    :raise 403: the class belongs to another institution. :raise 404: no such class."""
+    get_class_or_404(db.session, class_id, current_user, policy.can_manage_class)
     return act_then_redirect(action, success, url_for("attendance.class_attendance", class_id=class_id))
 
 

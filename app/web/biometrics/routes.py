@@ -12,14 +12,15 @@ from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.errors.exceptions import SkillTraceError
 from app.extensions import db
 from app.models import Role
 from app.queries import biometrics as queries
 from app.services import consent as consent_service
 from app.services import enrolment
+from app.services.policy import can_see_full_id
 from app.services.resident_id import mask_resident_id
-from app.web.access import role_required
+from app.web.access import for_trainee, role_required
+from app.web.forms import act_then_redirect
 from app.web.biometrics import bp
 from app.web.biometrics.forms import (METHOD_CHOICES, AlternativeForm, ConsentForm, MyConsentForm,
                                       ResolveFlagForm, WithdrawForm)
@@ -35,15 +36,7 @@ def _overview_url(trainee_id) -> str:
 
 def _run(action, success: str, trainee_id):
     """Run a service call for a form post, flash the outcome and go back to the overview."""
-    try:
-        action()
-    except SkillTraceError as exc:
-        if exc.status in (403, 404):
-            raise
-        flash(exc.message, "error")
-    else:
-        flash(success, "info")
-    return redirect(_overview_url(trainee_id))
+    return act_then_redirect(action, success, _overview_url(trainee_id))
 
 
 def _form_problem(form) -> None:
@@ -58,7 +51,7 @@ def _overview(trainee_id):
     consent_form = MyConsentForm() if own else ConsentForm()
     consent_form.version.data = state.consent_text.version
     recorder = queries.get_user_name(db.session, state.consent.recorded_by_id) if state.consent else ""
-    show_id = (lambda n: n) if current_user.role == Role.ADMIN else mask_resident_id
+    show_id = (lambda n: n) if can_see_full_id(current_user) else mask_resident_id
     return render_template(
         "biometrics/overview.html", state=state, own=own, consent_form=consent_form,
         withdraw_form=WithdrawForm(), alternative_form=None if own else AlternativeForm(),
@@ -69,6 +62,7 @@ def _overview(trainee_id):
 
 @bp.get("/trainees/<uuid:trainee_id>/biometrics")
 @role_required(*STAFF)
+@for_trainee
 def show_trainee_biometrics(trainee_id):
     """A trainee's consent state with the current consent text, enrolment and the alternative."""
     return _overview(trainee_id)
@@ -83,6 +77,7 @@ def show_my_biometrics():
 
 @bp.post("/trainees/<uuid:trainee_id>/biometrics/consent")
 @role_required(*STAFF)
+@for_trainee
 def record_consent(trainee_id):
     """Record consent given on screen or on the paper form, under the version shown."""
     form = ConsentForm()
@@ -110,6 +105,7 @@ def give_my_consent():
 
 @bp.post("/trainees/<uuid:trainee_id>/biometrics/withdraw")
 @role_required(*STAFF)
+@for_trainee
 def withdraw_consent(trainee_id):
     """Withdraw consent; the face template is deleted in the same step."""
     return _run(lambda: consent_service.withdraw_consent(current_user, trainee_id),
@@ -127,6 +123,7 @@ def withdraw_my_consent():
 
 @bp.post("/trainees/<uuid:trainee_id>/biometrics/alternative")
 @role_required(*STAFF)
+@for_trainee
 def arrange_alternative(trainee_id):
     """Verify this trainee by an instructor checking the ID card, with the reason."""
     form = AlternativeForm()
@@ -155,6 +152,7 @@ def _enrol_page(trainee_id):
 
 @bp.get("/trainees/<uuid:trainee_id>/biometrics/enrol")
 @role_required(*STAFF)
+@for_trainee
 def enrol_trainee_face(trainee_id):
     """The webcam page: frames are checked one by one, then enrolled together."""
     return _enrol_page(trainee_id)
@@ -181,14 +179,7 @@ def resolve_duplicate_flag(flag_id):
     """Close a flag with a note (kept in the audit log)."""
     form = ResolveFlagForm()
     if form.validate_on_submit():
-        try:
-            enrolment.resolve_duplicate_flag(current_user, flag_id, form.note.data or "")
-        except SkillTraceError as exc:
-            if exc.status == 404:
-                raise
-            flash(exc.message, "error")
-        else:
-            flash(_("Flag resolved."), "info")
-    else:
-        _form_problem(form)
+        return act_then_redirect(lambda: enrolment.resolve_duplicate_flag(current_user, flag_id, form.note.data or ""),
+                                 _("Flag resolved."), url_for("biometrics.list_duplicate_flags"))
+    _form_problem(form)
     return redirect(url_for("biometrics.list_duplicate_flags"))

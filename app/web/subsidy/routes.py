@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Response, flash, redirect, render_template, url_for
+from flask import Response, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.errors.exceptions import NotFoundError, PermissionDeniedError, SkillTraceError
+from app.errors.exceptions import NotFoundError
 from app.extensions import db
 from app.models import Role, SubsidyClaim, TrainingClass
 from app.queries import subsidy as queries
-from app.services import subsidy, subsidy_export
+from app.services import policy, subsidy, subsidy_export
 from app.services.classes import get_class_or_404
-from app.services.completion import is_class_staff
 from app.web.access import role_required
+from app.web.forms import act_then_redirect
 from app.web.subsidy import bp
 
 READERS = (Role.ADMIN, Role.REVIEWER, Role.AUDITOR, Role.INSTRUCTOR)
@@ -33,10 +33,9 @@ def _subsidy_words():
 def _readable(klass: TrainingClass) -> TrainingClass:
     """The class, if the signed-in account may read its claim.
 
-    :raise 403: an instructor who is not on the class.
+    :raise 403: an instructor who is not on the class (or of another institution).
     """
-    if current_user.role == Role.INSTRUCTOR and not is_class_staff(current_user, klass):
-        raise PermissionDeniedError(_("Only the class's own instructors see its claim."))
+    policy.require(policy.can_read_claim(current_user, klass), _("Only the class's own instructors see its claim."))
     return klass
 
 
@@ -64,23 +63,19 @@ def class_claim(class_id: uuid.UUID):
     klass = _readable(get_class_or_404(db.session, class_id))
     claim = queries.get_latest_claim(db.session, klass.id)
     return render_template("subsidy/claim.html", klass=klass, claim=claim, chart=_chart(claim),
-                           versions=queries.list_claim_versions(db.session, klass.id),
-                           can_prepare=is_class_staff(current_user, klass))
+                           versions=queries.list_claim_versions(db.session, klass.id))
 
 
 @bp.route("/classes/<uuid:class_id>/prepare", methods=["POST"])
 @role_required(Role.ADMIN, Role.INSTRUCTOR)
 def prepare(class_id: uuid.UUID):
-    """Prepare the claim again; the same version when nothing changed."""
-    try:
-        claim = subsidy.prepare_claim(current_user, class_id)
-    except SkillTraceError as exc:
-        if exc.status in (403, 404):
-            raise
-        flash(exc.message, "error")
-    else:
-        flash(_("Claim version %(v)s is ready.", v=claim.version), "info")
-    return redirect(url_for("subsidy.class_claim", class_id=class_id))
+    """Prepare the claim again; the same version when nothing changed.
+
+    :raise 403: not an admin or the class's own instructor. :raise 404: no such class."""
+    get_class_or_404(db.session, class_id, current_user, policy.is_class_instructor)
+    return act_then_redirect(lambda: subsidy.prepare_claim(current_user, class_id),
+                             lambda claim: _("Claim version %(v)s is ready.", v=claim.version),
+                             url_for("subsidy.class_claim", class_id=class_id))
 
 
 def _claim_or_404(claim_id: uuid.UUID) -> SubsidyClaim:

@@ -11,17 +11,17 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.errors.exceptions import NotFoundError, SkillTraceError
+from app.errors.exceptions import SkillTraceError, ValidationError
 from app.extensions import db
-from app.models import Certificate, Enrolment, Role, Trainee
+from app.models import Certificate, Role, Trainee
 from app.queries import catalogue as catalogue_queries
 from app.services.certificates import grant_exemption
-from app.services.classes import (LOCAL_TZ, ClassApplication, SessionInput,
-                                  draft_class, get_class_or_404, review_class, submit_class)
-from app.services.policy import can_act_for
+from app.services import policy
+from app.services.classes import (LOCAL_TZ, ClassApplication, SessionInput, draft_class,
+                                  get_class_or_404, get_enrolment_or_404, review_class, submit_class)
 from app.services.roster import import_roster, read_rows
 from app.web.access import STAFF, role_required
-from app.web.forms import field, int_field, raise_if, uuid_field
+from app.web.forms import act_then_redirect, field, flash_refusal, int_field, raise_if, uuid_field
 from app.web.training import bp
 from app.web.training.completion_pages import completion_context
 
@@ -66,7 +66,7 @@ def _trainee_ids(text: str, errors: dict) -> list[uuid.UUID]:
 
 
 def _form_choices():
-    institution_id = current_user.institution_id if current_user.role == Role.INSTRUCTOR else None
+    institution_id = policy.visible_institution(current_user)
     institutions = catalogue_queries.list_listed(db.session, "institution")
     if institution_id:
         institutions = [i for i in institutions if i.id == institution_id]
@@ -105,29 +105,25 @@ def new_class():
 @bp.route("/classes/<uuid:class_id>")
 @role_required(*STAFF)
 def show_class(class_id: uuid.UUID):
-    """The application: plans, sessions, instructors, roster, review and the actions allowed."""
-    klass = get_class_or_404(db.session, class_id)
+    """The application: plans, sessions, instructors, roster, review and the actions allowed.
+
+    :raise 403: the class belongs to another institution. :raise 404: no such class."""
+    klass = get_class_or_404(db.session, class_id, current_user)
     certificates = {e.trainee_id: list(db.session.scalars(
         select(Certificate).where(Certificate.trainee_id == e.trainee_id))) for e in klass.enrolments}
     return render_template("training/class.html", klass=klass, certificates=certificates,
-                           can_edit=can_act_for(current_user, klass.institution_id),
                            report=None, errors={}, **completion_context(klass))
 
 
-def _back_to_class(class_id, message: str, category: str = "info"):
-    flash(message, category)
-    return redirect(url_for("training.show_class", class_id=class_id))
+def _back_to_class(class_id, action, success: str):
+    return act_then_redirect(action, success, url_for("training.show_class", class_id=class_id))
 
 
 @bp.route("/classes/<uuid:class_id>/submit", methods=["POST"])
 @role_required(Role.ADMIN, Role.INSTRUCTOR)
 def submit_class_view(class_id: uuid.UUID):
     """Submit the application for review; a refusal comes back as a message on the class page."""
-    try:
-        submit_class(current_user, class_id)
-    except SkillTraceError as exc:
-        return _back_to_class(class_id, exc.message, "error")
-    return _back_to_class(class_id, _("Submitted for review."))
+    return _back_to_class(class_id, lambda: submit_class(current_user, class_id), _("Submitted for review."))
 
 
 @bp.route("/classes/<uuid:class_id>/review", methods=["POST"])
@@ -135,41 +131,39 @@ def submit_class_view(class_id: uuid.UUID):
 def review_class_view(class_id: uuid.UUID):
     """Approve (``decision=approve``) or reject with a comment."""
     approve = field("decision") == "approve"
-    try:
-        review_class(current_user, class_id, approve, field("comment"))
-    except SkillTraceError as exc:
-        return _back_to_class(class_id, exc.message, "error")
-    return _back_to_class(class_id, _("Approved.") if approve else _("Rejected."))
+    return _back_to_class(class_id, lambda: review_class(current_user, class_id, approve, field("comment")),
+                          _("Approved.") if approve else _("Rejected."))
 
 
 @bp.route("/classes/<uuid:class_id>/roster", methods=["POST"])
 @role_required(Role.ADMIN, Role.INSTRUCTOR)
 def import_roster_view(class_id: uuid.UUID):
     """Upload a CSV or Excel roster; the page shows what went in and each refused row."""
+    klass = get_class_or_404(db.session, class_id, current_user, policy.can_manage_class)
     upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        return _back_to_class(class_id, _("Choose a file to import."), "error")
     try:
+        if upload is None or not upload.filename:
+            raise ValidationError(_("Choose a file to import."))
         report = import_roster(current_user, class_id, read_rows(upload.filename, upload.read()))
     except SkillTraceError as exc:
-        return _back_to_class(class_id, exc.message, "error")
-    klass = get_class_or_404(db.session, class_id)
+        flash_refusal(exc)
+        return redirect(url_for("training.show_class", class_id=class_id))
+    db.session.refresh(klass)
     return render_template("training/class.html", klass=klass, certificates={}, report=report,
-                           can_edit=True, errors={}, **completion_context(klass))
+                           errors={}, **completion_context(klass))
 
 
 @bp.route("/enrolments/<uuid:enrolment_id>/exemptions", methods=["POST"])
 @role_required(Role.ADMIN, Role.INSTRUCTOR)
 def grant_exemption_view(enrolment_id: uuid.UUID):
-    """Exempt an enrolment from some hours on the strength of a certificate (免修)."""
-    enrolment = db.session.get(Enrolment, enrolment_id)
-    if enrolment is None:
-        raise NotFoundError(_("No such enrolment."))
-    class_id, errors = enrolment.class_id, {}
+    """Exempt an enrolment from some hours on the strength of a certificate (免修).
+
+    :raise 403: the enrolment is in another institution's class. :raise 404: no such enrolment."""
+    enrolment = get_enrolment_or_404(db.session, enrolment_id, current_user)
+    errors = {}
     certificate_id, hours = uuid_field("certificate_id", errors), int_field("hours", errors)
-    try:
+
+    def act():
         raise_if(errors)
         grant_exemption(current_user, enrolment_id, certificate_id, hours, field("reason"))
-    except SkillTraceError as exc:
-        return _back_to_class(class_id, exc.message, "error")
-    return _back_to_class(class_id, _("Exemption granted."))
+    return _back_to_class(enrolment.class_id, act, _("Exemption granted."))

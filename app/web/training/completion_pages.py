@@ -5,23 +5,24 @@ from __future__ import annotations
 
 import uuid
 
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import current_app, redirect, render_template, url_for
 from markupsafe import Markup
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.errors.exceptions import NotFoundError, SkillTraceError
 from app.extensions import db
-from app.models import CompletionCertificate, Enrolment, Role, TrainingClass
+from app.models import CompletionCertificate, Role, TrainingClass
 from app.queries import catalogue as catalogue_queries
 from app.queries.biometrics import get_trainee_of_user
 from app.queries import completion as queries
-from app.services import hours
+from app.services import hours, policy
+from app.services.classes import get_class_or_404, get_enrolment_or_404
 from app.services.document_stamps import current_stamp, qr_svg
-from app.services.completion import (AssessmentInput, complete_class, is_class_staff,
+from app.services.completion import (AssessmentInput, complete_class,
                                      issue_certificate, record_assessment)
 from app.web.access import STAFF, role_required
-from app.web.forms import act_then_redirect, date_field, field
+from app.web.forms import act_then_redirect, date_field, field, flash_refusal
 from app.web.training import bp
 
 ACTORS = (Role.ADMIN, Role.INSTRUCTOR)
@@ -33,15 +34,7 @@ def completion_context(klass: TrainingClass) -> dict:
             "completion_certificates": queries.get_class_certificates(db.session, klass.id),
             "progress": {e.id: hours.progress(db.session, e) for e in klass.enrolments},
             "organisations": catalogue_queries.list_listed(db.session, "evaluation_organisation"),
-            "can_assess": is_class_staff(current_user, klass),
             "pass_mark": current_app.config["ASSESSMENT_PASS_MARK"]}
-
-
-def _enrolment_or_404(enrolment_id) -> Enrolment:
-    enrolment = db.session.get(Enrolment, enrolment_id)
-    if enrolment is None:
-        raise NotFoundError(_("No such enrolment."))
-    return enrolment
 
 
 def _back(class_id, action, success: str):
@@ -53,7 +46,7 @@ def _back(class_id, action, success: str):
 def record_assessment_view(enrolment_id: uuid.UUID):
     """Record or correct the result (fields theory_score, practical_score, assessed_on,
     evaluation_organisation_id, and reason for a correction)."""
-    enrolment, errors = _enrolment_or_404(enrolment_id), {}
+    enrolment, errors = get_enrolment_or_404(db.session, enrolment_id, current_user), {}
     data = AssessmentInput(field("theory_score"), field("practical_score"), date_field("assessed_on", errors),
                            field("evaluation_organisation_id") or None, field("reason"))
     return _back(enrolment.class_id, lambda: record_assessment(current_user, enrolment_id, data),
@@ -64,13 +57,11 @@ def record_assessment_view(enrolment_id: uuid.UUID):
 @role_required(*ACTORS)
 def issue_certificate_view(enrolment_id: uuid.UUID):
     """Issue the completion certificate (once) and show it."""
-    enrolment = _enrolment_or_404(enrolment_id)
+    enrolment = get_enrolment_or_404(db.session, enrolment_id, current_user)
     try:
         certificate = issue_certificate(current_user, enrolment_id)
     except SkillTraceError as exc:
-        if exc.status == 403:
-            raise
-        flash(exc.message, "error")
+        flash_refusal(exc)
         return redirect(url_for("training.show_class", class_id=enrolment.class_id))
     return redirect(url_for("training.show_certificate", certificate_id=certificate.id))
 
@@ -78,10 +69,14 @@ def issue_certificate_view(enrolment_id: uuid.UUID):
 @bp.route("/certificates/<uuid:certificate_id>")
 @role_required(*STAFF)
 def show_certificate(certificate_id: uuid.UUID):
-    """The printable completion certificate; the full ID number for administrators only."""
+    """The printable completion certificate; the full ID number for administrators only.
+
+    :raise 403: the class belongs to another institution. :raise 404: no such certificate."""
     certificate = db.session.get(CompletionCertificate, certificate_id)
     if certificate is None:
         raise NotFoundError(_("No such certificate."))
+    policy.require(policy.can_read_class(current_user, certificate.enrolment.training_class),
+                   _("This certificate belongs to another institution."))
     return render_template("training/certificate.html", certificate=certificate,
                            enrolment=certificate.enrolment, klass=certificate.enrolment.training_class,
                            **_stamp())
@@ -106,4 +101,5 @@ def _stamp() -> dict:
 @role_required(*ACTORS)
 def complete_class_view(class_id: uuid.UUID):
     """Mark the class completed once every enrolment is assessed."""
+    get_class_or_404(db.session, class_id, current_user, policy.can_manage_class)
     return _back(class_id, lambda: complete_class(current_user, class_id), _("The class is completed."))

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models import PERSON_CATEGORIES, Role, SkillLevel
 from app.queries import catalogue as catalogue_queries
 from app.services.certificates import add_certificate
-from app.services.registry import TraineeInput, get_trainee_or_404, register_trainee
+from app.services.registry import TraineeInput, can_manage_trainee, get_trainee_or_404, register_trainee
 from app.web.access import role_required
 from app.web.forms import date_field, field, raise_if, uuid_field
 from app.web.training import bp
@@ -41,8 +41,11 @@ def new_trainee():
 @bp.route("/trainees/<uuid:trainee_id>")
 @role_required(Role.ADMIN, Role.INSTRUCTOR, Role.AUDITOR)
 def show_trainee(trainee_id: uuid.UUID):
-    """One trainee: identity (ID masked except for admins), certificates, enrolments."""
-    return render_template("training/trainee.html", trainee=get_trainee_or_404(db.session, trainee_id),
+    """One trainee: identity (ID masked except for admins), certificates, enrolments.
+
+    :raise 403: an instructor whose institution does not see the trainee. :raise 404: unknown."""
+    return render_template("training/trainee.html",
+                           trainee=get_trainee_or_404(db.session, trainee_id, current_user),
                            occupations=catalogue_queries.list_listed(db.session, "occupation"),
                            levels=list(SkillLevel), errors={})
 
@@ -51,7 +54,7 @@ def show_trainee(trainee_id: uuid.UUID):
 @role_required(*REGISTRARS)
 def record_certificate(trainee_id: uuid.UUID):
     """Record a skill certificate the trainee holds (grounds for exemptions)."""
-    trainee = get_trainee_or_404(db.session, trainee_id)
+    trainee = get_trainee_or_404(db.session, trainee_id, current_user, can_manage_trainee)
     errors = {}
     occupation_id = uuid_field("occupation_id", errors)
     issued_on = date_field("issued_on", errors)
