@@ -15,6 +15,7 @@ from app.errors.exceptions import NotFoundError, PermissionDeniedError, SkillTra
 from app.extensions import db
 from app.models import HoursEntry, Role
 from app.services.classes import get_enrolment_or_404
+from app.services.policy import can_reverse_hours
 
 
 class UnauthenticatedError(SkillTraceError):
@@ -49,7 +50,7 @@ def acting_on_entry(entry_id) -> None:
     entry = db.session.get(HoursEntry, entry_id)
     if entry is None:
         raise NotFoundError(_("No such ledger entry."))
-    get_enrolment_or_404(db.session, entry.enrolment_id, current_user)
+    get_enrolment_or_404(db.session, entry.enrolment_id, current_user, can_reverse_hours)
 
 
 def json_body() -> dict:

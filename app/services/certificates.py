@@ -67,7 +67,7 @@ def grant_exemption(actor: User, enrolment_id, certificate_id, hours: int, reaso
         certificate = session.get(Certificate, certificate_id)
         if enrolment is None or certificate is None:
             raise NotFoundError(_("No such enrolment or certificate."))
-        policy.require(policy.can_manage_enrolment(actor, enrolment),
+        policy.require(policy.can_grant_exemption(actor, enrolment),
                        _("This enrolment belongs to another institution's class."))
         remaining = enrolment.training_class.programme.required_hours - enrolment.exempted_hours
         errors = {}

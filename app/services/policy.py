@@ -85,6 +85,26 @@ def can_manage_enrolment(actor: User, enrolment: Enrolment) -> bool:
     return can_manage_class(actor, enrolment.training_class)
 
 
+def can_assess(actor: User, enrolment: Enrolment) -> bool:
+    """Record or correct an assessment result, issue the completion certificate."""
+    return is_class_instructor(actor, enrolment.training_class)
+
+
+def can_grant_exemption(actor: User, enrolment: Enrolment) -> bool:
+    """Propose an exemption (免修) on an enrolment: its own class's institution only."""
+    return can_manage_enrolment(actor, enrolment)
+
+
+def can_reverse_hours(actor: User, enrolment: Enrolment) -> bool:
+    """Reverse a ledger entry of an enrolment: its own class's institution only."""
+    return can_manage_enrolment(actor, enrolment)
+
+
+def can_prepare_claim(actor: User, klass: TrainingClass) -> bool:
+    """Prepare a class's subsidy claim: an administrator or the class's own instructors."""
+    return is_class_instructor(actor, klass)
+
+
 def can_read_claim(actor: User, klass: TrainingClass) -> bool:
     """A class's subsidy claims, their lines and exports: province-wide roles and the class's
     own instructors."""

@@ -72,7 +72,7 @@ def prepare(class_id: uuid.UUID):
     """Prepare the claim again; the same version when nothing changed.
 
     :raise 403: not an admin or the class's own instructor. :raise 404: no such class."""
-    get_class_or_404(db.session, class_id, current_user, policy.is_class_instructor)
+    get_class_or_404(db.session, class_id, current_user, policy.can_prepare_claim)
     return act_then_redirect(lambda: subsidy.prepare_claim(current_user, class_id),
                              lambda claim: _("Claim version %(v)s is ready.", v=claim.version),
                              url_for("subsidy.class_claim", class_id=class_id))

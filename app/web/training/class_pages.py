@@ -159,7 +159,7 @@ def grant_exemption_view(enrolment_id: uuid.UUID):
     """Exempt an enrolment from some hours on the strength of a certificate (免修).
 
     :raise 403: the enrolment is in another institution's class. :raise 404: no such enrolment."""
-    enrolment = get_enrolment_or_404(db.session, enrolment_id, current_user)
+    enrolment = get_enrolment_or_404(db.session, enrolment_id, current_user, policy.can_grant_exemption)
     errors = {}
     certificate_id, hours = uuid_field("certificate_id", errors), int_field("hours", errors)
 

@@ -46,7 +46,7 @@ def _back(class_id, action, success: str):
 def record_assessment_view(enrolment_id: uuid.UUID):
     """Record or correct the result (fields theory_score, practical_score, assessed_on,
     evaluation_organisation_id, and reason for a correction)."""
-    enrolment, errors = get_enrolment_or_404(db.session, enrolment_id, current_user), {}
+    enrolment, errors = get_enrolment_or_404(db.session, enrolment_id, current_user, policy.can_assess), {}
     data = AssessmentInput(field("theory_score"), field("practical_score"), date_field("assessed_on", errors),
                            field("evaluation_organisation_id") or None, field("reason"))
     return _back(enrolment.class_id, lambda: record_assessment(current_user, enrolment_id, data),
@@ -57,7 +57,7 @@ def record_assessment_view(enrolment_id: uuid.UUID):
 @role_required(*ACTORS)
 def issue_certificate_view(enrolment_id: uuid.UUID):
     """Issue the completion certificate (once) and show it."""
-    enrolment = get_enrolment_or_404(db.session, enrolment_id, current_user)
+    enrolment = get_enrolment_or_404(db.session, enrolment_id, current_user, policy.can_assess)
     try:
         certificate = issue_certificate(current_user, enrolment_id)
     except SkillTraceError as exc:
@@ -101,5 +101,5 @@ def _stamp() -> dict:
 @role_required(*ACTORS)
 def complete_class_view(class_id: uuid.UUID):
     """Mark the class completed once every enrolment is assessed."""
-    get_class_or_404(db.session, class_id, current_user, policy.can_manage_class)
+    get_class_or_404(db.session, class_id, current_user, policy.is_class_instructor)
     return _back(class_id, lambda: complete_class(current_user, class_id), _("The class is completed."))
