@@ -94,6 +94,11 @@ class BaseConfig:
     LOGIN_FAILURE_LIMIT = "5 per minute;20 per hour"
     REQUIRE_SECRETS = False
     PASSWORD_HASH_PROFILE = "RFC_9106_LOW_MEMORY"
+    # Trainee account activation: days a one-time code stays valid, wrong codes tried against one
+    # ID number before the code is locked, and activation attempts allowed per client address.
+    ACTIVATION_CODE_DAYS = 14
+    ACTIVATION_MAX_FAILURES = 5
+    ACTIVATION_RATE_LIMIT = "10 per minute;50 per hour"
     # Face enrolment: frames per enrolment, and the largest frame accepted (bytes).
     ENROL_MIN_FRAMES = 3
     ENROL_MAX_FRAMES = 8
@@ -181,6 +186,7 @@ class BaseConfig:
             ASSESSMENT_PASS_MARK=_decimal(env, "SKILLTRACE_ASSESSMENT_PASS_MARK", cls.ASSESSMENT_PASS_MARK),
             SUBSIDY_SHORTAGE_UPLIFT=_decimal(env, "SKILLTRACE_SUBSIDY_SHORTAGE_UPLIFT",
                                              cls.SUBSIDY_SHORTAGE_UPLIFT),
+            ACTIVATION_CODE_DAYS=_int(env, "SKILLTRACE_ACTIVATION_CODE_DAYS", cls.ACTIVATION_CODE_DAYS),
             SUBSIDY_REPEAT_PERIOD_DAYS=_int(env, "SKILLTRACE_SUBSIDY_REPEAT_PERIOD_DAYS",
                                             cls.SUBSIDY_REPEAT_PERIOD_DAYS),
             # An external LRS every statement SkillTrace writes is forwarded to ("": none).

@@ -119,8 +119,13 @@ def seed_demo(password: str, today: date | None = None) -> DemoSeedResult:
             if trainee is None:
                 trainee = add_trainee(session, None, TraineeInput(name, number, phone, category))
                 created.append(True)
-            if index == 0:
+            if index == 0 and trainee.user_id != users[Role.TRAINEE].id:
+                # the demo trainee signs in with the demo account, not the one registration opened
+                pending = session.get(User, trainee.user_id) if trainee.user_id else None
                 trainee.user_id = users[Role.TRAINEE].id
+                if pending is not None:
+                    session.flush()
+                    session.delete(pending)
             _, new = _get_or_add(session, Enrolment, {"class_id": klass.id, "trainee_id": trainee.id})
             created.append(new)
     return DemoSeedResult(created=any(created), usernames=demo_usernames().usernames)

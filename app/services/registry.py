@@ -20,6 +20,7 @@ from app.models.registry import ENTERPRISE_WORKER
 from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services.resident_id import birth_date, check_digit, mask_resident_id
+from app.services.trainee_accounts import open_account
 
 _NAME = re.compile(r"^[\u3400-\u9fffA-Za-z][\u3400-\u9fffA-Za-z·.\- ]{0,48}[\u3400-\u9fffA-Za-z]$")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
@@ -113,13 +114,15 @@ def register_trainee(actor: User | None, data: TraineeInput) -> Trainee:
 
 
 def add_trainee(session: Session, actor: User | None, data: TraineeInput) -> Trainee:
-    """Insert a validated, cleaned, new trainee and audit it, in the caller's transaction."""
+    """Insert a validated, cleaned, new trainee with their (not yet activated) account and audit
+    it, in the caller's transaction."""
     trainee = Trainee(name=data.name, id_number=data.id_number, phone=data.phone,
                       category=data.category, employer=data.employer,
                       birth_date=birth_date(data.id_number),
                       sex=Sex.MALE if int(data.id_number[16]) % 2 else Sex.FEMALE)
     session.add(trainee)
     session.flush()
+    open_account(session, trainee)
     append_audit(session, actor, "trainee.registered", trainee, _audit_view(trainee))
     return trainee
 

@@ -40,6 +40,8 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /camera": frozenset({"trainee", "instructor", "admin"}),
     "GET /login": EVERYONE,
     "POST /login": EVERYONE,
+    "GET /activate": EVERYONE,
+    "POST /activate": EVERYONE - SIGNED_IN,  # signed-in accounts are told to sign out first
     "POST /logout": SIGNED_IN,
     # administration
     "GET /admin/users": ADMIN,
@@ -85,6 +87,8 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /trainees/new": ACTORS,
     "GET /trainees/<uuid:trainee_id>": READERS,
     "POST /trainees/<uuid:trainee_id>/certificates": ACTORS,
+    "POST /trainees/<uuid:trainee_id>/activation-code": ACTORS,
+    "POST /classes/<uuid:class_id>/activation-slips": ACTORS,
     # attendance (pages)
     "GET /me/attendance": TRAINEE,
     "GET /me/study": TRAINEE,
