@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from app.clock import local_stamp
 from app.models import (AlternativeVerification, Assessment, AuditEntry, Certificate, CheckInLock,
                         CompletionCertificate, Consent, Decision, DuplicateFaceFlag, Enrolment, EntryType,
                         Exemption, FaceVerification, HoursEntry, PresenceInterval, StudyRollCall,
@@ -136,7 +137,7 @@ def duplicate_faces(session: Session, subject: Subject) -> Iterable[TraceEvent]:
     for f in rows:
         yield TraceEvent(f.created_at, "duplicate_face", _("Face enrolment refused: the face matches another trainee"),
                          {_("Distance"): f"{f.score:.4f}", _("Matched trainee"): str(f.matched_trainee_id),
-                          _("Resolved"): f.resolved_at.isoformat() if f.resolved_at else "—"})
+                          _("Resolved"): local_stamp(f.resolved_at)})
 
 
 @source
@@ -211,7 +212,7 @@ def intervals(session: Session, subject: Subject) -> Iterable[TraceEvent]:
     for i in rows:
         yield TraceEvent(i.opened_at, "interval", _("Presence in a session of class %(code)s",
                                                      code=subject.class_code(i.enrolment.class_id)), {
-            _("From"): i.opened_at.isoformat(), _("To"): i.closed_at.isoformat() if i.closed_at else "—",
+            _("From"): local_stamp(i.opened_at), _("To"): local_stamp(i.closed_at),
             _("Status"): word(i.status), _("Mode"): word(i.mode), _("Interval"): str(i.id),
             _("Check-in statement"): str(i.check_in_statement_id or "—"),
             _("Check-out statement"): str(i.check_out_statement_id or "—")}, (_class_link(i.enrolment.class_id),))
@@ -222,7 +223,7 @@ def roll_calls(session: Session, subject: Subject) -> Iterable[TraceEvent]:
     rows = session.scalars(select(StudyRollCall).where(StudyRollCall.trainee_id == subject.trainee.id))
     for r in rows:
         yield TraceEvent(r.due_at, "roll_call", _("Face roll-call: %(outcome)s", outcome=word(r.outcome)), {
-            _("Deadline"): r.deadline.isoformat(), _("Answered"): r.resolved_at.isoformat() if r.resolved_at else "—",
+            _("Deadline"): local_stamp(r.deadline), _("Answered"): local_stamp(r.resolved_at),
             _("Interval"): str(r.interval_id), _("Verification"): str(r.verification_id or "—")})
 
 

@@ -10,7 +10,7 @@ window.faceCheck = (function () {
   // actionEl, result, msgWorking, msgNetwork. Resolves when the answer is shown.
   async function run(opts) {
     const result = opts.result, ctx = opts.canvas.getContext("2d");
-    if (!window.SkillTraceWebcam.isLive(opts.video)) {
+    if (!(await window.SkillTraceWebcam.whenLive(opts.video))) {
       // no picture: send nothing, so a blank frame never counts toward the lock-out
       const m = document.getElementById("webcam-messages").dataset;
       result.dataset.state = "camera-error";

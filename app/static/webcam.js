@@ -45,6 +45,7 @@ window.SkillTraceWebcam = (function () {
     if (!window.isSecureContext || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
       return Promise.resolve().then(function () { fail(messageEl, "insecure"); });
     }
+    video.dataset.camera = "opening";
     return navigator.mediaDevices.getUserMedia({
       video: { facingMode: "user", width: { ideal: 640 }, height: { ideal: 480 } }, audio: false,
     }).then(function (stream) {
@@ -63,5 +64,19 @@ window.SkillTraceWebcam = (function () {
     return video.dataset.camera === "live" && video.readyState >= 2 && video.videoWidth > 0;
   }
 
-  return { open: open, isLive: isLive, explain: explain };
+  // Resolves true once ``video`` is live (waiting up to ``ms`` while the camera is opening),
+  // false at once when the camera failed or was never opened.
+  function whenLive(video, ms) {
+    const until = Date.now() + (ms || 5000);
+    return new Promise(function (resolve) {
+      (function poll() {
+        if (isLive(video)) return resolve(true);
+        const pending = video.dataset.camera === "opening" || video.dataset.camera === "live";
+        if (!pending || Date.now() > until) return resolve(false);
+        setTimeout(poll, 100);
+      })();
+    });
+  }
+
+  return { open: open, isLive: isLive, whenLive: whenLive, explain: explain };
 })();

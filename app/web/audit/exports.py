@@ -16,7 +16,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from app.services.classes import LOCAL_TZ
+from app.clock import local_stamp
 from app.services.resident_id import mask_resident_id
 from app.services.trace import LearnerTrace
 
@@ -24,7 +24,7 @@ PDF_FONT = "STSong-Light"
 
 
 def local_time(at) -> str:
-    return at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
+    return local_stamp(at)
 
 
 def details_text(details: dict) -> str:
