@@ -21,6 +21,7 @@ from app.models import (ClassSession, ClassStatus, Enrolment, Institution, Progr
 from app.models.base import utcnow
 from app.services._tx import transaction
 from app.services.audit import append_audit
+from app.services.hours import rules_for
 from app.services.policy import can_act_for
 
 MAX_SESSION = timedelta(hours=12)
@@ -230,18 +231,36 @@ def review_class(actor: User, class_id, approve: bool, comment: str) -> Training
     return klass
 
 
+# the largest check-in tolerance a programme may set (hours.set_hour_rule allows 0–120 minutes)
+_MAX_TOLERANCE = timedelta(minutes=120)
+
+
+def opens_at(session: Session, klass: TrainingClass) -> datetime | None:
+    """When the class opens for check-in: its first session's start less the programme's
+    tolerance (None when it has no sessions)."""
+    first = min((s.starts_at for s in klass.sessions), default=None)
+    return first and first - timedelta(minutes=rules_for(session, klass.programme_id).tolerance)
+
+
+def start_class(session: Session, klass: TrainingClass, now: datetime) -> None:
+    """Approved → running, audited as done by the system, in the caller's transaction."""
+    klass.status = ClassStatus.RUNNING
+    append_audit(session, None, "class.started", klass, {"at": now.isoformat()})
+
+
 def start_due_classes(now: datetime | None = None) -> list[TrainingClass]:
-    """Move approved classes whose first session has begun to running (a scheduler job)."""
+    """Move approved classes to running once their check-in window opens, at the first
+    session's start less the tolerance (a scheduler job)."""
     now = now or utcnow()
     started = []
     with transaction() as session:
-        first = (select(ClassSession.class_id).where(ClassSession.starts_at <= now)
-                 .group_by(ClassSession.class_id))
+        near = (select(ClassSession.class_id).where(ClassSession.starts_at <= now + _MAX_TOLERANCE)
+                .group_by(ClassSession.class_id))
         for klass in session.scalars(select(TrainingClass).where(
-                TrainingClass.status == ClassStatus.APPROVED, TrainingClass.id.in_(first))):
-            klass.status = ClassStatus.RUNNING
-            append_audit(session, None, "class.started", klass, {"at": now.isoformat()})
-            started.append(klass)
+                TrainingClass.status == ClassStatus.APPROVED, TrainingClass.id.in_(near))):
+            if opens_at(session, klass) <= now:
+                start_class(session, klass, now)
+                started.append(klass)
     return started
 
 

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.clock import LOCAL_TZ
 from app.errors.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from app.models import (ClassSession, Enrolment, EntryType, HourRule, HoursEntry, IntervalStatus,
                         PresenceInterval, Role, StudyState, User, VerificationMode)
@@ -24,7 +25,6 @@ from app.models.base import utcnow
 from app.services import xapi_records
 from app.services._tx import transaction
 from app.services.audit import append_audit
-from app.services.classes import LOCAL_TZ
 from app.services.policy import can_act_for
 
 
