@@ -16,7 +16,7 @@ from app.models.classes import (ClassSession, ClassStatus, Enrolment, Exemption,
 from app.models.organisation import Institution, ListingStatus
 from app.models.study import RollCallOutcome, StudyRollCall, StudyState
 from app.models.registry import PERSON_CATEGORIES, Certificate, Sex, Trainee
-from app.models.subsidy import SubsidyClaim, SubsidyClaimLine
+from app.models.subsidy import ClaimStatus, SubsidyClaim, SubsidyClaimLine
 from app.models import reconciliation_indexes  # noqa: F401,E402  (SQLite-only indexes on these tables)
 
 __all__ = [
@@ -28,6 +28,6 @@ __all__ = [
     "CheckInChallenge", "CheckInLock", "Decision", "EntryType", "FaceVerification", "HourRule",
     "HoursEntry", "IntervalStatus", "Kiosk", "LedgerIsAppendOnly", "PresenceInterval", "Purpose",
     "VerificationMode", "RollCallOutcome", "StudyRollCall", "StudyState", "Assessment",
-    "CompletionCertificate", "SubsidyClaim", "SubsidyClaimLine",
+    "CompletionCertificate", "ClaimStatus", "SubsidyClaim", "SubsidyClaimLine",
     "ForwardedStatement",
 ]

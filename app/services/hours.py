@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -81,6 +82,21 @@ def set_hour_rule(actor: User, programme_id, daily_cap_minutes: int, unit_minute
     return rule
 
 
+NO_CHECK_OUT = "no_check_out"
+CORRECTED = "corrected"
+# why an interval or its ledger entry closed without a check-out, in words for the pages
+CLOSE_REASONS = {
+    NO_CHECK_OUT: _l("No check-out: closed by the system after the session, counted up to the last "
+                     "verified face"),
+    CORRECTED: _l("Missed check-out corrected by an instructor (reason and evidence on record)"),
+}
+
+
+def close_reason_words(code: str) -> str:
+    """The words for a close reason code; other text (a reversal's reason) as written."""
+    return str(CLOSE_REASONS[code]) if code in CLOSE_REASONS else code
+
+
 def verified_minutes(opened: datetime, closed: datetime, class_session: ClassSession) -> int:
     """Whole minutes of [opened, closed] inside the session window."""
     start, end = max(opened, class_session.starts_at), min(closed, class_session.ends_at)
@@ -92,9 +108,11 @@ def _day_total(session: Session, enrolment_id, day) -> int:
         HoursEntry.enrolment_id == enrolment_id, HoursEntry.local_day == day)) or 0
 
 
-def credit_interval(session: Session, interval: PresenceInterval, actor: User | None) -> HoursEntry:
+def credit_interval(session: Session, interval: PresenceInterval, actor: User | None,
+                    reason: str = "") -> HoursEntry:
     """Append the ledger entry of a closed interval in the caller's transaction (zero minutes
-    are written too, with the rule that made them zero) and its xAPI statement."""
+    are written too, with the rule that made them zero, and ``reason`` when it did not close by a
+    check-out) and its xAPI statement."""
     klass = interval.enrolment.training_class
     class_session = interval.class_session
     rules = rules_for(session, klass.programme_id)
@@ -115,7 +133,7 @@ def credit_interval(session: Session, interval: PresenceInterval, actor: User | 
     now = utcnow()
     entry = HoursEntry(at=now, enrolment_id=interval.enrolment_id, entry_type=EntryType.CREDIT,
                        minutes=minutes, kind=class_session.kind.value, mode=interval.mode,
-                       local_day=day, interval_id=interval.id, rule=applied,
+                       local_day=day, interval_id=interval.id, rule=applied, reason=reason,
                        actor_id=actor.id if actor else None)
     entry.statement_id = xapi_records.record(
         session, "credited", xapi_records.trainee_agent(interval.trainee_id), at=now,
@@ -132,18 +150,22 @@ def credit_interval(session: Session, interval: PresenceInterval, actor: User | 
 
 
 def close_interval(session: Session, interval: PresenceInterval, closed_at: datetime,
-                   actor: User | None, verification_id=None, statement_id=None) -> HoursEntry:
-    """Close an open interval at ``closed_at`` and credit it, in the caller's transaction."""
+                   actor: User | None, verification_id=None, statement_id=None,
+                   reason: str = "") -> HoursEntry:
+    """Close an open interval at ``closed_at`` and credit it, in the caller's transaction;
+    ``reason`` ("" for a check-out, or a `CLOSE_REASONS` code) goes on the interval and the entry."""
     interval.closed_at, interval.status, interval.open_slot = closed_at, IntervalStatus.CLOSED, None
     interval.check_out_verification_id = verification_id
     interval.check_out_statement_id = statement_id
+    interval.close_reason = reason
     session.flush()
-    return credit_interval(session, interval, actor)
+    return credit_interval(session, interval, actor, reason)
 
 
 def close_stale_intervals(now: datetime | None = None, grace_minutes: int | None = None) -> int:
     """Close intervals whose session ended more than the tolerance ago, crediting only up to the
-    last verified face (for the scheduler; idempotent). Returns how many were closed."""
+    last verified face, with the reason ``no_check_out`` on the interval, its ledger entry and its
+    "checked-out" statement (for the scheduler; idempotent). Returns how many were closed."""
     now = now or utcnow()
     closed = 0
     with transaction() as session:
@@ -158,9 +180,17 @@ def close_stale_intervals(now: datetime | None = None, grace_minutes: int | None
                 study = session.scalar(select(StudyState).where(StudyState.interval_id == interval.id))
                 if study is not None:  # online study: counted up to the last heartbeat
                     closed_at = max(closed_at, study.last_heartbeat_at)
-                close_interval(session, interval, closed_at, None)
+                # the check-out the trainee did not make, said as such (reconciled like any other)
+                statement_id = xapi_records.record(
+                    session, "checked-out", xapi_records.trainee_agent(interval.trainee_id), at=closed_at,
+                    enrolment_id=interval.enrolment_id, class_id=class_session.class_id,
+                    session_id=class_session.id,
+                    extensions={"mode": interval.mode.value, "reason": NO_CHECK_OUT, "record-id": str(interval.id)},
+                    result={"duration": xapi_records.duration((closed_at - interval.opened_at).total_seconds())})
+                close_interval(session, interval, closed_at, None, statement_id=statement_id,
+                               reason=NO_CHECK_OUT)
                 append_audit(session, None, "presence.closed_by_scheduler", interval, {
-                    "closed_at": closed_at.isoformat()})
+                    "closed_at": closed_at.isoformat(), "reason": NO_CHECK_OUT})
                 closed += 1
     return closed
 
@@ -216,6 +246,7 @@ class Progress:
     exempted: int
     alternative: int
     hour_length: int
+    corrected: int = 0  # minutes from instructors' corrections of missed check-outs
 
     @property
     def net(self) -> int:
@@ -239,7 +270,9 @@ def progress(session: Session, enrolment: Enrolment) -> Progress:
     credited = sum(m for t, _m, m in rows if t == EntryType.CREDIT)
     reversed_ = -sum(m for t, _m, m in rows if t == EntryType.REVERSAL)
     alternative = sum(m for _t, mode, m in rows if mode == VerificationMode.ALTERNATIVE)
+    corrected = sum(m for _t, mode, m in rows if mode == VerificationMode.CORRECTION)
     programme = enrolment.training_class.programme
     rules = rules_for(session, programme.id)
     return Progress(credited, reversed_, programme.required_hours * rules.hour_length,
-                    enrolment.exempted_hours * rules.hour_length, alternative, rules.hour_length)
+                    enrolment.exempted_hours * rules.hour_length, alternative, rules.hour_length,
+                    corrected)

@@ -97,6 +97,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /classes/<uuid:class_id>/sessions/<uuid:session_id>/log": STAFF,
     "POST /classes/<uuid:class_id>/attendance/unlock/<uuid:trainee_id>": ACTORS,
     "POST /classes/<uuid:class_id>/attendance/reverse/<uuid:entry_id>": ACTORS,
+    "POST /classes/<uuid:class_id>/attendance/correct/<uuid:interval_id>": ACTORS,
     "POST /classes/<uuid:class_id>/attendance/alternative/<uuid:trainee_id>": ACTORS,
     # biometrics (pages)
     "GET /me/biometrics": TRAINEE,
