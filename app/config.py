@@ -129,6 +129,7 @@ class BaseConfig:
     ASSESSMENT_PASS_MARK = Decimal("60")
     SUBSIDY_SHORTAGE_UPLIFT = Decimal("0.10")
     SUBSIDY_REPEAT_PERIOD_DAYS = 365
+    SUBSIDY_NOTICE_WORKING_DAYS = 5           # public notice (公示) of accepted claims, Mon–Fri
     # yearly person-time targets per training category (R9); a category not listed has none
     STATISTICS_TARGETS = {"employment": 150_000, "entrepreneurship": 20_000, "high_skill": 30_000,
                           "apprenticeship": 20_000}
@@ -187,6 +188,8 @@ class BaseConfig:
             SUBSIDY_SHORTAGE_UPLIFT=_decimal(env, "SKILLTRACE_SUBSIDY_SHORTAGE_UPLIFT",
                                              cls.SUBSIDY_SHORTAGE_UPLIFT),
             ACTIVATION_CODE_DAYS=_int(env, "SKILLTRACE_ACTIVATION_CODE_DAYS", cls.ACTIVATION_CODE_DAYS),
+            SUBSIDY_NOTICE_WORKING_DAYS=_int(env, "SKILLTRACE_SUBSIDY_NOTICE_WORKING_DAYS",
+                                             cls.SUBSIDY_NOTICE_WORKING_DAYS),
             SUBSIDY_REPEAT_PERIOD_DAYS=_int(env, "SKILLTRACE_SUBSIDY_REPEAT_PERIOD_DAYS",
                                             cls.SUBSIDY_REPEAT_PERIOD_DAYS),
             # An external LRS every statement SkillTrace writes is forwarded to ("": none).

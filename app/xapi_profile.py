@@ -11,9 +11,13 @@ VERBS = {
     "reversed": (f"{PROFILE}/verbs/reversed-hours", "reversed hours"),
     "passed": ("http://adlnet.gov/expapi/verbs/passed", "passed"),
     "failed": ("http://adlnet.gov/expapi/verbs/failed", "failed"),
+    "submitted-claim": (f"{PROFILE}/verbs/submitted-claim", "submitted claim"),
+    "reviewed-claim": (f"{PROFILE}/verbs/reviewed-claim", "reviewed claim"),
+    "paid-claim": (f"{PROFILE}/verbs/paid-claim", "paid claim"),
 }
 EXT = {name: f"{PROFILE}/extensions/{name}" for name in (
     "face-distance", "match-threshold", "liveness", "device", "mode", "reason", "purpose",
     "record-id", "rule", "minutes", "theory-score", "practical-score", "evaluation-organisation")}
 ACTIVITY_CLASS = f"{PROFILE}/activity-types/training-class"
 ACTIVITY_SESSION = f"{PROFILE}/activity-types/class-session"
+ACTIVITY_CLAIM = f"{PROFILE}/activity-types/subsidy-claim"

@@ -60,6 +60,10 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /subsidy/classes/<uuid:class_id>/prepare": ACTORS,
     "GET /subsidy/claims/<uuid:claim_id>.xlsx": STAFF,
     "GET /subsidy/claims/<uuid:claim_id>.csv": STAFF,
+    "POST /subsidy/claims/<uuid:claim_id>/submit": ACTORS,
+    "POST /subsidy/claims/<uuid:claim_id>/review": frozenset({"reviewer"}),
+    "POST /subsidy/claims/<uuid:claim_id>/paid": frozenset({"reviewer", "admin"}),
+    "GET /subsidy/notices": EVERYONE,
     "GET /subsidy/lines/<uuid:line_id>": STAFF,
     # catalogues
     "GET /catalogue/": STAFF,
