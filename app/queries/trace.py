@@ -27,6 +27,7 @@ from app.models import (AlternativeVerification, Assessment, AuditEntry, Certifi
 from app.services.attendance import reason_message
 from app.services.enrolment import reason_message as frame_reason_message
 from app.services.resident_id import mask_resident_id
+from app.services.subsidy import rule_words
 from app.web.labels import SKILL_LEVEL_LABELS
 
 
@@ -270,11 +271,28 @@ def subsidy_lines(session: Session, subject: Subject) -> Iterable[TraceEvent]:
     for line, claim in rows:
         title = (_("Subsidy line: %(amount)s yuan", amount=f"{line.amount:.2f}") if line.eligible
                  else _("Subsidy line: not eligible"))
+        link = ((_("Claim line"), url_for("subsidy.show_line", line_id=line.id)),)
         yield TraceEvent(claim.prepared_at, "subsidy", title, {
             _("Class"): subject.class_code(claim.class_id), _("Claim version"): claim.version,
-            _("Rule"): line.rule, _("Trace id"): line.trace_id,
-            _("Ledger entries"): len(line.ledger_entry_ids)},
-            ((_("Claim line"), url_for("subsidy.show_line", line_id=line.id)),))
+            _("Rule"): rule_words(line), _("Trace id"): line.trace_id,
+            _("Ledger entries"): len(line.ledger_entry_ids)}, link)
+        yield from _claim_steps(claim, line, link)
+
+
+def _claim_steps(claim: SubsidyClaim, line: SubsidyClaimLine, link) -> Iterable[TraceEvent]:
+    """The bureau's workflow steps of the claim a line belongs to."""
+    version = {_("Claim version"): claim.version}
+    if claim.submitted_at:
+        yield TraceEvent(claim.submitted_at, "subsidy_submitted", _("Subsidy claim submitted to the bureau"),
+                         version, link)
+    if claim.reviewed_at and line.review:
+        review = _("accepted") if line.review == "accepted" else _("returned") + "：" + line.review_reason
+        notice = f"{claim.notice_from} – {claim.notice_until}" if claim.notice_until else "—"
+        yield TraceEvent(claim.reviewed_at, "subsidy_reviewed", _("Subsidy line reviewed: %(review)s", review=review),
+                         {**version, _("Public notice"): notice}, link)
+    if claim.paid_at and line.review == "accepted":
+        yield TraceEvent(claim.paid_at, "subsidy_paid", _("Subsidy paid"),
+                         {**version, _("Payment reference"): claim.payment_reference}, link)
 
 
 def load_subject(session: Session, trainee: Trainee) -> Subject:

@@ -133,3 +133,15 @@ def test_the_public_notice_page_masks_names_and_ids(claim, client):
     assert "2026-03-27" in page and "1200.00" in page
     number = _fresh(prepared.id).lines[0].trainee.id_number
     assert number not in page
+
+
+def test_the_steps_are_on_the_learners_trace(claim, client, auth):
+    world, prepared = claim
+    submit_claim(world.instructor, prepared.id)
+    review_claim(_user("reviewer"), prepared.id, _decisions(_fresh(prepared.id)), now=REVIEWED)
+    mark_paid(_user("reviewer"), prepared.id, "BANK-9", now=datetime(2026, 4, 1, tzinfo=timezone.utc))
+    trainee_id = sorted(_fresh(prepared.id).lines, key=lambda l: l.position)[0].trainee_id
+    auth.login("auditor", PASSWORD)
+    page = client.get(f"/audit/trainees/{trainee_id}").text
+    for words in ("补贴申报已提交人社局", "补贴明细已审核：通过", "补贴已拨付", "BANK-9", "补贴标准 1200.00 元"):
+        assert words in page, words
