@@ -48,9 +48,11 @@ $(VENV)/.installed-test: $(VENV)/.installed
 %.mo: %.po $(VENV)/.installed
 	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@
 
-# Chromium and ffmpeg (fake webcam clips) come from Debian; installed when missing and root.
+# Chromium and ffmpeg (fake webcam clips) come from Debian, and a Chinese TrueType font that the
+# class evidence PDF embeds (fonts-wqy-microhei); installed when missing and root.
 system-test-deps:
 	@missing=""; for cmd in chromium ffmpeg; do command -v $$cmd >/dev/null || missing="$$missing $$cmd"; done; \
+	test -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc || missing="$$missing fonts-wqy-microhei"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing$$missing from Debian"; \
