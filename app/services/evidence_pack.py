@@ -3,7 +3,7 @@
 花名册 (the roster), a 考勤表 (attendance sheet) per session, each trainee's hours ledger, an index
 of the face-check evidence (time, decision, distance, mode — never a face), and the assessments
 with certificate numbers. The web layer renders the same tables as one PDF and one workbook;
-building a pack is audited (``class.evidence_exported``), since it carries personal data.
+building a pack is audited (``evidence_pack.viewed``), since it carries personal data.
 """
 from __future__ import annotations
 
@@ -153,6 +153,6 @@ def build_pack(actor: User, class_id, document: str, now: datetime | None = None
         names = {t.id: t.name for _e, t in roster}
         sections = [_roster(session, roster), *_attendance_sheets(session, klass, names),
                     _ledgers(session, roster), _face_checks(session, klass, names), _assessments(session, roster)]
-        append_audit(session, actor, "class.evidence_exported", klass, {"document": document,
+        append_audit(session, actor, "evidence_pack.viewed", klass, {"document": document,
                                                                         "trainees": len(roster)})
         return EvidencePack(klass, now, sections)

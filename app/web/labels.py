@@ -21,6 +21,7 @@ CLASS_STATUS_LABELS = {
     ClassStatus.REJECTED: _l("Rejected"),
     ClassStatus.RUNNING: _l("Running"),
     ClassStatus.COMPLETED: _l("Completed"),
+    ClassStatus.WITHDRAWN: _l("Withdrawn"),
 }
 
 

@@ -93,6 +93,9 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /trainees/<uuid:trainee_id>/certificates": ACTORS,
     "POST /trainees/<uuid:trainee_id>/activation-code": ACTORS,
     "POST /classes/<uuid:class_id>/activation-slips": ACTORS,
+    "GET /classes/<uuid:class_id>/edit": ACTORS,
+    "POST /classes/<uuid:class_id>/edit": ACTORS,
+    "POST /classes/<uuid:class_id>/withdraw": ACTORS,
     "GET /classes/<uuid:class_id>/evidence.pdf": STAFF,
     "GET /classes/<uuid:class_id>/evidence.xlsx": STAFF,
     # attendance (pages)

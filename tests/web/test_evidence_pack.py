@@ -56,7 +56,7 @@ def test_the_workbook_has_the_same_tables(client, auth, klass):
     roster = book["花名册"]
     assert {roster.cell(row=r, column=2).value for r in range(3, 5)} == {"李雷", "韩梅梅"}
     db.session.rollback()
-    assert db.session.scalar(select(AuditEntry.payload).where(AuditEntry.action == "class.evidence_exported"))[
+    assert db.session.scalar(select(AuditEntry.payload).where(AuditEntry.action == "evidence_pack.viewed"))[
         "document"] == "xlsx"
 
 
@@ -65,4 +65,4 @@ def test_another_institution_is_refused(client, auth, klass):
     assert client.get(f"/classes/{klass.id}/evidence.pdf").status_code == 403
     assert client.get(f"/classes/{klass.id}/evidence.xlsx").status_code == 403
     db.session.rollback()
-    assert db.session.scalar(select(AuditEntry.seq).where(AuditEntry.action == "class.evidence_exported")) is None
+    assert db.session.scalar(select(AuditEntry.seq).where(AuditEntry.action == "evidence_pack.viewed")) is None
