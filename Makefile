@@ -1,4 +1,4 @@
-# SkillTrace: `make run` serves the demo, `make test` runs the whole suite. Both set up what
+# SkillTrace: `make run` serves the demo (`HTTPS=1 make run`: over HTTPS on the LAN), `make test` runs the whole suite. Both set up what
 # they need first (virtual environment, packages, translations, browser for the tests).
 PYTHON ?= python3
 VENV ?= .venv
@@ -16,9 +16,16 @@ MO := $(PO:.po=.mo)
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo seed --if-empty
+ifeq ($(HTTPS),1)
+	$(FLASK) tls local-cert --port $(PORT)
+	@echo "SkillTrace on https://<this host>:$(PORT)/ (the LAN too) with its scheduler (Ctrl-C stops both)"
+	$(FLASK) scheduler run & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
+	$(FLASK) run --host 0.0.0.0 --port $(PORT) --cert instance/tls/cert.pem --key instance/tls/key.pem
+else
 	@echo "SkillTrace on http://127.0.0.1:$(PORT)/ with its scheduler (Ctrl-C stops both)"
 	$(FLASK) scheduler run & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+endif
 
 test: install-test system-test-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -41,9 +48,11 @@ $(VENV)/.installed-test: $(VENV)/.installed
 %.mo: %.po $(VENV)/.installed
 	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@
 
-# Chromium and ffmpeg (fake webcam clips) come from Debian; installed when missing and root.
+# Chromium and ffmpeg (fake webcam clips) come from Debian, and a Chinese TrueType font that the
+# class evidence PDF embeds (fonts-wqy-microhei); installed when missing and root.
 system-test-deps:
 	@missing=""; for cmd in chromium ffmpeg; do command -v $$cmd >/dev/null || missing="$$missing $$cmd"; done; \
+	test -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc || missing="$$missing fonts-wqy-microhei"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing$$missing from Debian"; \

@@ -23,3 +23,9 @@ def local_now(now: datetime | None = None) -> datetime:
 def local_today(now: datetime | None = None) -> date:
     """The Beijing calendar date at ``now`` (default: the current instant)."""
     return local_now(now).date()
+
+
+def local_stamp(at: datetime | None) -> str:
+    """``at`` as Beijing wall-clock time, ``YYYY-MM-DD HH:MM:SS`` ("—" when None), for documents
+    and record details that people read."""
+    return local_now(at).strftime("%Y-%m-%d %H:%M:%S") if at is not None else "—"

@@ -95,6 +95,11 @@ class BaseConfig:
     LOGIN_FAILURE_LIMIT = "5 per minute;20 per hour"
     REQUIRE_SECRETS = False
     PASSWORD_HASH_PROFILE = "RFC_9106_LOW_MEMORY"
+    # Trainee account activation: days a one-time code stays valid, wrong codes tried against one
+    # ID number before the code is locked, and activation attempts allowed per client address.
+    ACTIVATION_CODE_DAYS = 14
+    ACTIVATION_MAX_FAILURES = 5
+    ACTIVATION_RATE_LIMIT = "10 per minute;50 per hour"
     # Face enrolment: frames per enrolment, and the largest frame accepted (bytes).
     ENROL_MIN_FRAMES = 3
     ENROL_MAX_FRAMES = 8
@@ -125,6 +130,7 @@ class BaseConfig:
     ASSESSMENT_PASS_MARK = Decimal("60")
     SUBSIDY_SHORTAGE_UPLIFT = Decimal("0.10")
     SUBSIDY_REPEAT_PERIOD_DAYS = 365
+    SUBSIDY_NOTICE_WORKING_DAYS = 5           # public notice (公示) of accepted claims, Mon–Fri
     # yearly person-time targets per training category (R9); a category not listed has none
     STATISTICS_TARGETS = {"employment": 150_000, "entrepreneurship": 20_000, "high_skill": 30_000,
                           "apprenticeship": 20_000}
@@ -201,6 +207,9 @@ class BaseConfig:
                                              cls.SUBSIDY_SHORTAGE_UPLIFT),
             PERSON_DAILY_CAP_MINUTES=_int(env, "SKILLTRACE_PERSON_DAILY_CAP_MINUTES",
                                           cls.PERSON_DAILY_CAP_MINUTES),
+            ACTIVATION_CODE_DAYS=_int(env, "SKILLTRACE_ACTIVATION_CODE_DAYS", cls.ACTIVATION_CODE_DAYS),
+            SUBSIDY_NOTICE_WORKING_DAYS=_int(env, "SKILLTRACE_SUBSIDY_NOTICE_WORKING_DAYS",
+                                             cls.SUBSIDY_NOTICE_WORKING_DAYS),
             SUBSIDY_REPEAT_PERIOD_DAYS=_int(env, "SKILLTRACE_SUBSIDY_REPEAT_PERIOD_DAYS",
                                             cls.SUBSIDY_REPEAT_PERIOD_DAYS),
             # An external LRS every statement SkillTrace writes is forwarded to ("": none).

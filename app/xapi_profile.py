@@ -12,6 +12,9 @@ VERBS = {
     "passed": ("http://adlnet.gov/expapi/verbs/passed", "passed"),
     "failed": ("http://adlnet.gov/expapi/verbs/failed", "failed"),
     "checkpointed": (f"{PROFILE}/verbs/signed-checkpoint", "signed audit checkpoint"),
+    "submitted-claim": (f"{PROFILE}/verbs/submitted-claim", "submitted claim"),
+    "reviewed-claim": (f"{PROFILE}/verbs/reviewed-claim", "reviewed claim"),
+    "paid-claim": (f"{PROFILE}/verbs/paid-claim", "paid claim"),
 }
 EXT = {name: f"{PROFILE}/extensions/{name}" for name in (
     "face-distance", "match-threshold", "liveness", "device", "mode", "reason", "purpose",
@@ -19,3 +22,4 @@ EXT = {name: f"{PROFILE}/extensions/{name}" for name in (
     "checkpoint")}
 ACTIVITY_CLASS = f"{PROFILE}/activity-types/training-class"
 ACTIVITY_SESSION = f"{PROFILE}/activity-types/class-session"
+ACTIVITY_CLAIM = f"{PROFILE}/activity-types/subsidy-claim"

@@ -1,5 +1,5 @@
 """SkillTrace models, one module per area; importing this package registers them all."""
-from app.models.accounts import Role, User
+from app.models.accounts import AccountActivation, Role, User
 from app.models.attendance import (CheckInChallenge, CheckInLock, Decision, EntryType,
                                    FaceVerification, HourRule, HoursEntry, IntervalStatus, Kiosk,
                                    LedgerIsAppendOnly, PresenceInterval, Purpose, VerificationMode)
@@ -16,11 +16,11 @@ from app.models.classes import (ClassSession, ClassStatus, Enrolment, Exemption,
 from app.models.organisation import Institution, ListingStatus
 from app.models.study import RollCallOutcome, StudyRollCall, StudyState
 from app.models.registry import PERSON_CATEGORIES, Certificate, Sex, Trainee
-from app.models.subsidy import SubsidyClaim, SubsidyClaimLine
+from app.models.subsidy import ClaimStatus, SubsidyClaim, SubsidyClaimLine
 from app.models import reconciliation_indexes  # noqa: F401,E402  (SQLite-only indexes on these tables)
 
 __all__ = [
-    "PERSON_CATEGORIES", "AlternativeVerification", "AuditEntry", "Certificate", "ClassSession",
+    "AccountActivation", "PERSON_CATEGORIES", "AlternativeVerification", "AuditEntry", "Certificate", "ClassSession",
     "ClassStatus", "Consent", "ConsentMethod", "ConsentText", "DeliveryMode", "DuplicateFaceFlag",
     "Enrolment", "EvaluationOrganisation", "Exemption", "FaceTemplate", "Institution",
     "ListingStatus", "Occupation", "Programme", "Role", "SessionKind", "Sex", "ShortageListing",
@@ -28,6 +28,6 @@ __all__ = [
     "CheckInChallenge", "CheckInLock", "Decision", "EntryType", "FaceVerification", "HourRule",
     "HoursEntry", "IntervalStatus", "Kiosk", "LedgerIsAppendOnly", "PresenceInterval", "Purpose",
     "VerificationMode", "RollCallOutcome", "StudyRollCall", "StudyState", "Assessment",
-    "CompletionCertificate", "SubsidyClaim", "SubsidyClaimLine",
+    "CompletionCertificate", "ClaimStatus", "SubsidyClaim", "SubsidyClaimLine",
     "ForwardedStatement",
 ]

@@ -54,3 +54,20 @@ class User(UUIDPrimaryKey, Timestamps, UserMixin, Base):
 
     def get_id(self) -> str:
         return str(self.id)
+
+
+class AccountActivation(UUIDPrimaryKey, Timestamps, Base):
+    """The one-time code with which a trainee activates (or re-activates) their account.
+
+    Only a keyed hash of the code is kept; a reissue replaces it and resets the failure count.
+    """
+
+    __tablename__ = "account_activations"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), unique=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    failed_attempts: Mapped[int] = mapped_column(default=0)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    issued_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))

@@ -37,6 +37,8 @@ class VerificationMode(enum.StrEnum):
     PERSONAL = "personal"
     KIOSK = "kiosk"
     ALTERNATIVE = "alternative"
+    # an instructor's correction of a missed check-out, with reason and evidence (counted separately)
+    CORRECTION = "correction"
 
 
 class Decision(enum.StrEnum):
@@ -133,6 +135,13 @@ class PresenceInterval(UUIDPrimaryKey, Base):
     check_out_verification_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("face_verifications.id"))
     check_in_statement_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     check_out_statement_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # why it closed: "" (a check-out), "no_check_out" (the scheduler, after the session), or
+    # "corrected" (an instructor's correction of a missed check-out, with reason and evidence)
+    close_reason: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    corrects_interval_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("presence_intervals.id"),
+                                                                    unique=True)
+    correction_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    correction_evidence: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     enrolment = relationship("Enrolment")
     class_session = relationship("ClassSession")

@@ -22,6 +22,7 @@ class ClassStatus(enum.StrEnum):
     REJECTED = "rejected"
     RUNNING = "running"
     COMPLETED = "completed"
+    WITHDRAWN = "withdrawn"   # the institution withdrew its application before approval
 
 
 class SessionKind(enum.StrEnum):

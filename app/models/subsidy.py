@@ -3,17 +3,32 @@
 A line is computed only from the ledger (凡补必进、不进不补): it keeps the ids of the ledger
 entries behind it, the standard and uplift applied, the rule in words and a trace id.
 Preparing a claim again with nothing changed gives the same claim; a change makes a new version.
+The bureau's workflow: prepared → submitted by the institution → reviewed line by line (each
+accepted, or returned with its reason) → public notice (公示) for accepted lines → paid with a
+payment reference; a claim whose lines were all returned is ``returned`` and may be submitted again.
 """
 from __future__ import annotations
 
+import enum
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.models.accounts import enum_column
 from app.models.base import Base, JSONType, UTCDateTime, UUIDPrimaryKey
+
+
+class ClaimStatus(enum.StrEnum):
+    """Where a claim is in the bureau's workflow."""
+
+    PREPARED = "prepared"
+    SUBMITTED = "submitted"
+    RETURNED = "returned"
+    IN_NOTICE = "in_notice"
+    PAID = "paid"
 
 
 class SubsidyClaim(UUIDPrimaryKey, Base):
@@ -29,9 +44,21 @@ class SubsidyClaim(UUIDPrimaryKey, Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
     total_amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     eligible_count: Mapped[int]
+    status: Mapped[ClaimStatus] = mapped_column(enum_column(ClaimStatus), default=ClaimStatus.PREPARED,
+                                                server_default=ClaimStatus.PREPARED.value)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submitted_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reviewed_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    accepted_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    notice_from: Mapped[date | None]
+    notice_until: Mapped[date | None]
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    paid_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    payment_reference: Mapped[str] = mapped_column(String(100), default="", server_default="")
 
     training_class = relationship("TrainingClass")
-    prepared_by = relationship("User")
+    prepared_by = relationship("User", foreign_keys=[prepared_by_id])
     lines = relationship("SubsidyClaimLine", back_populates="claim",
                          order_by="SubsidyClaimLine.position")
 
@@ -55,6 +82,8 @@ class SubsidyClaimLine(UUIDPrimaryKey, Base):
     rule: Mapped[str] = mapped_column(Text)
     ledger_entry_ids: Mapped[list] = mapped_column(JSONType, default=list)
     trace_id: Mapped[str] = mapped_column(String(16), index=True)
+    review: Mapped[str] = mapped_column(String(20), default="", server_default="")  # accepted / returned
+    review_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     claim = relationship("SubsidyClaim", back_populates="lines")
     enrolment = relationship("Enrolment")

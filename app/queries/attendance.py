@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from app.models import (CheckInLock, Decision, Enrolment, FaceVerification, HoursEntry,
+from app.models import (CheckInLock, ClassSession, Decision, Enrolment, FaceVerification, HoursEntry,
                         PresenceInterval, Trainee, VerificationMode)
 
 
@@ -62,3 +63,34 @@ def list_active_locks(session: Session, trainee_ids) -> dict[uuid.UUID, CheckInL
     """Trainees among ``trainee_ids`` locked out of self check-in now."""
     return {lock.trainee_id: lock for lock in session.scalars(
         select(CheckInLock).where(CheckInLock.trainee_id.in_(trainee_ids), CheckInLock.unlocked_at.is_(None)))}
+
+
+REMIND_BEFORE_END = timedelta(minutes=30)
+
+
+def list_not_checked_out(session: Session, now: datetime, class_id=None,
+                         trainee_id=None) -> list[tuple[Trainee, ClassSession]]:
+    """Open presence (on site) in sessions that end within `REMIND_BEFORE_END` of ``now`` or
+    have ended: who still has to check out, of a class or of one trainee, by session end."""
+    query = (select(Trainee, ClassSession).join(PresenceInterval, PresenceInterval.trainee_id == Trainee.id)
+             .join(ClassSession, ClassSession.id == PresenceInterval.session_id)
+             .where(PresenceInterval.closed_at.is_(None), ClassSession.online.is_(False),
+                    ClassSession.ends_at <= now + REMIND_BEFORE_END)
+             .order_by(ClassSession.ends_at, Trainee.name))
+    if class_id is not None:
+        query = query.where(ClassSession.class_id == class_id)
+    if trainee_id is not None:
+        query = query.where(Trainee.id == trainee_id)
+    return session.execute(query).all()
+
+
+def list_missed_check_outs(session: Session, class_id) -> list[tuple[PresenceInterval, Trainee]]:
+    """Presence of a class closed by the system for want of a check-out and not yet corrected."""
+    correction = aliased(PresenceInterval)
+    return session.execute(
+        select(PresenceInterval, Trainee).join(Trainee, Trainee.id == PresenceInterval.trainee_id)
+        .join(ClassSession, ClassSession.id == PresenceInterval.session_id)
+        .outerjoin(correction, correction.corrects_interval_id == PresenceInterval.id)
+        .where(ClassSession.class_id == class_id, PresenceInterval.close_reason == "no_check_out",
+               correction.id.is_(None))
+        .order_by(PresenceInterval.opened_at)).all()

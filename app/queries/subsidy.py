@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from app.models import (FaceVerification, HoursEntry, PresenceInterval, SubsidyClaim,
+from app.models import (ClaimStatus, FaceVerification, HoursEntry, PresenceInterval, SubsidyClaim,
                         SubsidyClaimLine, TrainingClass)
 
 
@@ -90,3 +90,12 @@ def list_trace_steps(session: Session, entry_ids: list) -> list[TraceStep]:
                          if interval.check_out_verification_id else None)
         steps.append(TraceStep(entry, interval, check_in, check_out))
     return steps
+
+
+def list_claims_in_notice(session: Session) -> list[SubsidyClaim]:
+    """Claims in public notice (公示), the notice ending soonest first, lines loaded."""
+    return list(session.scalars(
+        select(SubsidyClaim).where(SubsidyClaim.status == ClaimStatus.IN_NOTICE)
+        .options(selectinload(SubsidyClaim.lines).joinedload(SubsidyClaimLine.trainee),
+                 joinedload(SubsidyClaim.training_class).joinedload(TrainingClass.programme))
+        .order_by(SubsidyClaim.notice_until, SubsidyClaim.id)))

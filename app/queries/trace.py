@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from app.clock import local_stamp
 from app.models import (AlternativeVerification, Assessment, AuditEntry, Certificate, CheckInLock,
                         CompletionCertificate, Consent, Decision, DuplicateFaceFlag, Enrolment, EntryType,
                         Exemption, FaceVerification, HoursEntry, PresenceInterval, StudyRollCall,
@@ -26,6 +27,7 @@ from app.models import (AlternativeVerification, Assessment, AuditEntry, Certifi
 from app.services.attendance import reason_message
 from app.services.enrolment import reason_message as frame_reason_message
 from app.services.resident_id import mask_resident_id
+from app.services.subsidy import rule_words
 from app.web.labels import SKILL_LEVEL_LABELS
 
 
@@ -136,7 +138,7 @@ def duplicate_faces(session: Session, subject: Subject) -> Iterable[TraceEvent]:
     for f in rows:
         yield TraceEvent(f.created_at, "duplicate_face", _("Face enrolment refused: the face matches another trainee"),
                          {_("Distance"): f"{f.score:.4f}", _("Matched trainee"): str(f.matched_trainee_id),
-                          _("Resolved"): f.resolved_at.isoformat() if f.resolved_at else "—"})
+                          _("Resolved"): local_stamp(f.resolved_at)})
 
 
 @source
@@ -211,7 +213,7 @@ def intervals(session: Session, subject: Subject) -> Iterable[TraceEvent]:
     for i in rows:
         yield TraceEvent(i.opened_at, "interval", _("Presence in a session of class %(code)s",
                                                      code=subject.class_code(i.enrolment.class_id)), {
-            _("From"): i.opened_at.isoformat(), _("To"): i.closed_at.isoformat() if i.closed_at else "—",
+            _("From"): local_stamp(i.opened_at), _("To"): local_stamp(i.closed_at),
             _("Status"): word(i.status), _("Mode"): word(i.mode), _("Interval"): str(i.id),
             _("Check-in statement"): str(i.check_in_statement_id or "—"),
             _("Check-out statement"): str(i.check_out_statement_id or "—")}, (_class_link(i.enrolment.class_id),))
@@ -222,7 +224,7 @@ def roll_calls(session: Session, subject: Subject) -> Iterable[TraceEvent]:
     rows = session.scalars(select(StudyRollCall).where(StudyRollCall.trainee_id == subject.trainee.id))
     for r in rows:
         yield TraceEvent(r.due_at, "roll_call", _("Face roll-call: %(outcome)s", outcome=word(r.outcome)), {
-            _("Deadline"): r.deadline.isoformat(), _("Answered"): r.resolved_at.isoformat() if r.resolved_at else "—",
+            _("Deadline"): local_stamp(r.deadline), _("Answered"): local_stamp(r.resolved_at),
             _("Interval"): str(r.interval_id), _("Verification"): str(r.verification_id or "—")})
 
 
@@ -269,11 +271,28 @@ def subsidy_lines(session: Session, subject: Subject) -> Iterable[TraceEvent]:
     for line, claim in rows:
         title = (_("Subsidy line: %(amount)s yuan", amount=f"{line.amount:.2f}") if line.eligible
                  else _("Subsidy line: not eligible"))
+        link = ((_("Claim line"), url_for("subsidy.show_line", line_id=line.id)),)
         yield TraceEvent(claim.prepared_at, "subsidy", title, {
             _("Class"): subject.class_code(claim.class_id), _("Claim version"): claim.version,
-            _("Rule"): line.rule, _("Trace id"): line.trace_id,
-            _("Ledger entries"): len(line.ledger_entry_ids)},
-            ((_("Claim line"), url_for("subsidy.show_line", line_id=line.id)),))
+            _("Rule"): rule_words(line), _("Trace id"): line.trace_id,
+            _("Ledger entries"): len(line.ledger_entry_ids)}, link)
+        yield from _claim_steps(claim, line, link)
+
+
+def _claim_steps(claim: SubsidyClaim, line: SubsidyClaimLine, link) -> Iterable[TraceEvent]:
+    """The bureau's workflow steps of the claim a line belongs to."""
+    version = {_("Claim version"): claim.version}
+    if claim.submitted_at:
+        yield TraceEvent(claim.submitted_at, "subsidy_submitted", _("Subsidy claim submitted to the bureau"),
+                         version, link)
+    if claim.reviewed_at and line.review:
+        review = _("accepted") if line.review == "accepted" else _("returned") + "：" + line.review_reason
+        notice = f"{claim.notice_from} – {claim.notice_until}" if claim.notice_until else "—"
+        yield TraceEvent(claim.reviewed_at, "subsidy_reviewed", _("Subsidy line reviewed: %(review)s", review=review),
+                         {**version, _("Public notice"): notice}, link)
+    if claim.paid_at and line.review == "accepted":
+        yield TraceEvent(claim.paid_at, "subsidy_paid", _("Subsidy paid"),
+                         {**version, _("Payment reference"): claim.payment_reference}, link)
 
 
 def load_subject(session: Session, trainee: Trainee) -> Subject:

@@ -36,6 +36,7 @@ from app.services.face_checks import (FaceEvidence, clock_skewed, consume_challe
 from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services.trainee_lock import lock_trainee
+from app.services.classes import start_class
 from app.services.policy import can_act_for, can_act_for_trainee, is_staff_actor
 from app.services.enrolment import reason_message as frame_reason_message
 
@@ -117,6 +118,12 @@ def _current_session(session: Session, trainee_id, now: datetime, purpose: Purpo
     if not candidates:
         return None, None, "outside_window"
     running = [(e, cs) for e, cs in candidates if e.training_class.status == ClassStatus.RUNNING]
+    if not running:
+        # day one: the session's window is open, so the approved class opens now, whether or
+        # not the scheduler has started it yet
+        running = [(e, cs) for e, cs in candidates if e.training_class.status == ClassStatus.APPROVED]
+        for klass in {e.training_class for e, _cs in running}:
+            start_class(session, klass, now)
     if not running:
         return None, None, "class_not_running"
     if site is not None:

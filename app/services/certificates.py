@@ -2,7 +2,7 @@
 (免修) that lower the hours an enrolment needs, with the reason and the certificate kept."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -16,8 +16,8 @@ from app.services.audit import append_audit
 
 
 def add_certificate(actor: User, trainee_id, occupation_id, level: str, serial: str,
-                    issued_on: date, issuer: str = "") -> Certificate:
-    """Record a certificate a trainee holds.
+                    issued_on: date, issuer: str = "", now: datetime | None = None) -> Certificate:
+    """Record a certificate a trainee holds; its issue date may not pass Beijing's day at ``now``.
 
     Raises:
         ValidationError: unknown level, empty serial, issue date in the future.
@@ -31,7 +31,7 @@ def add_certificate(actor: User, trainee_id, occupation_id, level: str, serial: 
     serial = (serial or "").strip()
     if not serial:
         errors["serial"] = _("Required.")
-    if issued_on > local_today():
+    if issued_on > local_today(now):
         errors["issued_on"] = _("The issue date is in the future.")
     if errors:
         raise ValidationError("; ".join(f"{k}: {v}" for k, v in errors.items()), errors=errors)

@@ -16,12 +16,13 @@ from sqlalchemy.orm import Session
 from app.clock import LOCAL_TZ
 from app.errors.exceptions import (ConflictError, NotFoundError, PermissionDeniedError,
                                    ValidationError)
-from app.models import (ClassSession, ClassStatus, Enrolment, Institution, Programme, Role,
+from app.models import (ClassSession, ClassStatus, Enrolment, Exemption, Institution, Programme, Role,
                         SessionKind, Trainee, TrainingClass, User)
 from app.models.base import utcnow
 from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services import policy
+from app.services.hours import rules_for
 from app.services.policy import can_act_for
 
 MAX_SESSION = timedelta(hours=12)
@@ -197,6 +198,69 @@ def get_open_application(session: Session, actor: User, class_id) -> TrainingCla
     return klass
 
 
+def revise_class(actor: User, class_id, application: ClassApplication) -> TrainingClass:
+    """Change a draft or a rejected application: name, programme, sessions, instructors, roster
+    and plans (the code and the institution stay). A rejected one keeps its review comment beside
+    it until it is submitted again.
+
+    Raises:
+        PermissionDeniedError, ConflictError: see `get_open_application`.
+        ValidationError: a field is wrong, or a trainee with an exemption is taken off the roster.
+    """
+    with transaction() as session:
+        klass = get_open_application(session, actor, class_id)
+        application.code, application.institution_id = klass.code, klass.institution_id
+        errors = _check_application(session, actor, application)
+        enrolments = {e.trainee_id: e for e in klass.enrolments}
+        dropped = [e for tid, e in enrolments.items() if tid not in set(application.trainee_ids)]
+        if any(session.scalar(select(Exemption.id).where(Exemption.enrolment_id == e.id)) for e in dropped):
+            errors["trainee_ids"] = _("A trainee with an exemption cannot be taken off the roster.")
+        if errors:
+            raise ValidationError("; ".join(errors.values()), errors=errors)
+        before = {"name": klass.name, "programme_id": str(klass.programme_id), "sessions": len(klass.sessions),
+                  "roster": len(enrolments), "instructors": sorted(str(u.id) for u in klass.instructors)}
+        klass.name, klass.programme_id = application.name.strip(), application.programme_id
+        klass.start_date = min(s.starts_at for s in application.sessions).astimezone(LOCAL_TZ).date()
+        klass.end_date = max(s.ends_at for s in application.sessions).astimezone(LOCAL_TZ).date()
+        klass.teaching_plan, klass.resources = application.teaching_plan.strip(), application.resources.strip()
+        klass.assessment_plan = application.assessment_plan.strip()
+        klass.sessions = [ClassSession(starts_at=s.starts_at, ends_at=s.ends_at, kind=SessionKind(s.kind),
+                                       place=s.place.strip(), online=s.online) for s in application.sessions]
+        klass.instructors = list(session.scalars(select(User).where(User.id.in_(application.instructor_ids))))
+        for enrolment in dropped:
+            session.delete(enrolment)
+        for trainee_id in application.trainee_ids:
+            if trainee_id not in enrolments:
+                session.add(Enrolment(class_id=klass.id, trainee_id=trainee_id))
+        session.flush()
+        after = {"name": klass.name, "programme_id": str(klass.programme_id), "sessions": len(klass.sessions),
+                 "roster": len(application.trainee_ids), "instructors": sorted(str(u.id) for u in klass.instructors)}
+        append_audit(session, actor, "class.revised", klass, {
+            "status": klass.status.value, **{k: [before[k], after[k]] for k in after if before[k] != after[k]}})
+    return klass
+
+
+def withdraw_class(actor: User, class_id, reason: str) -> TrainingClass:
+    """The institution withdraws an application not yet approved (draft, submitted or rejected).
+
+    Raises:
+        PermissionDeniedError: not the institution's staff. ConflictError: approved or later.
+        ValidationError: no reason.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Say why the application is withdrawn."), errors={"reason": _("Required.")})
+    with transaction() as session:
+        klass = get_class_or_404(session, class_id)
+        if not can_act_for(actor, klass.institution_id):
+            raise PermissionDeniedError(_("Only the institution's own staff may change its applications."))
+        if klass.status not in (ClassStatus.DRAFT, ClassStatus.SUBMITTED, ClassStatus.REJECTED):
+            raise ConflictError(_("Only an application not yet approved can be withdrawn."), code="wrong_state")
+        previous, klass.status = klass.status, ClassStatus.WITHDRAWN
+        append_audit(session, actor, "class.withdrawn", klass, {"from": previous.value, "reason": reason})
+    return klass
+
+
 def submit_class(actor: User, class_id) -> TrainingClass:
     """Submit a draft (or a rejected application, revised) for review.
 
@@ -252,18 +316,36 @@ def review_class(actor: User, class_id, approve: bool, comment: str) -> Training
     return klass
 
 
+# the largest check-in tolerance a programme may set (hours.set_hour_rule allows 0–120 minutes)
+_MAX_TOLERANCE = timedelta(minutes=120)
+
+
+def opens_at(session: Session, klass: TrainingClass) -> datetime | None:
+    """When the class opens for check-in: its first session's start less the programme's
+    tolerance (None when it has no sessions)."""
+    first = min((s.starts_at for s in klass.sessions), default=None)
+    return first and first - timedelta(minutes=rules_for(session, klass.programme_id).tolerance)
+
+
+def start_class(session: Session, klass: TrainingClass, now: datetime) -> None:
+    """Approved → running, audited as done by the system, in the caller's transaction."""
+    klass.status = ClassStatus.RUNNING
+    append_audit(session, None, "class.started", klass, {"at": now.isoformat()})
+
+
 def start_due_classes(now: datetime | None = None) -> list[TrainingClass]:
-    """Move approved classes whose first session has begun to running (a scheduler job)."""
+    """Move approved classes to running once their check-in window opens, at the first
+    session's start less the tolerance (a scheduler job)."""
     now = now or utcnow()
     started = []
     with transaction() as session:
-        first = (select(ClassSession.class_id).where(ClassSession.starts_at <= now)
-                 .group_by(ClassSession.class_id))
+        near = (select(ClassSession.class_id).where(ClassSession.starts_at <= now + _MAX_TOLERANCE)
+                .group_by(ClassSession.class_id))
         for klass in session.scalars(select(TrainingClass).where(
-                TrainingClass.status == ClassStatus.APPROVED, TrainingClass.id.in_(first))):
-            klass.status = ClassStatus.RUNNING
-            append_audit(session, None, "class.started", klass, {"at": now.isoformat()})
-            started.append(klass)
+                TrainingClass.status == ClassStatus.APPROVED, TrainingClass.id.in_(near))):
+            if opens_at(session, klass) <= now:
+                start_class(session, klass, now)
+                started.append(klass)
     return started
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from flask import current_app
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from app.clock import local_today
 from app.errors.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from app.models import (Assessment, ClassStatus, CompletionCertificate, Enrolment,
-                        EvaluationOrganisation, Institution, Role, TrainingClass, User)
+                        EvaluationOrganisation, Institution, TrainingClass, User)
 from app.models.base import utcnow
 from app.services import hours, xapi_records
 from app.services._tx import transaction
@@ -82,13 +82,14 @@ def _statement(session: Session, enrolment: Enrolment, a: Assessment, organisati
                 "score": {"min": 0, "max": 100, "raw": float(mean), "scaled": float(mean / 100)}})
 
 
-def _check_input(session: Session, data: AssessmentInput) -> tuple[Decimal, Decimal, EvaluationOrganisation]:
+def _check_input(session: Session, data: AssessmentInput,
+                 now: datetime) -> tuple[Decimal, Decimal, EvaluationOrganisation]:
     errors = {}
     theory = _score(data.theory_score, "theory_score", errors)
     practical = _score(data.practical_score, "practical_score", errors)
     if data.assessed_on is None:
         errors["assessed_on"] = _("Required.")
-    elif data.assessed_on > local_today():
+    elif data.assessed_on > local_today(now):
         errors["assessed_on"] = _("The date is in the future.")
     try:
         organisation = session.get(EvaluationOrganisation, uuid.UUID(str(data.evaluation_organisation_id)))
@@ -101,8 +102,10 @@ def _check_input(session: Session, data: AssessmentInput) -> tuple[Decimal, Deci
     return theory, practical, organisation
 
 
-def record_assessment(actor: User, enrolment_id, data: AssessmentInput) -> Assessment:
+def record_assessment(actor: User, enrolment_id, data: AssessmentInput,
+                      now: datetime | None = None) -> Assessment:
     """Record an enrolment's final assessment, or correct it (a reason is then required).
+    ``now`` (default: the current instant) decides Beijing's "today", which the date may not pass.
 
     Raises:
         NotFoundError: no such enrolment. PermissionDeniedError: not the class's instructor or
@@ -110,7 +113,7 @@ def record_assessment(actor: User, enrolment_id, data: AssessmentInput) -> Asses
         ValidationError: a score outside 0–100, no date, an unlisted organisation, or a
             correction without a reason.
     """
-    reason = (data.reason or "").strip()
+    reason, now = (data.reason or "").strip(), now or utcnow()
     with transaction() as session:
         enrolment = session.get(Enrolment, enrolment_id, with_for_update=True)  # one recorder at a time
         if enrolment is None:
@@ -120,7 +123,7 @@ def record_assessment(actor: User, enrolment_id, data: AssessmentInput) -> Asses
             raise PermissionDeniedError(_("Only the class's instructors or an administrator record results."))
         if klass.status not in ASSESSABLE:
             raise ConflictError(_("Only an approved, running or completed class is assessed."), code="wrong_state")
-        theory, practical, organisation = _check_input(session, data)
+        theory, practical, organisation = _check_input(session, data, now)
         existing = session.scalar(select(Assessment).where(Assessment.enrolment_id == enrolment.id))
         if existing is not None and not reason:
             raise ValidationError(_("Say why the result is corrected."), errors={"reason": _("Required.")})
@@ -130,7 +133,7 @@ def record_assessment(actor: User, enrolment_id, data: AssessmentInput) -> Asses
         a.theory_score, a.practical_score, a.theory_pass_mark, a.practical_pass_mark = theory, practical, mark, mark
         a.passed = theory >= mark and practical >= mark
         a.assessed_on, a.evaluation_organisation_id = data.assessed_on, organisation.id
-        a.recorded_by_id, a.recorded_at, a.correction_reason = actor.id, utcnow(), reason
+        a.recorded_by_id, a.recorded_at, a.correction_reason = actor.id, now, reason
         session.add(a)
         session.flush()
         _statement(session, enrolment, a, organisation)
@@ -148,8 +151,9 @@ def _next_serial(session: Session, klass: TrainingClass, year: int) -> str:
     return f"{prefix}{issued + 1:05d}"
 
 
-def issue_certificate(actor: User, enrolment_id, today: date | None = None) -> CompletionCertificate:
-    """Issue the enrolment's completion certificate; issuing again returns the one issued.
+def issue_certificate(actor: User, enrolment_id, now: datetime | None = None) -> CompletionCertificate:
+    """Issue the enrolment's completion certificate, dated Beijing's day at ``now`` (default: the
+    current instant); issuing again returns the one issued.
 
     Raises:
         NotFoundError: no such enrolment. PermissionDeniedError: not the class's instructor or
@@ -174,7 +178,7 @@ def issue_certificate(actor: User, enrolment_id, today: date | None = None) -> C
         assessment = session.scalar(select(Assessment).where(Assessment.enrolment_id == enrolment.id))
         if assessment is None or not assessment.passed:
             raise ConflictError(_("The assessment is not passed."), code="not_passed")
-        day = today or local_today()
+        day = local_today(now)
         certificate = CompletionCertificate(enrolment_id=enrolment.id, issued_on=day, issued_by_id=actor.id,
                                             serial=_next_serial(session, klass, day.year))
         session.add(certificate)

@@ -170,7 +170,13 @@ def seed_demo(password: str, today: date | None = None) -> DemoSeedResult:
         (_code, _name, code_a, name_a, _site), (_code_b, _name_b, code_b, name_b, _site_b) = DEMO_INSTITUTIONS
         trainees = _seed_class(session, today, created, school_a, programme, code_a, name_a,
                                users[Role.INSTRUCTOR], DEMO_TRAINEES)
-        trainees[0].user_id = users[Role.TRAINEE].id
+        if trainees[0].user_id != users[Role.TRAINEE].id:
+            # the demo trainee signs in with the demo account, not the one registration opened
+            pending = session.get(User, trainees[0].user_id) if trainees[0].user_id else None
+            trainees[0].user_id = users[Role.TRAINEE].id
+            if pending is not None:
+                session.flush()
+                session.delete(pending)
         _seed_class(session, today, created, school_b, programme, code_b, name_b, instructor_b, DEMO_TRAINEES_B)
     made = _seed_kiosks(db.session.get(User, users[Role.ADMIN].id), [school_a, school_b])
     if any(created) or made:  # anchor the seeded chain outside the database at once

@@ -20,9 +20,11 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.clock import LOCAL_TZ
 from app.errors.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from app.models import (ClassSession, Enrolment, EntryType, HourRule, HoursEntry, IntervalStatus,
                         PresenceInterval, StudyState, User, VerificationMode)
@@ -30,7 +32,6 @@ from app.models.base import utcnow
 from app.services import xapi_records
 from app.services._tx import transaction
 from app.services.audit import append_audit
-from app.services.classes import LOCAL_TZ
 from app.services.policy import can_act_for, can_manage_catalogues, is_staff_actor
 from app.services.trainee_lock import lock_trainee
 
@@ -88,6 +89,21 @@ def set_hour_rule(actor: User, programme_id, daily_cap_minutes: int, unit_minute
     return rule
 
 
+NO_CHECK_OUT = "no_check_out"
+CORRECTED = "corrected"
+# why an interval or its ledger entry closed without a check-out, in words for the pages
+CLOSE_REASONS = {
+    NO_CHECK_OUT: _l("No check-out: closed by the system after the session, counted up to the last "
+                     "verified face"),
+    CORRECTED: _l("Missed check-out corrected by an instructor (reason and evidence on record)"),
+}
+
+
+def close_reason_words(code: str) -> str:
+    """The words for a close reason code; other text (a reversal's reason) as written."""
+    return str(CLOSE_REASONS[code]) if code in CLOSE_REASONS else code
+
+
 def verified_minutes(opened: datetime, closed: datetime, class_session: ClassSession) -> int:
     """Whole minutes of [opened, closed] inside the session window."""
     start, end = max(opened, class_session.starts_at), min(closed, class_session.ends_at)
@@ -112,9 +128,11 @@ def _study_minutes(study: StudyState, interval: PresenceInterval) -> int:
     return (study.counted_seconds if ended_by_face else study.verified_seconds) // 60
 
 
-def credit_interval(session: Session, interval: PresenceInterval, actor: User | None) -> HoursEntry:
+def credit_interval(session: Session, interval: PresenceInterval, actor: User | None,
+                    reason: str = "") -> HoursEntry:
     """Append the ledger entry of a closed interval in the caller's transaction (zero minutes
-    are written too, with the rule that made them zero) and its xAPI statement."""
+    are written too, with the rule that made them zero, and ``reason`` when it did not close by a
+    check-out) and its xAPI statement."""
     lock_trainee(session, interval.trainee_id)
     klass = interval.enrolment.training_class
     class_session = interval.class_session
@@ -142,7 +160,7 @@ def credit_interval(session: Session, interval: PresenceInterval, actor: User | 
     now = utcnow()
     entry = HoursEntry(at=now, enrolment_id=interval.enrolment_id, entry_type=EntryType.CREDIT,
                        minutes=minutes, kind=class_session.kind.value, mode=interval.mode,
-                       local_day=day, interval_id=interval.id, rule=applied,
+                       local_day=day, interval_id=interval.id, rule=applied, reason=reason,
                        actor_id=actor.id if actor else None)
     entry.statement_id = xapi_records.record(
         session, "credited", xapi_records.trainee_agent(interval.trainee_id), at=now,
@@ -159,19 +177,22 @@ def credit_interval(session: Session, interval: PresenceInterval, actor: User | 
 
 
 def close_interval(session: Session, interval: PresenceInterval, closed_at: datetime,
-                   actor: User | None, verification_id=None, statement_id=None) -> HoursEntry:
-    """Close an open interval at ``closed_at`` and credit it, in the caller's transaction."""
+                   actor: User | None, verification_id=None, statement_id=None,
+                   reason: str = "") -> HoursEntry:
+    """Close an open interval at ``closed_at`` and credit it, in the caller's transaction;
+    ``reason`` ("" for a check-out, or a `CLOSE_REASONS` code) goes on the interval and the entry."""
     interval.closed_at, interval.status, interval.open_slot = closed_at, IntervalStatus.CLOSED, None
     interval.check_out_verification_id = verification_id
     interval.check_out_statement_id = statement_id
+    interval.close_reason = reason
     session.flush()
-    return credit_interval(session, interval, actor)
+    return credit_interval(session, interval, actor, reason)
 
 
 def close_stale_intervals(now: datetime | None = None, grace_minutes: int | None = None) -> int:
     """Close intervals whose session ended more than the tolerance ago, crediting only up to the
-    last verified face (for the scheduler; idempotent), with a check-out statement and an audit
-    entry like a trainee's check-out. Returns how many were closed."""
+    last verified face, with the reason ``no_check_out`` on the interval, its ledger entry and its
+    "checked-out" statement (for the scheduler; idempotent). Returns how many were closed."""
     now = now or utcnow()
     closed = 0
     with transaction() as session:
@@ -186,16 +207,17 @@ def close_stale_intervals(now: datetime | None = None, grace_minutes: int | None
                 study = session.scalar(select(StudyState).where(StudyState.interval_id == interval.id))
                 if study is not None:  # online study: counted up to the last heartbeat
                     closed_at = max(closed_at, study.last_heartbeat_at)
-                # the same evidence as a trainee's check-out: a statement and an audit entry
+                # the check-out the trainee did not make, said as such (reconciled like any other)
                 statement_id = xapi_records.record(
-                    session, "checked-out", xapi_records.trainee_agent(interval.trainee_id), at=now,
-                    enrolment_id=interval.enrolment_id, class_id=interval.enrolment.class_id,
-                    session_id=interval.session_id,
-                    extensions={"reason": "closed_by_scheduler", "record-id": str(interval.id)},
+                    session, "checked-out", xapi_records.trainee_agent(interval.trainee_id), at=closed_at,
+                    enrolment_id=interval.enrolment_id, class_id=class_session.class_id,
+                    session_id=class_session.id,
+                    extensions={"mode": interval.mode.value, "reason": NO_CHECK_OUT, "record-id": str(interval.id)},
                     result={"duration": xapi_records.duration((closed_at - interval.opened_at).total_seconds())})
-                entry = close_interval(session, interval, closed_at, None, statement_id=statement_id)
+                entry = close_interval(session, interval, closed_at, None, statement_id=statement_id,
+                                       reason=NO_CHECK_OUT)
                 append_audit(session, None, "presence.closed_by_scheduler", interval, {
-                    "closed_at": closed_at.isoformat(), "minutes": entry.minutes})
+                    "closed_at": closed_at.isoformat(), "minutes": entry.minutes, "reason": NO_CHECK_OUT})
                 closed += 1
     return closed
 
@@ -251,6 +273,7 @@ class Progress:
     exempted: int
     alternative: int
     hour_length: int
+    corrected: int = 0  # minutes from instructors' corrections of missed check-outs
 
     @property
     def net(self) -> int:
@@ -274,7 +297,9 @@ def progress(session: Session, enrolment: Enrolment) -> Progress:
     credited = sum(m for t, _m, m in rows if t == EntryType.CREDIT)
     reversed_ = -sum(m for t, _m, m in rows if t == EntryType.REVERSAL)
     alternative = sum(m for _t, mode, m in rows if mode == VerificationMode.ALTERNATIVE)
+    corrected = sum(m for _t, mode, m in rows if mode == VerificationMode.CORRECTION)
     programme = enrolment.training_class.programme
     rules = rules_for(session, programme.id)
     return Progress(credited, reversed_, programme.required_hours * rules.hour_length,
-                    enrolment.exempted_hours * rules.hour_length, alternative, rules.hour_length)
+                    enrolment.exempted_hours * rules.hour_length, alternative, rules.hour_length,
+                    corrected)

@@ -22,6 +22,7 @@ from app.services import policy
 from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services.resident_id import birth_date, check_digit, mask_resident_id
+from app.services.trainee_accounts import open_account
 
 #: Between the parts of a minority or foreign name: middle dots (·, Japanese ・ and its
 #: half-width form), the full stop, hyphen and space of names written in Latin letters.
@@ -159,7 +160,8 @@ def register_trainee(actor: User | None, data: TraineeInput) -> Trainee:
 
 
 def add_trainee(session: Session, actor: User | None, data: TraineeInput) -> Trainee:
-    """Insert a validated, cleaned, new trainee and audit it, in the caller's transaction."""
+    """Insert a validated, cleaned, new trainee with their (not yet activated) account and audit
+    it, in the caller's transaction."""
     trainee = Trainee(name=data.name, id_number=data.id_number, phone=data.phone,
                       category=data.category, employer=data.employer,
                       birth_date=birth_date(data.id_number),
@@ -167,6 +169,7 @@ def add_trainee(session: Session, actor: User | None, data: TraineeInput) -> Tra
                       registered_by_institution_id=actor.institution_id if actor is not None else None)
     session.add(trainee)
     session.flush()
+    open_account(session, trainee)
     append_audit(session, actor, "trainee.registered", trainee, _audit_view(trainee))
     return trainee
 

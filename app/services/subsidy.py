@@ -26,8 +26,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from app.errors.exceptions import PermissionDeniedError
-from app.models import (AlternativeVerification, Assessment, ClassStatus, Decision, Enrolment,
+from app.errors.exceptions import ConflictError, PermissionDeniedError
+from app.models import (AlternativeVerification, Assessment, ClaimStatus, ClassStatus, Decision, Enrolment,
                         FaceTemplate, FaceVerification, ShortageListing, SubsidyClaim,
                         SubsidyClaimLine, SubsidyStandard, Trainee, TrainingClass, User,
                         VerificationMode)
@@ -41,6 +41,7 @@ from app.services.classes import LOCAL_TZ, get_class_or_404
 from app.services.completion import is_class_staff
 
 FEN = Decimal("0.01")
+WITH_THE_BUREAU = (ClaimStatus.SUBMITTED, ClaimStatus.IN_NOTICE, ClaimStatus.PAID)
 APPROVED = (ClassStatus.APPROVED, ClassStatus.RUNNING, ClassStatus.COMPLETED)
 REASONS = {
     "class_not_approved": _l("The class was never approved."),
@@ -57,6 +58,19 @@ REASONS = {
 def reason_message(code: str) -> str:
     """The plain message of a reason code."""
     return str(REASONS.get(code, code))
+
+
+def rule_words(line: SubsidyClaimLine) -> str:
+    """A line's rule in words: the reasons it is not eligible, or the standard, the uplift and
+    the amount (the stored ``rule`` text is the record's, in fixed English)."""
+    if not line.eligible:
+        return "；".join(reason_message(r) for r in line.reasons)
+    standard = line.standard
+    text = _("Standard %(amount)s yuan (from %(day)s)", amount=f"{standard.amount:.2f}",
+             day=standard.effective_from.isoformat())
+    if line.uplift:
+        text += " × " + _("%(factor)s for an urgent-shortage occupation", factor=f"{1 + line.uplift}")
+    return f"{text} = {line.amount:.2f}"
 
 
 @dataclass
@@ -213,6 +227,7 @@ def prepare_claim(actor: User, class_id) -> SubsidyClaim:
 
     Raises:
         NotFoundError: no such class. PermissionDeniedError: not an admin or the class's instructor.
+        ConflictError: the newest version is submitted, in notice or paid (``with_the_bureau``).
     """
     with transaction() as session:
         klass = get_class_or_404(session, class_id)
@@ -223,6 +238,9 @@ def prepare_claim(actor: User, class_id) -> SubsidyClaim:
         lines = [draft_line(session, e) for e in _roster(session, klass)]
         fingerprint = _fingerprint(lines)
         latest = queries.get_latest_claim(session, klass.id)
+        if latest is not None and latest.status in WITH_THE_BUREAU:
+            raise ConflictError(_("The claim is with the bureau (submitted, in notice or paid): it is not "
+                                  "prepared again."), code="with_the_bureau")
         if latest is not None and latest.fingerprint == fingerprint:
             return latest
         claim = _store(session, actor, klass, lines, fingerprint, (latest.version + 1) if latest else 1)

@@ -17,7 +17,8 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from app.services import forwarding
-from app.xapi_profile import ACTIVITY_CLASS, ACTIVITY_SESSION, EXT, VERBS  # noqa: F401 (re-exported)
+from app.xapi_profile import (ACTIVITY_CLAIM, ACTIVITY_CLASS, ACTIVITY_SESSION, EXT,  # noqa: F401 (re-exported)
+                              VERBS)
 
 
 def _home() -> str:
@@ -36,6 +37,16 @@ def trainee_agent(trainee_id) -> dict:
 
 def kiosk_agent(kiosk_id) -> dict:
     return {"objectType": "Agent", "account": {"homePage": f"{_home()}/kiosks", "name": str(kiosk_id)}}
+
+
+def staff_agent(user_id) -> dict:
+    """An account of the institution or the bureau acting on a record (a claim's steps)."""
+    return {"objectType": "Agent", "account": {"homePage": f"{_home()}/users", "name": str(user_id)}}
+
+
+def claim_activity(claim_id) -> dict:
+    return {"objectType": "Activity", "id": f"{_home()}/subsidy-claims/{claim_id}",
+            "definition": {"type": ACTIVITY_CLAIM}}
 
 
 def class_activity(class_id) -> dict:

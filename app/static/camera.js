@@ -32,13 +32,7 @@
     video.requestVideoFrameCallback(onFrame);
   }
 
-  navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false })
-    .then(function (stream) {
-      video.srcObject = stream;
-      video.requestVideoFrameCallback(onFrame);
-    })
-    .catch(function (err) {
-      status.dataset.state = "error";
-      status.textContent = status.dataset.msgError.replace("{reason}", err.name);
-    });
+  window.SkillTraceWebcam.open(video, status)
+    .then(function () { video.requestVideoFrameCallback(onFrame); })
+    .catch(function () { /* webcam.js has said what to do */ });
 })();

@@ -108,13 +108,10 @@
   }
 
   restart.addEventListener("click", start);
-  navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false })
+  window.SkillTraceWebcam.open(video, feedback)
     .then(function (s) {
       stream = s;
-      video.srcObject = s;
       video.addEventListener("loadeddata", start, { once: true });
     })
-    .catch(function (err) {
-      show(feedback, "error", config.msgCameraError.replace("{reason}", err.name));
-    });
+    .catch(function () { /* webcam.js has said what to do; no frame is sent */ });
 })();

@@ -10,6 +10,14 @@ window.faceCheck = (function () {
   // actionEl, result, msgWorking, msgNetwork. Resolves when the answer is shown.
   async function run(opts) {
     const result = opts.result, ctx = opts.canvas.getContext("2d");
+    if (!(await window.SkillTraceWebcam.whenLive(opts.video))) {
+      // no picture: send nothing, so a blank frame never counts toward the lock-out
+      const m = document.getElementById("webcam-messages").dataset;
+      result.dataset.state = "camera-error";
+      result.dataset.reason = "camera_not_live";
+      result.textContent = m.notLive;
+      return;
+    }
     function grab() {
       ctx.drawImage(opts.video, 0, 0, opts.canvas.width, opts.canvas.height);
       return new Promise(function (resolve) { opts.canvas.toBlob(resolve, "image/jpeg", 0.9); });

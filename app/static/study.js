@@ -86,11 +86,6 @@
   timer = setInterval(beat, HEARTBEAT_MS);
   document.addEventListener("visibilitychange", function () { if (document.visibilityState === "visible") beat(); });
 
-  navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false })
-    .then(function (s) { video.srcObject = s; })
-    .catch(function (err) {
-      result.dataset.state = "error";
-      result.textContent = config.msgCameraError.replace("{reason}", err.name);
-    });
+  window.SkillTraceWebcam.open(video, result).catch(function () { /* said in words by webcam.js */ });
   refresh();
 })();

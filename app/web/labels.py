@@ -3,6 +3,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 from flask_babel import lazy_gettext as _l
 
+from app.clock import local_today
 from app.models import ClassStatus, DeliveryMode, Role, SkillLevel, TrainingCategory
 from app.services.policy import can_see_full_id
 from app.services.resident_id import mask_resident_id
@@ -21,6 +22,7 @@ CLASS_STATUS_LABELS = {
     ClassStatus.REJECTED: _l("Rejected"),
     ClassStatus.RUNNING: _l("Running"),
     ClassStatus.COMPLETED: _l("Completed"),
+    ClassStatus.WITHDRAWN: _l("Withdrawn"),
 }
 
 
@@ -77,7 +79,7 @@ def class_status_label(status: ClassStatus) -> str:
 
 def init_app(app) -> None:
     """Make the helpers available in every template."""
-    app.jinja_env.globals.update(get_locale=get_locale, role_label=role_label,
+    app.jinja_env.globals.update(get_locale=get_locale, role_label=role_label, local_today=local_today,
                                  class_status_label=class_status_label,
                                  skill_level_label=skill_level_label,
                                  shown_id_number=shown_id_number,

@@ -40,6 +40,8 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /camera": frozenset({"trainee", "instructor", "admin"}),
     "GET /login": EVERYONE,
     "POST /login": EVERYONE,
+    "GET /activate": EVERYONE,
+    "POST /activate": EVERYONE - SIGNED_IN,  # signed-in accounts are told to sign out first
     "POST /logout": SIGNED_IN,
     # administration
     "GET /admin/users": ADMIN,
@@ -62,6 +64,10 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /subsidy/classes/<uuid:class_id>/prepare": ACTORS,
     "GET /subsidy/claims/<uuid:claim_id>.xlsx": STAFF,
     "GET /subsidy/claims/<uuid:claim_id>.csv": STAFF,
+    "POST /subsidy/claims/<uuid:claim_id>/submit": ACTORS,
+    "POST /subsidy/claims/<uuid:claim_id>/review": frozenset({"reviewer"}),
+    "POST /subsidy/claims/<uuid:claim_id>/paid": frozenset({"reviewer", "admin"}),
+    "GET /subsidy/notices": EVERYONE,
     "GET /subsidy/lines/<uuid:line_id>": STAFF,
     # catalogues
     "GET /catalogue/": STAFF,
@@ -89,6 +95,13 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /trainees/new": ACTORS,
     "GET /trainees/<uuid:trainee_id>": READERS,
     "POST /trainees/<uuid:trainee_id>/certificates": ACTORS,
+    "POST /trainees/<uuid:trainee_id>/activation-code": ACTORS,
+    "POST /classes/<uuid:class_id>/activation-slips": ACTORS,
+    "GET /classes/<uuid:class_id>/edit": ACTORS,
+    "POST /classes/<uuid:class_id>/edit": ACTORS,
+    "POST /classes/<uuid:class_id>/withdraw": ACTORS,
+    "GET /classes/<uuid:class_id>/evidence.pdf": STAFF,
+    "GET /classes/<uuid:class_id>/evidence.xlsx": STAFF,
     # attendance (pages)
     "GET /me/attendance": TRAINEE,
     "GET /me/study": TRAINEE,
@@ -97,6 +110,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /classes/<uuid:class_id>/sessions/<uuid:session_id>/log": STAFF,
     "POST /classes/<uuid:class_id>/attendance/unlock/<uuid:trainee_id>": ACTORS,
     "POST /classes/<uuid:class_id>/attendance/reverse/<uuid:entry_id>": ACTORS,
+    "POST /classes/<uuid:class_id>/attendance/correct/<uuid:interval_id>": ACTORS,
     "POST /classes/<uuid:class_id>/attendance/alternative/<uuid:trainee_id>": ACTORS,
     # biometrics (pages)
     "GET /me/biometrics": TRAINEE,

@@ -136,8 +136,21 @@ def test_class_not_running_is_refused(app, faces_dir):
     admin = make_user(Role.ADMIN)
     instructor = make_user(Role.INSTRUCTOR)
     user, trainee = trainee_with_face(admin, "trainee1")
-    running_class(admin, instructor, [trainee], status="approved")
+    running_class(admin, instructor, [trainee], status="submitted")
     _refused(check(user), "class_not_running")
+
+
+def test_day_one_an_approved_class_opens_with_the_first_check_in_window(app, faces_dir):
+    admin = make_user(Role.ADMIN)
+    instructor = make_user(Role.INSTRUCTOR)
+    user, trainee = trainee_with_face(admin, "trainee1")
+    klass = running_class(admin, instructor, [trainee], start=utcnow() + timedelta(minutes=10),
+                          status="approved")  # the scheduler has not started it yet
+    assert check(user).accepted
+    db.session.rollback()
+    assert db.session.get(type(klass), klass.id).status.value == "running"
+    assert db.session.scalar(select(AuditEntry.actor).where(
+        AuditEntry.action == "class.started", AuditEntry.object_id == str(klass.id))) == "system"
 
 
 def test_outside_window_is_refused(app, faces_dir):

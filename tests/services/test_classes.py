@@ -30,9 +30,10 @@ def test_full_workflow_is_audited(world):
     submit_class(instructor, klass.id)
     review_class(reviewer, klass.id, approve=True, comment="同意开班")
     assert klass.status is ClassStatus.APPROVED and not accepts_check_ins(klass)
-    start_due_classes(now=klass.sessions[0].starts_at - timedelta(minutes=1))
+    # the class opens with the first session's check-in window (15 minutes' tolerance by default)
+    start_due_classes(now=klass.sessions[0].starts_at - timedelta(minutes=16))
     assert klass.status is ClassStatus.APPROVED
-    start_due_classes(now=klass.sessions[0].starts_at)
+    start_due_classes(now=klass.sessions[0].starts_at - timedelta(minutes=15))
     db.session.refresh(klass)
     assert klass.status is ClassStatus.RUNNING and accepts_check_ins(klass)
     actions = [e.action for e in db.session.query(AuditEntry).order_by(AuditEntry.seq)

@@ -1,7 +1,7 @@
 """Final assessment and completion (R7): results with pass marks, corrections with a reason and
 the earlier result audited, the xAPI statement of each result, the completion certificate
 (once, after full hours and a pass, serial by institution and year), and class completion."""
-from datetime import date
+from datetime import date, datetime, timezone
 
 import pytest
 from sqlalchemy import select
@@ -97,7 +97,7 @@ def test_certificate_needs_hours_and_a_pass_and_is_issued_once(world):
         completion.issue_certificate(world.instructor, e1.id)
     assert exc.value.code == "hours_incomplete"
     attend(e1, 60, offset=150)
-    certificate = completion.issue_certificate(world.instructor, e1.id, today=date(2026, 4, 1))
+    certificate = completion.issue_certificate(world.instructor, e1.id, now=datetime(2026, 4, 1, 2, tzinfo=timezone.utc))
     assert certificate.serial == f"{world.institution.code}-2026-00001"
     assert completion.issue_certificate(world.admin, e1.id).id == certificate.id
     complete_enrolment(world, e2, theory="30")
@@ -105,7 +105,7 @@ def test_certificate_needs_hours_and_a_pass_and_is_issued_once(world):
         completion.issue_certificate(world.instructor, e2.id)
     assert exc.value.code == "not_passed"
     assess(world, e2, theory="70", reason="补考通过")
-    assert completion.issue_certificate(world.instructor, e2.id, today=date(2026, 4, 2)).serial.endswith("-2026-00002")
+    assert completion.issue_certificate(world.instructor, e2.id, now=datetime(2026, 4, 2, 2, tzinfo=timezone.utc)).serial.endswith("-2026-00002")
 
 
 def test_class_completes_when_every_enrolment_is_assessed(world):

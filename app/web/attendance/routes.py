@@ -10,17 +10,22 @@ one session's verifications.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, time
 
 from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app.errors.exceptions import SkillTraceError
+from app.errors.exceptions import NotFoundError, SkillTraceError, ValidationError
 from app.extensions import db
-from app.models import AlternativeVerification, ClassSession, Role
+from app.models import AlternativeVerification, ClassSession, PresenceInterval, Role
 from app.queries import attendance as queries
+from app.clock import LOCAL_TZ, local_now
+from app.models.base import utcnow
+from app.queries.biometrics import get_trainee_of_user
 from app.services import attendance, hours, policy
+from app.services.check_out_corrections import correct_missed_check_out
 from app.services.classes import get_class_or_404
 from app.web.access import STAFF, role_required
 from app.web.attendance import bp
@@ -32,7 +37,19 @@ PURPOSE_WORDS = {"check_in": _l("Check in"), "check_out": _l("Check out"), "roll
 
 @bp.app_context_processor
 def _reason_words():
-    return {"reason_message": attendance.reason_message}
+    return {"reason_message": attendance.reason_message, "close_reason_words": hours.close_reason_words,
+            "checkout_reminder": _checkout_reminder}
+
+
+def _checkout_reminder() -> list:
+    """For a signed-in trainee: the sessions ending soon (or ended) that they have not checked
+    out of, for the reminder on every page."""
+    if not current_user.is_authenticated or current_user.role != Role.TRAINEE:
+        return []
+    trainee = get_trainee_of_user(db.session, current_user.id)
+    if trainee is None:
+        return []
+    return [cs for _t, cs in queries.list_not_checked_out(db.session, utcnow(), trainee_id=trainee.id)]
 
 
 @bp.route("/me/attendance")
@@ -96,6 +113,8 @@ def class_attendance(class_id: uuid.UUID):
         ledger=queries.list_class_ledger(db.session, klass.id),
         reversed_ids={e.reverses_id for e, _t in queries.list_class_ledger(db.session, klass.id) if e.reverses_id},
         locks=queries.list_active_locks(db.session, trainee_ids), alternatives=alternatives,
+        not_checked_out=queries.list_not_checked_out(db.session, utcnow(), class_id=klass.id),
+        missed=queries.list_missed_check_outs(db.session, klass.id),
         purpose_words=PURPOSE_WORDS)
 
 
@@ -147,3 +166,22 @@ def alternative_view(class_id, trainee_id):
         if not attempt.accepted:
             raise SkillTraceError(attempt.message)
     return _back(class_id, act, _("The ID-card check was recorded."))
+
+
+@bp.route("/classes/<uuid:class_id>/attendance/correct/<uuid:interval_id>", methods=["POST"])
+@role_required(*STAFF_ACTORS)
+def correct_check_out_view(class_id, interval_id):
+    """Correct a missed check-out (form fields ``left_at`` HH:MM Beijing time on the session's
+    day, ``reason``, ``evidence``)."""
+    def act():
+        missed = db.session.get(PresenceInterval, interval_id)
+        if missed is None or missed.class_session.class_id != class_id:
+            raise NotFoundError(_("No such presence record."))
+        day = local_now(missed.class_session.starts_at).date()
+        try:
+            left = datetime.combine(day, time.fromisoformat(request.form.get("left_at", "").strip()), LOCAL_TZ)
+        except ValueError:
+            raise ValidationError(_("Enter the time as HH:MM."), errors={"left_at": "format"}) from None
+        correct_missed_check_out(current_user, interval_id, left, request.form.get("reason", ""),
+                                 request.form.get("evidence", ""))
+    return _back(class_id, act, _("Missed check-out corrected."))

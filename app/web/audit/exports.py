@@ -18,8 +18,8 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from app.services.cells import safe_row
-from app.services.classes import LOCAL_TZ
 from app.services.document_stamps import current_stamp, qr_drawing
+from app.clock import local_stamp
 from app.services.resident_id import mask_resident_id
 from app.services.trace import LearnerTrace
 
@@ -27,7 +27,7 @@ PDF_FONT = "STSong-Light"
 
 
 def local_time(at) -> str:
-    return at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
+    return local_stamp(at)
 
 
 def details_text(details: dict) -> str:

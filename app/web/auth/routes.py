@@ -9,7 +9,9 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.extensions import limiter
+from app.errors.exceptions import PermissionDeniedError, ValidationError
 from app.services.accounts import authenticate
+from app.services.trainee_accounts import activate_account
 from app.web.auth import bp
 from app.web.auth.forms import SignInForm
 
@@ -56,3 +58,27 @@ def logout():
     logout_user()
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/activate", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["ACTIVATION_RATE_LIMIT"], key_func=get_remote_address,
+               methods=["POST"], deduct_when=_failed)
+def activate():
+    """GET: the trainee's account activation form. POST: check the ID number and one-time code,
+    set the password and sign the trainee in; the form again with the problem named."""
+    errors = {}
+    if request.method == "POST":
+        if current_user.is_authenticated:
+            raise PermissionDeniedError(_("Sign out before activating an account."))
+        try:
+            user = activate_account(request.form.get("id_number", ""), request.form.get("code", ""),
+                                    request.form.get("password", ""), request.form.get("confirm", ""))
+        except ValidationError as exc:
+            errors = exc.errors or {"code": exc.message}
+        else:
+            login_user(user)
+            flash(_("Your account is active. Sign in next time with the user name %(username)s.",
+                    username=user.username), "info")
+            return redirect(url_for("main.index"))
+    form = {"id_number": request.form.get("id_number", ""), "code": request.form.get("code", "")}
+    return render_template("auth/activate.html", errors=errors, form=form), 400 if errors else 200

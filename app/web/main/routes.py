@@ -3,11 +3,16 @@ from __future__ import annotations
 
 from flask import current_app, redirect, render_template, request, session
 from flask_login import current_user, login_required
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import csrf, db, limiter
-from app.models import Role
+from app.models import ClaimStatus, ClassStatus, Enrolment, Role
+from app.models.base import utcnow
+from app.queries import attendance as attendance_queries
+from app.queries import home
+from app.queries.biometrics import get_trainee_of_user
+from app.services import hours
 from app.web.access import role_required
 from app.web.auth.routes import _safe_next
 from app.web.main import bp
@@ -16,8 +21,34 @@ from app.web.main import bp
 @bp.route("/")
 @login_required
 def index():
-    """The signed-in home page; its navigation depends on the role."""
-    return render_template("main/index.html", user=current_user)
+    """The signed-in home page: what the account's role has to do now, counts linking to lists."""
+    return render_template("main/index.html", user=current_user, **_home(current_user, utcnow()))
+
+
+def _home(user, now) -> dict:
+    """The home page's content for ``user``'s role."""
+    if user.role == Role.TRAINEE:
+        trainee = get_trainee_of_user(db.session, user.id)
+        if trainee is None:
+            return {}
+        enrolments = db.session.scalars(select(Enrolment).where(Enrolment.trainee_id == trainee.id)).all()
+        return {"progress": [(e.training_class, hours.progress(db.session, e)) for e in enrolments],
+                "next_sessions": home.next_sessions(db.session, trainee.id, now)}
+    institution_id = user.institution_id if user.role == Role.INSTRUCTOR else None
+    context = {"classes": home.classes_by_status(db.session, institution_id),
+               "today": home.sessions_today(db.session, now, institution_id)}
+    if user.role == Role.INSTRUCTOR:
+        class_ids = {row["class"].id for row in context["today"]}
+        context.update(failed_today=home.failed_checks_today(db.session, now, institution_id),
+                       not_checked_out=[row for cid in class_ids
+                                        for row in attendance_queries.list_not_checked_out(db.session, now, class_id=cid)],
+                       missed=[row for cid in class_ids
+                               for row in attendance_queries.list_missed_check_outs(db.session, cid)])
+    else:
+        context["claims"] = home.claims_by_status(db.session)
+        context["queue"] = {"applications": context["classes"].get(ClassStatus.SUBMITTED, 0),
+                            "claims": context["claims"].get(ClaimStatus.SUBMITTED, 0)}
+    return context
 
 
 @bp.route("/healthz")

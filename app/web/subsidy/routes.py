@@ -2,13 +2,15 @@
 `/subsidy/classes/<uuid>`: a class's claim (GET for admin, reviewer, auditor and the class's
 instructors; POST `…/prepare` for admins and the class's instructors). `/subsidy/claims/<uuid>.xlsx|.csv`: the exports.
 `/subsidy/lines/<uuid>`: one line walked back to its ledger entries, intervals, verifications
-and statement ids. Auditors only read.
+and statement ids. Auditors only read. The workflow: POST `/subsidy/claims/<uuid>/submit`
+(institution staff), `…/review` (reviewers, every eligible line at once), `…/paid` (reviewers,
+admins, after the notice); `/subsidy/notices`: the public notice (公示) of accepted claims.
 """
 from __future__ import annotations
 
 import uuid
 
-from flask import Response, render_template, url_for
+from flask import Response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -16,7 +18,8 @@ from app.errors.exceptions import NotFoundError
 from app.extensions import db
 from app.models import Role, SubsidyClaim, TrainingClass
 from app.queries import subsidy as queries
-from app.services import policy, subsidy, subsidy_export
+from app.services import claim_workflow, policy, subsidy, subsidy_export
+from app.services.resident_id import mask_resident_id
 from app.services.classes import get_class_or_404
 from app.web.access import role_required
 from app.web.forms import act_then_redirect
@@ -27,7 +30,8 @@ READERS = (Role.ADMIN, Role.REVIEWER, Role.AUDITOR, Role.INSTRUCTOR)
 
 @bp.app_context_processor
 def _subsidy_words():
-    return {"subsidy_reason": subsidy.reason_message}
+    return {"subsidy_reason": subsidy.reason_message, "rule_words": subsidy.rule_words,
+            "claim_status_label": claim_workflow.status_label}
 
 
 def _readable(klass: TrainingClass) -> TrainingClass:
@@ -63,7 +67,11 @@ def class_claim(class_id: uuid.UUID):
     klass = _readable(get_class_or_404(db.session, class_id))
     claim = queries.get_latest_claim(db.session, klass.id)
     return render_template("subsidy/claim.html", klass=klass, claim=claim, chart=_chart(claim),
-                           versions=queries.list_claim_versions(db.session, klass.id))
+                           versions=queries.list_claim_versions(db.session, klass.id),
+                           can_prepare=policy.can_prepare_claim(current_user, klass),
+                           can_submit=policy.can_act_for(current_user, klass.institution_id),
+                           can_review=policy.is_reviewer(current_user),
+                           can_pay=current_user.role in claim_workflow.PAYERS)
 
 
 @bp.route("/classes/<uuid:class_id>/prepare", methods=["POST"])
@@ -119,3 +127,49 @@ def show_line(line_id: uuid.UUID):
     _readable(line.claim.training_class)
     return render_template("subsidy/line.html", line=line, claim=line.claim, klass=line.claim.training_class,
                            steps=queries.list_trace_steps(db.session, line.ledger_entry_ids))
+
+
+def _workflow_step(claim_id: uuid.UUID, step, done: str):
+    """Run one workflow step on the claim; back to the class's claim page with the outcome."""
+    claim = _claim_or_404(claim_id)
+    return act_then_redirect(step, done, url_for("subsidy.class_claim", class_id=claim.class_id))
+
+
+@bp.route("/claims/<uuid:claim_id>/submit", methods=["POST"])
+@role_required(Role.ADMIN, Role.INSTRUCTOR)
+def submit(claim_id: uuid.UUID):
+    """The institution submits the claim to the bureau."""
+    return _workflow_step(claim_id, lambda: claim_workflow.submit_claim(current_user, claim_id),
+                          _("The claim is submitted to the bureau."))
+
+
+@bp.route("/claims/<uuid:claim_id>/review", methods=["POST"])
+@role_required(Role.REVIEWER)
+def review(claim_id: uuid.UUID):
+    """Decide every eligible line: ``decision-<line id>`` (accepted / returned) and
+    ``reason-<line id>``."""
+    decisions = {key.removeprefix("decision-"): (value, request.form.get("reason-" + key.removeprefix("decision-"), ""))
+                 for key, value in request.form.items() if key.startswith("decision-")}
+    return _workflow_step(claim_id, lambda: claim_workflow.review_claim(current_user, claim_id, decisions),
+                          _("The claim is reviewed."))
+
+
+@bp.route("/claims/<uuid:claim_id>/paid", methods=["POST"])
+@role_required(*claim_workflow.PAYERS)
+def paid(claim_id: uuid.UUID):
+    """Mark the claim paid (form field ``reference``) once its public notice is over."""
+    return _workflow_step(claim_id, lambda: claim_workflow.mark_paid(current_user, claim_id,
+                                                                      request.form.get("reference", "")),
+                          _("The claim is marked paid."))
+
+
+def _masked_name(name: str) -> str:
+    return name[0] + "*" * (len(name) - 1) if len(name) > 1 else name
+
+
+@bp.route("/notices")
+def notices():
+    """The public notice (公示) of accepted claims: institution, class, programme, the notice
+    period, and each accepted trainee with the name and ID number masked, and the amount."""
+    return render_template("subsidy/notices.html", claims=queries.list_claims_in_notice(db.session),
+                           masked_name=_masked_name, mask=mask_resident_id)

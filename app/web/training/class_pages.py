@@ -1,5 +1,6 @@
-"""Class-opening pages: draft an application, view it, submit it, review it (approve or reject),
-import its roster from CSV/Excel and grant exemptions."""
+"""Class-opening pages: draft an application, revise it (a draft, or after a rejection with the
+reviewer's comment beside the form), withdraw it, view it, submit it, review it (approve or
+reject), import its roster from CSV/Excel and grant exemptions."""
 from __future__ import annotations
 
 import re
@@ -7,18 +8,20 @@ import uuid
 from datetime import datetime
 
 from flask import flash, redirect, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.errors.exceptions import SkillTraceError, ValidationError
 from app.extensions import db
-from app.models import Certificate, Role, Trainee
+from app.models import Certificate, ClassStatus, Role, Trainee
 from app.queries import catalogue as catalogue_queries
 from app.services.certificates import grant_exemption
 from app.services import policy
 from app.services.classes import (LOCAL_TZ, ClassApplication, SessionInput, draft_class,
-                                  get_class_or_404, get_enrolment_or_404, review_class, submit_class)
+                                  get_class_or_404, get_enrolment_or_404, review_class, revise_class,
+                                  submit_class, withdraw_class)
 from app.services.roster import import_roster, read_rows
 from app.web.access import STAFF, role_required
 from app.web.forms import act_then_redirect, field, flash_refusal, int_field, raise_if, uuid_field
@@ -75,24 +78,78 @@ def _form_choices():
                 instructors=catalogue_queries.list_instructors(db.session, institution_id))
 
 
+def _application_from_form(errors: dict, institution_id=None) -> ClassApplication:
+    """The application as posted on the class form; problems of parsing go to ``errors``."""
+    institution_id = institution_id or uuid_field("institution_id", errors)
+    programme_id = uuid_field("programme_id", errors)
+    sessions = parse_session_lines(field("sessions"), errors)
+    trainee_ids = _trainee_ids(field("roster"), errors)
+    return ClassApplication(
+        code=field("code"), name=field("name"), institution_id=institution_id, programme_id=programme_id,
+        sessions=sessions, instructor_ids=[uuid.UUID(i) for i in request.form.getlist("instructor_ids")],
+        trainee_ids=trainee_ids, teaching_plan=field("teaching_plan"), resources=field("resources"),
+        assessment_plan=field("assessment_plan"))
+
+
+def _form_of(klass) -> MultiDict:
+    """The class as the form shows it: sessions as lines, the roster as ID numbers."""
+    lines = [f"{s.starts_at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}-{s.ends_at.astimezone(LOCAL_TZ):%H:%M} "
+             f"{'理论' if s.kind.value == 'theory' else '实操'} {'在线' if s.online else s.place}" for s in klass.sessions]
+    form = MultiDict({"code": klass.code, "name": klass.name, "institution_id": str(klass.institution_id),
+                      "programme_id": str(klass.programme_id), "sessions": "\n".join(lines),
+                      "roster": "\n".join(e.trainee.id_number for e in klass.enrolments),
+                      "teaching_plan": klass.teaching_plan, "resources": klass.resources,
+                      "assessment_plan": klass.assessment_plan})
+    for u in klass.instructors:
+        form.add("instructor_ids", str(u.id))
+    return form
+
+
+@bp.route("/classes/<uuid:class_id>/edit", methods=["GET", "POST"])
+@role_required(Role.ADMIN, Role.INSTRUCTOR)
+def edit_class(class_id: uuid.UUID):
+    """GET: the application in the form (a draft, or a rejected one with the review comment).
+    POST: save the changes; the form again with the problems named."""
+    klass = get_class_or_404(db.session, class_id, current_user, policy.can_manage_class)
+    if klass.status not in (ClassStatus.DRAFT, ClassStatus.REJECTED):
+        flash(_("Only a draft or a rejected application can be changed or submitted."), "error")
+        return redirect(url_for("training.show_class", class_id=class_id))
+    errors = {}
+    if request.method == "POST":
+        try:
+            application = _application_from_form(errors, klass.institution_id)
+            raise_if(errors)
+            revise_class(current_user, class_id, application)
+        except (SkillTraceError, ValueError) as exc:
+            if getattr(exc, "status", 400) in (403, 404):
+                raise
+            errors = getattr(exc, "errors", None) or {"code": str(exc)}
+        else:
+            flash(_("The application is saved."), "info")
+            return redirect(url_for("training.show_class", class_id=class_id))
+    return render_template("training/class_form.html", errors=errors, klass=klass,
+                           form=request.form if request.method == "POST" else _form_of(klass),
+                           **_form_choices()), 400 if errors else 200
+
+
+@bp.route("/classes/<uuid:class_id>/withdraw", methods=["POST"])
+@role_required(Role.ADMIN, Role.INSTRUCTOR)
+def withdraw_class_view(class_id: uuid.UUID):
+    """Withdraw an application not yet approved (form field ``reason``)."""
+    return _back_to_class(class_id, lambda: withdraw_class(current_user, class_id, field("reason")),
+                          _("The application is withdrawn."))
+
+
 @bp.route("/classes/new", methods=["GET", "POST"])
 @role_required(Role.ADMIN, Role.INSTRUCTOR)
 def new_class():
     """GET: the class-opening application form. POST: save it as a draft."""
     errors = {}
     if request.method == "POST":
-        institution_id = uuid_field("institution_id", errors)
-        programme_id = uuid_field("programme_id", errors)
-        sessions = parse_session_lines(field("sessions"), errors)
-        trainee_ids = _trainee_ids(field("roster"), errors)
         try:
+            application = _application_from_form(errors)
             raise_if(errors)
-            klass = draft_class(current_user, ClassApplication(
-                code=field("code"), name=field("name"), institution_id=institution_id,
-                programme_id=programme_id, sessions=sessions,
-                instructor_ids=[uuid.UUID(i) for i in request.form.getlist("instructor_ids")],
-                trainee_ids=trainee_ids, teaching_plan=field("teaching_plan"),
-                resources=field("resources"), assessment_plan=field("assessment_plan")))
+            klass = draft_class(current_user, application)
         except (SkillTraceError, ValueError) as exc:
             errors = getattr(exc, "errors", None) or {"code": str(exc)}
         else:
