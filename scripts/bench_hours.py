@@ -52,7 +52,7 @@ sys.path.insert(0, str(ROOT))
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import ClassSession, FaceVerification, HoursEntry, PresenceInterval  # noqa: E402
-from app.services import reconciliation  # noqa: E402
+from app.services import reconciliation, reconciliation_plan  # noqa: E402
 from app.services.reconciliation import reconcile  # noqa: E402
 from app.services.xapi_records import EXT, VERBS  # noqa: E402
 from lrs.storage.tables import Statement  # noqa: E402
@@ -255,7 +255,7 @@ def _profile_checks() -> None:
     checks += [(check.__name__.lstrip("_"), check) for check in reconciliation._CHECKS]
     for name, check in checks:
         clock = time.perf_counter()
-        with reconciliation._full_scan_settings(db.session, everything):
+        with reconciliation_plan.full_scan_settings(db.session, everything):
             check(db.session, everything)
         times.append(f"{name} {time.perf_counter() - clock:.2f} s")
         db.session.rollback()

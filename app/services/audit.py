@@ -113,7 +113,8 @@ def payload_matches(entry: AuditEntry) -> bool:
     return entry.key_id is None and sha256_hex(_legacy_json(entry.payload)) == digest
 
 
-def _lock_chain(session: Session) -> None:
+def lock_chain(session: Session) -> None:
+    """Queue behind any append in flight (PostgreSQL; SQLite's writers are serialised already)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
 
@@ -123,7 +124,7 @@ def append_audit(session: Session, actor: User | None, action: str, obj, payload
     """Append one entry for ``action`` on ``obj`` (a model with an ``id``) in the caller's
     transaction; ``payload`` holds what changed and is kept alongside its digest."""
     keys, key_id = chain_keys()
-    _lock_chain(session)
+    lock_chain(session)
     last = session.execute(
         select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
     payload = canonical_value(payload)

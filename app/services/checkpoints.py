@@ -31,7 +31,7 @@ from app.models import AuditEntry, FaceVerification, HoursEntry, PresenceInterva
 from app.models.base import utcnow
 from app.services import forwarding, xapi_records
 from app.services._tx import transaction
-from app.services.audit import GENESIS, canonical_json, sha256_hex
+from app.services.audit import GENESIS, canonical_json, lock_chain, sha256_hex
 from lrs.storage.tables import Statement
 from recognition.templates import parse_keys
 
@@ -117,8 +117,11 @@ def create_checkpoint(path: str | Path | None = None) -> Checkpoint:
     configured, queue it there as a statement (the scheduler's job; `flask audit checkpoint
     create`)."""
     keys, kid = signing_keys()
-    at = utcnow()
     with transaction() as session:
+        # no append in flight: one that began before `at` would land after the head read here,
+        # dated before the checkpoint (and be named as added behind it)
+        lock_chain(session)
+        at = utcnow()
         body = {"v": 1, "kid": kid, "at": at.isoformat(), **_head_and_counts(session, at)}
         checkpoint = Checkpoint(body, base64.b64encode(keys[kid].sign(canonical_json(body).encode())).decode())
         _append(checkpoint_path(path), checkpoint.line())

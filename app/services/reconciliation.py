@@ -16,16 +16,21 @@ that differ:
 * statement minutes: a ledger entry's statement says the entry's minutes;
 * interval ends: a closed interval's ``closed_at`` is the time of its check-out verification
   (within a second), so an end moved later or earlier behind the app's back shows up;
+* interval openings: an interval's ``opened_at`` is the time of its check-in verification;
 * audit: every ledger entry, interval and verification has an audit entry on it, so entries cut
-  from the end of the audit log (which leaves the chain itself intact) show up.
+  from the end of the audit log (which leaves the chain itself intact) show up; every audited
+  record still exists; ledger minutes and verification decisions agree with their audit entries;
+* voiding: no statement SkillTrace wrote is voided.
 
 A run checks everything, or one trainee's records (`Scope`: every query is filtered by it). The
 queries do not sort (PostgreSQL's one ORDER BY merges index scans that are in order already);
-the few differing rows are sorted in Python. A whole-database run gets
-settings for whole-table joins (`_full_scan_settings`), runs its checks two at a time on two
-connections, and walks each big join through covering indexes in join-key order
-(`app.models.reconciliation_indexes`): SQLite probes one side's index in the other's order (it
-has no hash join), PostgreSQL merges two index-only scans (`_run_walk`).
+the few differing rows are sorted in Python. A whole-database run gets settings for
+whole-table joins, runs its checks two at a time on two connections, and walks each big join
+through covering indexes in join-key order (`app.models.reconciliation_indexes`): SQLite probes
+one side's index in the other's order (it has no hash join), PostgreSQL merges two index-only
+scans. This module holds the checks (what is compared); the planner steering (index hints,
+per-query settings, the two-connection runner) is `app.services.reconciliation_plan` and the
+portable SQL functions are `app.services.reconciliation_sql`.
 
 "Exactly one credit per interval" is also a database rule (``hours_ledger.interval_id`` is
 UNIQUE), so the queries only look for the missing one. Every record and its statements are
@@ -36,87 +41,31 @@ from __future__ import annotations
 
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
 
-from sqlalchemy import (Float, Text, and_, case, cast, func, inspect, literal, literal_column,
-                        null, or_, select, true, false, type_coerce, union_all)
-from sqlalchemy.engine import Engine
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import Text, and_, case, cast, func, literal, null, or_, select, true, false, type_coerce, union_all
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql.expression import FunctionElement
 
 from app.extensions import db
 from app.models import (AuditEntry, ClassSession, Decision, EntryType, FaceVerification, HoursEntry,
                         IntervalStatus, PresenceInterval)
 from app.models.base import UTCDateTime, utcnow
-from app.models.reconciliation_indexes import AUDITED_TABLES, ObjectHex, ObjectUuid, StatementMinutes
+from app.models.reconciliation_indexes import AUDITED_TABLES, ObjectUuid, StatementMinutes
 from app.services._tx import transaction
 from app.services.audit import append_audit
+from app.services.reconciliation_plan import has_own_connections, run_checks, run_in_parallel, run_walk, walk
+from app.services.reconciliation_sql import (SLACK_SECONDS, Earlier, Later, MoreThanASecondApart, NamedId, Names,
+                                             SecondsBetween, typed_text)
 from app.xapi_profile import VERBS
 from lrs.storage.tables import Statement
 
 #: How many differences the audit entry lists (the report itself lists them all).
 AUDITED_DIFFERENCES = 100
-#: Settings of the reconciliation's read transaction (see `_full_scan_settings`).
-_PG_WORK_MEM = "1GB"
-_PG_MERGE_ONLY = ("enable_hashjoin", "enable_nestloop", "enable_sort")
-_SQLITE_SCAN_PRAGMAS = {"mmap_size": (1 << 32, 0), "cache_size": (-262144, -2000)}  # (value, default)
-#: Slack, in seconds, when comparing credited minutes with the interval's length in SQL
-#: (SQLite's julianday() arithmetic is a float).
-_SLACK_SECONDS = 1
 
 
 # -- two portable SQL functions ------------------------------------------------------------------
-
-class _SecondsBetween(FunctionElement):
-    """Seconds from the first timestamp to the second (a float)."""
-
-    type = Float()
-    inherit_cache = True
-
-
-@compiles(_SecondsBetween)
-def _seconds_between_pg(element, compiler, **kw):
-    start, end = list(element.clauses)
-    return f"EXTRACT(EPOCH FROM ({compiler.process(end, **kw)} - {compiler.process(start, **kw)}))"
-
-
-@compiles(_SecondsBetween, "sqlite")
-def _seconds_between_sqlite(element, compiler, **kw):
-    start, end = list(element.clauses)
-    return (f"((julianday({compiler.process(end, **kw)}) - julianday({compiler.process(start, **kw)}))"
-            " * 86400.0)")
-
-
-def _pairwise(name: str, doc: str, postgresql: str, sqlite: str) -> type[FunctionElement]:
-    """A SQL function of two timestamps named ``postgresql`` there and ``sqlite`` on SQLite."""
-    element = type(name, (FunctionElement,), {"__doc__": doc, "inherit_cache": True})
-    compiles(element)(lambda el, compiler, **kw: f"{postgresql}({compiler.process(el.clauses, **kw)})")
-    compiles(element, "sqlite")(lambda el, compiler, **kw: f"{sqlite}({compiler.process(el.clauses, **kw)})")
-    return element
-
-
-_Later = _pairwise("_Later", "The later of two timestamps.", "GREATEST", "max")
-_Earlier = _pairwise("_Earlier", "The earlier of two timestamps.", "LEAST", "min")
-
-
-class _Names(FunctionElement):
-    """SQLite: true when an audit entry's ``object_id`` (``str(uuid)``) names the record with this
-    id. Untyped: as a Boolean, SQLAlchemy would append ``= 1`` and hide it from the index."""
-
-    inherit_cache = True
-
-
-@compiles(_Names, "sqlite")
-def _names_sqlite(element, compiler, **kw):
-    object_id, record_id = element.clauses
-    # SQLite stores the record's UUID as 32 hex digits: compare with the indexed ObjectHex of
-    # the entry; unary + drops the column's text affinity, which would keep the index unused
-    return f"{compiler.process(ObjectHex(object_id), **kw)} = +{compiler.process(record_id, **kw)}"
 
 
 # -- the report ----------------------------------------------------------------------------------
@@ -227,32 +176,6 @@ def _uuid(value) -> uuid.UUID | None:
     return value if value is None or isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
-def _walk(select_, entity, index: str, scope: Scope | None = None):
-    """``select_`` told to read ``entity`` (a model or an alias) through ``index`` on SQLite
-    (one of `app.models.reconciliation_indexes`: covering, in join-key order). A run scoped to
-    one trainee (``scope``) drives from the scope's own indexes instead."""
-    if scope is not None and scope.trainee_id is not None:
-        return select_
-    return select_.with_hint(inspect(entity).selectable, f"INDEXED BY {index}", "sqlite")
-
-
-def _run_walk(session: Session, query, scope: Scope) -> list:
-    """The rows of ``query``, a whole-table join along walk indexes. PostgreSQL is told, for this
-    query only, to merge-join without sorting, so that it merges the indexes' ordered index-only
-    scans (its cost model prefers hashing whole tables, which took two to three times as long at
-    1M intervals); SQLite follows ``query``'s hints (`_walk`). A run scoped to one trainee runs
-    ``query`` as it is."""
-    conn = session.connection()
-    if scope.trainee_id is not None or conn.dialect.name != "postgresql":
-        return session.execute(query).all()
-    for setting in _PG_MERGE_ONLY:
-        conn.exec_driver_sql(f"SET LOCAL {setting} = off")
-    rows = session.execute(query).all()
-    for setting in _PG_MERGE_ONLY:  # (a failed query leaves a transaction only good for rollback)
-        conn.exec_driver_sql(f"SET LOCAL {setting} TO DEFAULT")
-    return rows
-
-
 def _scoped_intervals(scope: Scope):
     """The intervals the presence check reads: all of them in a whole run; for one trainee, those
     in scope and those their credits point at."""
@@ -269,19 +192,19 @@ def _interval_rows(session: Session, scope: Scope) -> list:
     than the credit: intervals joined with their credits (both in interval-id order on SQLite)."""
     interval, credit = _scoped_intervals(scope), aliased(HoursEntry, name="credit")
     closed = interval.status == IntervalStatus.CLOSED
-    verified_seconds = _SecondsBetween(_Later(interval.opened_at, ClassSession.starts_at),
-                                       _Earlier(interval.closed_at, ClassSession.ends_at))
+    verified_seconds = SecondsBetween(Later(interval.opened_at, ClassSession.starts_at),
+                                       Earlier(interval.closed_at, ClassSession.ends_at))
     # (a zero credit is right for an interval wholly outside the window, whose span is negative)
     too_many = or_(credit.minutes < 0, and_(credit.minutes > 0, credit.minutes * 60 > func.coalesce(
-        verified_seconds, 0) + _SLACK_SECONDS))
+        verified_seconds, 0) + SLACK_SECONDS))
     query = (select(interval.id, interval.enrolment_id, interval.status, credit.id, credit.enrolment_id,
                     credit.minutes, credit.interval_id)
              .select_from(interval)
              .outerjoin(credit, and_(credit.interval_id == interval.id, credit.entry_type == EntryType.CREDIT))
              .outerjoin(ClassSession, ClassSession.id == interval.session_id)
              .where(or_(and_(closed, credit.id.is_(None)), and_(credit.id.is_not(None), or_(~closed, too_many)))))
-    query = _walk(query, PresenceInterval, "ix_presence_intervals_id_walk", scope)
-    return _run_walk(session, _walk(query, credit, "ix_hours_ledger_interval_walk", scope), scope)
+    query = walk(query, PresenceInterval, "ix_presence_intervals_id_walk", scope)
+    return run_walk(session, walk(query, credit, "ix_hours_ledger_interval_walk", scope), scope)
 
 
 def _orphan_credit_rows(session: Session, scope: Scope) -> list:
@@ -290,7 +213,7 @@ def _orphan_credit_rows(session: Session, scope: Scope) -> list:
     query = (select(null(), null(), null(), credit.id, credit.enrolment_id, credit.minutes, credit.interval_id)
              .outerjoin(interval, interval.id == credit.interval_id)
              .where(credit.entry_type == EntryType.CREDIT, interval.id.is_(None), scope.of(credit.enrolment_id)))
-    return _run_walk(session, _walk(query, credit, "ix_hours_ledger_interval_walk", scope), scope)
+    return run_walk(session, walk(query, credit, "ix_hours_ledger_interval_walk", scope), scope)
 
 
 def _check_presence(session: Session, scope: Scope) -> list[Difference]:
@@ -334,35 +257,11 @@ def _check_reversals(session: Session, scope: Scope) -> list[Difference]:
     return out
 
 
-class _MoreThanASecondApart(FunctionElement):
-    """True when two timestamps are more than the slack apart (NULL when either is NULL)."""
-
-    inherit_cache = True
-
-
-@compiles(_MoreThanASecondApart)
-def _apart_pg(element, compiler, **kw):
-    first, second = (compiler.process(clause, **kw) for clause in element.clauses)
-    slack = f"INTERVAL '{_SLACK_SECONDS} second'"  # interval arithmetic: no numeric epoch per row
-    return f"({first} - {second} > {slack} OR {second} - {first} > {slack})"
-
-
-@compiles(_MoreThanASecondApart, "sqlite")
-def _apart_sqlite(element, compiler, **kw):
-    first, second = element.clauses
-    return f"abs({compiler.process(_SecondsBetween(first, second), **kw)}) > {_SLACK_SECONDS}"
-
-
 _VERB = {name: iri for name, (iri, _display) in VERBS.items()}
 
 #: The id key of each kind of record that references a statement, in report order.
 _RECORD_KEYS = {"check_in": "interval_id", "check_out": "interval_id", "credit": "entry_id",
                 "reversal": "entry_id", "verification": "verification_id"}
-
-
-def _label(name: str):
-    """A text constant, typed in the SQL (PostgreSQL merges UNION branches of one type only)."""
-    return cast(literal_column(f"'{name}'"), Text)
 
 
 def _ref(record, record_id, enrolment_id, statement_id, verb, at=None):
@@ -383,21 +282,21 @@ def _statement_refs(scope: Scope) -> list:
     interval, entry, verification = PresenceInterval, HoursEntry, FaceVerification
 
     def kind(ref, model, index):
-        return _walk(scope.narrow(ref, model), model, index, scope)
+        return walk(scope.narrow(ref, model), model, index, scope)
 
     return [
-        kind(_ref(_label("check_in"), interval.id, interval.enrolment_id, interval.check_in_statement_id,
-                  _label(_VERB["checked-in"])), interval, "ix_presence_intervals_check_in_walk"),
-        kind(_ref(case((interval.status == IntervalStatus.CLOSED, _label("check_out"))), interval.id,
-                  interval.enrolment_id, interval.check_out_statement_id, _label(_VERB["checked-out"])),
+        kind(_ref(typed_text("check_in"), interval.id, interval.enrolment_id, interval.check_in_statement_id,
+                  typed_text(_VERB["checked-in"])), interval, "ix_presence_intervals_check_in_walk"),
+        kind(_ref(case((interval.status == IntervalStatus.CLOSED, typed_text("check_out"))), interval.id,
+                  interval.enrolment_id, interval.check_out_statement_id, typed_text(_VERB["checked-out"])),
              interval, "ix_presence_intervals_check_out_walk"),
         kind(_ref(cast(entry.entry_type, Text), entry.id, entry.enrolment_id, entry.statement_id,
-                  case((entry.entry_type == EntryType.CREDIT, _label(_VERB["credited"])),
-                       else_=_label(_VERB["reversed"]))),
+                  case((entry.entry_type == EntryType.CREDIT, typed_text(_VERB["credited"])),
+                       else_=typed_text(_VERB["reversed"]))),
              entry, "ix_hours_ledger_statement_walk"),
-        kind(_ref(_label("verification"), verification.id, verification.enrolment_id, verification.statement_id,
-                  case((verification.decision == Decision.ACCEPTED, _label(_VERB["verified"])),
-                       else_=_label(_VERB["refused"])), at=verification.at),
+        kind(_ref(typed_text("verification"), verification.id, verification.enrolment_id, verification.statement_id,
+                  case((verification.decision == Decision.ACCEPTED, typed_text(_VERB["verified"])),
+                       else_=typed_text(_VERB["refused"])), at=verification.at),
              verification, "ix_face_verifications_statement_walk"),
     ]
 
@@ -407,7 +306,7 @@ def _statement_rows(session: Session, refs, scope: Scope) -> list:
     registration, has another verb, or, for a verification, another time."""
     stmt = Statement
     at = type_coerce(refs.c.at, UTCDateTime())
-    moved = and_(refs.c.at.is_not(None), _MoreThanASecondApart(at, stmt.timestamp))
+    moved = and_(refs.c.at.is_not(None), MoreThanASecondApart(at, stmt.timestamp))
     query = (select(refs.c.record, refs.c.record_id, refs.c.enrolment_id, refs.c.statement_id,
                     stmt.id.is_not(None).label("found"), stmt.registration, refs.c.verb, stmt.verb_iri, at,
                     stmt.timestamp)
@@ -415,7 +314,7 @@ def _statement_rows(session: Session, refs, scope: Scope) -> list:
              .where(case((refs.c.record.is_(None), false()),  # a CASE: PostgreSQL would push an AND
                          else_=or_(stmt.id.is_(None), stmt.registration.is_distinct_from(refs.c.enrolment_id),
                                    stmt.verb_iri != refs.c.verb, moved))))  # down and stop merging
-    return _run_walk(session, _walk(query, stmt, "ix_lrs_statements_id_walk"), scope)
+    return run_walk(session, walk(query, stmt, "ix_lrs_statements_id_walk"), scope)
 
 
 def _decision(verb: str) -> str:
@@ -463,14 +362,14 @@ def _check_statement_minutes(session: Session, scope: Scope) -> list[Difference]
     entry, stmt = HoursEntry, Statement
     stmt_minutes = StatementMinutes(stmt.payload)
     statement = select(stmt_minutes).where(  # a correlated EXISTS: SQLite drives from the ledger's walk
-        stmt.id == entry.statement_id, stmt.verb_iri.in_([_label(_VERB["credited"]), _label(_VERB["reversed"])]),
+        stmt.id == entry.statement_id, stmt.verb_iri.in_([typed_text(_VERB["credited"]), typed_text(_VERB["reversed"])]),
         stmt.registration == entry.enrolment_id)
-    statement = _walk(statement, stmt, "ix_lrs_statements_id_walk", scope)
+    statement = walk(statement, stmt, "ix_lrs_statements_id_walk", scope)
     query = (select(entry.entry_type, entry.id, entry.enrolment_id, entry.statement_id, entry.minutes,
                     statement.scalar_subquery())
              .where(statement.where(stmt_minutes.is_distinct_from(entry.minutes)).exists(),
                     scope.of(entry.enrolment_id)))
-    query = _walk(query, entry, "ix_hours_ledger_statement_walk", scope)
+    query = walk(query, entry, "ix_hours_ledger_statement_walk", scope)
     return [Difference("statement_minutes_mismatch", {
         "entry_id": str(entry_id), "enrolment_id": str(enrolment_id), "record": str(entry_type),
         "statement_id": str(statement_id), "minutes": str(minutes), "statement_minutes": _str(statement_minutes)})
@@ -488,12 +387,12 @@ def _interval_time_rows(session: Session, scope: Scope, time_column, verificatio
     interval, verification = PresenceInterval, FaceVerification
     query = (select(interval.id, interval.enrolment_id, time_column, verification.id, verification.at)
              .select_from(interval).join(verification, verification.id == verification_column)
-             .where(_MoreThanASecondApart(time_column, verification.at))
+             .where(MoreThanASecondApart(time_column, verification.at))
              .where(scope.of_model(interval)))
     if time_column is interval.closed_at:
         query = query.where(interval.status == IntervalStatus.CLOSED)
-    query = _walk(query, interval, index, scope)
-    return _run_walk(session, _walk(query, verification, "ix_face_verifications_id_walk", scope), scope)
+    query = walk(query, interval, index, scope)
+    return run_walk(session, walk(query, verification, "ix_face_verifications_id_walk", scope), scope)
 
 
 def _check_interval_ends(session: Session, scope: Scope) -> list[Difference]:
@@ -519,29 +418,10 @@ def _check_interval_starts(session: Session, scope: Scope) -> list[Difference]:
         for interval_id, enrolment_id, opened_at, verification_id, verified_at in rows]
 
 
-class _NamedId(FunctionElement):
-    """The record id an audit entry's (object_type, object_id) names, comparable with the
-    record's id column: SQLite, the id without dashes (the stored hex); PostgreSQL, `ObjectUuid`
-    (a UUID only for the audited tables, so no other entry's id is ever cast)."""
-
-    inherit_cache = True
-
-
-@compiles(_NamedId)
-def _named_id_pg(element, compiler, **kw):
-    return compiler.process(ObjectUuid(*element.clauses), **kw)
-
-
-@compiles(_NamedId, "sqlite")
-def _named_id_sqlite(element, compiler, **kw):
-    _object_type, object_id = element.clauses
-    return compiler.process(ObjectHex(object_id), **kw)
-
-
 def _named(model):
     """The join condition: an audit entry names this ``model`` record."""
-    return and_(AuditEntry.object_type == _label(model.__tablename__),
-                model.id == _NamedId(AuditEntry.object_type, AuditEntry.object_id))
+    return and_(AuditEntry.object_type == typed_text(model.__tablename__),
+                model.id == NamedId(AuditEntry.object_type, AuditEntry.object_id))
 
 
 #: The audit actions that create a record of each audited table, one per record.
@@ -571,10 +451,10 @@ def _check_audited_records_exist(session: Session, scope: Scope) -> list[Differe
         records, created = counts[2 * position], counts[2 * position + 1]
         if created <= records:
             continue
-        named = _NamedId(AuditEntry.object_type, AuditEntry.object_id)
+        named = NamedId(AuditEntry.object_type, AuditEntry.object_id)
         gone = ~select(model.id).where(model.id == named).exists()
         rows = session.execute(select(AuditEntry.seq, AuditEntry.action, AuditEntry.object_id)
-                               .where(AuditEntry.object_type == _label(model.__tablename__), gone)).all()
+                               .where(AuditEntry.object_type == typed_text(model.__tablename__), gone)).all()
         out += [Difference("audited_record_missing", {key: object_id, "enrolment_id": None, "seq": str(seq),
                                                       "action": action}) for seq, action, object_id in rows]
     return out
@@ -611,7 +491,7 @@ def _check_audit_payloads(session: Session, scope: Scope) -> list[Difference]:
                         verification.decision)
                  .select_from(AuditEntry).join(verification, _named(verification))
                  .where(AuditEntry.action.in_(_VERIFICATION_ACTIONS),
-                        (AuditEntry.action == _label("attendance.verified"))
+                        (AuditEntry.action == typed_text("attendance.verified"))
                         != (verification.decision == Decision.ACCEPTED),
                         scope.of_model(verification)))
     out += [Difference("audit_payload_mismatch", {
@@ -620,7 +500,6 @@ def _check_audit_payloads(session: Session, scope: Scope) -> list[Difference]:
         "audited": "accepted" if action == "attendance.verified" else "refused"})
         for seq, action, verification_id, enrolment_id, decision in session.execute(decisions).all()]
     return out
-
 
 
 def _unaudited_records(session: Session, scope: Scope) -> list:
@@ -633,19 +512,19 @@ def _unaudited_records(session: Session, scope: Scope) -> list:
     (`ObjectUuid`), then the enrolments of the few records found."""
     if session.get_bind().dialect.name == "sqlite":
         def unaudited(record_id):
-            return ~select(AuditEntry.seq).where(_Names(AuditEntry.object_id, record_id)).exists()
+            return ~select(AuditEntry.seq).where(Names(AuditEntry.object_id, record_id)).exists()
 
         found = union_all(*(
             select(literal(key).label("key"), model.id.label("record_id"), model.enrolment_id)
             .where(model.id.in_(select(model.id).where(scope.of_model(model), unaudited(model.id))))
             for model, key in _AUDITED)).subquery("records")
         return session.execute(select(found.c.key, found.c.record_id, found.c.enrolment_id)).all()
-    ids = union_all(*(scope.narrow(select(_label(key).label("key"), model.id.label("record_id")), model)
+    ids = union_all(*(scope.narrow(select(typed_text(key).label("key"), model.id.label("record_id")), model)
                       for model, key in _AUDITED)).subquery("records")
-    naming = select(AuditEntry.object_id).where(AuditEntry.object_type.in_([_label(t) for t in AUDITED_TABLES]),
+    naming = select(AuditEntry.object_id).where(AuditEntry.object_type.in_([typed_text(t) for t in AUDITED_TABLES]),
                                                 ObjectUuid(AuditEntry.object_type, AuditEntry.object_id)
                                                 == ids.c.record_id)
-    found = _run_walk(session, select(ids.c.key, ids.c.record_id).where(~naming.exists()), scope)
+    found = run_walk(session, select(ids.c.key, ids.c.record_id).where(~naming.exists()), scope)
     return _with_enrolments(session, found)
 
 
@@ -707,33 +586,6 @@ def _count_checked(session: Session, _scope: Scope | None = None) -> dict:
     return checked
 
 
-@contextmanager
-def _full_scan_settings(session: Session, scope: Scope):
-    """Give a whole-database run room for whole-table joins: on PostgreSQL memory for the one
-    hash join left (the ledger's minutes), no JIT and no parallel workers; on SQLite a
-    memory-mapped file and a larger page cache for this connection (index probes then read pages
-    in place instead of through read() calls). A run scoped to one trainee follows indexes and
-    keeps the defaults."""
-    conn = session.connection()
-    if scope.trainee_id is not None:
-        yield
-        return
-    if conn.dialect.name != "sqlite":
-        conn.exec_driver_sql(f"SET LOCAL work_mem = '{_PG_WORK_MEM}'")
-        conn.exec_driver_sql("SET LOCAL jit = off")  # compiling each big query cost ~0.9 s
-        # the run's own two connections use both cores; parallel workers would only contend
-        conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
-        yield
-        return
-    for pragma, (value, _default) in _SQLITE_SCAN_PRAGMAS.items():
-        conn.exec_driver_sql(f"PRAGMA {pragma} = {value}")
-    try:
-        yield
-    finally:
-        for pragma, (_value, default) in _SQLITE_SCAN_PRAGMAS.items():
-            conn.exec_driver_sql(f"PRAGMA {pragma} = {default}")
-
-
 #: The checks, in report order.
 _CHECKS = (_check_presence, _check_reversals, _check_statements, _check_statement_minutes, _check_interval_ends,
            _check_interval_starts, _check_audited_records_exist, _check_audit_payloads, _check_audited,
@@ -745,21 +597,6 @@ _LONGEST_FIRST = (_check_statements, _check_presence, _check_audited, _check_aud
                   _check_interval_starts, _count_checked, _check_reversals, _check_voided_statements)
 
 
-def _run(session: Session, checks, scope: Scope) -> dict:
-    with _full_scan_settings(session, scope):
-        return {check: check(session, scope) for check in checks}
-
-
-def _run_on_own_connection(engine: Engine, checks, scope: Scope) -> dict:
-    with Session(engine) as session:
-        return _run(session, checks, scope)
-
-
-def _has_own_connections(engine: Engine) -> bool:
-    """Whether a second connection sees the same database (not so for in-memory SQLite)."""
-    return engine.dialect.name != "sqlite" or engine.url.database not in (None, "", ":memory:")
-
-
 def find_differences(session: Session, scope: Scope | None = None) -> tuple[dict, list[Difference]]:
     """Run every check (read-only) and return (counts checked, differences); with ``scope``,
     only that trainee's records are checked and nothing is counted (empty counts).
@@ -769,13 +606,10 @@ def find_differences(session: Session, scope: Scope | None = None) -> tuple[dict
     reads one snapshot); a scoped run reads through ``session``."""
     scope = scope or Scope()
     engine = session.get_bind()
-    if scope.trainee_id is None and _has_own_connections(engine):
-        results: dict = {}
-        with ThreadPoolExecutor(2) as pool:
-            for done in pool.map(lambda check: _run_on_own_connection(engine, (check,), scope), _LONGEST_FIRST):
-                results.update(done)
+    if scope.trainee_id is None and has_own_connections(engine):
+        results = run_in_parallel(engine, _LONGEST_FIRST, scope)
     else:
-        results = _run(session, _CHECKS if scope.trainee_id else (_count_checked, *_CHECKS), scope)
+        results = run_checks(session, _CHECKS if scope.trainee_id else (_count_checked, *_CHECKS), scope)
     differences = [difference for check in _CHECKS for difference in results[check]]
     return results.get(_count_checked, {}), sorted(differences, key=_report_order)
 
