@@ -4,7 +4,7 @@ SHA-256 hashes. The reconciliation walks interval openings against their check-i
 verifications (a new index, both databases).
 
 Revision ID: a17c0e5b3d21
-Revises: 9e5d3c7a1f42
+Revises: a18c0e5f7d21
 Create Date: 2026-12-07 00:40:00.000000
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a17c0e5b3d21'
-down_revision = '9e5d3c7a1f42'
+down_revision = 'a18c0e5f7d21'
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 pattern behind its risk signals.
 
 Revision ID: b16a4e2c7d90
-Revises: 9e5d3c7a1f42
+Revises: a19c0de5e7a1
 Create Date: 2026-12-07 00:40:00.000000
 
 """
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = 'b16a4e2c7d90'
-down_revision = '9e5d3c7a1f42'
+down_revision = 'a19c0de5e7a1'
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 before their first enrolment.
 
 Revision ID: d14a7c0e5b21
-Revises: 9e5d3c7a1f42
+Revises: a17c0e5b3d21
 Create Date: 2026-12-07 00:40:00.000000
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'd14a7c0e5b21'
-down_revision = '9e5d3c7a1f42'
+down_revision = 'a17c0e5b3d21'
 branch_labels = None
 depends_on = None
 
