@@ -43,7 +43,7 @@ def test_demo_seed_twice_changes_nothing(runner):
     assert "demo data created" in first.output
     counts = _counts()
     # the demo accounts, plus the not yet activated accounts of the other demo trainees
-    assert counts == {"User": 6, "Institution": 2, "Programme": 1, "TrainingClass": 2,
+    assert counts == {"User": 10, "Institution": 2, "Programme": 1, "TrainingClass": 2,
                       "Trainee": 5, "Enrolment": 5}
     assert "instructor_b" in first.output and "石家庄演示技工学校" in first.output
     assert first.output.count("secret ") == 2

@@ -248,12 +248,10 @@ def withdraw_class(actor: User, class_id, reason: str) -> TrainingClass:
         ValidationError: no reason.
     """
     reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError(_("Say why the application is withdrawn."), errors={"reason": _("Required.")})
     with transaction() as session:
-        klass = get_class_or_404(session, class_id)
-        if not can_act_for(actor, klass.institution_id):
-            raise PermissionDeniedError(_("Only the institution's own staff may change its applications."))
+        klass = get_class_or_404(session, class_id, actor, policy.can_manage_class)
+        if not reason:
+            raise ValidationError(_("Say why the application is withdrawn."), errors={"reason": _("Required.")})
         if klass.status not in (ClassStatus.DRAFT, ClassStatus.SUBMITTED, ClassStatus.REJECTED):
             raise ConflictError(_("Only an application not yet approved can be withdrawn."), code="wrong_state")
         previous, klass.status = klass.status, ClassStatus.WITHDRAWN

@@ -29,6 +29,13 @@ SCOPE: dict[str, frozenset[str]] = {
     "POST /classes/<uuid:class_id>/attendance/unlock/<uuid:trainee_id>": ACT,
     "POST /classes/<uuid:class_id>/attendance/reverse/<uuid:entry_id>": ACT,
     "POST /classes/<uuid:class_id>/attendance/alternative/<uuid:trainee_id>": ACT,
+    "POST /classes/<uuid:class_id>/attendance/correct/<uuid:interval_id>": ACT,
+    "GET /classes/<uuid:class_id>/edit": ACT,
+    "POST /classes/<uuid:class_id>/edit": ACT,
+    "POST /classes/<uuid:class_id>/withdraw": ACT,
+    "POST /classes/<uuid:class_id>/activation-slips": ACT,
+    "GET /classes/<uuid:class_id>/evidence.pdf": READ_CLASS,
+    "GET /classes/<uuid:class_id>/evidence.xlsx": READ_CLASS,
     # enrolments and completion certificates (pages)
     "POST /enrolments/<uuid:enrolment_id>/assessment": ACT,
     "POST /enrolments/<uuid:enrolment_id>/certificate": ACT,
@@ -37,6 +44,7 @@ SCOPE: dict[str, frozenset[str]] = {
     # trainees (pages)
     "GET /trainees/<uuid:trainee_id>": READ_TRAINEE,
     "POST /trainees/<uuid:trainee_id>/certificates": ACT,
+    "POST /trainees/<uuid:trainee_id>/activation-code": ACT,
     "GET /trainees/<uuid:trainee_id>/biometrics": ACT,
     "GET /trainees/<uuid:trainee_id>/biometrics/enrol": ACT,
     "POST /trainees/<uuid:trainee_id>/biometrics/consent": ACT,
@@ -48,6 +56,9 @@ SCOPE: dict[str, frozenset[str]] = {
     "GET /subsidy/claims/<uuid:claim_id>.xlsx": READ_CLASS,
     "GET /subsidy/claims/<uuid:claim_id>.csv": READ_CLASS,
     "GET /subsidy/lines/<uuid:line_id>": READ_CLASS,
+    "POST /subsidy/claims/<uuid:claim_id>/submit": ACT,
+    "POST /subsidy/claims/<uuid:claim_id>/review": frozenset({"reviewer"}),
+    "POST /subsidy/claims/<uuid:claim_id>/paid": frozenset({"reviewer", "admin"}),
     # audit trace, its exports and the statements (province only)
     "GET /audit/trainees/<uuid:trainee_id>": AUDIT,
     "GET /audit/trainees/<uuid:trainee_id>/trace.xlsx": AUDIT,
