@@ -124,6 +124,8 @@ class BaseConfig:
     ASSESSMENT_PASS_MARK = Decimal("60")
     SUBSIDY_SHORTAGE_UPLIFT = Decimal("0.10")
     SUBSIDY_REPEAT_PERIOD_DAYS = 365
+    # exemptions (免修, R10) may cover at most this share of a programme's required hours
+    EXEMPTION_MAX_SHARE = Decimal("0.5")
     # yearly person-time targets per training category (R9); a category not listed has none
     STATISTICS_TARGETS = {"employment": 150_000, "entrepreneurship": 20_000, "high_skill": 30_000,
                           "apprenticeship": 20_000}
@@ -183,6 +185,7 @@ class BaseConfig:
                                              cls.SUBSIDY_SHORTAGE_UPLIFT),
             SUBSIDY_REPEAT_PERIOD_DAYS=_int(env, "SKILLTRACE_SUBSIDY_REPEAT_PERIOD_DAYS",
                                             cls.SUBSIDY_REPEAT_PERIOD_DAYS),
+            EXEMPTION_MAX_SHARE=_decimal(env, "SKILLTRACE_EXEMPTION_MAX_SHARE", cls.EXEMPTION_MAX_SHARE),
             # An external LRS every statement SkillTrace writes is forwarded to ("": none).
             XAPI_FORWARD_URL=env.get("SKILLTRACE_XAPI_FORWARD_URL", ""),
             XAPI_FORWARD_KEY=env.get("SKILLTRACE_XAPI_FORWARD_KEY", ""),

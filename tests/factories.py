@@ -68,3 +68,14 @@ def application(institution, programme, instructors=(), trainees=(), sessions=No
 
 def make_class(admin: User, institution, programme, instructor: User, trainees=()):
     return draft_class(admin, application(institution, programme, [instructor], trainees))
+
+
+def on_roster_of(admin: User, instructor: User, trainee):
+    """Put ``trainee`` on a draft class of a new institution that ``instructor`` then belongs to,
+    so the instructor acts for the trainee's own institution."""
+    from app.extensions import db
+
+    institution, _occupation, programme = make_catalogue(admin)
+    db.session.get(User, instructor.id).institution_id = institution.id
+    db.session.commit()
+    return make_class(admin, institution, programme, instructor, [trainee])

@@ -45,6 +45,8 @@ class User(UUIDPrimaryKey, Timestamps, UserMixin, Base):
     active: Mapped[bool] = mapped_column(default=True)
     institution_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("institutions.id"))
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # raised on sign-out and password change: every cookie carrying an older one is signed out
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     institution = relationship("Institution")
 

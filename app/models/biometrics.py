@@ -59,6 +59,9 @@ class AlternativeVerification(UUIDPrimaryKey, Timestamps, Base):
     reason: Mapped[str] = mapped_column(Text)
     recorded_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # counts only once a reviewer other than the arranger confirms it
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    confirmed_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
 
 
 class FaceTemplate(UUIDPrimaryKey, Timestamps, Base):

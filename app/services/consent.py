@@ -1,19 +1,21 @@
 """Biometric consent (PIPL arts. 28–30 and the face-recognition rules in force since 2025-06-01):
 separate, versioned and withdrawable; withdrawal deletes the face template while the audit trail
-stays verifiable; people who refuse get an instructor-witnessed ID-card check instead."""
+stays verifiable; people who refuse get an instructor-witnessed ID-card check instead, arranged by
+the trainee's own institution and counted for subsidy only once a reviewer confirms it."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from app.errors.exceptions import ConflictError, NotFoundError, ValidationError
+from app.errors.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from app.models import (AlternativeVerification, Consent, ConsentMethod, ConsentText, FaceTemplate,
                         Trainee, User)
 from app.models.base import utcnow
 from app.services import face_images
 from app.services._tx import transaction
 from app.services.audit import append_audit
+from app.services.policy import can_act_for_trainee, can_confirm_as_second_person
 
 DEFAULT_CONSENT_VERSION = "2025-06"
 DEFAULT_RETENTION_DAYS = 365 * 3
@@ -100,9 +102,11 @@ def withdraw_consent(actor: User, trainee_id) -> int:
 
 
 def arrange_alternative_verification(actor: User, trainee_id, reason: str) -> AlternativeVerification:
-    """Record that a trainee is verified by an instructor checking the ID card instead of a face.
+    """Record that a trainee is verified by an instructor checking the ID card instead of a face;
+    pending until a reviewer confirms it (`confirm_alternative_verification`).
 
     Raises:
+        PermissionDeniedError: not an admin or an instructor of the trainee's own institution.
         ValidationError: no reason. ConflictError: the arrangement exists already.
     """
     reason = (reason or "").strip()
@@ -110,6 +114,8 @@ def arrange_alternative_verification(actor: User, trainee_id, reason: str) -> Al
         raise ValidationError(_("Give the reason."), errors={"reason": _("Required.")})
     with transaction() as session:
         trainee = _trainee(session, trainee_id)
+        if not can_act_for_trainee(session, actor, trainee.id):
+            raise PermissionDeniedError(_("Only the trainee's own institution arranges the ID-card check."))
         if session.scalar(select(AlternativeVerification.id).where(
                 AlternativeVerification.trainee_id == trainee.id,
                 AlternativeVerification.ended_at.is_(None))):
@@ -120,4 +126,27 @@ def arrange_alternative_verification(actor: User, trainee_id, reason: str) -> Al
         session.flush()
         append_audit(session, actor, "verification.alternative_arranged", arrangement,
                      {"trainee_id": str(trainee.id), "reason": reason})
+    return arrangement
+
+
+def confirm_alternative_verification(actor: User, arrangement_id) -> AlternativeVerification:
+    """A reviewer other than the arranger confirms an ID-card arrangement; only then do the
+    trainee's ID-card checks make them real-name verified for subsidy.
+
+    Raises:
+        NotFoundError: no such arrangement. PermissionDeniedError: not a reviewer, or the arranger.
+        ConflictError: already confirmed, or ended.
+    """
+    with transaction() as session:
+        arrangement = session.get(AlternativeVerification, arrangement_id, with_for_update=True)
+        if arrangement is None:
+            raise NotFoundError(_("No such arrangement."))
+        if not can_confirm_as_second_person(actor, arrangement.recorded_by_id):
+            raise PermissionDeniedError(_("Only a reviewer other than the person who arranged it confirms "
+                                          "an ID-card arrangement."))
+        if arrangement.confirmed_at is not None or arrangement.ended_at is not None:
+            raise ConflictError(_("The arrangement is confirmed or ended already."), code="already_confirmed")
+        arrangement.confirmed_at, arrangement.confirmed_by_id = utcnow(), actor.id
+        append_audit(session, actor, "verification.alternative_confirmed", arrangement, {
+            "trainee_id": str(arrangement.trainee_id)})
     return arrangement

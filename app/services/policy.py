@@ -42,3 +42,9 @@ def require(allowed: bool, message: str | None = None) -> None:
     """Raise `PermissionDeniedError` unless ``allowed``."""
     if not allowed:
         raise PermissionDeniedError(message or _("You may not do this."))
+
+
+def can_confirm_as_second_person(actor: User, initiator_id) -> bool:
+    """A reviewer other than the person who started the act: confirms exemptions (R10) and
+    ID-card alternative arrangements before they count."""
+    return actor.role == Role.REVIEWER and actor.id != initiator_id

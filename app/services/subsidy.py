@@ -3,8 +3,9 @@ gets, and a class's claim with one line per enrolment built only from the hours 
 
 Eligible when: the class was approved (approved, running or completed); the programme and its
 occupation are listed (not revoked) when the claim is prepared; the trainee is real-name
-verified (a face template, an ID-card alternative arrangement, or an accepted face check on
-this enrolment); net hours ≥ required − exempted; the assessment passed; and no eligible line of
+verified (a face template, an accepted face check on this enrolment, or a reviewer-confirmed
+ID-card arrangement with an accepted ID-card check on this enrolment); at least one verified minute, whatever the exemptions; net hours ≥ required −
+exempted; the assessment passed; and no eligible line of
 another class's claim pays the same occupation and level within ``SUBSIDY_REPEAT_PERIOD_DAYS``.
 
 Amount = the standard in force on the class's first session day × (1 + ``SUBSIDY_SHORTAGE_UPLIFT``)
@@ -45,7 +46,9 @@ APPROVED = (ClassStatus.APPROVED, ClassStatus.RUNNING, ClassStatus.COMPLETED)
 REASONS = {
     "class_not_approved": _l("The class was never approved."),
     "programme_revoked": _l("The programme or its occupation is revoked."),
-    "not_verified": _l("The trainee is not real-name verified (no face template or ID-card arrangement)."),
+    "not_verified": _l("The trainee is not real-name verified (no face template, and no reviewer-confirmed "
+                       "ID-card arrangement with an ID-card check in this class)."),
+    "no_verified_minutes": _l("No verified minutes: a line is never paid on exemptions alone."),
     "hours_short": _l("The verified hours are short of the hours required less exemptions."),
     "assessment_missing": _l("No final assessment is recorded."),
     "assessment_failed": _l("The final assessment was failed."),
@@ -113,17 +116,25 @@ def amount_for(session: Session, klass: TrainingClass) -> tuple[SubsidyStandard 
     return standard, uplift, amount, rule + f" = {amount:.2f}"
 
 
+def _accepted_check(session: Session, enrolment: Enrolment, by_id_card: bool):
+    mode = FaceVerification.mode == VerificationMode.ALTERNATIVE
+    return session.scalar(select(FaceVerification.id).where(
+        FaceVerification.enrolment_id == enrolment.id, FaceVerification.decision == Decision.ACCEPTED,
+        mode if by_id_card else ~mode).limit(1))
+
+
 def is_real_name_verified(session: Session, enrolment: Enrolment) -> bool:
-    """A face template, an ID-card alternative arrangement (ever), or an accepted face check on
-    this enrolment (the template may have been deleted on consent withdrawal since)."""
+    """A face template, an accepted face check on this enrolment (the template may have been
+    deleted on consent withdrawal since), or a reviewer-confirmed ID-card arrangement together
+    with an accepted ID-card check on this enrolment: an arrangement alone verifies nobody."""
     trainee_id = enrolment.trainee_id
+    confirmed = session.scalar(select(AlternativeVerification.id).where(
+        AlternativeVerification.trainee_id == trainee_id,
+        AlternativeVerification.confirmed_at.is_not(None)).limit(1))
     return bool(
         session.scalar(select(FaceTemplate.id).where(FaceTemplate.trainee_id == trainee_id))
-        or session.scalar(select(AlternativeVerification.id).where(
-            AlternativeVerification.trainee_id == trainee_id).limit(1))
-        or session.scalar(select(FaceVerification.id).where(
-            FaceVerification.enrolment_id == enrolment.id, FaceVerification.decision == Decision.ACCEPTED,
-            FaceVerification.mode != VerificationMode.ALTERNATIVE).limit(1)))
+        or _accepted_check(session, enrolment, by_id_card=False)
+        or (confirmed and _accepted_check(session, enrolment, by_id_card=True)))
 
 
 def _same_award(klass: TrainingClass, other: TrainingClass) -> bool:
@@ -153,7 +164,10 @@ def eligibility(session: Session, enrolment: Enrolment) -> list[str]:
         reasons.append("programme_revoked")
     if not is_real_name_verified(session, enrolment):
         reasons.append("not_verified")
-    if not hours.progress(session, enrolment).complete:
+    progress = hours.progress(session, enrolment)
+    if progress.net <= 0:  # exemptions lower what is needed, never replace attendance (凡补必进)
+        reasons.append("no_verified_minutes")
+    if not progress.complete:
         reasons.append("hours_short")
     assessment = session.scalar(select(Assessment).where(Assessment.enrolment_id == enrolment.id))
     if assessment is None:

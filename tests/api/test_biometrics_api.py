@@ -9,10 +9,10 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from app.extensions import db
-from app.models import AuditEntry, DuplicateFaceFlag, FaceTemplate, Role
+from app.models import AuditEntry, DuplicateFaceFlag, FaceTemplate, Role, User
 from app.services.audit import verify_chain
 from tests.conftest import csrf_token_from
-from tests.factories import PASSWORD, make_trainee, make_user
+from tests.factories import PASSWORD, make_trainee, make_user, on_roster_of
 
 OBAMA = ("obama.jpg", "obama2.jpg", "obama3.jpg")
 
@@ -185,7 +185,8 @@ def test_unknown_trainee_is_404(staff_api):
     assert staff_api.get("/api/trainees/not-a-uuid/biometrics").status_code == 404
 
 
-def test_alternative_verification_needs_a_reason(staff_api, trainee):
+def test_alternative_verification_needs_a_reason(staff_api, admin, trainee):
+    on_roster_of(admin, db.session.scalar(select(User).where(User.username == "instructor")), trainee)
     path = f"/api/trainees/{trainee.id}/alternative-verification"
     assert staff_api.post(path, {"reason": "  "}).status_code == 400
     arranged = staff_api.post(path, {"reason": "本人拒绝人脸识别，由教师核验身份证"})

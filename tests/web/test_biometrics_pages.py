@@ -9,7 +9,7 @@ from app.extensions import db
 from app.models import AlternativeVerification, Consent, DuplicateFaceFlag, Role
 from app.services.consent import DEFAULT_CONSENT_VERSION
 from tests.conftest import csrf_token_from
-from tests.factories import PASSWORD, make_trainee, make_user
+from tests.factories import PASSWORD, make_trainee, make_user, on_roster_of
 
 
 @pytest.fixture
@@ -34,8 +34,8 @@ def form_with(html: str, form_id: str) -> str:
     return match.group(0)
 
 
-def test_staff_page_records_consent_withdraws_and_arranges_alternative(client, auth, trainee):
-    make_user(Role.INSTRUCTOR)
+def test_staff_page_records_consent_withdraws_and_arranges_alternative(client, auth, admin, trainee):
+    on_roster_of(admin, make_user(Role.INSTRUCTOR), trainee)  # the ID-card check is arranged by its own institution
     auth.login("instructor", PASSWORD)
     url = f"/trainees/{trainee.id}/biometrics"
     page = client.get(url)

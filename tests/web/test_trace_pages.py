@@ -36,7 +36,7 @@ def history(app):
     other = make_trainee("李乙", actor=admin)
     institution, occupation, programme = make_catalogue(admin)
     klass = running_class(admin, instructor, [trainee, other], institution=institution, programme=programme)
-    certificate = add_certificate(admin, trainee.id, occupation.id, "level_5", "CERT-001", date(2025, 3, 1), "人社局")
+    certificate = add_certificate(admin, trainee.id, occupation.id, "level_5", "S000044000001213000001", date(2025, 3, 1), "人社局")
     enrolment = db.session.scalar(select(Enrolment).where(Enrolment.trainee_id == trainee.id))
     grant_exemption(admin, enrolment.id, certificate.id, 8, "持初级证书免修安全课")
     assert not attendance.check_alternative(instructor, trainee.id, "check_in").accepted

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("training", __name__)
 
-from app.web.training import class_pages, completion_pages, routes, trainee_pages  # noqa: E402,F401
+from app.web.training import class_pages, completion_pages, review_pages, routes, trainee_pages  # noqa: E402,F401

@@ -172,4 +172,4 @@ def grant_exemption_view(enrolment_id: uuid.UUID):
         grant_exemption(current_user, enrolment_id, certificate_id, hours, field("reason"))
     except SkillTraceError as exc:
         return _back_to_class(class_id, exc.message, "error")
-    return _back_to_class(class_id, _("Exemption granted."))
+    return _back_to_class(class_id, _("Exemption granted; it takes effect once a reviewer confirms it."))
