@@ -48,6 +48,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /audit/": frozenset({"auditor", "admin"}),
     "GET /audit/statistics": frozenset({"auditor", "reviewer", "admin"}),
     "GET /audit/trainees": frozenset({"auditor", "admin"}),
+    "POST /audit/trainees": frozenset({"auditor", "admin"}),
     "GET /audit/trainees/<uuid:trainee_id>": frozenset({"auditor", "admin"}),
     "GET /audit/trainees/<uuid:trainee_id>/trace.xlsx": frozenset({"auditor", "admin"}),
     "GET /audit/trainees/<uuid:trainee_id>/trace.pdf": frozenset({"auditor", "admin"}),
@@ -177,7 +178,7 @@ ACCESS: dict[str, frozenset[str]] = {
 }
 
 #: Requests that change nothing although their method is POST (an auditor may send them).
-NON_MUTATING = frozenset({"POST /login", "POST /logout"})
+NON_MUTATING = frozenset({"POST /login", "POST /logout", "POST /audit/trainees"})  # the search is read-only
 #: Browser-free POSTs authenticated by HTTP Basic, not a cookie: CSRF does not apply.
 CSRF_EXEMPT = frozenset({"POST /api/kiosk/challenge", "POST /api/kiosk/check-in",
                          "POST /api/kiosk/check-out"})

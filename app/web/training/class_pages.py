@@ -19,6 +19,7 @@ from app.services.certificates import grant_exemption
 from app.services.classes import (LOCAL_TZ, ClassApplication, SessionInput,
                                   draft_class, get_class_or_404, review_class, submit_class)
 from app.services.policy import can_act_for
+from app.services.resident_id import normalise_id_number
 from app.services.roster import import_roster, read_rows
 from app.web.access import STAFF, role_required
 from app.web.forms import field, int_field, raise_if, uuid_field
@@ -56,7 +57,7 @@ def parse_session_lines(text: str, errors: dict) -> list[SessionInput]:
 
 
 def _trainee_ids(text: str, errors: dict) -> list[uuid.UUID]:
-    numbers = [n.strip().upper() for n in re.split(r"[\s,，;；]+", text) if n.strip()]
+    numbers = [normalise_id_number(n) for n in re.split(r"[\s,，;；]+", text) if n.strip()]
     found = dict(db.session.execute(select(Trainee.id_number, Trainee.id)
                                     .where(Trainee.id_number.in_(numbers))).all())
     if unknown := [n for n in numbers if n not in found]:
