@@ -92,6 +92,10 @@ class BaseConfig:
     RATELIMIT_HEADERS_ENABLED = True
     # Sign-in failures allowed per client address and account name.
     LOGIN_FAILURE_LIMIT = "5 per minute;20 per hour"
+    # Sign-in failures allowed per client address across all account names (password spraying).
+    # Limits are per address first: there is no lock on an account name alone, so failures from
+    # elsewhere never lock its owner out on their own network.
+    LOGIN_ADDRESS_FAILURE_LIMIT = "20 per minute;100 per hour"
     REQUIRE_SECRETS = False
     PASSWORD_HASH_PROFILE = "RFC_9106_LOW_MEMORY"
     # Face enrolment: frames per enrolment, and the largest frame accepted (bytes).

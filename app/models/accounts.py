@@ -55,4 +55,5 @@ class User(UUIDPrimaryKey, Timestamps, UserMixin, Base):
         return self.active
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What the session cookie keeps: the id and the session version (see `load_signed_in_user`)."""
+        return f"{self.id}:{self.session_version}"

@@ -41,6 +41,8 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /login": EVERYONE,
     "POST /login": EVERYONE,
     "POST /logout": SIGNED_IN,
+    "GET /account/password": SIGNED_IN,
+    "POST /account/password": SIGNED_IN,
     # administration
     "GET /admin/users": ADMIN,
     "GET /admin/duplicate-faces": ADMIN,
@@ -178,7 +180,9 @@ ACCESS: dict[str, frozenset[str]] = {
 }
 
 #: Requests that change nothing although their method is POST (an auditor may send them).
-NON_MUTATING = frozenset({"POST /login", "POST /logout", "POST /audit/trainees"})  # the search is read-only
+#: POSTs that change no records of the system: signing in and out, the auditor's search (by POST
+#: to keep full ID numbers out of URLs), and changing one's own password.
+NON_MUTATING = frozenset({"POST /login", "POST /logout", "POST /audit/trainees", "POST /account/password"})
 #: Browser-free POSTs authenticated by HTTP Basic, not a cookie: CSRF does not apply.
 CSRF_EXEMPT = frozenset({"POST /api/kiosk/challenge", "POST /api/kiosk/check-in",
                          "POST /api/kiosk/check-out"})
