@@ -336,13 +336,16 @@ def check_at_kiosk(kiosk: Kiosk, purpose: str, nonce: str, frames: Sequence[byte
         trainee_id = face.trainee_id
         _lock_trainee(session, trainee_id)
         challenge, reason = consume_challenge(session, nonce, purpose, now, kiosk=kiosk)
-        reason = reason or ("clock_skew" if skewed else face.refusal)
+        reason = reason or ("clock_skew" if skewed else "")
         enrolment = cs = None
+        # before the face's refusal: at another site the roster searched is empty, which would
+        # otherwise be reported as "no session now" instead of the wrong site
         if not reason and class_id is not None:
             klass = session.get(TrainingClass, class_id)
             if klass is None or not any(s.place == kiosk.site for s in klass.sessions
                                         if _in_window(session, s, now, purpose)):
                 reason = "wrong_site"
+        reason = reason or face.refusal
         if not reason and purpose == Purpose.CHECK_IN:
             enrolment, cs, reason = _current_session(session, trainee_id, now, purpose, site=kiosk.site,
                                                      institution_id=kiosk.institution_id)

@@ -65,6 +65,29 @@ def test_uplift_applies_from_the_listing_date_not_the_day_before(world):
     assert line_on.rule == "standard 1200.00 (from 2026-01-01) × 1.10 (shortage list 2026-03-01) = 1320.00"
 
 
+def test_uplift_on_the_listings_first_and_last_day_but_not_after(world):
+    add_shortage_listing(world.admin, world.occupation.id, date(2026, 3, 1), date(2026, 3, 31), note="急需紧缺")
+    lines = {}
+    for day in (date(2026, 2, 28), date(2026, 3, 1), date(2026, 3, 31), date(2026, 4, 1)):
+        trainee = make_trainee(actor=world.admin)
+        klass = class_on(world, day, [trainee])
+        complete_enrolment(world, enrolment_of(klass, trainee))
+        lines[day] = only_line(world, klass)
+    assert [lines[d].amount for d in sorted(lines)] == [Decimal("1200.00"), Decimal("1320.00"),
+                                                         Decimal("1320.00"), Decimal("1200.00")]
+    assert "shortage list 2026-03-01" in lines[date(2026, 3, 31)].rule
+
+
+@pytest.mark.parametrize("kind", ["institution", "occupation"])
+def test_revoked_institution_or_occupation_gets_no_line(world, kind):
+    trainee = make_trainee(actor=world.admin)
+    klass = class_on(world, MARCH, [trainee])
+    complete_enrolment(world, enrolment_of(klass, trainee))
+    set_listing_status(world.admin, kind, getattr(world, kind).id, False, "违规清退")
+    line = only_line(world, klass)
+    assert not line.eligible and line.reasons == [f"{kind}_revoked"] and line.amount == 0
+
+
 def test_uplift_is_configurable(world, app):
     app.config["SUBSIDY_SHORTAGE_UPLIFT"] = Decimal("0.25")
     add_shortage_listing(world.admin, world.occupation.id, date(2026, 1, 1))
