@@ -21,6 +21,7 @@ from tests.factories import make_trainee, make_user
 
 OBAMA = ("obama.jpg", "obama2.jpg", "obama3.jpg")
 OBAMA_AGAIN = ("obama-480p.jpg", "obama_small.jpg", "obama_small.jpg")
+STRANGER = ("alex_lacamoire1.jpg", "alex_lacamoire_img1.jpg", "alex-lacamoire.png")
 
 
 @pytest.fixture
@@ -139,6 +140,22 @@ def test_reenrolment_replaces_the_template(app, staff, read):
     second = enrol_face(staff, trainee.id, [read(n) for n in OBAMA_AGAIN])
     assert second.replaced and second.template_id != first.template_id
     assert db.session.scalars(select(FaceTemplate.id)).all() == [second.template_id]
+
+
+def test_a_template_is_not_replaced_by_another_persons_face(app, staff, read):
+    """The attack: a trainee (or staff) replaces the enrolled face with someone else's, who then
+    checks in as the trainee."""
+    trainee = consented(staff)
+    first = enrol_face(staff, trainee.id, [read(n) for n in OBAMA])
+    before = db.session.scalar(select(FaceTemplate.sealed))
+    with pytest.raises(ConflictError) as info:
+        enrol_face(staff, trainee.id, [read(n) for n in STRANGER])
+    assert info.value.code == "replacement_mismatch"
+    db.session.rollback()
+    assert db.session.scalars(select(FaceTemplate.id)).all() == [first.template_id]
+    assert db.session.scalar(select(FaceTemplate.sealed)) == before
+    refused = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "face.replacement_refused")).all()
+    assert len(refused) == 1 and refused[0].payload["trainee_id"] == str(trainee.id)
 
 
 @pytest.mark.parametrize("bad, reason", [
