@@ -70,12 +70,12 @@ def make_class(admin: User, institution, programme, instructor: User, trainees=(
     return draft_class(admin, application(institution, programme, [instructor], trainees))
 
 
-def on_roster_of(admin: User, instructor: User, trainee):
-    """Put ``trainee`` on a draft class of a new institution that ``instructor`` then belongs to,
-    so the instructor acts for the trainee's own institution."""
+def on_roster_of(admin: User, instructor: User, *trainees):
+    """Put ``trainees`` on a draft class of a new institution that ``instructor`` then belongs
+    to, so the instructor acts for the trainees' own institution."""
     from app.extensions import db
 
     institution, _occupation, programme = make_catalogue(admin)
     db.session.get(User, instructor.id).institution_id = institution.id
     db.session.commit()
-    return make_class(admin, institution, programme, instructor, [trainee])
+    return make_class(admin, institution, programme, instructor, list(trainees))

@@ -54,19 +54,40 @@ def _trainee(session: Session, trainee_id) -> Trainee:
     return trainee
 
 
-def give_consent(actor: User, trainee_id, version: str, method: str) -> Consent:
-    """Record consent to face processing under the text ``version`` the trainee was shown.
+def _require_self_or_paper(session: Session, actor: User, trainee: Trainee, on_screen: bool,
+                           reference: str) -> None:
+    """Consent is the trainee's: given on screen by the trainee themself, or recorded from the
+    signed paper form (its reference required) by staff of the trainee's own institution."""
+    if trainee.user_id is not None and trainee.user_id == actor.id:
+        return
+    if on_screen:
+        raise PermissionDeniedError(_("Only the trainee gives consent on screen; staff record the signed paper form."))
+    if not can_act_for_trainee(session, actor, trainee.id):
+        raise PermissionDeniedError(_("Only the trainee or staff of the trainee's own institution may do this."))
+    if not reference:
+        raise ValidationError(_("Give the reference of the signed paper form."),
+                              errors={"paper_reference": _("Required.")})
+
+
+def give_consent(actor: User, trainee_id, version: str, method: str, paper_reference: str = "") -> Consent:
+    """Record consent to face processing under the text ``version`` the trainee was shown: on
+    screen by the trainee, or on paper by the trainee's own institution with the form's reference.
 
     Raises:
-        ValidationError: the version is not the current text, or an unknown method.
+        PermissionDeniedError: on-screen consent by anyone but the trainee, or paper consent by
+            anyone but the trainee's own institution (or an admin).
+        ValidationError: the version is not the current text, an unknown method, or paper
+            consent without the form's reference.
         ConflictError: consent is already in force.
     """
     try:
         method = ConsentMethod(method)
     except ValueError:
         raise ValidationError(_("Unknown consent method."), errors={"method": "unknown"}) from None
+    reference = (paper_reference or "").strip()[:100]
     with transaction() as session:
         trainee = _trainee(session, trainee_id)
+        _require_self_or_paper(session, actor, trainee, method == ConsentMethod.ON_SCREEN, reference)
         text = current_consent_text(session)
         if version != text.version:
             raise ValidationError(_("The consent text has changed; read the current version."),
@@ -74,29 +95,37 @@ def give_consent(actor: User, trainee_id, version: str, method: str) -> Consent:
         if active_consent(session, trainee.id):
             raise ConflictError(_("Consent is already recorded."), code="consent_exists")
         consent = Consent(trainee_id=trainee.id, consent_text_id=text.id, method=method,
-                          recorded_by_id=actor.id)
+                          recorded_by_id=actor.id, paper_reference=reference)
         session.add(consent)
         session.flush()
         append_audit(session, actor, "consent.given", consent, {
-            "trainee_id": str(trainee.id), "version": text.version, "method": method.value})
+            "trainee_id": str(trainee.id), "version": text.version, "method": method.value,
+            "paper_reference": reference})
     return consent
 
 
-def withdraw_consent(actor: User, trainee_id) -> int:
+def withdraw_consent(actor: User, trainee_id, paper_reference: str = "") -> int:
     """Withdraw consent and delete the trainee's face templates; returns how many were deleted.
+    The trainee withdraws; staff of the trainee's own institution only record a signed paper
+    withdrawal (its reference required).
 
     Raises:
+        PermissionDeniedError: anyone else. ValidationError: staff without the form's reference.
         ConflictError: no consent in force.
     """
+    reference = (paper_reference or "").strip()[:100]
     with transaction() as session:
         trainee = _trainee(session, trainee_id)
+        _require_self_or_paper(session, actor, trainee, False, reference)
         consent = active_consent(session, trainee.id)
         if consent is None:
             raise ConflictError(_("There is no consent to withdraw."), code="no_consent")
         consent.withdrawn_at, consent.withdrawn_by_id = utcnow(), actor.id
+        consent.withdrawal_reference = reference
         deleted = session.execute(delete(FaceTemplate).where(FaceTemplate.trainee_id == trainee.id)).rowcount
         append_audit(session, actor, "consent.withdrawn", consent, {
-            "trainee_id": str(trainee.id), "templates_deleted": deleted})
+            "trainee_id": str(trainee.id), "templates_deleted": deleted,
+            "paper_reference": reference})
     face_images.delete_trainee_images(trainee_id)
     return deleted
 

@@ -1,6 +1,7 @@
 """Issue 14b: second-person confirmation of exemptions and ID-card alternatives (who confirmed,
 when), the kind of a certificate (its number format depends on it), and a per-user session
-version that sign-out and password changes raise.
+version that sign-out and password changes raise, and the paper form's reference of consents
+(and withdrawals) recorded by staff.
 
 Revision ID: d14b0c7e5a21
 Revises: 9e5d3c7a1f42
@@ -36,9 +37,16 @@ def upgrade():
                                       server_default='skill_level', nullable=False))
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('session_version', sa.Integer(), server_default='0', nullable=False))
+    with op.batch_alter_table('consents', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('paper_reference', sa.String(length=100), server_default='', nullable=False))
+        batch_op.add_column(sa.Column('withdrawal_reference', sa.String(length=100), server_default='',
+                                      nullable=False))
 
 
 def downgrade():
+    with op.batch_alter_table('consents', schema=None) as batch_op:
+        batch_op.drop_column('withdrawal_reference')
+        batch_op.drop_column('paper_reference')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('session_version')
     with op.batch_alter_table('certificates', schema=None) as batch_op:

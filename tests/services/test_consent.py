@@ -4,41 +4,81 @@ from sqlalchemy import func, select
 
 from app.errors.exceptions import ConflictError, PermissionDeniedError, ValidationError
 from app.extensions import db
-from app.models import AlternativeVerification, AuditEntry, FaceTemplate, Role
+from app.models import AlternativeVerification, AuditEntry, Consent, FaceTemplate, Role, Trainee
+from app.services._tx import transaction
 from app.services.audit import verify_chain
 from app.services.consent import (DEFAULT_CONSENT_VERSION, active_consent, arrange_alternative_verification,
                                   confirm_alternative_verification, give_consent, withdraw_consent)
-from tests.factories import make_catalogue, make_class, make_trainee, make_user
+from tests.factories import make_catalogue, make_class, make_trainee, make_user, on_roster_of
+
+
+PAPER = "纸质同意书 2026-001"
 
 
 @pytest.fixture
 def people(app):
-    return make_user(Role.INSTRUCTOR), make_trainee()
+    """An instructor of the trainee's own institution, and the trainee."""
+    staff, trainee = make_user(Role.INSTRUCTOR), make_trainee()
+    on_roster_of(make_user(Role.ADMIN, username="root"), staff, trainee)
+    return staff, trainee
 
 
 def test_consent_then_withdrawal_deletes_templates(people):
     staff, trainee = people
-    consent = give_consent(staff, trainee.id, DEFAULT_CONSENT_VERSION, "paper")
-    assert consent.consent_text.version == DEFAULT_CONSENT_VERSION
+    consent = give_consent(staff, trainee.id, DEFAULT_CONSENT_VERSION, "paper", PAPER)
+    assert consent.consent_text.version == DEFAULT_CONSENT_VERSION and consent.paper_reference == PAPER
     db.session.add(FaceTemplate(trainee_id=trainee.id, encoder="mobilefacenet", sealed=b"x" * 40, captures=3))
     db.session.commit()
-    assert withdraw_consent(staff, trainee.id) == 1
+    assert withdraw_consent(staff, trainee.id, "撤回书 2026-001") == 1
     assert db.session.scalar(select(func.count()).select_from(FaceTemplate)) == 0
     assert active_consent(db.session, trainee.id) is None
     assert verify_chain(db.session) == []
     with pytest.raises(ConflictError):
-        withdraw_consent(staff, trainee.id)
+        withdraw_consent(staff, trainee.id, "撤回书 2026-001")
 
 
 def test_consent_rules(people):
     staff, trainee = people
     with pytest.raises(ValidationError):
-        give_consent(staff, trainee.id, "1999-01", "paper")
+        give_consent(staff, trainee.id, "1999-01", "paper", PAPER)
     with pytest.raises(ValidationError):
         give_consent(staff, trainee.id, DEFAULT_CONSENT_VERSION, "telepathy")
-    give_consent(staff, trainee.id, DEFAULT_CONSENT_VERSION, "on_screen")
+    with pytest.raises(ValidationError) as info:  # paper without the form's reference
+        give_consent(staff, trainee.id, DEFAULT_CONSENT_VERSION, "paper")
+    assert "paper_reference" in info.value.errors
+    give_consent(staff, trainee.id, DEFAULT_CONSENT_VERSION, "paper", PAPER)
     with pytest.raises(ConflictError):
-        give_consent(staff, trainee.id, DEFAULT_CONSENT_VERSION, "on_screen")
+        give_consent(staff, trainee.id, DEFAULT_CONSENT_VERSION, "paper", PAPER)
+
+
+def _consents():
+    db.session.rollback()
+    return db.session.execute(select(Consent.id, Consent.withdrawn_at)).all()
+
+
+def test_consent_is_the_trainees_and_nobody_elses(people):
+    """The attack: staff of another institution (or staff at all, on screen) record consent for
+    someone, or withdraw it, so that a stranger's face can be enrolled in their name."""
+    staff, trainee = people
+    account = make_user(Role.TRAINEE, username="zhaomin")
+    with transaction() as session:
+        session.get(Trainee, trainee.id).user_id = account.id
+    stranger = make_user(Role.INSTRUCTOR, username="other-instructor")
+    before = _consents()
+    for actor, method in ((staff, "on_screen"), (stranger, "paper"), (make_user(Role.REVIEWER), "paper"),
+                          (make_user(Role.TRAINEE, username="someone-else"), "on_screen")):
+        with pytest.raises(PermissionDeniedError):
+            give_consent(actor, trainee.id, DEFAULT_CONSENT_VERSION, method, PAPER)
+    assert _consents() == before
+    give_consent(account, trainee.id, DEFAULT_CONSENT_VERSION, "on_screen")
+    before = _consents()
+    for actor in (stranger, make_user(Role.AUDITOR)):
+        with pytest.raises(PermissionDeniedError):
+            withdraw_consent(actor, trainee.id, "撤回书")
+    with pytest.raises(ValidationError):
+        withdraw_consent(staff, trainee.id)  # own institution, but no signed withdrawal
+    assert _consents() == before
+    assert withdraw_consent(account, trainee.id) == 0
 
 
 def test_alternative_verification_needs_reason(people):

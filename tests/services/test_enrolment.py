@@ -38,7 +38,7 @@ def consented(staff, name="赵敏"):
     trainee = make_trainee(name, actor=staff)
     with transaction() as session:
         version = current_consent_text(session).version
-    give_consent(staff, trainee.id, version, "paper")
+    give_consent(staff, trainee.id, version, "paper", "纸质同意书 2026-001")
     return trainee
 
 
@@ -229,7 +229,7 @@ def test_same_face_under_another_trainee_is_refused_flagged_and_audited(app, sta
 def test_withdrawal_deletes_the_template_and_the_chain_still_verifies(app, staff, read):
     trainee = consented(staff)
     enrol_face(staff, trainee.id, [read(n) for n in OBAMA])
-    assert withdraw_consent(staff, trainee.id) == 1
+    assert withdraw_consent(staff, trainee.id, "撤回书 2026-001") == 1
     assert count(FaceTemplate) == 0
     assert verify_chain(db.session) == []
     with pytest.raises(ConflictError) as refused:

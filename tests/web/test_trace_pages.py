@@ -185,7 +185,7 @@ def test_a_long_trace_runs_over_several_pdf_pages(app):
 def test_withdrawn_consent_keeps_the_face_enrolment_in_the_trace(client, auth, history):
     trainee = history["trainee"]
     admin = db.session.scalar(select(User).where(User.username == "admin"))
-    assert withdraw_consent(admin, trainee.id) == 1  # the template is deleted
+    assert withdraw_consent(admin, trainee.id, "撤回书 2026-001") == 1  # the template is deleted
     auth.login("auditor", PASSWORD)
     page = client.get(f"/audit/trainees/{trainee.id}").text
     assert 'data-kind="face_enrolment"' in page and 'data-kind="consent_withdrawn"' in page
