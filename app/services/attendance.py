@@ -318,6 +318,14 @@ def check_personal(actor: User, purpose: str, nonce: str, frames: Sequence[bytes
     return attempt
 
 
+def _uuid_or_none(value) -> uuid.UUID | None:
+    """A form field's class id as a UUID; a malformed one names no class (refused, never a 500)."""
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
 def check_at_kiosk(kiosk: Kiosk, purpose: str, nonce: str, frames: Sequence[bytes], device: str = "",
                    class_id=None, captured_at: datetime | None = None) -> Attempt:
     """Check in or out whoever stands at the kiosk (1:N over the rosters of the classes running
@@ -341,7 +349,8 @@ def check_at_kiosk(kiosk: Kiosk, purpose: str, nonce: str, frames: Sequence[byte
         # before the face's refusal: at another site the roster searched is empty, which would
         # otherwise be reported as "no session now" instead of the wrong site
         if not reason and class_id is not None:
-            klass = session.get(TrainingClass, class_id)
+            wanted = _uuid_or_none(class_id)
+            klass = session.get(TrainingClass, wanted) if wanted else None
             if klass is None or not any(s.place == kiosk.site for s in klass.sessions
                                         if _in_window(session, s, now, purpose)):
                 reason = "wrong_site"
