@@ -46,7 +46,6 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     from app import models  # noqa: F401  (registers every model on the metadata)
     from app import database, face, i18n
-    from app.queries.accounts import get_user
 
     i18n.init_app(app)
     database.init_app(app)
@@ -60,7 +59,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
-    login_manager.user_loader(lambda user_id: get_user(db.session, user_id))
+    login_manager.user_loader(lambda token: accounts.load_signed_in_user(db.session, token))
     face.init_app(app)
 
     @app.context_processor

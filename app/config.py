@@ -93,6 +93,10 @@ class BaseConfig:
     RATELIMIT_HEADERS_ENABLED = True
     # Sign-in failures allowed per client address and account name.
     LOGIN_FAILURE_LIMIT = "5 per minute;20 per hour"
+    # Sign-in failures allowed per client address across all account names (password spraying).
+    # Limits are per address first: there is no lock on an account name alone, so failures from
+    # elsewhere never lock its owner out on their own network.
+    LOGIN_ADDRESS_FAILURE_LIMIT = "20 per minute;100 per hour"
     REQUIRE_SECRETS = False
     PASSWORD_HASH_PROFILE = "RFC_9106_LOW_MEMORY"
     # Trainee account activation: days a one-time code stays valid, wrong codes tried against one
@@ -131,6 +135,8 @@ class BaseConfig:
     SUBSIDY_SHORTAGE_UPLIFT = Decimal("0.10")
     SUBSIDY_REPEAT_PERIOD_DAYS = 365
     SUBSIDY_NOTICE_WORKING_DAYS = 5           # public notice (公示) of accepted claims, Mon–Fri
+    # exemptions (免修, R10) may cover at most this share of a programme's required hours
+    EXEMPTION_MAX_SHARE = Decimal("0.5")
     # yearly person-time targets per training category (R9); a category not listed has none
     STATISTICS_TARGETS = {"employment": 150_000, "entrepreneurship": 20_000, "high_skill": 30_000,
                           "apprenticeship": 20_000}
@@ -212,6 +218,7 @@ class BaseConfig:
                                              cls.SUBSIDY_NOTICE_WORKING_DAYS),
             SUBSIDY_REPEAT_PERIOD_DAYS=_int(env, "SKILLTRACE_SUBSIDY_REPEAT_PERIOD_DAYS",
                                             cls.SUBSIDY_REPEAT_PERIOD_DAYS),
+            EXEMPTION_MAX_SHARE=_decimal(env, "SKILLTRACE_EXEMPTION_MAX_SHARE", cls.EXEMPTION_MAX_SHARE),
             # An external LRS every statement SkillTrace writes is forwarded to ("": none).
             XAPI_FORWARD_URL=env.get("SKILLTRACE_XAPI_FORWARD_URL", ""),
             XAPI_FORWARD_KEY=env.get("SKILLTRACE_XAPI_FORWARD_KEY", ""),

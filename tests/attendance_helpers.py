@@ -79,7 +79,7 @@ def trainee_with_face(admin, username: str, name: str = "赵敏", frames=None):
     with transaction() as session:
         version = current_consent_text(session).version
         session.merge(trainee).user_id = user.id
-    give_consent(admin, trainee.id, version, "paper")
+    give_consent(admin, trainee.id, version, "paper", "纸质同意书 2026-001")
     if frames is None:
         all_frames = talking_head()
         frames = [all_frames[i] for i in ENROL_FRAMES]

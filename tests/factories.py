@@ -83,3 +83,16 @@ def application(institution, programme, instructors=(), trainees=(), sessions=No
 
 def make_class(admin: User, institution, programme, instructor: User, trainees=()):
     return draft_class(admin, application(institution, programme, [instructor], trainees))
+
+
+def on_roster_of(admin: User, instructor: User, *trainees):
+    """Put ``trainees``, registered by a new institution that ``instructor`` then belongs to, on a
+    draft class of it, so the instructor acts for the trainees' own institution."""
+    from app.extensions import db
+
+    institution, _occupation, programme = make_catalogue(admin)
+    db.session.get(User, instructor.id).institution_id = institution.id
+    for trainee in trainees:
+        trainee.registered_by_institution_id = institution.id
+    db.session.commit()
+    return make_class(admin, institution, programme, instructor, list(trainees))

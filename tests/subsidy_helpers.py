@@ -57,10 +57,10 @@ def enrolment_of(klass: TrainingClass, trainee) -> Enrolment:
     return next(e for e in db.session.get(TrainingClass, klass.id).enrolments if e.trainee_id == trainee.id)
 
 
-def _verification(session, enrolment, cs, at, purpose: Purpose) -> FaceVerification:
+def _verification(session, enrolment, cs, at, purpose: Purpose, mode=VerificationMode.KIOSK) -> FaceVerification:
     v = FaceVerification(at=at, trainee_id=enrolment.trainee_id, enrolment_id=enrolment.id,
                          class_id=enrolment.class_id, session_id=cs.id, purpose=purpose,
-                         mode=VerificationMode.KIOSK, decision=Decision.ACCEPTED, distance=0.312,
+                         mode=mode, decision=Decision.ACCEPTED, distance=0.312,
                          threshold=0.58, liveness_passed=True, liveness_reason="blink", device="kiosk-实训楼")
     v.statement_id = xapi_records.record(
         session, "verified", xapi_records.trainee_agent(enrolment.trainee_id), at=at,
@@ -71,23 +71,24 @@ def _verification(session, enrolment, cs, at, purpose: Purpose) -> FaceVerificat
     return v
 
 
-def attend(enrolment: Enrolment, minutes: int, verified: bool = True, offset: int = 0):
+def attend(enrolment: Enrolment, minutes: int, verified: bool = True, offset: int = 0,
+           mode=VerificationMode.KIOSK):
     """Credit ``minutes`` of presence from ``offset`` minutes into the class's session; with
-    ``verified`` the interval is opened and closed by accepted face verifications."""
+    ``verified`` the interval is opened and closed by accepted verifications of ``mode``."""
     with transaction() as session:
         enrolment = session.get(Enrolment, enrolment.id)
         cs = session.get(ClassSession, enrolment.training_class.sessions[0].id)
         opened = cs.starts_at + timedelta(minutes=offset)
         closed = opened + timedelta(minutes=minutes)
-        v_in = _verification(session, enrolment, cs, opened, Purpose.CHECK_IN) if verified else None
+        v_in = _verification(session, enrolment, cs, opened, Purpose.CHECK_IN, mode) if verified else None
         interval = PresenceInterval(enrolment_id=enrolment.id, trainee_id=enrolment.trainee_id,
-                                    session_id=cs.id, mode=VerificationMode.KIOSK,
+                                    session_id=cs.id, mode=mode,
                                     status=IntervalStatus.OPEN, open_slot=enrolment.trainee_id,
                                     opened_at=opened, last_verified_at=closed,
                                     check_in_verification_id=v_in.id if v_in else None)
         session.add(interval)
         session.flush()
-        v_out = _verification(session, enrolment, cs, closed, Purpose.CHECK_OUT) if verified else None
+        v_out = _verification(session, enrolment, cs, closed, Purpose.CHECK_OUT, mode) if verified else None
         return hours.close_interval(session, interval, closed, None, v_out.id if v_out else None)
 
 

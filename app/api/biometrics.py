@@ -107,12 +107,13 @@ def get_my_biometrics(trainee_id):
 @bp.post("/trainees/<uuid:trainee_id>/consent")
 @api_roles(*STAFF)
 def give_trainee_consent(trainee_id):
-    """Body ``{"version", "method": "on_screen"|"paper"}``. 201: the consent. 400: outdated
-    version or unknown method. 409 ``consent_exists``."""
+    """Body ``{"version", "method": "paper", "paper_reference"}`` (on-screen consent is the
+    trainee's own, at ``/api/me/consent``). 201: the consent. 400: outdated version, unknown
+    method or no reference. 403: not the trainee's own institution. 409 ``consent_exists``."""
     acting_for_trainee(trainee_id)
     body = _json_body()
     consent = consent_service.give_consent(current_user, trainee_id, str(body.get("version", "")),
-                                           str(body.get("method", "")))
+                                           str(body.get("method", "")), str(body.get("paper_reference", "")))
     return consent_json(consent), 201
 
 
@@ -129,8 +130,11 @@ def give_my_consent(trainee_id):
 @bp.delete("/trainees/<uuid:trainee_id>/consent")
 @api_roles(*STAFF)
 def withdraw_trainee_consent(trainee_id):
-    """Withdraw consent and delete the face template. 200 ``{"templates_deleted"}``; 409 ``no_consent``."""
-    return {"templates_deleted": consent_service.withdraw_consent(current_user, trainee_id)}
+    """Record a signed paper withdrawal (``?paper_reference=``) and delete the face template.
+    200 ``{"templates_deleted"}``; 400 no reference; 403 not the trainee's own institution;
+    409 ``no_consent``."""
+    return {"templates_deleted": consent_service.withdraw_consent(
+        current_user, trainee_id, request.args.get("paper_reference", ""))}
 
 
 @bp.delete("/me/consent", defaults={"trainee_id": None})

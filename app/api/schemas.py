@@ -25,8 +25,9 @@ ENTRY = _obj({"id": _ID, "code": _S, "name": _S, "status": _S, "status_reason": 
              {"category": _S, "level": _NS, "theory_hours": _INT, "practice_hours": _INT,
               "delivery_mode": _S, "standards": {"type": "array", "items": _obj(
                   {"amount": _S, "effective_from": {"type": "string", "format": "date"}})}})
-TRAINEE = _obj({"id": _ID, "name": _S, "id_number": _S, "birth_date": {"type": "string", "format": "date"},
-                "sex": _S, "phone": _S, "category": _S, "employer": _NS})
+TRAINEE = _obj({"id": _ID, "name": _S, "id_number": _S, "birth_year": _INT,
+                "sex": _S, "phone": _S, "category": _S, "employer": _NS},
+               {"birth_date": {"type": "string", "format": "date"}})  # only beside the full number
 CLASS = _obj({"id": _ID, "code": _S, "name": _S, "status": _S, "institution_id": _ID, "programme_id": _ID,
               "start_date": _S, "end_date": _S},
              {"roster_size": _INT, "teaching_plan": _NS, "resources": _NS, "assessment_plan": _NS,

@@ -9,9 +9,12 @@ from app.services.resident_id import mask_resident_id
 
 
 def trainee_json(trainee: Trainee) -> dict:
+    """The birth date only beside the full number: beside a masked one it would give back the
+    eight hidden digits (and with the check digit, the whole number), so only the year is shown."""
     number = trainee.id_number if can_see_full_id(current_user) else mask_resident_id(trainee.id_number)
-    return {"id": str(trainee.id), "name": trainee.name, "id_number": number,
-            "birth_date": trainee.birth_date.isoformat(), "sex": trainee.sex.value,
+    born = {"birth_date": trainee.birth_date.isoformat()} if number == trainee.id_number else {}
+    return {"id": str(trainee.id), "name": trainee.name, "id_number": number, **born,
+            "birth_year": trainee.birth_date.year, "sex": trainee.sex.value,
             "phone": trainee.phone, "category": trainee.category, "employer": trainee.employer}
 
 

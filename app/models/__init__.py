@@ -15,12 +15,12 @@ from app.models.classes import (ClassSession, ClassStatus, Enrolment, Exemption,
                                 TrainingClass)
 from app.models.organisation import Institution, ListingStatus
 from app.models.study import RollCallOutcome, StudyRollCall, StudyState
-from app.models.registry import PERSON_CATEGORIES, Certificate, Sex, Trainee
+from app.models.registry import PERSON_CATEGORIES, Certificate, CertificateKind, Sex, Trainee
 from app.models.subsidy import ClaimStatus, SubsidyClaim, SubsidyClaimLine
 from app.models import reconciliation_indexes  # noqa: F401,E402  (SQLite-only indexes on these tables)
 
 __all__ = [
-    "AccountActivation", "PERSON_CATEGORIES", "AlternativeVerification", "AuditEntry", "Certificate", "ClassSession",
+    "AccountActivation", "PERSON_CATEGORIES", "AlternativeVerification", "AuditEntry", "Certificate", "CertificateKind", "ClassSession",
     "ClassStatus", "Consent", "ConsentMethod", "ConsentText", "DeliveryMode", "DuplicateFaceFlag",
     "Enrolment", "EvaluationOrganisation", "Exemption", "FaceTemplate", "Institution",
     "ListingStatus", "Occupation", "Programme", "Role", "SessionKind", "Sex", "ShortageListing",

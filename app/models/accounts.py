@@ -45,6 +45,8 @@ class User(UUIDPrimaryKey, Timestamps, UserMixin, Base):
     active: Mapped[bool] = mapped_column(default=True)
     institution_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("institutions.id"))
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # raised on sign-out and password change: every cookie carrying an older one is signed out
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     institution = relationship("Institution")
 
@@ -53,7 +55,8 @@ class User(UUIDPrimaryKey, Timestamps, UserMixin, Base):
         return self.active
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What the session cookie keeps: the id and the session version (see `load_signed_in_user`)."""
+        return f"{self.id}:{self.session_version}"
 
 
 class AccountActivation(UUIDPrimaryKey, Timestamps, Base):

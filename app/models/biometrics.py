@@ -39,8 +39,11 @@ class Consent(UUIDPrimaryKey, Timestamps, Base):
     consent_text_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consent_texts.id"))
     method: Mapped[ConsentMethod] = mapped_column(enum_column(ConsentMethod))
     recorded_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    # the signed form's reference when staff record consent (or its withdrawal) on paper
+    paper_reference: Mapped[str] = mapped_column(String(100), default="", server_default="")
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     withdrawn_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    withdrawal_reference: Mapped[str] = mapped_column(String(100), default="", server_default="")
 
     consent_text = relationship("ConsentText")
 
@@ -59,6 +62,9 @@ class AlternativeVerification(UUIDPrimaryKey, Timestamps, Base):
     reason: Mapped[str] = mapped_column(Text)
     recorded_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # counts only once a reviewer other than the arranger confirms it
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    confirmed_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
 
 
 class FaceTemplate(UUIDPrimaryKey, Timestamps, Base):

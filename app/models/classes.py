@@ -100,7 +100,12 @@ class Enrolment(UUIDPrimaryKey, Timestamps, Base):
 
     @property
     def exempted_hours(self) -> int:
-        return sum(e.hours for e in self.exemptions)
+        """Hours exempted by confirmed exemptions only: a pending one lowers nothing yet."""
+        return sum(e.hours for e in self.exemptions if e.confirmed_at is not None)
+
+    @property
+    def pending_exemption_hours(self) -> int:
+        return sum(e.hours for e in self.exemptions if e.confirmed_at is None)
 
 
 class Exemption(UUIDPrimaryKey, Timestamps, Base):
@@ -113,6 +118,9 @@ class Exemption(UUIDPrimaryKey, Timestamps, Base):
     hours: Mapped[int]
     reason: Mapped[str] = mapped_column(Text)
     granted_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    # second person (R10): pending until a reviewer other than the granter confirms it
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    confirmed_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
 
     enrolment = relationship("Enrolment", back_populates="exemptions")
     certificate = relationship("Certificate")

@@ -35,6 +35,13 @@ class Sex(enum.StrEnum):
     FEMALE = "female"
 
 
+class CertificateKind(enum.StrEnum):
+    """What a certificate is; each kind has its national number format (see certificates.py)."""
+
+    SKILL_LEVEL = "skill_level"              # 职业技能等级证书 / 职业资格证书: 1 letter + 21 digits
+    SPECIAL_OPERATION = "special_operation"  # 特种作业操作证: "T" + the holder's resident ID number
+
+
 class Trainee(UUIDPrimaryKey, Timestamps, Base):
     """A learner under real-name management, optionally linked to a sign-in account."""
 
@@ -65,6 +72,9 @@ class Certificate(UUIDPrimaryKey, Timestamps, Base):
     trainee_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("trainees.id"), index=True)
     occupation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("occupations.id"))
     level: Mapped[SkillLevel] = mapped_column(enum_column(SkillLevel))
+    kind: Mapped[CertificateKind] = mapped_column(enum_column(CertificateKind),
+                                                  default=CertificateKind.SKILL_LEVEL,
+                                                  server_default=CertificateKind.SKILL_LEVEL.value)
     serial: Mapped[str] = mapped_column(String(64), unique=True)
     issued_on: Mapped[date]
     issuer: Mapped[str] = mapped_column(String(200), default="")

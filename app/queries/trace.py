@@ -26,7 +26,7 @@ from app.models import (AlternativeVerification, Assessment, AuditEntry, Certifi
                         SubsidyClaim, SubsidyClaimLine, Trainee, TrainingClass)
 from app.services.attendance import reason_message
 from app.services.enrolment import reason_message as frame_reason_message
-from app.services.resident_id import mask_resident_id
+from app.services.resident_id import mask_resident_id, normalise_id_number
 from app.services.subsidy import rule_words
 from app.web.labels import SKILL_LEVEL_LABELS
 
@@ -343,6 +343,6 @@ def search_trainees(session: Session, query: str, limit: int = 50) -> list[Train
     query = (query or "").strip()
     if not query:
         return []
-    by_id = Trainee.id_number == query.upper()
+    by_id = Trainee.id_number == normalise_id_number(query)
     by_name = Trainee.name.contains(query, autoescape=True)
     return list(session.scalars(select(Trainee).where(or_(by_id, by_name)).order_by(Trainee.name).limit(limit)))

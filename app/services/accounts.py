@@ -1,5 +1,6 @@
 """Accounts and sign-in: creating users, placing them in their institution, changing and
-deactivating them, resetting passwords (administrators, audited), checking passwords (Argon2id)."""
+deactivating them, resetting passwords (administrators, audited), checking passwords (Argon2id),
+and ending every session of an account (sign-out, password change) through its session version."""
 from __future__ import annotations
 
 import re
@@ -8,7 +9,6 @@ import uuid
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, current_app
-
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -218,4 +218,46 @@ def authenticate(username: str, password: str) -> User | None:
         if hasher.check_needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
         user.last_login_at = utcnow()
+    return user
+
+
+def load_signed_in_user(session, token: str) -> User | None:
+    """The account a session cookie names (``<id>:<session version>``), or None when the version
+    is not the account's current one: sign-out and password changes raise it, so every cookie
+    issued before, replayed or not, is signed out."""
+    user_id, _sep, version = (token or "").partition(":")
+    user = get_user(session, user_id)
+    if user is None or version != str(user.session_version):
+        return None
+    return user
+
+
+def end_all_sessions(user_id) -> None:
+    """Sign the account out everywhere (every cookie issued so far stops working)."""
+    with transaction() as session:
+        user = session.get(User, user_id, with_for_update=True)
+        if user is not None:
+            user.session_version += 1
+
+
+def change_password(user_id, current: str, new: str) -> User:
+    """Change one's own password after checking the current one; every session ends.
+
+    Raises:
+        ValidationError: the current password is wrong, or the new one is too short.
+    """
+    errors = {}
+    if len(new or "") < MIN_PASSWORD_LENGTH:
+        errors["new_password"] = _("At least %(n)s characters.", n=MIN_PASSWORD_LENGTH)
+    with transaction() as session:
+        user = session.get(User, user_id, with_for_update=True)
+        try:
+            _hasher().verify(user.password_hash, current or "")
+        except (VerificationError, InvalidHashError):
+            errors["current_password"] = _("The current password is wrong.")
+        if errors:
+            raise ValidationError("; ".join(errors.values()), errors=errors)
+        user.password_hash = hash_password(new)
+        user.session_version += 1
+        append_audit(session, user, "user.password_changed", user, {"sessions_ended": True})
     return user

@@ -322,6 +322,14 @@ def check_personal(actor: User, purpose: str, nonce: str, frames: Sequence[bytes
     return attempt
 
 
+def _uuid_or_none(value) -> uuid.UUID | None:
+    """A form field's class id as a UUID; a malformed one names no class (refused, never a 500)."""
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
 def check_at_kiosk(kiosk: Kiosk, purpose: str, nonce: str, frames: Sequence[bytes], device: str = "",
                    class_id=None, captured_at: datetime | None = None) -> Attempt:
     """Check in or out whoever stands at the kiosk (1:N over the rosters of the classes running
@@ -340,13 +348,17 @@ def check_at_kiosk(kiosk: Kiosk, purpose: str, nonce: str, frames: Sequence[byte
         trainee_id = face.trainee_id
         _lock_trainee(session, trainee_id)
         challenge, reason = consume_challenge(session, nonce, purpose, now, kiosk=kiosk)
-        reason = reason or ("clock_skew" if skewed else face.refusal)
+        reason = reason or ("clock_skew" if skewed else "")
         enrolment = cs = None
+        # before the face's refusal: at another site the roster searched is empty, which would
+        # otherwise be reported as "no session now" instead of the wrong site
         if not reason and class_id is not None:
-            klass = session.get(TrainingClass, class_id)
+            wanted = _uuid_or_none(class_id)
+            klass = session.get(TrainingClass, wanted) if wanted else None
             if klass is None or not any(s.place == kiosk.site for s in klass.sessions
                                         if _in_window(session, s, now, purpose)):
                 reason = "wrong_site"
+        reason = reason or face.refusal
         if not reason and purpose == Purpose.CHECK_IN:
             enrolment, cs, reason = _current_session(session, trainee_id, now, purpose, site=kiosk.site,
                                                      institution_id=kiosk.institution_id)

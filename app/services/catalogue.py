@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -198,11 +199,38 @@ def standard_on(session: Session, programme_id, day: date) -> SubsidyStandard | 
         .order_by(SubsidyStandard.effective_from.desc()).limit(1))
 
 
-def is_shortage_occupation(session: Session, occupation_id, day: date) -> bool:
-    """True when the occupation was on the urgent-shortage list on ``day``."""
+def shortage_listing_on(session: Session, occupation_id, day: date) -> ShortageListing | None:
+    """The urgent-shortage listing (R6) of the occupation in force on ``day``, first and last
+    day included, or None: the one test the subsidy uplift uses."""
+    if occupation_id is None:
+        return None
     return session.scalar(
-        select(ShortageListing.id).where(
+        select(ShortageListing).where(
             ShortageListing.occupation_id == occupation_id,
             ShortageListing.effective_from <= day,
             or_(ShortageListing.effective_to.is_(None), ShortageListing.effective_to >= day))
-        .limit(1)) is not None
+        .order_by(ShortageListing.effective_from).limit(1))
+
+
+CLOSED_REASONS = {
+    "institution_revoked": _l("The institution is not listed (or was revoked): no new classes or subsidy lines."),
+    "programme_revoked": _l("The programme is not listed (or was revoked): no new classes or subsidy lines."),
+    "occupation_revoked": _l("The programme's occupation was revoked: no new classes or subsidy lines."),
+}
+
+
+def closed_for_new_classes(institution: Institution | None, programme: Programme | None) -> str | None:
+    """Why no new class (nor subsidy line) may be made of ``programme`` at ``institution`` (R8,
+    违规清退): a code of `CLOSED_REASONS`, or None when both, and the programme's occupation, are listed."""
+    if institution is None or not institution.is_listed:
+        return "institution_revoked"
+    if programme is None or not programme.is_listed:
+        return "programme_revoked"
+    if programme.occupation is not None and not programme.occupation.is_listed:
+        return "occupation_revoked"
+    return None
+
+
+def is_open_for_new_classes(institution: Institution | None, programme: Programme | None) -> bool:
+    """The one R8 check, used at drafting, submission, approval and claim preparation."""
+    return closed_for_new_classes(institution, programme) is None

@@ -22,6 +22,7 @@ from app.models.base import utcnow
 from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services import policy
+from app.services.catalogue import CLOSED_REASONS, closed_for_new_classes
 from app.services.hours import rules_for
 from app.services.policy import can_act_for
 
@@ -85,15 +86,11 @@ def _check_application(session: Session, actor: User, app_: ClassApplication) ->
     if not app_.name.strip():
         errors["name"] = _("Required.")
     institution = session.get(Institution, app_.institution_id)
-    if institution is None or not institution.is_listed:
-        errors["institution_id"] = _("The institution is not listed (or was revoked).")
-    elif not can_act_for(actor, institution.id):
+    if institution is not None and institution.is_listed and not can_act_for(actor, institution.id):
         raise PermissionDeniedError(_("Only the institution's own staff may apply for its classes."))
     programme = session.get(Programme, app_.programme_id)
-    if programme is None or not programme.is_listed:
-        errors["programme_id"] = _("The programme is not listed (or was revoked): no new classes.")
-    elif programme.occupation is not None and not programme.occupation.is_listed:
-        errors["programme_id"] = _("The programme's occupation was revoked: no new classes.")
+    if closed := closed_for_new_classes(institution, programme):
+        errors["institution_id" if closed == "institution_revoked" else "programme_id"] = str(CLOSED_REASONS[closed])
     if not app_.sessions:
         errors["sessions"] = _("Plan at least one session.")
     elif problems := session_problems(app_.sessions):
@@ -259,12 +256,21 @@ def withdraw_class(actor: User, class_id, reason: str) -> TrainingClass:
     return klass
 
 
+def _require_open(klass: TrainingClass) -> None:
+    """R8 at submission and approval: the same check as at drafting (institution, programme and
+    its occupation listed), since any of them may have been revoked since."""
+    if closed := closed_for_new_classes(klass.institution, klass.programme):
+        raise ValidationError(str(CLOSED_REASONS[closed]), code=closed, errors={
+            "institution_id" if closed == "institution_revoked" else "programme_id": "revoked"})
+
+
 def submit_class(actor: User, class_id) -> TrainingClass:
     """Submit a draft (or a rejected application, revised) for review.
 
     Raises:
         PermissionDeniedError: not the institution's staff. ConflictError: wrong state.
-        ValidationError: the application is incomplete or its programme was revoked.
+        ValidationError: the application is incomplete, or its institution, programme or
+            occupation was revoked (`catalogue.is_open_for_new_classes`).
     """
     with transaction() as session:
         klass = get_open_application(session, actor, class_id)
@@ -276,9 +282,7 @@ def submit_class(actor: User, class_id) -> TrainingClass:
             raise ValidationError(_("The application is incomplete: %(missing)s.",
                                     missing=", ".join(missing)),
                                   errors={m: _("Required.") for m in missing})
-        if not klass.programme.is_listed:
-            raise ValidationError(_("The programme was revoked: no new classes."),
-                                  errors={"programme_id": "revoked"})
+        _require_open(klass)
         klass.status, klass.submitted_at = ClassStatus.SUBMITTED, utcnow()
         append_audit(session, actor, "class.submitted", klass, {"code": klass.code})
     return klass
@@ -290,7 +294,8 @@ def review_class(actor: User, class_id, approve: bool, comment: str) -> Training
     Raises:
         PermissionDeniedError: not a reviewer, or a reviewer of the class's own institution.
         ConflictError: the application is not waiting for review.
-        ValidationError: a rejection without a comment, or approving a revoked programme.
+        ValidationError: a rejection without a comment, or approving when the institution,
+            programme or occupation was revoked.
     """
     if not policy.is_reviewer(actor):
         raise PermissionDeniedError(_("Only reviewers of the bureau review applications."))
@@ -304,9 +309,8 @@ def review_class(actor: User, class_id, approve: bool, comment: str) -> Training
         if not approve and not comment:
             raise ValidationError(_("Say why the application is rejected."),
                                   errors={"comment": _("Required.")})
-        if approve and not klass.programme.is_listed:
-            raise ValidationError(_("The programme was revoked: it cannot be approved."),
-                                  errors={"programme_id": "revoked"})
+        if approve:
+            _require_open(klass)
         klass.status = ClassStatus.APPROVED if approve else ClassStatus.REJECTED
         klass.reviewed_by_id, klass.reviewed_at, klass.review_comment = actor.id, utcnow(), comment
         append_audit(session, actor, "class.approved" if approve else "class.rejected", klass,

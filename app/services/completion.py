@@ -4,8 +4,9 @@ practical results, issue its completion certificate (结业证书) once, and mar
 Results are recorded by an instructor of the class or an administrator. A correction replaces
 the result only with a reason; the earlier result goes into the audit payload. Every result is
 also an xAPI statement (passed/failed, ``context.registration`` = the enrolment) in the same
-transaction. A certificate needs complete hours (``hours.progress``) and a passed assessment;
-its serial is ``<institution code>-<year>-<5-digit sequence of that institution and year>``.
+transaction. A certificate is issued only after the class's last session has ended, to a trainee
+with verified minutes (exemptions alone never earn one), complete hours (``hours.progress``) and
+a passed assessment; its serial is ``<institution code>-<year>-<5-digit sequence of that institution and year>``.
 """
 from __future__ import annotations
 
@@ -144,6 +145,18 @@ def record_assessment(actor: User, enrolment_id, data: AssessmentInput,
     return a
 
 
+def sessions_to_come(klass: TrainingClass, now: datetime | None = None) -> int:
+    """How many of the class's sessions have not ended yet."""
+    now = now or utcnow()
+    return sum(1 for s in klass.sessions if s.ends_at > now)
+
+
+def _refuse_early(klass: TrainingClass, message: str) -> None:
+    remaining = sessions_to_come(klass)
+    if remaining:
+        raise ConflictError(message % {"n": remaining}, code="sessions_remaining")
+
+
 def _next_serial(session: Session, klass: TrainingClass, year: int) -> str:
     prefix = f"{klass.institution.code}-{year}-"
     issued = session.scalar(select(func.count(CompletionCertificate.id))
@@ -157,8 +170,9 @@ def issue_certificate(actor: User, enrolment_id, now: datetime | None = None) ->
 
     Raises:
         NotFoundError: no such enrolment. PermissionDeniedError: not the class's instructor or
-            an admin. ConflictError: hours incomplete (``hours_incomplete``) or the assessment
-            missing or failed (``not_passed``).
+            an admin. ConflictError: a session still to come (``sessions_remaining``), no verified
+            minutes (``no_verified_minutes``), hours incomplete (``hours_incomplete``) or the
+            assessment missing or failed (``not_passed``).
     """
     with transaction() as session:
         enrolment = session.get(Enrolment, enrolment_id)
@@ -173,7 +187,13 @@ def issue_certificate(actor: User, enrolment_id, now: datetime | None = None) ->
             CompletionCertificate.enrolment_id == enrolment.id))
         if issued is not None:
             return issued
-        if not hours.progress(session, enrolment).complete:
+        _refuse_early(klass, _("%(n)s sessions of the class are still to come: the completion certificate "
+                               "is issued after the last one."))
+        progress = hours.progress(session, enrolment)
+        if progress.net <= 0:
+            raise ConflictError(_("The trainee has no verified minutes: exemptions alone earn no completion "
+                                  "certificate."), code="no_verified_minutes")
+        if not progress.complete:
             raise ConflictError(_("The hours are not complete."), code="hours_incomplete")
         assessment = session.scalar(select(Assessment).where(Assessment.enrolment_id == enrolment.id))
         if assessment is None or not assessment.passed:
@@ -193,7 +213,8 @@ def complete_class(actor: User, class_id) -> TrainingClass:
 
     Raises:
         PermissionDeniedError: not the class's instructor or an admin.
-        ConflictError: wrong state (``wrong_state``) or unassessed enrolments (``not_assessed``).
+        ConflictError: wrong state (``wrong_state``), a session still to come
+            (``sessions_remaining``) or unassessed enrolments (``not_assessed``).
     """
     with transaction() as session:
         klass = get_class_or_404(session, class_id)
@@ -201,6 +222,7 @@ def complete_class(actor: User, class_id) -> TrainingClass:
             raise PermissionDeniedError(_("Only the class's instructors or an administrator complete it."))
         if klass.status not in (ClassStatus.APPROVED, ClassStatus.RUNNING):
             raise ConflictError(_("Only an approved or running class can be completed."), code="wrong_state")
+        _refuse_early(klass, _("%(n)s sessions of the class are still to come: it is completed after the last one."))
         assessed = set(session.scalars(select(Assessment.enrolment_id).join(
             Enrolment, Enrolment.id == Assessment.enrolment_id).where(Enrolment.class_id == klass.id)))
         missing = [e for e in klass.enrolments if e.id not in assessed]

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from recognition import (EnrolmentRejected, Gallery, ImageRefused, ModelNotAvailableError,
                          TemplateError, enrol_template)
+from recognition.compare import compare_encodings
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -157,7 +158,8 @@ def enrol_face(actor: User, trainee_id, frames: Sequence[bytes]) -> EnrolmentRes
     Each frame must show exactly one usable face; the frames must agree with one another
     (``recognition.enrol_template``); and the face must not be enrolled under another trainee. A
     duplicate is refused, flagged for an administrator and audited in one transaction. A second
-    enrolment replaces the first template.
+    enrolment replaces the first template only when the new face matches the enrolled one
+    (refused and audited otherwise).
 
     Args:
         actor: who enrols (staff, or the trainee for themself).
@@ -172,8 +174,9 @@ def enrol_face(actor: User, trainee_id, frames: Sequence[bytes]) -> EnrolmentRes
         ValidationError: too few or too many frames (code ``frame_count``), a frame refused (code
             = the refusal reason, ``errors["frame"]`` its index), or frames that do not make a
             template (``captures_disagree`` …).
-        ConflictError: no consent in force (``no_consent``), or the face is enrolled under
-            another trainee (``duplicate_face``).
+        ConflictError: no consent in force (``no_consent``), the face is enrolled under
+            another trainee (``duplicate_face``), or it does not match the trainee's enrolled
+            face (``replacement_mismatch``).
         UnavailableError: the face models or a template key cannot be used.
     """
     trainee_id = _require_consent(db.session, actor, trainee_id).id
@@ -197,18 +200,22 @@ def enrol_face(actor: User, trainee_id, frames: Sequence[bytes]) -> EnrolmentRes
     sealed = face.cipher.encrypt(template)
     del encodings
 
-    duplicate = None
+    duplicate = stranger = None
     with transaction() as session:
         _lock_enrolment(session)
         trainee = _require_consent(session, actor, trainee_id, lock=True)
         duplicate = _find_duplicate(session, trainee.id, template)
+        stranger = None if duplicate else _replacement_refusal(session, actor, trainee, template)
         if duplicate is not None:
             _flag_duplicate(session, actor, trainee, *duplicate)
-        else:
+        elif stranger is None:
             result = _store_template(session, actor, trainee, template, sealed)
     if duplicate is not None:
         raise ConflictError(_("This face is already enrolled under another trainee. An administrator "
                               "has been asked to check it."), code="duplicate_face")
+    if stranger is not None:
+        raise ConflictError(_("The new face does not match the enrolled one, so it cannot replace it."),
+                            code="replacement_mismatch")
     return result
 
 
@@ -336,6 +343,26 @@ def _flag_duplicate(session: Session, actor: User, trainee: Trainee, matched_id:
         "trainee_id": str(trainee.id), "matched_trainee_id": str(matched_id),
         "distance": round(distance, 4), "threshold": get_face().duplicate_threshold})
     return flag
+
+
+def _replacement_refusal(session: Session, actor: User, trainee: Trainee, template) -> float | None:
+    """A template is the trainee's: a replacement must match the enrolled face (distance within
+    the 1:1 threshold). Returns the distance of a refused replacement (audited), else None."""
+    previous = queries.get_face_template(session, trainee.id)
+    if previous is None:
+        return None
+    face = get_face()
+    try:
+        old = face.cipher.decrypt(previous.sealed, expected_encoder=template.encoder)
+        distance = compare_encodings(old, template)
+    except (TemplateError, ValueError):  # unreadable, or made by another encoder: not comparable
+        distance = float("inf")
+    if distance <= face.match_threshold:
+        return None
+    append_audit(session, actor, "face.replacement_refused", previous, {
+        "trainee_id": str(trainee.id), "distance": round(distance, 4) if distance != float("inf") else None,
+        "threshold": face.match_threshold})
+    return distance
 
 
 def _store_template(session: Session, actor: User, trainee: Trainee, template, sealed: bytes) -> EnrolmentResult:

@@ -216,6 +216,10 @@ def require(allowed: bool, message: str | None = None) -> None:
         raise PermissionDeniedError(message or _("You may not do this."))
 
 
+def can_confirm_as_second_person(actor: User, initiator_id) -> bool:
+    """A reviewer other than the person who started the act: confirms exemptions (R10) and
+    ID-card alternative arrangements before they count."""
+    return actor.role == Role.REVIEWER and actor.id != initiator_id
 class Can:
     """The policy bound to one actor, for templates: ``{% if can.manage_class(klass) %}``."""
 

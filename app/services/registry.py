@@ -21,7 +21,8 @@ from app.models.registry import ENTERPRISE_WORKER
 from app.services import policy
 from app.services._tx import transaction
 from app.services.audit import append_audit
-from app.services.resident_id import birth_date, check_digit, mask_resident_id
+from app.services.resident_id import (birth_date, check_digit, has_foreign_digits, mask_resident_id,
+                                     normalise_id_number)
 from app.services.trainee_accounts import open_account
 
 #: Between the parts of a minority or foreign name: middle dots (·, Japanese ・ and its
@@ -59,7 +60,7 @@ def name_problem(name: str) -> str | None:
         return _("A legal name has one separator between its parts, not two in a row.")
     return None
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_ID_SHAPE = re.compile(r"^[1-9]\d{16}[\dX]$")
+_ID_SHAPE = re.compile(r"^[1-9][0-9]{16}[0-9X]$")  # ASCII digits only
 
 
 @dataclass(frozen=True)
@@ -73,13 +74,16 @@ class TraineeInput:
     employer: str = ""
 
     def cleaned(self) -> "TraineeInput":
-        return TraineeInput(name=self.name.strip(), id_number=self.id_number.strip().upper(),
+        return TraineeInput(name=self.name.strip(), id_number=normalise_id_number(self.id_number),
                             phone=re.sub(r"[\s-]", "", self.phone), category=self.category.strip(),
                             employer=self.employer.strip())
 
 
 def id_number_problem(number: str, today: date | None = None) -> str | None:
     """Why ``number`` is not a valid resident ID, in words for the office; None when valid."""
+    if has_foreign_digits(number):
+        return _("The ID number has digits of another script (for example Arabic-Indic); type it with the "
+                 "digits 0–9 and X.")
     if not _ID_SHAPE.match(number):
         return _("An ID number has 18 characters: 17 digits and a digit or X.")
     born = birth_date(number)

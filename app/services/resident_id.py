@@ -6,7 +6,20 @@ from datetime import date
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
-_SHAPE = re.compile(r"^[1-9]\d{16}[\dX]$")
+_SHAPE = re.compile(r"^[1-9][0-9]{16}[0-9X]$")  # ASCII only: Python's \d matches every script's digits
+# full-width digits and X, as Chinese input methods type them, are the same characters
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９Ｘｘx", "0123456789XXX")
+
+
+def normalise_id_number(text: str) -> str:
+    """Trimmed, full-width digits and X made ASCII, x made X; other characters left as typed
+    (so that a digit of another script is refused, not silently read)."""
+    return (text or "").strip().translate(_FULL_WIDTH).upper()
+
+
+def has_foreign_digits(text: str) -> bool:
+    """True when ``text`` holds a decimal digit that is not ASCII 0–9 (Arabic-Indic, Devanagari …)."""
+    return any(c.isdecimal() and not c.isascii() for c in text)
 
 
 def check_digit(first17: str) -> str:
@@ -25,7 +38,7 @@ def birth_date(number: str) -> date | None:
 
 def is_valid_resident_id(number: str) -> bool:
     """True for an 18-character number with a real birth date and the right check digit."""
-    number = number.strip().upper()
+    number = normalise_id_number(number)
     return bool(_SHAPE.match(number)) and birth_date(number) is not None and (
         check_digit(number[:17]) == number[17]
     )

@@ -19,6 +19,7 @@ from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services.classes import get_open_application
 from app.services.registry import TraineeInput, add_trainee, validate_trainee
+from app.services.resident_id import normalise_id_number
 
 MAX_ROWS = 5000
 MAX_LINES = 2 * MAX_ROWS          # lines read at most, blank ones included
@@ -147,7 +148,7 @@ def import_roster(actor: User, class_id, rows: list[dict[str, str]],
     report = ImportReport(rows=len(rows))
     with transaction() as session:
         klass = get_open_application(session, actor, class_id)
-        numbers = [r.get("id_number", "").strip().upper() for r in rows]
+        numbers = [normalise_id_number(r.get("id_number", "")) for r in rows]
         known = {t.id_number: t for t in session.scalars(
             select(Trainee).where(Trainee.id_number.in_(numbers)))}
         enrolled = set(session.scalars(select(Enrolment.trainee_id).where(Enrolment.class_id == klass.id)))

@@ -1,10 +1,12 @@
 """Subsidy claims (R5, R6, 凡补必进、不进不补): whether an enrolment is eligible, how much it
 gets, and a class's claim with one line per enrolment built only from the hours ledger.
 
-Eligible when: the class was approved (approved, running or completed); the programme and its
-occupation are listed (not revoked) when the claim is prepared; the trainee is real-name
-verified (a face template, an ID-card alternative arrangement, or an accepted face check on
-this enrolment); net hours ≥ required − exempted; the assessment passed; and no eligible line of
+Eligible when: the class was approved (approved, running or completed); its institution, the
+programme and its occupation are listed (not revoked) when the claim is prepared (the same
+`catalogue.is_open_for_new_classes` check as at drafting, submission and approval); the trainee is real-name
+verified (a face template, an accepted face check on this enrolment, or a reviewer-confirmed
+ID-card arrangement with an accepted ID-card check on this enrolment); at least one verified minute, whatever the exemptions; net hours ≥ required −
+exempted; the assessment passed; and no eligible line of
 another class's claim pays the same occupation and level within ``SUBSIDY_REPEAT_PERIOD_DAYS``.
 
 Amount = the standard in force on the class's first session day × (1 + ``SUBSIDY_SHORTAGE_UPLIFT``)
@@ -23,12 +25,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors.exceptions import ConflictError, PermissionDeniedError
 from app.models import (AlternativeVerification, Assessment, ClaimStatus, ClassStatus, Decision, Enrolment,
-                        FaceTemplate, FaceVerification, ShortageListing, SubsidyClaim,
+                        FaceTemplate, FaceVerification, SubsidyClaim,
                         SubsidyClaimLine, SubsidyStandard, Trainee, TrainingClass, User,
                         VerificationMode)
 from app.models.base import utcnow
@@ -36,7 +38,7 @@ from app.queries import subsidy as queries
 from app.services import hours
 from app.services._tx import transaction
 from app.services.audit import append_audit, canonical_json, sha256_hex
-from app.services.catalogue import standard_on
+from app.services.catalogue import closed_for_new_classes, shortage_listing_on, standard_on
 from app.services.classes import LOCAL_TZ, get_class_or_404
 from app.services.completion import is_class_staff
 
@@ -45,8 +47,12 @@ WITH_THE_BUREAU = (ClaimStatus.SUBMITTED, ClaimStatus.IN_NOTICE, ClaimStatus.PAI
 APPROVED = (ClassStatus.APPROVED, ClassStatus.RUNNING, ClassStatus.COMPLETED)
 REASONS = {
     "class_not_approved": _l("The class was never approved."),
+    "institution_revoked": _l("The institution is revoked."),
     "programme_revoked": _l("The programme or its occupation is revoked."),
-    "not_verified": _l("The trainee is not real-name verified (no face template or ID-card arrangement)."),
+    "occupation_revoked": _l("The programme's occupation is revoked."),
+    "not_verified": _l("The trainee is not real-name verified (no face template, and no reviewer-confirmed "
+                       "ID-card arrangement with an ID-card check in this class)."),
+    "no_verified_minutes": _l("No verified minutes: a line is never paid on exemptions alone."),
     "hours_short": _l("The verified hours are short of the hours required less exemptions."),
     "assessment_missing": _l("No final assessment is recorded."),
     "assessment_failed": _l("The final assessment was failed."),
@@ -103,22 +109,13 @@ def trace_id(enrolment_id, ledger_ids: list[str]) -> str:
     return hashlib.sha256(",".join([str(enrolment_id), *sorted(ledger_ids)]).encode()).hexdigest()[:16]
 
 
-def _shortage_listing(session: Session, occupation_id, day: date) -> ShortageListing | None:
-    if occupation_id is None:
-        return None
-    return session.scalar(select(ShortageListing).where(
-        ShortageListing.occupation_id == occupation_id, ShortageListing.effective_from <= day,
-        or_(ShortageListing.effective_to.is_(None), ShortageListing.effective_to >= day))
-        .order_by(ShortageListing.effective_from).limit(1))
-
-
 def amount_for(session: Session, klass: TrainingClass) -> tuple[SubsidyStandard | None, Decimal, Decimal, str]:
     """(standard, uplift, amount, rule text) for one trainee of ``klass``; no standard → None, 0."""
     day = training_day(klass)
     standard = standard_on(session, klass.programme_id, day)
     if standard is None:
         return None, Decimal(0), Decimal("0.00"), f"no standard on {day.isoformat()}"
-    listing = _shortage_listing(session, klass.programme.occupation_id, day)
+    listing = shortage_listing_on(session, klass.programme.occupation_id, day)
     uplift = Decimal(current_app.config["SUBSIDY_SHORTAGE_UPLIFT"]) if listing else Decimal(0)
     amount = (standard.amount * (1 + uplift)).quantize(FEN, rounding=ROUND_HALF_UP)
     rule = f"standard {standard.amount:.2f} (from {standard.effective_from.isoformat()})"
@@ -127,17 +124,25 @@ def amount_for(session: Session, klass: TrainingClass) -> tuple[SubsidyStandard 
     return standard, uplift, amount, rule + f" = {amount:.2f}"
 
 
+def _accepted_check(session: Session, enrolment: Enrolment, by_id_card: bool):
+    mode = FaceVerification.mode == VerificationMode.ALTERNATIVE
+    return session.scalar(select(FaceVerification.id).where(
+        FaceVerification.enrolment_id == enrolment.id, FaceVerification.decision == Decision.ACCEPTED,
+        mode if by_id_card else ~mode).limit(1))
+
+
 def is_real_name_verified(session: Session, enrolment: Enrolment) -> bool:
-    """A face template, an ID-card alternative arrangement (ever), or an accepted face check on
-    this enrolment (the template may have been deleted on consent withdrawal since)."""
+    """A face template, an accepted face check on this enrolment (the template may have been
+    deleted on consent withdrawal since), or a reviewer-confirmed ID-card arrangement together
+    with an accepted ID-card check on this enrolment: an arrangement alone verifies nobody."""
     trainee_id = enrolment.trainee_id
+    confirmed = session.scalar(select(AlternativeVerification.id).where(
+        AlternativeVerification.trainee_id == trainee_id,
+        AlternativeVerification.confirmed_at.is_not(None)).limit(1))
     return bool(
         session.scalar(select(FaceTemplate.id).where(FaceTemplate.trainee_id == trainee_id))
-        or session.scalar(select(AlternativeVerification.id).where(
-            AlternativeVerification.trainee_id == trainee_id).limit(1))
-        or session.scalar(select(FaceVerification.id).where(
-            FaceVerification.enrolment_id == enrolment.id, FaceVerification.decision == Decision.ACCEPTED,
-            FaceVerification.mode != VerificationMode.ALTERNATIVE).limit(1)))
+        or _accepted_check(session, enrolment, by_id_card=False)
+        or (confirmed and _accepted_check(session, enrolment, by_id_card=True)))
 
 
 def _same_award(klass: TrainingClass, other: TrainingClass) -> bool:
@@ -163,11 +168,14 @@ def eligibility(session: Session, enrolment: Enrolment) -> list[str]:
     programme = klass.programme
     if klass.status not in APPROVED:
         reasons.append("class_not_approved")
-    if not programme.is_listed or (programme.occupation is not None and not programme.occupation.is_listed):
-        reasons.append("programme_revoked")
+    if closed := closed_for_new_classes(klass.institution, programme):  # R8, as at draft/submit/approve
+        reasons.append(closed)
     if not is_real_name_verified(session, enrolment):
         reasons.append("not_verified")
-    if not hours.progress(session, enrolment).complete:
+    progress = hours.progress(session, enrolment)
+    if progress.net <= 0:  # exemptions lower what is needed, never replace attendance (凡补必进)
+        reasons.append("no_verified_minutes")
+    if not progress.complete:
         reasons.append("hours_short")
     assessment = session.scalar(select(Assessment).where(Assessment.enrolment_id == enrolment.id))
     if assessment is None:

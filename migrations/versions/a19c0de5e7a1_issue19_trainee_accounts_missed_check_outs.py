@@ -3,7 +3,7 @@ interval closed, and instructors' corrections of missed check-outs (presence_int
 claim workflow (subsidy_claims status, review, public notice, payment; line reviews).
 
 Revision ID: a19c0de5e7a1
-Revises: d14a7c0e5b21
+Revises: d14b0c7e5a21
 Create Date: 2026-12-07 00:40:00.000000
 
 """
@@ -15,7 +15,7 @@ import app.models.base
 
 # revision identifiers, used by Alembic.
 revision = 'a19c0de5e7a1'
-down_revision = 'd14a7c0e5b21'
+down_revision = 'd14b0c7e5a21'
 branch_labels = None
 depends_on = None
 

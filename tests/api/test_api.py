@@ -70,7 +70,7 @@ def test_register_trainee_and_errors(api, world):
     created = api.post("/api/trainees", body)
     assert created.status_code == 201
     assert created.json["id_number"] == number[:6] + "********" + number[-4:]
-    assert created.json["birth_date"] == "1990-05-17"
+    assert created.json["birth_year"] == 1990 and "birth_date" not in created.json  # masked: no birth date
     duplicate = api.post("/api/trainees", body)
     assert duplicate.status_code == 409 and duplicate.json["error"] == "duplicate_id_number"
     bad = api.post("/api/trainees", {**body, "id_number": number[:17] + "Y", "phone": 123})
@@ -156,3 +156,29 @@ def test_roster_upload_through_the_api(api, world):
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(
         AuditEntry.action == "class.roster_imported")) == 1
+
+
+def test_unicode_digit_id_number_is_a_400_with_a_message(api, world):
+    api.sign_in("instructor")
+    number = resident_id()
+    body = {"name": "马超", "id_number": number, "phone": "13700000000", "category": "退役军人"}
+    assert api.post("/api/trainees", body).status_code == 201
+    arabic = number[:-2] + "\u0660\u0661"[0] + number[-1]  # an Arabic-Indic zero where a digit was
+    refused = api.post("/api/trainees", {**body, "id_number": arabic})
+    assert refused.status_code == 400 and "其他文字的数字" in refused.json["errors"]["id_number"]
+    assert _trainee_count() == 1
+
+
+def test_birth_date_only_beside_the_full_number(api, world):
+    """A masked number (6 + 4 shown) plus the birth date is the whole number again."""
+    number = resident_id()
+    api.sign_in("admin")
+    created = api.post("/api/trainees", {"name": "马超", "id_number": number, "phone": "13700000000",
+                                         "category": "退役军人"}).json
+    assert created["id_number"] == number and created["birth_date"] == "1990-05-17"
+    api.auth.logout()
+    make_user(Role.AUDITOR)
+    api.sign_in("auditor")
+    seen = api.get(f"/api/trainees/{created['id']}").json
+    assert seen["id_number"] != number and "birth_date" not in seen and seen["birth_year"] == 1990
+    assert "05-17" not in str(seen) and "0517" not in str(seen)

@@ -9,10 +9,11 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from app.extensions import db
-from app.models import AuditEntry, DuplicateFaceFlag, FaceTemplate, Role
+from app.models import AuditEntry, Consent, DuplicateFaceFlag, FaceTemplate, Role, User
 from app.services.audit import verify_chain
 from tests.conftest import csrf_token_from
-from tests.factories import PASSWORD, make_instructor, make_trainee, make_user
+from app.services.consent import DEFAULT_CONSENT_VERSION
+from tests.factories import PASSWORD, make_catalogue, make_instructor, make_trainee, make_user, on_roster_of
 
 OBAMA = ("obama.jpg", "obama2.jpg", "obama3.jpg")
 
@@ -77,7 +78,8 @@ def count(model) -> int:
 
 def consent(api, trainee_id, method="paper"):
     version = api.get(f"/api/trainees/{trainee_id}/biometrics").json["consent_text"]["version"]
-    response = api.post(f"/api/trainees/{trainee_id}/consent", {"version": version, "method": method})
+    response = api.post(f"/api/trainees/{trainee_id}/consent", {"version": version, "method": method,
+                                                                "paper_reference": "纸质同意书 2026-001"})
     assert response.status_code == 201, response.json
     return response
 
@@ -101,7 +103,8 @@ def test_consent_enrol_withdraw_round_trip(staff_api, trainee, read):
 
     given = consent(staff_api, trainee.id).json
     assert (given["method"], given["withdrawn_at"]) == ("paper", None)
-    again = staff_api.post(f"{base}/consent", {"version": given["version"], "method": "paper"})
+    again = staff_api.post(f"{base}/consent", {"version": given["version"], "method": "paper",
+                                               "paper_reference": "纸质同意书 2026-002"})
     assert (again.status_code, again.json["error"]) == (409, "consent_exists")
 
     verdict = staff_api.upload(f"{base}/face/check", "frame", [read("obama.jpg")])
@@ -115,11 +118,11 @@ def test_consent_enrol_withdraw_round_trip(staff_api, trainee, read):
     assert enrolled.json["captures"] == 3 and not enrolled.json["replaced"]
     assert staff_api.get(f"{base}/biometrics").json["template"]["captures"] == 3
 
-    withdrawn = staff_api.delete(f"{base}/consent")
+    withdrawn = staff_api.delete(f"{base}/consent?paper_reference=W-1")
     assert withdrawn.status_code == 200 and withdrawn.json == {"templates_deleted": 1}
     assert count(FaceTemplate) == 0
     assert verify_chain(db.session) == []
-    assert staff_api.delete(f"{base}/consent").json["error"] == "no_consent"
+    assert staff_api.delete(f"{base}/consent?paper_reference=W-1").json["error"] == "no_consent"
 
 
 def test_enrolment_without_consent_is_refused(staff_api, trainee, read):
@@ -187,7 +190,8 @@ def test_unknown_trainee_is_404(staff_api):
     assert staff_api.get("/api/trainees/not-a-uuid/biometrics").status_code == 404
 
 
-def test_alternative_verification_needs_a_reason(staff_api, trainee):
+def test_alternative_verification_needs_a_reason(staff_api, admin, trainee):
+    on_roster_of(admin, db.session.scalar(select(User).where(User.username == "instructor")), trainee)
     path = f"/api/trainees/{trainee.id}/alternative-verification"
     assert staff_api.post(path, {"reason": "  "}).status_code == 400
     arranged = staff_api.post(path, {"reason": "本人拒绝人脸识别，由教师核验身份证"})
@@ -240,3 +244,24 @@ def test_account_without_trainee_record_gets_404(client, auth, app):
     api = Api(client, auth, "trainee")
     response = api.get("/api/me/biometrics")
     assert (response.status_code, response.json["error"]) == (404, "no_trainee_record")
+
+
+def test_other_institutions_staff_cannot_record_or_withdraw_consent(client, auth, admin, trainee):
+    """Instructor of B against A's trainee: no paper consent, no withdrawal, nothing changed."""
+    on_roster_of(admin, make_user(Role.INSTRUCTOR, username="own"), trainee)
+    make_catalogue(admin)
+    outsider = Api(client, auth, make_user(Role.INSTRUCTOR, username="outsider").username)
+    base = f"/api/trainees/{trainee.id}"
+    assert outsider.get(f"{base}/biometrics").status_code == 403
+    version = DEFAULT_CONSENT_VERSION
+    before = count(AuditEntry)
+    refused = outsider.post(f"{base}/consent", {"version": version, "method": "paper", "paper_reference": "伪造"})
+    assert refused.status_code == 403 and count(AuditEntry) == before
+    client.post("/logout", data={"csrf_token": outsider.token})
+    own = Api(client, auth, "own")
+    assert own.post(f"{base}/consent", {"version": version, "method": "on_screen"}).status_code == 403
+    assert consent(own, trainee.id).status_code == 201
+    client.post("/logout", data={"csrf_token": own.token})
+    outsider = Api(client, auth, "outsider")
+    assert outsider.delete(f"{base}/consent?paper_reference=W-9").status_code == 403
+    assert count(Consent) == 1 and db.session.scalar(select(Consent.withdrawn_at)) is None

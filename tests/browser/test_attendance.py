@@ -61,7 +61,7 @@ def attendance_server(tmp_path_factory, face_model_dir_module):
                                      ends_at=now + timedelta(minutes=60), kind="theory", place="", online=True))
             class_id = klass.id
             version = current_consent_text(session).version
-        give_consent(admin, trainee.id, version, "paper")
+        give_consent(admin, trainee.id, version, "paper", "纸质同意书 2026-001")
         frames = talking_head()
         enrol_face(admin, trainee.id, [frames[i] for i in ENROL_FRAMES])
     with served(app) as url:

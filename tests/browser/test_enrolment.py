@@ -60,7 +60,8 @@ def test_two_faces_in_view_are_refused_with_the_reason(two_people_page):
     sign_in(page, "instructor")
     page.goto("/trainees")
     page.get_by_role("row", name="李娜").get_by_role("link", name="同意与人脸录入").click()
-    page.get_by_label("学员在本屏幕上阅读并同意").check()
+    page.get_by_label("学员已签署纸质同意书").check()  # staff record the signed form only
+    page.get_by_label("签字文书编号").fill("纸质同意书 2026-001")
     page.get_by_label("我已阅读上述内容，同意进行人脸识别").check()
     page.get_by_role("button", name="记录同意").click()
     assert "已记录同意" in page.get_by_role("alert").inner_text()

@@ -43,6 +43,8 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /activate": EVERYONE,
     "POST /activate": EVERYONE - SIGNED_IN,  # signed-in accounts are told to sign out first
     "POST /logout": SIGNED_IN,
+    "GET /account/password": SIGNED_IN,
+    "POST /account/password": SIGNED_IN,
     # administration
     "GET /admin/users": ADMIN,
     "POST /admin/users": ADMIN,
@@ -54,6 +56,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /audit/": frozenset({"auditor", "admin"}),
     "GET /audit/statistics": frozenset({"auditor", "reviewer", "admin"}),
     "GET /audit/trainees": frozenset({"auditor", "admin"}),
+    "POST /audit/trainees": frozenset({"auditor", "admin"}),
     "GET /audit/trainees/<uuid:trainee_id>": frozenset({"auditor", "admin"}),
     "GET /audit/trainees/<uuid:trainee_id>/trace.xlsx": frozenset({"auditor", "admin"}),
     "GET /audit/trainees/<uuid:trainee_id>/trace.pdf": frozenset({"auditor", "admin"}),
@@ -88,6 +91,9 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /me/certificates": TRAINEE,
     "POST /classes/<uuid:class_id>/submit": ACTORS,
     "POST /classes/<uuid:class_id>/review": frozenset({"reviewer"}),
+    "GET /reviews": frozenset({"reviewer"}),
+    "POST /reviews/exemptions/<uuid:exemption_id>/confirm": frozenset({"reviewer"}),
+    "POST /reviews/alternatives/<uuid:arrangement_id>/confirm": frozenset({"reviewer"}),
     "POST /classes/<uuid:class_id>/roster": ACTORS,
     "POST /enrolments/<uuid:enrolment_id>/exemptions": ACTORS,
     "GET /trainees": READERS,
@@ -193,7 +199,9 @@ ACCESS: dict[str, frozenset[str]] = {
 }
 
 #: Requests that change nothing although their method is POST (an auditor may send them).
-NON_MUTATING = frozenset({"POST /login", "POST /logout"})
+#: POSTs that change no records of the system: signing in and out, the auditor's search (by POST
+#: to keep full ID numbers out of URLs), and changing one's own password.
+NON_MUTATING = frozenset({"POST /login", "POST /logout", "POST /audit/trainees", "POST /account/password"})
 #: Browser-free POSTs authenticated by HTTP Basic, not a cookie: CSRF does not apply.
 CSRF_EXEMPT = frozenset({"POST /api/kiosk/challenge", "POST /api/kiosk/check-in",
                          "POST /api/kiosk/check-out"})

@@ -40,6 +40,8 @@ SCOPE: dict[str, frozenset[str]] = {
     "POST /enrolments/<uuid:enrolment_id>/assessment": ACT,
     "POST /enrolments/<uuid:enrolment_id>/certificate": ACT,
     "POST /enrolments/<uuid:enrolment_id>/exemptions": ACT,
+    "POST /reviews/exemptions/<uuid:exemption_id>/confirm": frozenset({"reviewer"}),
+    "POST /reviews/alternatives/<uuid:arrangement_id>/confirm": frozenset({"reviewer"}),
     "GET /certificates/<uuid:certificate_id>": READ_CLASS,
     # trainees (pages)
     "GET /trainees/<uuid:trainee_id>": READ_TRAINEE,

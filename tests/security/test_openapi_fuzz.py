@@ -56,7 +56,7 @@ def principals_headers(app):
     with transaction() as session:
         version = current_consent_text(session).version
         session.merge(trainee).user_id = user.id
-    give_consent(admin, trainee.id, version, "paper")
+    give_consent(admin, trainee.id, version, "paper", "纸质同意书 2026-001")
     kiosk, secret = kiosks.create_kiosk(admin, "一号机", institution.id, "实训楼 201")
     basic = base64.b64encode(f"{kiosk.key}:{secret}".encode()).decode()
     return {"admin": _session_headers(app, "admin"), "trainee": _session_headers(app, "trainee"),

@@ -160,7 +160,7 @@ def test_the_scheduler_purges_kept_images(app, world):
 def test_withdrawal_deletes_templates_and_kept_images_and_the_chain_verifies(app, world):
     app.config["FACE_IMAGE_RETENTION_DAYS"] = 30
     _check(world["user"], "check_in")
-    assert withdraw_consent(world["admin"], world["trainee"].id) == 1
+    assert withdraw_consent(world["admin"], world["trainee"].id, "撤回书 2026-001") == 1
     assert db.session.query(FaceTemplate).filter_by(trainee_id=world["trainee"].id).count() == 0
     assert not list(face_images.image_dir().glob("*/*.img"))
     assert verify_chain(db.session) == []

@@ -38,6 +38,8 @@ def test_production_session_cookie_is_secure_httponly_and_samesite(database_url,
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     monkeypatch.setenv("SKILLTRACE_TEMPLATE_KEYS", "k1:" + "A" * 43 + "=")
     monkeypatch.setenv("SKILLTRACE_TEMPLATE_KEY_ID", "k1")
+    monkeypatch.setenv("SKILLTRACE_AUDIT_CHAIN_KEYS", "c1:" + "B" * 43 + "=")
+    monkeypatch.setenv("SKILLTRACE_CHECKPOINT_KEYS", "p1:" + "C" * 43 + "=")
     prod = create_app({"SKILLTRACE_ENV": "production", "INSTANCE_PATH": str(tmp_path / "inst"),
                        "SQLALCHEMY_DATABASE_URI": database_url,
                        "FACE_MODEL_DIR": str(face_model_dir)})

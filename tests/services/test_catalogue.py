@@ -7,7 +7,7 @@ from app.errors.exceptions import ConflictError, ValidationError
 from app.extensions import db
 from app.models import ListingStatus, Role
 from app.services.catalogue import (add_shortage_listing, add_subsidy_standard, create_listed_entry,
-                                    create_programme, is_shortage_occupation, set_listing_status,
+                                    create_programme, set_listing_status, shortage_listing_on,
                                     standard_on)
 from tests.factories import make_catalogue, make_user
 
@@ -27,13 +27,17 @@ def test_standard_in_force_follows_effective_dates(admin):
         add_subsidy_standard(admin, programme.id, "1600", date(2026, 7, 1))
 
 
+def on_list(occupation, day) -> bool:
+    return shortage_listing_on(db.session, occupation.id, day) is not None
+
+
 def test_shortage_list_by_date(admin):
     _, occupation, _ = make_catalogue(admin)
     add_shortage_listing(admin, occupation.id, date(2026, 3, 1), date(2026, 8, 31))
-    assert not is_shortage_occupation(db.session, occupation.id, date(2026, 2, 28))
-    assert is_shortage_occupation(db.session, occupation.id, date(2026, 3, 1))
-    assert is_shortage_occupation(db.session, occupation.id, date(2026, 8, 31))
-    assert not is_shortage_occupation(db.session, occupation.id, date(2026, 9, 1))
+    assert not on_list(occupation, date(2026, 2, 28))
+    assert on_list(occupation, date(2026, 3, 1))
+    assert on_list(occupation, date(2026, 8, 31))
+    assert not on_list(occupation, date(2026, 9, 1))
     with pytest.raises(ValidationError):
         add_shortage_listing(admin, occupation.id, date(2026, 9, 1), date(2026, 8, 1))
 

@@ -5,7 +5,7 @@ import pytest
 
 from app.errors.exceptions import ConflictError, PermissionDeniedError, ValidationError
 from app.extensions import db
-from app.models import AuditEntry, ClassStatus, Role
+from app.models import AuditEntry, ClassStatus, Role, TrainingClass
 from app.services.catalogue import set_listing_status
 from app.services.classes import (accepts_check_ins, draft_class, review_class, start_due_classes,
                                   submit_class)
@@ -47,6 +47,35 @@ def test_revoked_programme_blocks_new_classes(world):
     with pytest.raises(ValidationError) as info:
         draft_class(admin, application(institution, programme, [instructor], trainees))
     assert "programme_id" in info.value.errors
+
+
+def _status(klass):
+    db.session.expire_all()
+    return db.session.get(TrainingClass, klass.id).status
+
+
+@pytest.mark.parametrize("kind", ["occupation", "programme", "institution"])
+def test_revoked_after_drafting_is_neither_submitted_nor_approved(world, kind):
+    """R8 drift: an occupation revoked after drafting was still submitted and approved."""
+    admin, institution, programme, instructor, reviewer, trainees = world
+    entry_id = {"occupation": programme.occupation_id, "programme": programme.id,
+                "institution": institution.id}[kind]
+    drafted = draft_class(instructor, application(institution, programme, [instructor], trainees))
+    submitted = draft_class(instructor, application(institution, programme, [instructor], trainees))
+    submit_class(instructor, submitted.id)
+    set_listing_status(admin, kind, entry_id, False, "违规清退")
+    with pytest.raises(ValidationError) as info:
+        submit_class(instructor, drafted.id)
+    assert info.value.code == f"{kind}_revoked"
+    with pytest.raises(ValidationError) as info:
+        review_class(reviewer, submitted.id, True, "")
+    assert info.value.code == f"{kind}_revoked"
+    assert _status(drafted) == ClassStatus.DRAFT and _status(submitted) == ClassStatus.SUBMITTED
+    with pytest.raises(ValidationError):
+        draft_class(admin, application(institution, programme, [instructor], trainees))
+    set_listing_status(admin, kind, entry_id, True, "整改后恢复")
+    review_class(reviewer, submitted.id, True, "")
+    assert _status(submitted) == ClassStatus.APPROVED
 
 
 def test_overlapping_sessions_are_refused(world):

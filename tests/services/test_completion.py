@@ -1,16 +1,18 @@
 """Final assessment and completion (R7): results with pass marks, corrections with a reason and
 the earlier result audited, the xAPI statement of each result, the completion certificate
 (once, after full hours and a pass, serial by institution and year), and class completion."""
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
 
 from app.errors.exceptions import ConflictError, PermissionDeniedError, ValidationError
 from app.extensions import db
-from app.models import Assessment, AuditEntry, ClassStatus, Role, TrainingClass
+from app.clock import local_today
+from app.models import Assessment, AuditEntry, ClassStatus, CompletionCertificate, Role, TrainingClass
 from app.services import completion
 from app.services.catalogue import set_listing_status
+from app.services.certificates import add_certificate, confirm_exemption, grant_exemption
 from app.services.completion import AssessmentInput, record_assessment
 from lrs.queries import get_statement
 from tests.factories import make_trainee, make_user
@@ -120,3 +122,40 @@ def test_class_completes_when_every_enrolment_is_assessed(world):
     assert db.session.get(TrainingClass, klass.id).status == ClassStatus.COMPLETED
     with pytest.raises(ConflictError):
         completion.complete_class(world.instructor, klass.id)
+
+
+def _certificates() -> int:
+    db.session.rollback()
+    return len(db.session.scalars(select(CompletionCertificate)).all())
+
+
+def test_no_certificate_and_no_completion_while_a_session_is_still_to_come(world):
+    """The attack: the class marked completed (已结业) and certificates issued at 08:14 with a
+    session the next day."""
+    trainee = make_trainee("李雷", actor=world.admin)
+    klass = class_on(world, local_today() + timedelta(days=1), [trainee])
+    enrolment = enrolment_of(klass, trainee)
+    attend(enrolment, 180)  # even full hours credited ahead of time
+    assess(world, enrolment)
+    with pytest.raises(ConflictError) as exc:
+        completion.issue_certificate(world.instructor, enrolment.id)
+    assert exc.value.code == "sessions_remaining" and "1" in exc.value.message
+    with pytest.raises(ConflictError) as exc:
+        completion.complete_class(world.instructor, klass.id)
+    assert exc.value.code == "sessions_remaining"
+    assert _certificates() == 0 and db.session.get(TrainingClass, klass.id).status == ClassStatus.RUNNING
+
+
+def test_no_certificate_on_exemptions_alone(world, app):
+    app.config["EXEMPTION_MAX_SHARE"] = "1"
+    trainee = make_trainee("李雷", actor=world.admin)
+    klass = class_on(world, MARCH, [trainee])
+    enrolment = enrolment_of(klass, trainee)
+    certificate = add_certificate(world.admin, trainee.id, world.occupation.id, "level_4",
+                                  "S000044000001213000555", date(2025, 1, 1))
+    confirm_exemption(make_user(Role.REVIEWER), grant_exemption(world.admin, enrolment.id, certificate.id, 3,
+                                                                "全部免修").id)
+    assess(world, enrolment)
+    with pytest.raises(ConflictError) as exc:
+        completion.issue_certificate(world.instructor, enrolment.id)
+    assert exc.value.code == "no_verified_minutes" and _certificates() == 0

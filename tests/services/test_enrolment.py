@@ -21,6 +21,7 @@ from tests.factories import make_trainee, make_user
 
 OBAMA = ("obama.jpg", "obama2.jpg", "obama3.jpg")
 OBAMA_AGAIN = ("obama-480p.jpg", "obama_small.jpg", "obama_small.jpg")
+STRANGER = ("alex_lacamoire1.jpg", "alex_lacamoire_img1.jpg", "alex-lacamoire.png")
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def consented(staff, name="赵敏"):
     trainee = make_trainee(name, actor=staff)
     with transaction() as session:
         version = current_consent_text(session).version
-    give_consent(staff, trainee.id, version, "paper")
+    give_consent(staff, trainee.id, version, "paper", "纸质同意书 2026-001")
     return trainee
 
 
@@ -141,6 +142,22 @@ def test_reenrolment_replaces_the_template(app, staff, read):
     assert db.session.scalars(select(FaceTemplate.id)).all() == [second.template_id]
 
 
+def test_a_template_is_not_replaced_by_another_persons_face(app, staff, read):
+    """The attack: a trainee (or staff) replaces the enrolled face with someone else's, who then
+    checks in as the trainee."""
+    trainee = consented(staff)
+    first = enrol_face(staff, trainee.id, [read(n) for n in OBAMA])
+    before = db.session.scalar(select(FaceTemplate.sealed))
+    with pytest.raises(ConflictError) as info:
+        enrol_face(staff, trainee.id, [read(n) for n in STRANGER])
+    assert info.value.code == "replacement_mismatch"
+    db.session.rollback()
+    assert db.session.scalars(select(FaceTemplate.id)).all() == [first.template_id]
+    assert db.session.scalar(select(FaceTemplate.sealed)) == before
+    refused = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "face.replacement_refused")).all()
+    assert len(refused) == 1 and refused[0].payload["trainee_id"] == str(trainee.id)
+
+
 @pytest.mark.parametrize("bad, reason", [
     ("truncated:obama3.jpg", "corrupt"),
     ("hello, I am text pretending to be a jpg".encode(), "unsupported_format"),
@@ -212,7 +229,7 @@ def test_same_face_under_another_trainee_is_refused_flagged_and_audited(app, sta
 def test_withdrawal_deletes_the_template_and_the_chain_still_verifies(app, staff, read):
     trainee = consented(staff)
     enrol_face(staff, trainee.id, [read(n) for n in OBAMA])
-    assert withdraw_consent(staff, trainee.id) == 1
+    assert withdraw_consent(staff, trainee.id, "撤回书 2026-001") == 1
     assert count(FaceTemplate) == 0
     assert verify_chain(db.session) == []
     with pytest.raises(ConflictError) as refused:

@@ -82,3 +82,37 @@ def test_bad_legal_names_are_refused_saying_what_is_wrong(app, name, shown):
     message = info.value.errors["name"]
     assert shown is None or shown in message
     assert _count(Trainee) == 0
+
+
+def _full_width(text: str) -> str:
+    return text.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ"))
+
+
+@pytest.mark.parametrize("typed", [
+    lambda n: _full_width(n), lambda n: n[:5] + _full_width(n[5]) + n[6:], lambda n: n[:17] + "x",
+    lambda n: " " + n[:17] + "ｘ "])
+def test_full_width_and_lower_case_forms_are_the_same_record(app, typed):
+    number = "11010519491231002X"
+    first = make_trainee("欧阳娜娜", number)
+    assert first.id_number == number
+    with pytest.raises(ConflictError) as info:
+        register_trainee(None, TraineeInput("欧阳娜娜", typed(number), "13912345678", "高校毕业生"))
+    assert info.value.code == "duplicate_id_number"
+    assert _count(Trainee) == 1
+
+
+def test_full_width_number_is_stored_in_ascii(app):
+    trainee = register_trainee(None, TraineeInput("欧阳娜娜", _full_width("11010519491231002X"), "13912345678",
+                                                  "高校毕业生"))
+    assert trainee.id_number == "11010519491231002X"
+
+
+@pytest.mark.parametrize("digit", ["\u0661", "\u06f1", "\u0967", "\U0001d7cf"])  # Arabic-Indic, Persian, Devanagari, math bold
+def test_digits_of_other_scripts_are_refused_with_a_message(app, digit):
+    number = resident_id()
+    make_trainee("张三", number)
+    forged = number[:10] + digit + number[11:] if number[10] == "1" else number.replace(number[10], digit, 1)
+    with pytest.raises(ValidationError) as info:
+        register_trainee(None, TraineeInput("张三", forged, "13912345678", "高校毕业生"))
+    assert "其他文字的数字" in info.value.errors["id_number"]
+    assert _count(Trainee) == 1

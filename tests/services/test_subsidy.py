@@ -11,11 +11,12 @@ from sqlalchemy import select
 
 from app.errors.exceptions import PermissionDeniedError
 from app.extensions import db
-from app.models import AuditEntry, ClassStatus, Role, SubsidyClaim, User
+from app.models import AuditEntry, ClassStatus, FaceTemplate, Role, SubsidyClaim, User, VerificationMode
 from app.services import subsidy
 from app.services.catalogue import add_shortage_listing, add_subsidy_standard, set_listing_status
-from app.services.certificates import add_certificate, grant_exemption
-from app.services.consent import arrange_alternative_verification
+from app.services._tx import transaction
+from app.services.certificates import add_certificate, confirm_exemption, grant_exemption
+from app.services.consent import arrange_alternative_verification, confirm_alternative_verification
 from app.queries.subsidy import list_ledger_ids
 from tests.factories import make_trainee, make_user
 from tests.subsidy_helpers import assess, attend, class_on, complete_enrolment, enrolment_of, make_world
@@ -62,6 +63,29 @@ def test_uplift_applies_from_the_listing_date_not_the_day_before(world):
     assert line_before.amount == Decimal("1200.00") and line_before.uplift == 0
     assert line_on.amount == Decimal("1320.00") and line_on.uplift == Decimal("0.10")
     assert line_on.rule == "standard 1200.00 (from 2026-01-01) × 1.10 (shortage list 2026-03-01) = 1320.00"
+
+
+def test_uplift_on_the_listings_first_and_last_day_but_not_after(world):
+    add_shortage_listing(world.admin, world.occupation.id, date(2026, 3, 1), date(2026, 3, 31), note="急需紧缺")
+    lines = {}
+    for day in (date(2026, 2, 28), date(2026, 3, 1), date(2026, 3, 31), date(2026, 4, 1)):
+        trainee = make_trainee(actor=world.admin)
+        klass = class_on(world, day, [trainee])
+        complete_enrolment(world, enrolment_of(klass, trainee))
+        lines[day] = only_line(world, klass)
+    assert [lines[d].amount for d in sorted(lines)] == [Decimal("1200.00"), Decimal("1320.00"),
+                                                         Decimal("1320.00"), Decimal("1200.00")]
+    assert "shortage list 2026-03-01" in lines[date(2026, 3, 31)].rule
+
+
+@pytest.mark.parametrize("kind", ["institution", "occupation"])
+def test_revoked_institution_or_occupation_gets_no_line(world, kind):
+    trainee = make_trainee(actor=world.admin)
+    klass = class_on(world, MARCH, [trainee])
+    complete_enrolment(world, enrolment_of(klass, trainee))
+    set_listing_status(world.admin, kind, getattr(world, kind).id, False, "违规清退")
+    line = only_line(world, klass)
+    assert not line.eligible and line.reasons == [f"{kind}_revoked"] and line.amount == 0
 
 
 def test_uplift_is_configurable(world, app):
@@ -111,15 +135,51 @@ def test_class_never_approved(world):
     assert line.reasons[0] == "class_not_approved"
 
 
-def test_not_real_name_verified_until_an_alternative_is_arranged(world):
+def test_an_id_card_arrangement_alone_verifies_nobody(world):
     trainee = make_trainee(actor=world.admin)
     klass = class_on(world, MARCH, [trainee])
     enrolment = enrolment_of(klass, trainee)
     attend(enrolment, 180, verified=False)
     assess(world, enrolment)
     assert only_line(world, klass).reasons == ["not_verified"]
-    arrange_alternative_verification(world.admin, trainee.id, "拒绝人脸识别，持身份证核验")
+    arrangement = arrange_alternative_verification(world.admin, trainee.id, "拒绝人脸识别，持身份证核验")
+    assert only_line(world, klass).reasons == ["not_verified"]  # pending, and no ID-card check here
+    confirm_alternative_verification(make_user(Role.REVIEWER), arrangement.id)
+    assert only_line(world, klass).reasons == ["not_verified"]  # confirmed, still no ID-card check
+
+
+def test_confirmed_arrangement_and_an_id_card_check_verify(world):
+    trainee = make_trainee(actor=world.admin)
+    klass = class_on(world, MARCH, [trainee])
+    enrolment = enrolment_of(klass, trainee)
+    attend(enrolment, 180, mode=VerificationMode.ALTERNATIVE)
+    assess(world, enrolment)
+    arrangement = arrange_alternative_verification(world.admin, trainee.id, "拒绝人脸识别，持身份证核验")
+    assert only_line(world, klass).reasons == ["not_verified"]  # the reviewer has not confirmed
+    confirm_alternative_verification(make_user(Role.REVIEWER), arrangement.id)
     assert only_line(world, klass).eligible
+
+
+def test_zero_attendance_is_never_eligible_whatever_the_exemptions(world, app):
+    """The attack: a certificate, every hour exempted (cap raised to 100 %), the ID-card
+    alternative confirmed and a passed assessment, with 0 minutes and 0 ledger entries."""
+    app.config["EXEMPTION_MAX_SHARE"] = "1"
+    trainee = make_trainee(actor=world.admin)
+    klass = class_on(world, MARCH, [trainee])
+    enrolment = enrolment_of(klass, trainee)
+    certificate = add_certificate(world.admin, trainee.id, world.occupation.id, "level_5",
+                                  "S000044000001213000123", date(2025, 6, 1))
+    reviewer = make_user(Role.REVIEWER)
+    confirm_exemption(reviewer, grant_exemption(world.admin, enrolment.id, certificate.id, 3, "免修全部").id)
+    confirm_alternative_verification(reviewer, arrange_alternative_verification(
+        world.admin, trainee.id, "拒绝人脸识别").id)
+    with transaction() as session:  # even a face template on file does not stand in for minutes
+        session.add(FaceTemplate(trainee_id=trainee.id, encoder="test", sealed=b"x", captures=3))
+    assess(world, enrolment)
+    line = only_line(world, klass)
+    assert not line.eligible and line.amount == 0 and line.net_minutes == 0 and line.ledger_entry_ids == []
+    assert line.reasons == ["no_verified_minutes"]
+    assert "仅凭免修不予补贴" in subsidy.reason_message("no_verified_minutes")
 
 
 def test_short_hours_and_an_exemption_lowering_the_requirement(world):
@@ -129,9 +189,11 @@ def test_short_hours_and_an_exemption_lowering_the_requirement(world):
     attend(enrolment, 120)
     assess(world, enrolment)
     assert only_line(world, klass).reasons == ["hours_short"]
-    certificate = add_certificate(world.admin, trainee.id, world.occupation.id, "level_5", "CERT-1",
-                                  date(2025, 6, 1))
-    grant_exemption(world.admin, enrolment.id, certificate.id, 1, "持五级证书，免修 1 学时")
+    certificate = add_certificate(world.admin, trainee.id, world.occupation.id, "level_5",
+                                  "S000044000001213000124", date(2025, 6, 1))
+    exemption = grant_exemption(world.admin, enrolment.id, certificate.id, 1, "持五级证书，免修 1 学时")
+    assert only_line(world, klass).reasons == ["hours_short"]  # pending: lowers nothing yet
+    confirm_exemption(make_user(Role.REVIEWER), exemption.id)
     line = only_line(world, klass)
     assert line.eligible and line.amount == Decimal("1200.00") and line.net_minutes == 120
 

@@ -87,3 +87,60 @@ def test_next_only_follows_local_paths(client, auth):
     response = client.post("/login?next=/classes", data={
         "username": "root", "password": PASSWORD, "csrf_token": csrf_token_from(page.text)})
     assert response.headers["Location"] == "/classes"
+
+
+def _cookie(client) -> str:
+    return client.get_cookie("session").value
+
+
+def test_replayed_cookie_after_sign_out_is_signed_out(client, auth, app):
+    make_user("admin", "root")
+    auth.login("root", PASSWORD)
+    stolen = _cookie(client)
+    other_device = app.test_client()  # a second session of the same account
+    other_device.set_cookie("session", stolen)
+    assert other_device.get("/").status_code == 200
+    auth.logout()
+    client.set_cookie("session", stolen)  # the copy kept from before sign-out, replayed
+    assert client.get("/").status_code == 302
+    assert other_device.get("/").status_code == 302
+    assert auth.login("root", PASSWORD).status_code == 302 and client.get("/").status_code == 200
+
+
+def test_password_change_ends_every_session(client, auth, app):
+    make_user("instructor", "teacher")
+    auth.login("teacher", PASSWORD)
+    kept = _cookie(client)
+    page = client.get("/account/password")
+    token = csrf_token_from(page.text)
+    wrong = client.post("/account/password", data={"current_password": "nope-nope", "new_password": "n3w-passw0rd",
+                                                   "csrf_token": token})
+    assert wrong.status_code == 200 and "当前密码不正确" in wrong.text
+    done = client.post("/account/password", data={"current_password": PASSWORD, "new_password": "n3w-passw0rd",
+                                                  "csrf_token": token})
+    assert done.status_code == 302
+    client.set_cookie("session", kept)
+    assert client.get("/").status_code == 302
+    assert auth.login("teacher", PASSWORD).status_code == 200  # the old password no longer works
+    assert auth.login("teacher", "n3w-passw0rd").status_code == 302
+
+
+def test_spraying_many_user_names_from_one_address_is_throttled(client, auth):
+    make_user("trainee", "learner")
+    answers = [auth.login(f"guess{n:02d}", "Winter2026!").status_code for n in range(40)]
+    assert 429 in answers and answers[:5] == [200] * 5
+    assert answers.index(429) <= 20  # within the per-address limit, each name tried only once
+    assert auth.login("learner", PASSWORD).status_code == 429  # this address is held back
+
+
+def test_failures_elsewhere_do_not_lock_the_owner_out(app, auth):
+    """Per address first: an attacker's address exhausting one user name's limit leaves its owner,
+    on their own address, free to sign in."""
+    make_user("trainee", "learner")
+    attacker = app.test_client()
+    attacker.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+    for _ in range(6):
+        page = attacker.get("/login")
+        attacker.post("/login", data={"username": "learner", "password": "wrong-password",
+                                      "csrf_token": csrf_token_from(page.text)})
+    assert auth.login("learner", PASSWORD).status_code == 302

@@ -54,14 +54,18 @@ def test_staff_page_records_consent_withdraws_and_arranges_alternative(client, a
     assert stored(Consent) is None
 
     done = client.post(f"{url}/consent", data={"version": DEFAULT_CONSENT_VERSION, "method": "paper",
-                                               "agree": "y", "csrf_token": token}, follow_redirects=True)
+                                               "paper_reference": "纸质同意书 2026-001", "agree": "y",
+                                               "csrf_token": token}, follow_redirects=True)
     assert "已记录同意" in done.text and "纸质签字" in done.text
     assert 'id="enrol-link"' in done.text
     consent = stored(Consent)
     assert consent.method.value == "paper"
 
     token = csrf_token_from(form_with(done.text, "withdraw-form"))
-    withdrawn = client.post(f"{url}/withdraw", data={"csrf_token": token}, follow_redirects=True)
+    refused = client.post(f"{url}/withdraw", data={"csrf_token": token}, follow_redirects=True)
+    assert "签字纸质文书的编号" in refused.text and stored(Consent).withdrawn_at is None
+    withdrawn = client.post(f"{url}/withdraw", data={"csrf_token": token, "paper_reference": "撤回书 2026-001"},
+                            follow_redirects=True)
     assert "已撤回同意" in withdrawn.text
 
     token = csrf_token_from(form_with(withdrawn.text, "alternative-form"))
@@ -77,6 +81,7 @@ def test_outdated_consent_version_is_refused_with_a_message(client, auth, traine
     url = f"/trainees/{trainee.id}/biometrics"
     token = csrf_token_from(client.get(url).text)
     answer = client.post(f"{url}/consent", data={"version": "2019-01", "method": "paper", "agree": "y",
+                                                 "paper_reference": "纸质同意书 2026-001",
                                                  "csrf_token": token}, follow_redirects=True)
     assert "同意书已更新" in answer.text
     assert stored(Consent) is None
@@ -89,8 +94,8 @@ def test_enrol_page_needs_consent_and_carries_the_api_urls(client, auth, trainee
     blocked = client.get(f"{url}/enrol", follow_redirects=True)
     assert "须先记录学员对人脸识别的同意" in blocked.text
     token = csrf_token_from(client.get(url).text)
-    client.post(f"{url}/consent", data={"version": DEFAULT_CONSENT_VERSION, "method": "on_screen",
-                                        "agree": "y", "csrf_token": token})
+    client.post(f"{url}/consent", data={"version": DEFAULT_CONSENT_VERSION, "method": "paper",
+                                        "paper_reference": "纸质同意书 2026-001", "agree": "y", "csrf_token": token})
     page = client.get(f"{url}/enrol")
     assert page.status_code == 200 and "getUserMedia" not in page.text  # the script is a static file
     assert f'data-check-url="/api/trainees/{trainee.id}/face/check"' in page.text

@@ -21,6 +21,7 @@ from app.services.resident_id import mask_resident_id
 from app.services.trace import LearnerTrace
 from app.web.audit.exports import trace_pdf
 from tests.attendance_helpers import backdate_check_in, live_frames, running_class, still_photo, trainee_with_face
+from tests.conftest import csrf_token_from
 from tests.factories import PASSWORD, make_catalogue, make_trainee, make_user
 from tests.tamper import behind_the_back
 
@@ -36,7 +37,7 @@ def history(app):
     other = make_trainee("李乙", actor=admin)
     institution, occupation, programme = make_catalogue(admin)
     klass = running_class(admin, instructor, [trainee, other], institution=institution, programme=programme)
-    certificate = add_certificate(admin, trainee.id, occupation.id, "level_5", "CERT-001", date(2025, 3, 1), "人社局")
+    certificate = add_certificate(admin, trainee.id, occupation.id, "level_5", "S000044000001213000001", date(2025, 3, 1), "人社局")
     enrolment = db.session.scalar(select(Enrolment).where(Enrolment.trainee_id == trainee.id))
     grant_exemption(admin, enrolment.id, certificate.id, 8, "持初级证书免修安全课")
     assert not attendance.check_alternative(instructor, trainee.id, "check_in").accepted
@@ -58,14 +59,30 @@ def history(app):
 def test_search_by_full_id_or_name_shows_masked_ids(client, auth, history):
     trainee = history["trainee"]
     auth.login("auditor", PASSWORD)
-    page = client.get("/audit/trainees", query_string={"q": trainee.id_number}).text
+    form = client.get("/audit/trainees").text
+    token = csrf_token_from(form)
+
+    def search(q):
+        return client.post("/audit/trainees", data={"q": q, "csrf_token": token}).text
+
+    assert 'method="post"' in form
+    page = search(trainee.id_number)
     assert "张甲" in page and mask_resident_id(trainee.id_number) in page
     results = page[page.index('id="trace-results"'):]
     assert trainee.id_number not in results
     assert "李乙" not in page
-    assert client.get("/audit/trainees", query_string={"q": trainee.id_number[:10]}).text.count("/audit/trainees/") == 0
-    page = client.get("/audit/trainees", query_string={"q": "乙"}).text
+    assert search(trainee.id_number[:10]).count("/audit/trainees/") == 0
+    page = search("乙")
     assert "李乙" in page and "张甲" not in page
+    full_width = trainee.id_number.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    assert "张甲" in search(full_width)
+
+
+def test_full_id_numbers_are_not_searched_from_the_url(client, auth, history):
+    """A ?q= in the address would put the full number in logs and history: it is ignored."""
+    auth.login("auditor", PASSWORD)
+    page = client.get("/audit/trainees", query_string={"q": history["trainee"].id_number}).text
+    assert 'id="trace-results"' not in page and "张甲" not in page
 
 
 def test_trace_shows_the_whole_history_newest_last(client, auth, history):
@@ -166,7 +183,7 @@ def test_a_long_trace_runs_over_several_pdf_pages(app):
 def test_withdrawn_consent_keeps_the_face_enrolment_in_the_trace(client, auth, history):
     trainee = history["trainee"]
     admin = db.session.scalar(select(User).where(User.username == "admin"))
-    assert withdraw_consent(admin, trainee.id) == 1  # the template is deleted
+    assert withdraw_consent(admin, trainee.id, "撤回书 2026-001") == 1  # the template is deleted
     auth.login("auditor", PASSWORD)
     page = client.get(f"/audit/trainees/{trainee.id}").text
     assert 'data-kind="face_enrolment"' in page and 'data-kind="consent_withdrawn"' in page

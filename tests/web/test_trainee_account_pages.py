@@ -64,6 +64,7 @@ def test_registration_shows_the_slip_once_and_the_trainee_activates_from_the_sig
 def test_an_activated_trainee_sees_only_their_own_record(client, auth, world):
     admin, institution, programme, instructor = world
     mine, other = make_trainee("孙八"), make_trainee("周九")
+    mine.registered_by_institution_id = other.registered_by_institution_id = institution.id
     make_class(admin, institution, programme, instructor, [mine, other])
     auth.login("instructor", PASSWORD)
     slip = _post(client, f"/trainees/{mine.id}", f"/trainees/{mine.id}/activation-code", {})

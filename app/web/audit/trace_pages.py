@@ -1,5 +1,6 @@
-"""The auditor's learner trace: `/audit/trainees?q=` finds a trainee by full resident ID or
-name; `/audit/trainees/<id>` shows the whole history with a chart of verified hours per day and
+"""The auditor's learner trace: `POST /audit/trainees` (field ``q``) finds a trainee by full
+resident ID or name — by POST so that full ID numbers never appear in URLs, browser history or
+access logs; `/audit/trainees/<id>` shows the whole history with a chart of verified hours per day and
 the integrity result; `…/trace.xlsx` and `…/trace.pdf` export it. Every opening is audited."""
 from __future__ import annotations
 
@@ -36,11 +37,12 @@ def hours_chart(days: list) -> dict:
             "height": height + 40, "top": f"{top:.1f}"}
 
 
-@bp.route("/trainees")
+@bp.route("/trainees", methods=["GET", "POST"])
 @role_required(*AUDITORS)
 def search():
-    """Find trainees by the full resident ID (exact) or part of the name; IDs shown masked."""
-    query = request.args.get("q", "").strip()
+    """GET: the search form (a ``?q=`` is ignored). POST: find trainees by the full resident ID
+    (exact) or part of the name; IDs shown masked."""
+    query = request.form.get("q", "").strip() if request.method == "POST" else ""
     results = search_trainees(db.session, query)
     return render_template("audit/search.html", query=query, mask=mask_resident_id,
                            results=results)

@@ -4,8 +4,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, StringField, SubmitField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length
 
+# staff record consent only from the signed paper form: on-screen consent is the trainee's own
 METHOD_CHOICES = (
-    ("on_screen", _l("The trainee read the text on this screen and agreed")),
     ("paper", _l("The trainee signed the paper form")),
 )
 
@@ -16,8 +16,9 @@ class ConsentForm(FlaskForm):
     version = HiddenField(validators=[DataRequired()])
     # rendered as radio buttons by the template (METHOD_CHOICES); a plain field with AnyOf
     # avoids WTForms' choices API, whose tuple form is deprecated in 3.3 and absent before it
-    method = StringField(_l("How consent was given"), default="on_screen",
+    method = StringField(_l("How consent was given"), default="paper",
                          validators=[InputRequired(), AnyOf(("on_screen", "paper"))])
+    paper_reference = StringField(_l("Reference of the signed form"), validators=[Length(max=100)])
     agree = BooleanField(_l("I have read the text above and agree to face recognition"),
                          validators=[DataRequired()])
     submit = SubmitField(_l("Record consent"))
@@ -33,7 +34,9 @@ class MyConsentForm(FlaskForm):
 
 
 class WithdrawForm(FlaskForm):
-    """Withdraw consent; the template is deleted at once."""
+    """Withdraw consent; the template is deleted at once (staff give the signed form's reference)."""
+
+    paper_reference = StringField(_l("Reference of the signed form"), validators=[Length(max=100)])
 
     submit = SubmitField(_l("Withdraw consent and delete the face data"))
 

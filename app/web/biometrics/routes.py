@@ -85,7 +85,7 @@ def record_consent(trainee_id):
         _form_problem(form)
         return redirect(_overview_url(trainee_id))
     return _run(lambda: consent_service.give_consent(current_user, trainee_id, form.version.data,
-                                                     form.method.data),
+                                                     form.method.data, form.paper_reference.data or ""),
                 _("Consent recorded."), trainee_id)
 
 
@@ -107,8 +107,12 @@ def give_my_consent():
 @role_required(*STAFF)
 @for_trainee
 def withdraw_consent(trainee_id):
-    """Withdraw consent; the face template is deleted in the same step."""
-    return _run(lambda: consent_service.withdraw_consent(current_user, trainee_id),
+    """Record a signed paper withdrawal (its reference); the face template is deleted in the same step."""
+    form = WithdrawForm()
+    if not form.validate_on_submit():
+        _form_problem(form)
+        return redirect(_overview_url(trainee_id))
+    return _run(lambda: consent_service.withdraw_consent(current_user, trainee_id, form.paper_reference.data or ""),
                 _("Consent withdrawn; the face data has been deleted."), trainee_id)
 
 

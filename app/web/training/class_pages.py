@@ -22,6 +22,7 @@ from app.services import policy
 from app.services.classes import (LOCAL_TZ, ClassApplication, SessionInput, draft_class,
                                   get_class_or_404, get_enrolment_or_404, review_class, revise_class,
                                   submit_class, withdraw_class)
+from app.services.resident_id import normalise_id_number
 from app.services.roster import import_roster, read_rows
 from app.web.access import STAFF, role_required
 from app.web.forms import act_then_redirect, field, flash_refusal, int_field, raise_if, uuid_field
@@ -59,7 +60,7 @@ def parse_session_lines(text: str, errors: dict) -> list[SessionInput]:
 
 
 def _trainee_ids(text: str, errors: dict) -> list[uuid.UUID]:
-    numbers = [n.strip().upper() for n in re.split(r"[\s,，;；]+", text) if n.strip()]
+    numbers = [normalise_id_number(n) for n in re.split(r"[\s,，;；]+", text) if n.strip()]
     found = dict(db.session.execute(select(Trainee.id_number, Trainee.id)
                                     .where(Trainee.id_number.in_(numbers))).all())
     if unknown := [n for n in numbers if n not in found]:
@@ -223,4 +224,4 @@ def grant_exemption_view(enrolment_id: uuid.UUID):
     def act():
         raise_if(errors)
         grant_exemption(current_user, enrolment_id, certificate_id, hours, field("reason"))
-    return _back_to_class(enrolment.class_id, act, _("Exemption granted."))
+    return _back_to_class(enrolment.class_id, act, _("Exemption granted; it takes effect once a reviewer confirms it."))
