@@ -11,10 +11,9 @@ from app.extensions import db
 from app.models import AuditEntry, HoursEntry, PresenceInterval, Role
 from app.models.base import utcnow
 from app.services import attendance
-from app.services.consent import arrange_alternative_verification
 from app.services.integrity import check_integrity
 from tests.attendance_helpers import running_class
-from tests.factories import make_trainee, make_user
+from tests.factories import arrange_confirmed_alternative, make_trainee, make_user
 from tests.tamper import behind_the_back
 
 
@@ -25,7 +24,7 @@ def day(app):
     admin, instructor = make_user(Role.ADMIN), make_user(Role.INSTRUCTOR)
     trainee = make_trainee("张甲", actor=admin)
     running_class(admin, instructor, [trainee])
-    arrange_alternative_verification(admin, trainee.id, "本人拒绝人脸识别")
+    arrange_confirmed_alternative(admin, trainee.id, "本人拒绝人脸识别")
     assert attendance.check_alternative(instructor, trainee.id, "check_in").accepted
     db.session.execute(update(PresenceInterval).values(opened_at=utcnow() - timedelta(minutes=25)))
     db.session.commit()
