@@ -96,3 +96,12 @@ def on_roster_of(admin: User, instructor: User, *trainees):
         trainee.registered_by_institution_id = institution.id
     db.session.commit()
     return make_class(admin, institution, programme, instructor, list(trainees))
+
+
+def arrange_confirmed_alternative(actor: User, trainee_id, reason: str = "本人拒绝人脸识别"):
+    """An ID-card arrangement made by ``actor`` and confirmed by a (new) reviewer."""
+    from app.services.consent import arrange_alternative_verification, confirm_alternative_verification
+
+    arrangement = arrange_alternative_verification(actor, trainee_id, reason)
+    return confirm_alternative_verification(make_user(Role.REVIEWER, username=f"reviewer-{next(_serial)}"),
+                                            arrangement.id)

@@ -59,7 +59,7 @@ REASONS = {
     "present_elsewhere": _l("You are checked in to another session. Check out there first."),
     "already_checked_in": _l("You are already checked in to this session."),
     "not_checked_in": _l("You are not checked in, so you cannot check out."),
-    "no_arrangement": _l("This trainee has no ID-card verification arrangement."),
+    "no_arrangement": _l("This trainee has no ID-card verification arrangement confirmed by a reviewer."),
     "not_studying": _l("You have not started online study."),
     "clock_skew": _l("The clock of this device is wrong. Set its date and time correctly and try again."),
     "roll_call_missed": _l("The face roll-call was not answered in time: study time is paused until your face is verified again."),
@@ -371,7 +371,7 @@ def check_at_kiosk(kiosk: Kiosk, purpose: str, nonce: str, frames: Sequence[byte
 
 def check_alternative(actor: User, trainee_id, purpose: str, note: str = "") -> Attempt:
     """An instructor checks a trainee in or out by the ID card, for trainees with that
-    arrangement (no face processed). Counted separately as ``alternative``.
+    arrangement, confirmed by a reviewer (no face processed). Counted separately as ``alternative``.
 
     Raises:
         PermissionDeniedError: not an instructor or admin. ValidationError: bad purpose.
@@ -388,9 +388,9 @@ def check_alternative(actor: User, trainee_id, purpose: str, note: str = "") -> 
         if not can_act_for_trainee(session, actor, trainee_id):
             raise PermissionDeniedError(_("Only the institution's own instructors may do this."))
         _lock_trainee(session, trainee_id)
-        arranged = session.scalar(select(AlternativeVerification.id).where(
+        arranged = session.scalar(select(AlternativeVerification.confirmed_at).where(
             AlternativeVerification.trainee_id == trainee_id, AlternativeVerification.ended_at.is_(None)))
-        reason = "" if arranged else "no_arrangement"
+        reason = "" if arranged else "no_arrangement"  # none, or not yet confirmed by a reviewer
         enrolment = cs = None
         if not reason and purpose == Purpose.CHECK_IN:
             enrolment, cs, reason = _current_session(session, trainee_id, now, purpose)

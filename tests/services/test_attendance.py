@@ -17,7 +17,7 @@ from app.models.base import utcnow
 from app.services import attendance, kiosks
 from app.services._tx import transaction
 from app.services.audit import verify_chain
-from app.services.consent import arrange_alternative_verification
+from app.services.consent import arrange_alternative_verification, confirm_alternative_verification
 from lrs.storage.tables import Statement
 from tests.attendance_helpers import live_frames, running_class, still_photo, trainee_with_face
 from tests.factories import make_user
@@ -220,7 +220,11 @@ def test_alternative_id_card_check_is_recorded_and_counted_separately(world):
     trainee = world["trainee"]
     refused = attendance.check_alternative(world["instructor"], trainee.id, "check_in")
     assert refused.reason == "no_arrangement"
-    arrange_alternative_verification(world["admin"], trainee.id, "本人拒绝人脸识别")
+    arrangement = arrange_alternative_verification(world["admin"], trainee.id, "本人拒绝人脸识别")
+    pending = attendance.check_alternative(world["instructor"], trainee.id, "check_in", "身份证核验")
+    assert pending.reason == "no_arrangement"  # not before a reviewer confirms it
+    assert fresh(PresenceInterval) == 0
+    confirm_alternative_verification(make_user(Role.REVIEWER, username="second-person"), arrangement.id)
     attempt = attendance.check_alternative(world["instructor"], trainee.id, "check_in", "身份证核验")
     assert attempt.accepted
     db.session.execute(update(PresenceInterval).values(opened_at=utcnow() - timedelta(minutes=20)))

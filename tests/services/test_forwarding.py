@@ -19,13 +19,12 @@ from app.models import ForwardedStatement, Role
 from app.models.base import utcnow
 from app.services import attendance, xapi_records
 from app.services._tx import transaction
-from app.services.consent import arrange_alternative_verification
 from app.services.forwarding import forward_pending
 from lrs.auth import SecretHasher
 from lrs.storage.tables import Statement
 from tests.attendance_helpers import running_class
 from tests.conftest import build_app
-from tests.factories import make_trainee, make_user
+from tests.factories import arrange_confirmed_alternative, make_trainee, make_user
 from tests.fixtures.serving import served
 from tests.lrs.factories import make_credential
 
@@ -115,7 +114,7 @@ def test_a_checked_in_and_out_day_arrives_once_with_the_same_ids(receiver):
     admin, instructor = make_user(Role.ADMIN), make_user(Role.INSTRUCTOR)
     trainee = make_trainee(actor=admin)
     running_class(admin, instructor, [trainee])
-    arrange_alternative_verification(admin, trainee.id, "本人拒绝人脸识别")
+    arrange_confirmed_alternative(admin, trainee.id, "本人拒绝人脸识别")
     assert attendance.check_alternative(instructor, trainee.id, "check_in").accepted
     assert attendance.check_alternative(instructor, trainee.id, "check_out").accepted
     written = statement_ids() - before

@@ -13,10 +13,9 @@ from app.services import hours
 from app.services._tx import transaction
 from app.models.base import utcnow
 from app.services import attendance
-from app.services.consent import arrange_alternative_verification
 from app.services.integrity import check_integrity
 from tests.attendance_helpers import backdate_check_in, running_class
-from tests.factories import make_trainee, make_user
+from tests.factories import arrange_confirmed_alternative, make_trainee, make_user
 from tests.tamper import behind_the_back, delete_statement, set_statement_minutes
 
 
@@ -27,7 +26,7 @@ def day(app):
     admin, instructor = make_user(Role.ADMIN), make_user(Role.INSTRUCTOR)
     trainee = make_trainee("张甲", actor=admin)
     running_class(admin, instructor, [trainee])
-    arrange_alternative_verification(admin, trainee.id, "本人拒绝人脸识别")
+    arrange_confirmed_alternative(admin, trainee.id, "本人拒绝人脸识别")
     assert attendance.check_alternative(instructor, trainee.id, "check_in").accepted
     backdate_check_in(25)
     out = attendance.check_alternative(instructor, trainee.id, "check_out")
@@ -128,7 +127,7 @@ def test_a_forgotten_check_out_closed_by_the_scheduler_verifies(app, runner, out
     admin, instructor = make_user(Role.ADMIN), make_user(Role.INSTRUCTOR)
     trainee = make_trainee("张甲", actor=admin)
     running_class(admin, instructor, [trainee])
-    arrange_alternative_verification(admin, trainee.id, "本人拒绝人脸识别")
+    arrange_confirmed_alternative(admin, trainee.id)
     assert attendance.check_alternative(instructor, trainee.id, "check_in").accepted
     backdate_check_in(40 if outside_the_window else 120)
     now = utcnow()
@@ -156,7 +155,7 @@ def long_day(app):
     running_class(admin, instructor, [trainee], start=utcnow() - timedelta(hours=11), minutes=12 * 60)
     refused = attendance.check_alternative(instructor, trainee.id, "check_in")
     assert not refused.accepted
-    arrange_alternative_verification(admin, trainee.id, "本人拒绝人脸识别")
+    arrange_confirmed_alternative(admin, trainee.id)
     entries = []
     for minutes in (3, 30):
         assert attendance.check_alternative(instructor, trainee.id, "check_in").accepted

@@ -9,12 +9,11 @@ from sqlalchemy import delete, select, text, update
 from app.extensions import db
 from app.models import AuditEntry, FaceVerification, HoursEntry, PresenceInterval, Role
 from app.services import attendance, hours
-from app.services.consent import arrange_alternative_verification
 from app.services.reconciliation import Scope, find_differences, reconcile
 from app.xapi_profile import VERBS
 from lrs.storage.tables import Statement
 from tests.attendance_helpers import backdate_check_in, running_class
-from tests.factories import make_trainee, make_user
+from tests.factories import arrange_confirmed_alternative, make_trainee, make_user
 from tests.ledger_guard import ledger_guard_lifted
 
 
@@ -29,7 +28,7 @@ def day(app):
     assert not attendance.check_alternative(instructor, first.id, "check_in").accepted  # no arrangement
     entries = []
     for trainee in (first, second):
-        arrange_alternative_verification(admin, trainee.id, "本人拒绝人脸识别")
+        arrange_confirmed_alternative(admin, trainee.id, "本人拒绝人脸识别")
         assert attendance.check_alternative(instructor, trainee.id, "check_in").accepted
         backdate_check_in(25, trainee.id)
         out = attendance.check_alternative(instructor, trainee.id, "check_out")

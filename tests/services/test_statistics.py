@@ -12,9 +12,8 @@ from app.queries.statistics import year_statistics
 from app.services import attendance
 from app.services.catalogue import create_listed_entry, create_programme
 from app.services.classes import LOCAL_TZ
-from app.services.consent import arrange_alternative_verification
 from tests.attendance_helpers import live_frames, running_class, still_photo, trainee_with_face
-from tests.factories import PASSWORD, make_catalogue, make_trainee, make_user
+from tests.factories import PASSWORD, arrange_confirmed_alternative, make_catalogue, make_trainee, make_user
 
 THIS_YEAR = datetime.now(LOCAL_TZ).year
 TARGETS = {"employment": 150_000, "entrepreneurship": 20_000, "high_skill": 30_000, "apprenticeship": 20_000}
@@ -51,7 +50,7 @@ def year(app):
     assert not check(user, still_photo()).accepted
     assert check(user).accepted
     assert not attendance.check_alternative(instructor, second.id, "check_in").accepted
-    arrange_alternative_verification(admin, second.id, "本人拒绝人脸识别")
+    arrange_confirmed_alternative(admin, second.id, "本人拒绝人脸识别")
     assert attendance.check_alternative(instructor, second.id, "check_in").accepted
     db.session.rollback()
     return {"a": inst_a.name, "b": inst_b.name}

@@ -16,13 +16,13 @@ from app.queries.trace import Subject, TraceEvent
 from app.services import attendance, hours, study
 from app.services._tx import transaction
 from app.services.certificates import add_certificate, grant_exemption
-from app.services.consent import arrange_alternative_verification, withdraw_consent
+from app.services.consent import withdraw_consent
 from app.services.resident_id import mask_resident_id
 from app.services.trace import LearnerTrace
 from app.web.audit.exports import trace_pdf
 from tests.attendance_helpers import backdate_check_in, live_frames, running_class, still_photo, trainee_with_face
 from tests.conftest import csrf_token_from
-from tests.factories import PASSWORD, make_catalogue, make_trainee, make_user
+from tests.factories import PASSWORD, arrange_confirmed_alternative, make_catalogue, make_trainee, make_user
 from tests.tamper import behind_the_back
 
 
@@ -43,7 +43,7 @@ def history(app):
     assert not attendance.check_alternative(instructor, trainee.id, "check_in").accepted
     credits = {}
     for person in (trainee, other):
-        arrange_alternative_verification(admin, person.id, "本人拒绝人脸识别")
+        arrange_confirmed_alternative(admin, person.id, "本人拒绝人脸识别")
         assert attendance.check_alternative(instructor, person.id, "check_in").accepted
         backdate_check_in(25, person.id)
         out = attendance.check_alternative(instructor, person.id, "check_out")
