@@ -11,12 +11,11 @@ from app.extensions import db
 from app.models import Role
 from app.services import attendance, subsidy_export
 from app.services.checkpoints import create_checkpoint
-from app.services.consent import arrange_alternative_verification
 from app.services.document_stamps import MARK, check_document, qr_svg
 from app.services.trace import open_trace
 from app.web.audit.exports import trace_pdf, trace_xlsx
 from tests.attendance_helpers import backdate_check_in, running_class
-from tests.factories import make_trainee, make_user
+from tests.factories import arrange_confirmed_alternative, make_trainee, make_user
 from tests.subsidy_helpers import claimed_class
 from tests.tamper import behind_the_back
 
@@ -49,7 +48,7 @@ def clean_export(app, tmp_path):
     admin, instructor = make_user(Role.ADMIN), make_user(Role.INSTRUCTOR)
     trainee = make_trainee("张甲", actor=admin)
     running_class(admin, instructor, [trainee])
-    arrange_alternative_verification(admin, trainee.id, "本人拒绝人脸识别")
+    arrange_confirmed_alternative(admin, trainee.id)
     assert attendance.check_alternative(instructor, trainee.id, "check_in").accepted
     backdate_check_in(25)
     assert attendance.check_alternative(instructor, trainee.id, "check_out").accepted
