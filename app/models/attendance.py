@@ -37,6 +37,7 @@ class VerificationMode(enum.StrEnum):
     PERSONAL = "personal"
     KIOSK = "kiosk"
     ALTERNATIVE = "alternative"
+    APPEAL = "appeal"              # minutes made up by an approved appeal (counted separately)
 
 
 class Decision(enum.StrEnum):

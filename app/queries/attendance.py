@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from app.models import (CheckInLock, Decision, Enrolment, FaceVerification, HoursEntry,
+from app.models import (CheckInLock, ClassSession, Decision, Enrolment, FaceVerification, HoursEntry,
                         PresenceInterval, Trainee, VerificationMode)
 
 
@@ -62,3 +63,15 @@ def list_active_locks(session: Session, trainee_ids) -> dict[uuid.UUID, CheckInL
     """Trainees among ``trainee_ids`` locked out of self check-in now."""
     return {lock.trainee_id: lock for lock in session.scalars(
         select(CheckInLock).where(CheckInLock.trainee_id.in_(trainee_ids), CheckInLock.unlocked_at.is_(None)))}
+
+
+def list_my_past_sessions(session: Session, user_id, days: int = 14) -> list[tuple[Enrolment, ClassSession]]:
+    """The sessions of the user's enrolments that began in the last ``days`` days, newest first
+    (what an appeal may name)."""
+    now = datetime.now(timezone.utc)
+    return session.execute(
+        select(Enrolment, ClassSession).join(ClassSession, ClassSession.class_id == Enrolment.class_id)
+        .join(Trainee, Trainee.id == Enrolment.trainee_id)
+        .where(Trainee.user_id == user_id, ClassSession.starts_at <= now,
+               ClassSession.starts_at >= now - timedelta(days=days))
+        .order_by(ClassSession.starts_at.desc())).all()

@@ -282,6 +282,8 @@ def answer_roll_call(actor: User, nonce: str, frames: Sequence[bytes], device: s
             else:
                 if state.paused:  # accrual resumes from this verified face
                     state.last_heartbeat_at = now
+                if state.pause_reason in ("roll_call_failed", "roll_call_missed"):  # held for review
+                    state.risk_signals = sorted({*(state.risk_signals or []), "roll_call_failed_then_passed"})
                 if state.next_roll_call_at is not None and state.next_roll_call_at <= now:
                     state.next_roll_call_at = _next_roll_call(interval, now)
                 state.paused, state.pause_reason = False, ""

@@ -92,6 +92,12 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /classes/<uuid:class_id>/attendance": STAFF,
     "GET /classes/<uuid:class_id>/sessions/<uuid:session_id>/log": STAFF,
     "POST /classes/<uuid:class_id>/attendance/unlock/<uuid:trainee_id>": ACTORS,
+    "GET /classes/<uuid:class_id>/held": ACTORS,
+    "GET /classes/<uuid:class_id>/appeals": ACTORS,
+    "POST /classes/<uuid:class_id>/appeals/<uuid:appeal_id>/decide": ACTORS,
+    "GET /me/appeals": TRAINEE,
+    "POST /me/appeals": TRAINEE,
+    "POST /classes/<uuid:class_id>/held/decide": ACTORS,
     "POST /classes/<uuid:class_id>/attendance/reverse/<uuid:entry_id>": ACTORS,
     "POST /classes/<uuid:class_id>/attendance/alternative/<uuid:trainee_id>": ACTORS,
     # biometrics (pages)
