@@ -42,13 +42,13 @@ def upgrade():
         sa.Column('decided_by_id', sa.Uuid(), nullable=True),
         sa.Column('decision_reason', sa.Text(), nullable=False),
         sa.Column('decision_statement_id', sa.Uuid(), nullable=True),
-        sa.ForeignKeyConstraint(['entry_id'], ['hours_ledger.id']),
-        sa.ForeignKeyConstraint(['enrolment_id'], ['enrolments.id']),
-        sa.ForeignKeyConstraint(['class_id'], ['training_classes.id']),
-        sa.ForeignKeyConstraint(['interval_id'], ['presence_intervals.id']),
-        sa.ForeignKeyConstraint(['decided_by_id'], ['users.id']),
-        sa.PrimaryKeyConstraint('id'),
-        sa.UniqueConstraint('entry_id'),
+        sa.ForeignKeyConstraint(['entry_id'], ['hours_ledger.id'], name=op.f('fk_held_hours_entry_id_hours_ledger')),
+        sa.ForeignKeyConstraint(['enrolment_id'], ['enrolments.id'], name=op.f('fk_held_hours_enrolment_id_enrolments')),
+        sa.ForeignKeyConstraint(['class_id'], ['training_classes.id'], name=op.f('fk_held_hours_class_id_training_classes')),
+        sa.ForeignKeyConstraint(['interval_id'], ['presence_intervals.id'], name=op.f('fk_held_hours_interval_id_presence_intervals')),
+        sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'], name=op.f('fk_held_hours_decided_by_id_users')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_held_hours')),
+        sa.UniqueConstraint('entry_id', name=op.f('uq_held_hours_entry_id')),
     )
     op.create_index('ix_held_hours_enrolment_id', 'held_hours', ['enrolment_id'])
     op.create_index('ix_held_hours_class_id', 'held_hours', ['class_id'])
@@ -72,13 +72,13 @@ def upgrade():
         sa.Column('method', sa.String(length=20), nullable=False),
         sa.Column('decision_note', sa.Text(), nullable=False),
         sa.Column('interval_id', sa.Uuid(), nullable=True),
-        sa.ForeignKeyConstraint(['trainee_id'], ['trainees.id']),
-        sa.ForeignKeyConstraint(['enrolment_id'], ['enrolments.id']),
-        sa.ForeignKeyConstraint(['class_id'], ['training_classes.id']),
-        sa.ForeignKeyConstraint(['session_id'], ['class_sessions.id']),
-        sa.ForeignKeyConstraint(['decided_by_id'], ['users.id']),
-        sa.ForeignKeyConstraint(['interval_id'], ['presence_intervals.id']),
-        sa.PrimaryKeyConstraint('id'),
+        sa.ForeignKeyConstraint(['trainee_id'], ['trainees.id'], name=op.f('fk_appeals_trainee_id_trainees')),
+        sa.ForeignKeyConstraint(['enrolment_id'], ['enrolments.id'], name=op.f('fk_appeals_enrolment_id_enrolments')),
+        sa.ForeignKeyConstraint(['class_id'], ['training_classes.id'], name=op.f('fk_appeals_class_id_training_classes')),
+        sa.ForeignKeyConstraint(['session_id'], ['class_sessions.id'], name=op.f('fk_appeals_session_id_class_sessions')),
+        sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'], name=op.f('fk_appeals_decided_by_id_users')),
+        sa.ForeignKeyConstraint(['interval_id'], ['presence_intervals.id'], name=op.f('fk_appeals_interval_id_presence_intervals')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_appeals')),
     )
     for column in ('trainee_id', 'enrolment_id', 'class_id'):
         op.create_index(f'ix_appeals_{column}', 'appeals', [column])
