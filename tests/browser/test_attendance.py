@@ -200,3 +200,59 @@ def test_a_study_page_open_past_its_token_lifetime_keeps_counting_and_ends_norma
         with app.app_context():
             entry = db.session.scalar(select(HoursEntry))
             assert entry is not None and entry.rule["study_counted_minutes"] == entry.minutes
+
+
+@pytest.fixture(scope="module")
+def appeal_server(tmp_path_factory, face_model_dir_module):
+    """A fresh demo app (no presence recorded yet) for the appeal walk."""
+    app, class_id = _attendance_app(tmp_path_factory.mktemp("appeal"), face_model_dir_module)
+    with served(app) as url:
+        yield app, url, class_id
+
+
+@pytest.fixture
+def appeal_page(browser, appeal_server):
+    with open_page(browser, appeal_server[1]) as page:
+        yield page
+
+
+def test_an_appeal_walks_from_the_trainee_page_to_approval_and_credited_minutes(appeal_page, appeal_server):
+    from app.clock import LOCAL_TZ
+    from app.models import Appeal, Enrolment, HoursEntry, Trainee
+    app, _url, class_id = appeal_server
+    with app.app_context():
+        start = db.session.scalar(select(ClassSession.starts_at).where(ClassSession.class_id == class_id,
+                                                                       ClassSession.online.is_(True)))
+    page = appeal_page
+    sign_in(page, "trainee")
+    page.goto("/me/study")
+    page.locator("#appeals-link").click()
+    page.wait_for_url("**/me/appeals")
+    form = page.locator("#appeal-form")
+    with app.app_context():  # the online session of the demo class
+        enrolment_id = db.session.scalar(select(Enrolment.id).join(Trainee, Trainee.id == Enrolment.trainee_id)
+                                         .join(User, User.id == Trainee.user_id)
+                                         .where(User.username == "trainee", Enrolment.class_id == class_id))
+        session_id = db.session.scalar(select(ClassSession.id).where(ClassSession.class_id == class_id,
+                                                                     ClassSession.online.is_(True)))
+    form.locator("select[name='slot']").select_option(f"{enrolment_id}:{session_id}")
+    form.locator("select[name='missed']").select_option("roll_call")
+    form.locator("select[name='category']").select_option("face")
+    form.locator("input[name='from']").fill((start + timedelta(minutes=5)).astimezone(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M"))
+    form.locator("input[name='to']").fill((start + timedelta(minutes=25)).astimezone(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M"))
+    form.locator("textarea[name='statement']").fill("戴眼镜反光，人脸点名一直失败")
+    form.get_by_role("button", name="提交申诉").click()
+    page.locator("#my-appeals li[data-status='pending']").wait_for()
+    page.context.clear_cookies()
+    sign_in(page, "instructor")
+    page.goto(f"/classes/{class_id}/appeals")
+    row = page.locator("#appeals tr[data-status='pending']")
+    assert "戴眼镜反光" in row.inner_text()
+    row.locator("select[name='method']").select_option("witnessed_face")
+    row.locator("input[name='note']").fill("当面核验人脸通过")
+    row.get_by_role("button", name="批准").click()
+    page.locator("#appeals tr[data-status='approved']").wait_for()
+    with app.app_context():
+        appeal = db.session.scalar(select(Appeal))
+        entry = db.session.scalar(select(HoursEntry).where(HoursEntry.interval_id == appeal.interval_id))
+        assert appeal.status == "approved" and entry.minutes == 20 and entry.mode == "appeal"
