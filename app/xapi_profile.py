@@ -9,6 +9,7 @@ VERBS = {
     "checked-out": (f"{PROFILE}/verbs/checked-out", "checked out"),
     "credited": (f"{PROFILE}/verbs/credited-hours", "credited hours"),
     "reversed": (f"{PROFILE}/verbs/reversed-hours", "reversed hours"),
+    "accepted-held": (f"{PROFILE}/verbs/accepted-held-hours", "accepted held hours"),
     "passed": ("http://adlnet.gov/expapi/verbs/passed", "passed"),
     "failed": ("http://adlnet.gov/expapi/verbs/failed", "failed"),
     "checkpointed": (f"{PROFILE}/verbs/signed-checkpoint", "signed audit checkpoint"),

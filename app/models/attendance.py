@@ -39,6 +39,7 @@ class VerificationMode(enum.StrEnum):
     ALTERNATIVE = "alternative"
     # an instructor's correction of a missed check-out, with reason and evidence (counted separately)
     CORRECTION = "correction"
+    APPEAL = "appeal"              # minutes made up by an approved appeal (counted separately)
 
 
 class Decision(enum.StrEnum):

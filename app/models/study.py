@@ -16,7 +16,7 @@ import enum
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.accounts import enum_column
@@ -67,4 +67,31 @@ class StudyRollCall(UUIDPrimaryKey, Base):
     verification_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("face_verifications.id"))
 
 
-__all__ = ["RollCallOutcome", "StudyRollCall", "StudyState"]
+class HeldStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class HeldHours(UUIDPrimaryKey, Base):
+    """A credit held for review: its ledger entry is written, but its minutes count towards
+    progress and subsidy only once an instructor of the class accepts them; a rejection appends
+    the reversing entry. ``status`` changes once, from pending (a conditional update)."""
+
+    __tablename__ = "held_hours"
+
+    entry_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("hours_ledger.id"), unique=True)
+    enrolment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enrolments.id"), index=True)
+    class_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("training_classes.id"), index=True)
+    interval_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("presence_intervals.id"))
+    minutes: Mapped[int]
+    reasons: Mapped[list] = mapped_column(JSONType, default=list)
+    status: Mapped[HeldStatus] = mapped_column(enum_column(HeldStatus), default=HeldStatus.PENDING)
+    held_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+    decision_statement_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+
+__all__ = ["HeldHours", "HeldStatus", "RollCallOutcome", "StudyRollCall", "StudyState"]

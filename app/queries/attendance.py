@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, aliased
@@ -94,3 +94,15 @@ def list_missed_check_outs(session: Session, class_id) -> list[tuple[PresenceInt
         .where(ClassSession.class_id == class_id, PresenceInterval.close_reason == "no_check_out",
                correction.id.is_(None))
         .order_by(PresenceInterval.opened_at)).all()
+
+
+def list_my_past_sessions(session: Session, user_id, days: int = 14) -> list[tuple[Enrolment, ClassSession]]:
+    """The sessions of the user's enrolments that began in the last ``days`` days, newest first
+    (what an appeal may name)."""
+    now = datetime.now(timezone.utc)
+    return session.execute(
+        select(Enrolment, ClassSession).join(ClassSession, ClassSession.class_id == Enrolment.class_id)
+        .join(Trainee, Trainee.id == Enrolment.trainee_id)
+        .where(Trainee.user_id == user_id, ClassSession.starts_at <= now,
+               ClassSession.starts_at >= now - timedelta(days=days))
+        .order_by(ClassSession.starts_at.desc())).all()

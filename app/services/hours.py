@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 
 from app.clock import LOCAL_TZ
 from app.errors.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
-from app.models import (ClassSession, Enrolment, EntryType, HourRule, HoursEntry, IntervalStatus,
-                        PresenceInterval, StudyState, User, VerificationMode)
+from app.models import (ClassSession, Enrolment, EntryType, HeldHours, HeldStatus, HourRule, HoursEntry,
+                        IntervalStatus, PresenceInterval, StudyState, User, VerificationMode)
 from app.models.base import utcnow
 from app.services import xapi_records
 from app.services._tx import transaction
@@ -173,7 +173,22 @@ def credit_interval(session: Session, interval: PresenceInterval, actor: User | 
     append_audit(session, actor, "hours.credited", entry, {
         "enrolment_id": str(entry.enrolment_id), "interval_id": str(interval.id),
         "minutes": minutes, "kind": entry.kind, "mode": entry.mode.value, "rule": applied})
+    reasons = hold_reasons(study) if study is not None else []
+    if reasons and minutes > 0:
+        held = HeldHours(entry_id=entry.id, enrolment_id=entry.enrolment_id, class_id=klass.id,
+                         interval_id=interval.id, minutes=minutes, reasons=reasons, status=HeldStatus.PENDING,
+                         held_at=now, decision_reason="")
+        session.add(held)
+        session.flush()
+        append_audit(session, actor, "hours.held", held, {"entry_id": str(entry.id), "minutes": minutes,
+                                                          "reasons": reasons})
     return entry
+
+
+def hold_reasons(study: StudyState) -> list[str]:
+    """Why a study's credit must wait for an instructor: its risk signals (a roll-call failed or
+    missed and then passed, a machine-regular heartbeat, no interaction)."""
+    return list(study.risk_signals or [])
 
 
 def close_interval(session: Session, interval: PresenceInterval, closed_at: datetime,
@@ -246,26 +261,39 @@ def reverse_entry(actor: User, entry_id, reason: str) -> HoursEntry:
             raise ConflictError(_("A reversal cannot be reversed."), code="is_reversal")
         if session.scalar(select(HoursEntry.id).where(HoursEntry.reverses_id == entry.id)):
             raise ConflictError(_("This entry was reversed already."), code="already_reversed")
-        now = utcnow()
-        reversal = HoursEntry(at=now, enrolment_id=entry.enrolment_id, entry_type=EntryType.REVERSAL,
-                              minutes=-entry.minutes, kind=entry.kind, mode=entry.mode,
-                              local_day=entry.local_day, reverses_id=entry.id, rule={},
-                              reason=reason, actor_id=actor.id)
-        reversal.statement_id = xapi_records.record(
-            session, "reversed", xapi_records.trainee_agent(enrolment.trainee_id), at=now,
-            enrolment_id=enrolment.id, class_id=enrolment.class_id,
-            extensions={"minutes": -entry.minutes, "reason": reason, "record-id": str(entry.id)},
-            result={"duration": xapi_records.duration(entry.minutes * 60)})
-        session.add(reversal)
-        session.flush()
-        append_audit(session, actor, "hours.reversed", reversal, {
-            "reverses_id": str(entry.id), "minutes": -entry.minutes, "reason": reason})
+        if session.scalar(select(HeldHours.id).where(HeldHours.entry_id == entry.id,
+                                                     HeldHours.status == HeldStatus.PENDING)):
+            raise ConflictError(_("These hours are held for review: accept or reject them in the review queue."),
+                                code="held_for_review")
+        reversal = append_reversal(session, entry, enrolment, actor, reason)
+    return reversal
+
+
+def append_reversal(session: Session, entry: HoursEntry, enrolment: Enrolment, actor: User,
+                    reason: str) -> HoursEntry:
+    """Append the reversing entry of ``entry`` with its statement and audit entry, in the
+    caller's transaction (the caller has checked who may and that it is not reversed yet)."""
+    now = utcnow()
+    reversal = HoursEntry(at=now, enrolment_id=entry.enrolment_id, entry_type=EntryType.REVERSAL,
+                          minutes=-entry.minutes, kind=entry.kind, mode=entry.mode,
+                          local_day=entry.local_day, reverses_id=entry.id, rule={},
+                          reason=reason, actor_id=actor.id)
+    reversal.statement_id = xapi_records.record(
+        session, "reversed", xapi_records.trainee_agent(enrolment.trainee_id), at=now,
+        enrolment_id=enrolment.id, class_id=enrolment.class_id,
+        extensions={"minutes": -entry.minutes, "reason": reason, "record-id": str(entry.id)},
+        result={"duration": xapi_records.duration(entry.minutes * 60)})
+    session.add(reversal)
+    session.flush()
+    append_audit(session, actor, "hours.reversed", reversal, {
+        "reverses_id": str(entry.id), "minutes": -entry.minutes, "reason": reason})
     return reversal
 
 
 @dataclass(frozen=True)
 class Progress:
-    """An enrolment's hours, in minutes: credited − reversed against required − exempted."""
+    """An enrolment's hours, in minutes: credited − reversed − held for review, against
+    required − exempted."""
 
     credited: int
     reversed: int
@@ -274,10 +302,13 @@ class Progress:
     alternative: int
     hour_length: int
     corrected: int = 0  # minutes from instructors' corrections of missed check-outs
+    held: int = 0
+    appealed: int = 0
 
     @property
     def net(self) -> int:
-        return self.credited - self.reversed
+        """Credited minutes that count: neither reversed nor held for review."""
+        return self.credited - self.reversed - self.held
 
     @property
     def needed(self) -> int:
@@ -289,8 +320,8 @@ class Progress:
 
 
 def progress(session: Session, enrolment: Enrolment) -> Progress:
-    """The enrolment's progress (read-only; alternative-verified minutes are counted within the
-    net and reported separately)."""
+    """The enrolment's progress (read-only; alternative-verified and appealed minutes are
+    counted within the net and reported separately)."""
     rows = session.execute(select(HoursEntry.entry_type, HoursEntry.mode, func.sum(HoursEntry.minutes))
                            .where(HoursEntry.enrolment_id == enrolment.id)
                            .group_by(HoursEntry.entry_type, HoursEntry.mode)).all()
@@ -298,8 +329,11 @@ def progress(session: Session, enrolment: Enrolment) -> Progress:
     reversed_ = -sum(m for t, _m, m in rows if t == EntryType.REVERSAL)
     alternative = sum(m for _t, mode, m in rows if mode == VerificationMode.ALTERNATIVE)
     corrected = sum(m for _t, mode, m in rows if mode == VerificationMode.CORRECTION)
+    appealed = sum(m for _t, mode, m in rows if mode == VerificationMode.APPEAL)
+    held = session.scalar(select(func.coalesce(func.sum(HeldHours.minutes), 0)).where(
+        HeldHours.enrolment_id == enrolment.id, HeldHours.status == HeldStatus.PENDING)) or 0
     programme = enrolment.training_class.programme
     rules = rules_for(session, programme.id)
     return Progress(credited, reversed_, programme.required_hours * rules.hour_length,
                     enrolment.exempted_hours * rules.hour_length, alternative, rules.hour_length,
-                    corrected)
+                    corrected, held, appealed)

@@ -31,6 +31,7 @@ from datetime import datetime, time, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -50,6 +51,11 @@ def _cfg(name: str) -> int:
     return int(current_app.config[name])
 
 
+#: Plain words for the pause reasons of study (the others are check-in reasons).
+PAUSE_MESSAGES = {
+    "roll_call_failed": _l("A face roll-call was not passed: study time is paused. Press “Verify my face now” to "
+                           "continue, or ask your instructor if your face keeps failing."),
+}
 #: A heartbeat gap within this share of the previous one (at least 50 ms) counts as "regular";
 #: this many regular gaps in a row is a risk signal (the page jitters its beats on purpose).
 REGULAR_SHARE = 50
@@ -127,7 +133,8 @@ def _expire(session: Session, interval: PresenceInterval, state: StudyState, now
 def _status(state: StudyState, pending: StudyRollCall | None, missed: bool = False) -> dict:
     return {"counted_seconds": state.counted_seconds, "counted_minutes": state.counted_seconds // 60,
             "paused": state.paused, "pause_reason": state.pause_reason,
-            "pause_message": attendance.reason_message(state.pause_reason) if state.pause_reason else "",
+            "pause_message": (str(PAUSE_MESSAGES.get(state.pause_reason) or attendance.reason_message(state.pause_reason))
+                              if state.pause_reason else ""),
             "face_required": state.paused or pending is not None,
             "verified_minutes": state.verified_seconds // 60,
             "roll_call": ({"id": str(pending.id), "deadline": pending.deadline.isoformat(),
@@ -275,6 +282,8 @@ def answer_roll_call(actor: User, nonce: str, frames: Sequence[bytes], device: s
             else:
                 if state.paused:  # accrual resumes from this verified face
                     state.last_heartbeat_at = now
+                if state.pause_reason in ("roll_call_failed", "roll_call_missed"):  # held for review
+                    state.risk_signals = sorted({*(state.risk_signals or []), "roll_call_failed_then_passed"})
                 if state.next_roll_call_at is not None and state.next_roll_call_at <= now:
                     state.next_roll_call_at = _next_roll_call(interval, now)
                 state.paused, state.pause_reason = False, ""

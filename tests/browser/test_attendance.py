@@ -29,10 +29,10 @@ def action_clip(tmp_path_factory):
     return clip
 
 
-@pytest.fixture(scope="module")
-def attendance_server(tmp_path_factory, face_model_dir_module):
-    """The demo app with a session of the demo class running now and the demo trainee's face
-    enrolled; lock-out and rate limits raised (a turn_left challenge cannot pass with this clip)."""
+def _attendance_app(instance, face_model_dir, **overrides):
+    """The demo app with a session of the demo class running now (on site and online) and the
+    demo trainee's face enrolled; lock-out and rate limits raised (a turn_left challenge cannot
+    pass with this clip). Returns the app and the demo class id."""
     from flask_migrate import upgrade
 
     from app.services._tx import transaction
@@ -43,10 +43,9 @@ def attendance_server(tmp_path_factory, face_model_dir_module):
     from tests.attendance_helpers import ENROL_FRAMES, talking_head
     from tests.conftest import build_app
 
-    instance = tmp_path_factory.mktemp("attendance-live")
-    app = build_app(f"sqlite:///{instance / 'live.db'}", instance, FACE_MODEL_DIR=str(face_model_dir_module),
-                    CHECK_IN_LOCK_FAILURES=100, CHECK_IN_RATE_LIMIT="1000 per minute",
-                    STUDY_HEARTBEAT_MS=1000)
+    settings = {"CHECK_IN_LOCK_FAILURES": 100, "CHECK_IN_RATE_LIMIT": "1000 per minute",
+                "STUDY_HEARTBEAT_MS": 1000, **overrides}
+    app = build_app(f"sqlite:///{instance / 'live.db'}", instance, FACE_MODEL_DIR=str(face_model_dir), **settings)
     with app.app_context():
         upgrade()
         seed_demo(DEMO_PASSWORD)
@@ -64,6 +63,12 @@ def attendance_server(tmp_path_factory, face_model_dir_module):
         give_consent(admin, trainee.id, version, "paper", "纸质同意书 2026-001")
         frames = talking_head()
         enrol_face(admin, trainee.id, [frames[i] for i in ENROL_FRAMES])
+    return app, class_id
+
+
+@pytest.fixture(scope="module")
+def attendance_server(tmp_path_factory, face_model_dir_module):
+    app, class_id = _attendance_app(tmp_path_factory.mktemp("attendance-live"), face_model_dir_module)
     with served(app) as url:
         yield app, url, class_id
 
@@ -126,16 +131,19 @@ def test_trainee_studies_online_answers_a_roll_call_and_gets_the_counted_minutes
     # heartbeats (every second here) count the time while the page is visible
     page.mouse.move(10, 10)
     _wait_until(lambda: int(page.locator("#study-status").get_attribute("data-counted") or 0) >= 2)
-    with app.app_context():  # the server makes a roll-call due; the page answers it by itself
+    with app.app_context():  # the server makes a roll-call due; the page alerts the trainee
         db.session.execute(update(StudyState).values(next_roll_call_at=utcnow() - timedelta(seconds=1)))
         db.session.commit()
-    page.locator("#checkin-result[data-purpose='roll_call'][data-state='accepted'], "
-                 "#checkin-result[data-purpose='roll_call'][data-state='refused']").wait_for(timeout=60_000)
-    if page.locator("#checkin-result").get_attribute("data-state") != "accepted":
-        # a failed answer pauses study: the trainee verifies the face again
-        page.locator("#study-status[data-paused='true']").wait_for()
-        _press_until_accepted(page, "立即核验人脸")
+    banner = page.locator("#study-roll-call-banner")
+    banner.wait_for(state="visible")
+    assert "人脸点名" in banner.inner_text() and "秒内" in banner.inner_text()
+    time.sleep(3)  # the page waits for the trainee: nothing is answered by itself
+    assert page.locator("#checkin-result").get_attribute("data-purpose") == "check_in"
+    with app.app_context():
+        assert db.session.scalar(select(StudyRollCall.outcome)) == "pending"
+    _press_until_accepted(page, "立即核验人脸")
     page.locator("#study-status[data-paused='false']").wait_for()
+    assert banner.is_hidden()
     with app.app_context():
         assert db.session.scalar(select(StudyRollCall.outcome)) in ("passed", "failed")
         # as if 20 minutes of study had been counted since a start 30 minutes ago
@@ -157,3 +165,94 @@ def _wait_until(condition, timeout: float = 15.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def short_token_server(tmp_path_factory, face_model_dir_module):
+    """As `attendance_server`, with a CSRF token that lives 6 seconds instead of an hour."""
+    app, class_id = _attendance_app(tmp_path_factory.mktemp("short-token"), face_model_dir_module,
+                                    WTF_CSRF_TIME_LIMIT=6, STUDY_HEARTBEAT_MS=2000)
+    with served(app) as url:
+        yield app, url, class_id
+
+
+def test_a_study_page_open_past_its_token_lifetime_keeps_counting_and_ends_normally(
+        browser, short_token_server, action_clip):
+    from app.models import HoursEntry, StudyState
+    app, url, _class_id = short_token_server
+    with webcam_browser(browser, action_clip) as second, open_page(second, url, 20_000) as page:
+        sign_in(page, "trainee")
+        page.goto("/me/study")
+        assert "已开始学习" in _press_until_accepted(page, "开始学习")
+        page.mouse.move(10, 10)
+        # three token lifetimes of heartbeats (about one every 2 s): the counter keeps moving
+        started = time.monotonic()
+        _wait_until(lambda: int(page.locator("#study-status").get_attribute("data-counted") or 0) >= 18, 90)
+        assert time.monotonic() - started >= 12     # twice the token's lifetime
+        assert page.locator("#study-alert").is_hidden()
+        with app.app_context():
+            assert db.session.scalar(select(StudyState.counted_seconds)) >= 18
+            db.session.rollback()
+        time.sleep(7)                               # the page's first token is long dead
+        text = _press_until_accepted(page, "结束学习")
+        assert "分钟" in text, text
+        page.locator("#study-status[data-state='idle']").wait_for(state="attached")
+        with app.app_context():
+            entry = db.session.scalar(select(HoursEntry))
+            assert entry is not None and entry.rule["study_counted_minutes"] == entry.minutes
+
+
+@pytest.fixture(scope="module")
+def appeal_server(tmp_path_factory, face_model_dir_module):
+    """A fresh demo app (no presence recorded yet) for the appeal walk."""
+    app, class_id = _attendance_app(tmp_path_factory.mktemp("appeal"), face_model_dir_module)
+    with served(app) as url:
+        yield app, url, class_id
+
+
+@pytest.fixture
+def appeal_page(browser, appeal_server):
+    with open_page(browser, appeal_server[1]) as page:
+        yield page
+
+
+def test_an_appeal_walks_from_the_trainee_page_to_approval_and_credited_minutes(appeal_page, appeal_server):
+    from app.clock import LOCAL_TZ
+    from app.models import Appeal, Enrolment, HoursEntry, Trainee
+    app, _url, class_id = appeal_server
+    with app.app_context():
+        start = db.session.scalar(select(ClassSession.starts_at).where(ClassSession.class_id == class_id,
+                                                                       ClassSession.online.is_(True)))
+    page = appeal_page
+    sign_in(page, "trainee")
+    page.goto("/me/study")
+    page.locator("#appeals-link").click()
+    page.wait_for_url("**/me/appeals")
+    form = page.locator("#appeal-form")
+    with app.app_context():  # the online session of the demo class
+        enrolment_id = db.session.scalar(select(Enrolment.id).join(Trainee, Trainee.id == Enrolment.trainee_id)
+                                         .join(User, User.id == Trainee.user_id)
+                                         .where(User.username == "trainee", Enrolment.class_id == class_id))
+        session_id = db.session.scalar(select(ClassSession.id).where(ClassSession.class_id == class_id,
+                                                                     ClassSession.online.is_(True)))
+    form.locator("select[name='slot']").select_option(f"{enrolment_id}:{session_id}")
+    form.locator("select[name='missed']").select_option("roll_call")
+    form.locator("select[name='category']").select_option("face")
+    form.locator("input[name='from']").fill((start + timedelta(minutes=5)).astimezone(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M"))
+    form.locator("input[name='to']").fill((start + timedelta(minutes=25)).astimezone(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M"))
+    form.locator("textarea[name='statement']").fill("戴眼镜反光，人脸点名一直失败")
+    form.get_by_role("button", name="提交申诉").click()
+    page.locator("#my-appeals li[data-status='pending']").wait_for()
+    page.context.clear_cookies()
+    sign_in(page, "instructor")
+    page.goto(f"/classes/{class_id}/appeals")
+    row = page.locator("#appeals tr[data-status='pending']")
+    assert "戴眼镜反光" in row.inner_text()
+    row.locator("select[name='method']").select_option("witnessed_face")
+    row.locator("input[name='note']").fill("当面核验人脸通过")
+    row.get_by_role("button", name="批准").click()
+    page.locator("#appeals tr[data-status='approved']").wait_for()
+    with app.app_context():
+        appeal = db.session.scalar(select(Appeal))
+        entry = db.session.scalar(select(HoursEntry).where(HoursEntry.interval_id == appeal.interval_id))
+        assert appeal.status == "approved" and entry.minutes == 20 and entry.mode == "appeal"

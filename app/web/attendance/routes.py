@@ -5,12 +5,14 @@ kiosk screen (the kiosk's key and secret are typed in once and kept in the tab's
 storage). ``/classes/<uuid>/attendance``: for staff, the roster × sessions grid, a chart of each
 trainee's cumulative hours against the requirement, exceptions and the ledger, with the
 instructor's actions (unlock, reversal with reason, ID-card check); ``…/sessions/<uuid>/log``:
-one session's verifications.
+one session's verifications; ``/classes/<uuid>/held``: the review queue of held hours, with bulk
+accept or reject. ``/me/appeals`` and ``/classes/<uuid>/appeals``: appeals (补签, 申诉), filed by the
+trainee and decided by the class's instructors.
 """
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, time
+from datetime import datetime, time, timezone
 
 from flask import render_template, request, url_for
 from flask_babel import gettext as _
@@ -24,7 +26,7 @@ from app.queries import attendance as queries
 from app.clock import LOCAL_TZ, local_now
 from app.models.base import utcnow
 from app.queries.biometrics import get_trainee_of_user
-from app.services import attendance, hours, policy
+from app.services import appeals, attendance, held_hours, hours, policy
 from app.services.check_out_corrections import correct_missed_check_out
 from app.services.classes import get_class_or_404
 from app.web.access import STAFF, role_required
@@ -67,7 +69,7 @@ def check_in_page():
 def study_page():
     """Online study: start and end with a face check, heartbeats while visible and active, and
     the face roll-calls the server asks for."""
-    return render_template("attendance/study.html")
+    return render_template("attendance/study.html", held=held_hours.mine(current_user))
 
 
 @bp.route("/kiosk")
@@ -185,3 +187,82 @@ def correct_check_out_view(class_id, interval_id):
         correct_missed_check_out(current_user, interval_id, left, request.form.get("reason", ""),
                                  request.form.get("evidence", ""))
     return _back(class_id, act, _("Missed check-out corrected."))
+
+
+@bp.route("/classes/<uuid:class_id>/held")
+@role_required(*STAFF_ACTORS)
+def held_queue(class_id: uuid.UUID):
+    """The class's review queue of held hours, with their evidence; ``?reason=`` filters."""
+    klass = get_class_or_404(db.session, class_id, current_user, policy.can_manage_class)
+    reason = request.args.get("reason") or None
+    items = held_hours.queue(current_user, class_id, reason=reason)
+    return render_template("attendance/held.html", klass=klass, items=items, reason=reason,
+                           reasons=held_hours.REASONS)
+
+
+@bp.route("/classes/<uuid:class_id>/held/decide", methods=["POST"])
+@role_required(*STAFF_ACTORS)
+def decide_held(class_id: uuid.UUID):
+    """Accept or reject the chosen held items (form fields ``held_id`` repeated, ``decision``
+    ``accept``/``reject``, ``reason``)."""
+    accept = request.form.get("decision") == "accept"
+    return act_then_redirect(
+        lambda: held_hours.decide(current_user, [_uuid(v) for v in request.form.getlist("held_id")], accept,
+                                  request.form.get("reason", "")),
+        _("The held hours were accepted.") if accept else _("The held hours were rejected and reversed."),
+        url_for("attendance.held_queue", class_id=class_id))
+
+
+def _uuid(value: str):
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise ValidationError(_("No such held item.")) from None
+
+
+@bp.route("/me/appeals", methods=["GET", "POST"])
+@role_required(Role.TRAINEE)
+def my_appeals():
+    """The trainee's appeals (补签, 申诉) with their outcome in words, and the form to file one
+    (fields ``slot`` = enrolment:session, ``missed``, ``category``, ``from``/``to`` Beijing
+    times, ``statement``)."""
+    if request.method == "POST":
+        def act():
+            enrolment_id, _sep, session_id = request.form.get("slot", "").partition(":")
+            appeals.file_appeal(current_user, _uuid(enrolment_id), _uuid(session_id), request.form.get("missed", ""),
+                                request.form.get("category", ""), request.form.get("statement", ""),
+                                _local_time(request.form.get("from")), _local_time(request.form.get("to")))
+        return act_then_redirect(act, _("Your appeal was filed: your instructor will decide it."),
+                                 url_for("attendance.my_appeals"))
+    return render_template("attendance/my_appeals.html", appeals=appeals.mine(current_user),
+                           slots=queries.list_my_past_sessions(db.session, current_user.id),
+                           missed=appeals.MISSED, categories=appeals.CATEGORIES, methods=appeals.METHODS)
+
+
+@bp.route("/classes/<uuid:class_id>/appeals")
+@role_required(*STAFF_ACTORS)
+def class_appeals(class_id: uuid.UUID):
+    """A class's appeals, pending first, with approve and reject forms."""
+    klass = get_class_or_404(db.session, class_id, current_user, policy.can_manage_class)
+    return render_template("attendance/class_appeals.html", klass=klass,
+                           appeals=appeals.for_class(current_user, klass), missed=appeals.MISSED,
+                           categories=appeals.CATEGORIES, methods=appeals.METHODS)
+
+
+@bp.route("/classes/<uuid:class_id>/appeals/<uuid:appeal_id>/decide", methods=["POST"])
+@role_required(*STAFF_ACTORS)
+def decide_appeal(class_id: uuid.UUID, appeal_id: uuid.UUID):
+    """Approve (field ``method``: id_card / witnessed_face) or reject an appeal, with ``note``."""
+    approve = request.form.get("decision") == "approve"
+    return act_then_redirect(
+        lambda: appeals.decide_appeal(current_user, appeal_id, approve, request.form.get("method", ""),
+                                      request.form.get("note", "")),
+        _("The appeal was approved and its minutes credited.") if approve else _("The appeal was rejected."),
+        url_for("attendance.class_appeals", class_id=class_id))
+
+
+def _local_time(value: str | None) -> datetime:
+    try:
+        return datetime.fromisoformat(value or "").replace(tzinfo=LOCAL_TZ).astimezone(timezone.utc)
+    except ValueError:
+        raise ValidationError(_("Give the times as a date and a time of day.")) from None

@@ -1,0 +1,138 @@
+"""Held hours and their review queue (issue 16): risky study credits wait for an instructor.
+
+`hours.credit_interval` writes a risky credit to the ledger as usual and holds it (`HeldHours`,
+with its reasons in words for the trainee); held minutes do not count towards progress or
+subsidy (`hours.progress`). An instructor of the class (``policy.can_act_for``) accepts them —
+they count from then on — or rejects them, which appends the reversing entry. Either way with a
+reason, an audit entry and an xAPI statement, in one commit. Each decision is a conditional
+update from *pending*, so of two instructors deciding the same item at once exactly one stands;
+the other is told it was decided already.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.errors.exceptions import ConflictError, NotFoundError, ValidationError
+from app.extensions import db
+from app.models import (Enrolment, FaceVerification, HeldHours, HeldStatus, HoursEntry, Role, StudyRollCall,
+                        TrainingClass, User)
+from app.models.base import utcnow
+from app.queries import biometrics as bio_queries
+from app.services import hours, xapi_records
+from app.services._tx import transaction
+from app.services.audit import append_audit
+from app.services.policy import can_act_for, require
+
+#: Why hours are held, in words (shown to the trainee and in the queue's filter).
+REASONS = {
+    "roll_call_failed_then_passed": _l("A face roll-call failed or was missed, and a later one passed."),
+    "heartbeats_too_regular": _l("The study page's signals came at machine-regular intervals."),
+    "no_interaction": _l("No keyboard, mouse or touch activity was seen during the study."),
+}
+
+
+def reason_text(code: str) -> str:
+    return str(REASONS.get(code, code))
+
+
+def _class_for(session: Session, actor: User, class_id) -> TrainingClass:
+    klass = session.get(TrainingClass, class_id)
+    if klass is None:
+        raise NotFoundError(_("No such class."))
+    require(actor.role in (Role.INSTRUCTOR, Role.ADMIN) and can_act_for(actor, klass.institution_id),
+            _("Only the instructors of the class's institution review its held hours."))
+    return klass
+
+
+def queue(actor: User, class_id, reason: str | None = None, status: str = "pending") -> list[dict]:
+    """The class's held items with their evidence: minutes, reasons, the roll-calls of the
+    interval with their face distances, and the trainee (read-only).
+
+    Raises:
+        NotFoundError: no such class. PermissionDeniedError: not an instructor of its institution.
+    """
+    session = db.session
+    _class_for(session, actor, class_id)
+    query = select(HeldHours, HoursEntry, Enrolment).join(HoursEntry, HoursEntry.id == HeldHours.entry_id).join(
+        Enrolment, Enrolment.id == HeldHours.enrolment_id).where(HeldHours.class_id == class_id)
+    if status:
+        query = query.where(HeldHours.status == status)
+    items = []
+    for held, entry, enrolment in session.execute(query.order_by(HeldHours.held_at)).all():
+        if reason and reason not in (held.reasons or []):
+            continue
+        calls = session.execute(select(StudyRollCall, FaceVerification).outerjoin(
+            FaceVerification, FaceVerification.id == StudyRollCall.verification_id).where(
+            StudyRollCall.interval_id == held.interval_id).order_by(StudyRollCall.due_at)).all()
+        items.append({"held": held, "entry": entry, "trainee": enrolment.trainee,
+                      "reasons": [reason_text(r) for r in held.reasons or []],
+                      "roll_calls": [{"due_at": c.due_at, "outcome": c.outcome.value,
+                                      "distance": v.distance if v is not None else None,
+                                      "liveness": v.liveness_reason if v is not None else ""} for c, v in calls]})
+    return items
+
+
+def decide(actor: User, held_ids: Sequence, accept: bool, reason: str) -> int:
+    """Accept or reject held items of one or more classes, all or none, with a reason.
+
+    Returns:
+        How many items were decided.
+
+    Raises:
+        ValidationError: no reason or no item. NotFoundError: an unknown item.
+        PermissionDeniedError: an item of a class the actor may not act for.
+        ConflictError (``already_decided``): an item was decided already (nothing is changed).
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Say why the hours are accepted or rejected."), errors={"reason": _("Required.")})
+    if not held_ids:
+        raise ValidationError(_("Choose at least one held item."))
+    with transaction() as session:
+        for held_id in held_ids:
+            _decide_one(session, actor, held_id, accept, reason)
+    return len(held_ids)
+
+
+def _decide_one(session: Session, actor: User, held_id, accept: bool, reason: str) -> None:
+    held = session.get(HeldHours, held_id)
+    if held is None:
+        raise NotFoundError(_("No such held item."))
+    _class_for(session, actor, held.class_id)
+    now = utcnow()
+    status = HeldStatus.ACCEPTED if accept else HeldStatus.REJECTED
+    won = session.execute(update(HeldHours).where(HeldHours.id == held.id, HeldHours.status == HeldStatus.PENDING)
+                          .values(status=status, decided_at=now, decided_by_id=actor.id, decision_reason=reason)
+                          .execution_options(synchronize_session=False)).rowcount
+    if won != 1:
+        raise ConflictError(_("These held hours were decided already by someone else."), code="already_decided")
+    entry = session.get(HoursEntry, held.entry_id)
+    enrolment = session.get(Enrolment, held.enrolment_id)
+    if accept:
+        statement_id = xapi_records.record(
+            session, "accepted-held", xapi_records.trainee_agent(enrolment.trainee_id), at=now,
+            enrolment_id=enrolment.id, class_id=enrolment.class_id,
+            extensions={"minutes": held.minutes, "reason": reason, "record-id": str(entry.id)},
+            result={"duration": xapi_records.duration(held.minutes * 60), "success": True})
+    else:
+        statement_id = hours.append_reversal(session, entry, enrolment, actor, reason).statement_id
+    session.execute(update(HeldHours).where(HeldHours.id == held.id).values(decision_statement_id=statement_id)
+                    .execution_options(synchronize_session=False))
+    append_audit(session, actor, "hours.held_accepted" if accept else "hours.held_rejected", held, {
+        "entry_id": str(entry.id), "minutes": held.minutes, "reasons": held.reasons, "reason": reason,
+        "statement_id": str(statement_id)})
+
+
+def mine(actor: User) -> list[dict]:
+    """The signed-in trainee's held items, with the reasons in words (read-only)."""
+    trainee = bio_queries.get_trainee_of_user(db.session, actor.id)
+    if trainee is None:
+        return []
+    rows = db.session.scalars(select(HeldHours).join(Enrolment, Enrolment.id == HeldHours.enrolment_id)
+                              .where(Enrolment.trainee_id == trainee.id).order_by(HeldHours.held_at.desc())).all()
+    return [{"held": h, "reasons": [reason_text(r) for r in h.reasons or []]} for h in rows]
