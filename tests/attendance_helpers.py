@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from app.extensions import db
 from app.models import ClassStatus, Role, TrainingClass
@@ -85,3 +86,45 @@ def trainee_with_face(admin, username: str, name: str = "赵敏", frames=None):
         frames = [all_frames[i] for i in ENROL_FRAMES]
     enrol_face(admin, trainee.id, frames)
     return user, trainee
+
+
+# -- the synthetic live responder for server-paced challenges ------------------------------------
+
+#: Real frames of talking_head.mp4 for each paced action (measured: recognition/README.md), none
+#: within 8 frames of ENROL_FRAMES (their fingerprints would be near-duplicates of the enrolment's).
+PACED_FRAMES = {"neutral": (96, 99, 102, 105), "blink": (108, 111, 114, 117, 120),
+                "turn_right": (27, 33, 51, 60, 66, 90), "turn_left": (165, 171, 174, 180, 195, 198),
+                "look_up": (123, 129, 132, 141, 147, 156), "open_mouth": (162, 165, 168, 171)}
+_MIRRORED = {"turn_left": "turn_right", "turn_right": "turn_left"}
+
+
+@lru_cache(maxsize=2)
+def clip_frames(mirrored: bool) -> tuple[bytes, ...]:
+    """talking_head.mp4 as JPEGs, or mirrored left–right (a second, different set of live frames)."""
+    if not mirrored:
+        return talking_head()
+    out = []
+    for data in talking_head():
+        image = cv2.flip(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR), 1)
+        out.append(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes())
+    return tuple(out)
+
+
+def respond(send, mirrored: bool = False, max_frames: int = 80) -> dict:
+    """A live person answering a paced challenge: a neutral face until a prompt shows, then real
+    frames of the asked action. ``send(frame_bytes)`` posts one frame and returns the answer."""
+    frames = clip_frames(mirrored)
+    neutral = itertools.cycle(PACED_FRAMES["neutral"])
+    answer = send(frames[next(neutral)])
+    for _ in range(max_frames):
+        if answer["phase"] in ("done", "failed", "expired"):
+            break
+        if answer["phase"] == "acting":
+            action = answer["prompt"]["action"]
+            for index in PACED_FRAMES[_MIRRORED.get(action, action) if mirrored else action]:
+                answer = send(frames[index])
+                if answer["phase"] != "acting":
+                    break
+        else:
+            answer = send(frames[next(neutral)])
+    return answer

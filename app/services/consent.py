@@ -11,7 +11,7 @@ from app.errors.exceptions import ConflictError, NotFoundError, ValidationError
 from app.models import (AlternativeVerification, Consent, ConsentMethod, ConsentText, FaceTemplate,
                         Trainee, User)
 from app.models.base import utcnow
-from app.services import face_images
+from app.services import face_images, replay
 from app.services._tx import transaction
 from app.services.audit import append_audit
 
@@ -93,6 +93,7 @@ def withdraw_consent(actor: User, trainee_id) -> int:
             raise ConflictError(_("There is no consent to withdraw."), code="no_consent")
         consent.withdrawn_at, consent.withdrawn_by_id = utcnow(), actor.id
         deleted = session.execute(delete(FaceTemplate).where(FaceTemplate.trainee_id == trainee.id)).rowcount
+        replay.forget(session, trainee.id)
         append_audit(session, actor, "consent.withdrawn", consent, {
             "trainee_id": str(trainee.id), "templates_deleted": deleted})
     face_images.delete_trainee_images(trainee_id)

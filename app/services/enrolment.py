@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from recognition.paced import fingerprint
 from recognition import (EnrolmentRejected, Gallery, ImageRefused, ModelNotAvailableError,
                          TemplateError, enrol_template)
 from sqlalchemy import select, text
@@ -27,6 +28,7 @@ from app.models import (AlternativeVerification, Consent, ConsentText, Duplicate
                         User)
 from app.models.base import utcnow
 from app.queries import biometrics as queries
+from app.services import replay
 from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services.consent import active_consent, current_consent_text
@@ -178,10 +180,12 @@ def enrol_face(actor: User, trainee_id, frames: Sequence[bytes]) -> EnrolmentRes
     trainee_id = _require_consent(db.session, actor, trainee_id).id
     _check_frame_count(len(frames))
     face = get_face()
-    encodings = []
+    encodings, prints = [], []
     for index, data in enumerate(frames):
         try:
-            encodings.append(face.pipeline.encode_bytes(data)[1])
+            capture, encoding = face.pipeline.encode_bytes(data)
+            encodings.append(encoding)
+            prints.append(fingerprint(capture))
         except ImageRefused as exc:
             raise ValidationError(_("Picture %(n)s: %(message)s", n=index + 1,
                                     message=reason_message(exc.reason)),
@@ -205,6 +209,7 @@ def enrol_face(actor: User, trainee_id, frames: Sequence[bytes]) -> EnrolmentRes
             _flag_duplicate(session, actor, trainee, *duplicate)
         else:
             result = _store_template(session, actor, trainee, template, sealed)
+            replay.store(session, trainee.id, prints, "enrolment")
     if duplicate is not None:
         raise ConflictError(_("This face is already enrolled under another trainee. An administrator "
                               "has been asked to check it."), code="duplicate_face")
