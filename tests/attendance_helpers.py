@@ -2,6 +2,7 @@
 account, consent and a face template enrolled from talking_head.mp4, and live frame bursts."""
 from __future__ import annotations
 
+import io
 import itertools
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -128,3 +129,44 @@ def respond(send, mirrored: bool = False, max_frames: int = 80) -> dict:
         else:
             answer = send(frames[next(neutral)])
     return answer
+
+
+def answer_paced(user, purpose: str = "check_in", mirrored: bool = False, kiosk=None) -> str:
+    """Start a paced challenge as ``user`` (or ``kiosk``) and answer it as a live person; the nonce."""
+    from app.services import attendance
+    challenge = attendance.start_check(user, purpose, kiosk=kiosk)
+    respond(lambda data: attendance.stream_frame(user, challenge.nonce, data, kiosk=kiosk), mirrored)
+    return challenge.nonce
+
+
+def paced_check(user, purpose: str = "check_in", mirrored: bool = False, device: str = "pytest", **kwargs):
+    """A whole on-site check of ``user`` answered by the live responder (``check_personal``)."""
+    from app.services import attendance
+    return attendance.check_personal(user, purpose, answer_paced(user, purpose, mirrored), [], device, **kwargs)
+
+
+def answer_paced_http(client, headers: dict, purpose: str = "check_in", mirrored: bool = False,
+                      prefix: str = "/api/attendance") -> str:
+    """The same through the JSON API (``prefix`` ``/api/kiosk`` for a kiosk); the nonce."""
+    started = client.post(f"{prefix}/conversation", json={"purpose": purpose}, headers=headers)
+    assert started.status_code == 201, started.json
+    nonce = started.json["nonce"]
+
+    def send(data):
+        response = client.post(f"{prefix}/conversation/{nonce}/frame", headers=headers,
+                               content_type="multipart/form-data", data={"frame": (io.BytesIO(data), "f.jpg")})
+        assert response.status_code == 200, response.json
+        return response.json
+
+    respond(send, mirrored)
+    return nonce
+
+
+def blind_check(user, frames, purpose: str = "check_in", device: str = "pytest"):
+    """A paced check answered with ``frames`` sent regardless of the prompts (a photo, a recording)."""
+    from app.services import attendance
+    challenge = attendance.start_check(user, purpose)
+    for data in frames:
+        if attendance.stream_frame(user, challenge.nonce, data)["phase"] in ("done", "failed", "expired"):
+            break
+    return attendance.check_personal(user, purpose, challenge.nonce, [], device)

@@ -88,11 +88,13 @@ class CheckInChallenge(UUIDPrimaryKey, Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: A server-paced conversation (``recognition.paced``): ``state`` holds the hidden script and
-    #: its progress, ``probe`` the sealed encoding of the most frontal frame until it is used.
+    #: its progress, ``probe`` the sealed encoding of the most frontal frame until it is used, and
+    #: ``kept_frames`` (only when face images are retained) the sealed frames to keep with the check.
     paced: Mapped[bool] = mapped_column(default=False)
     state: Mapped[dict | None] = mapped_column(JSONType)
     face_seen: Mapped[bool] = mapped_column(default=False)
     probe: Mapped[bytes | None] = mapped_column(LargeBinary)
+    kept_frames: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class FaceFingerprint(UUIDPrimaryKey, Timestamps, Base):

@@ -327,7 +327,7 @@ def check_personal(actor: User, purpose: str, nonce: str, frames: Sequence[bytes
         attempt = _apply(session, now=now, purpose=purpose, mode=VerificationMode.PERSONAL, face=face,
                          trainee_id=trainee_id, enrolment=enrolment, cs=cs, kiosk=None, challenge=challenge,
                          actor=actor, device=device, reason=reason)
-    face_images.retain(trainee_id, attempt.verification_id, frames)
+    face_images.retain(trainee_id, attempt.verification_id, frames or face.frames)
     return attempt
 
 
@@ -363,7 +363,7 @@ def check_at_kiosk(kiosk: Kiosk, purpose: str, nonce: str, frames: Sequence[byte
         attempt = _apply(session, now=now, purpose=purpose, mode=VerificationMode.KIOSK, face=face,
                          trainee_id=trainee_id, enrolment=enrolment, cs=cs, kiosk=kiosk, challenge=challenge,
                          actor=None, device=device, reason=reason)
-    face_images.retain(trainee_id, attempt.verification_id, frames)
+    face_images.retain(attempt.trainee_id, attempt.verification_id, face.frames)
     return attempt
 
 

@@ -38,7 +38,7 @@ from app.models.base import utcnow
 from app.queries import biometrics as bio_queries
 from app.services import replay
 from app.services._tx import transaction
-from app.services.face_images import seal, unseal
+from app.services.face_images import retention_days, seal, unseal
 
 
 def parse_purpose(value: str) -> Purpose:
@@ -59,6 +59,7 @@ class FaceEvidence:
     threshold: float | None = None
     trainee_id: uuid.UUID | None = None
     prints: list[bytes] = field(default_factory=list)
+    frames: list[bytes] = field(default_factory=list)  # a paced challenge's frames to keep
 
 
 def clock_skewed(captured_at: datetime | None) -> bool:
@@ -110,7 +111,7 @@ def consume_challenge(session: Session, nonce: str, purpose: Purpose, now: datet
         return challenge, "nonce_used"
     challenge.used_at = now
     if challenge.paced:  # the sealed probe and the fingerprints are not kept with a used challenge
-        challenge.probe = None
+        challenge.probe = challenge.kept_frames = None
         challenge.state = {k: v for k, v in challenge.state.items() if k not in ("prints", "last_digest")}
     if challenge.expires_at < now:
         return challenge, "nonce_expired"
@@ -302,6 +303,29 @@ def _unseal_probe(challenge: CheckInChallenge) -> Encoding:
     return Encoding(vector.copy(), challenge.state["encoder"])
 
 
+def _keep_frame(challenge: CheckInChallenge, data: bytes) -> None:
+    """Add a frame to those kept with the check (sealed, length-prefixed), when retention is on."""
+    if retention_days() <= 0:
+        return
+    name = f"frames:{challenge.nonce}"
+    if len(kept_frames(challenge)) >= 4:
+        return
+    held = unseal(challenge.kept_frames, name) if challenge.kept_frames else b""
+    challenge.kept_frames = seal(held + len(data).to_bytes(4, "big") + data, name)
+
+
+def kept_frames(challenge: CheckInChallenge) -> list[bytes]:
+    """The frames `_keep_frame` held for this challenge."""
+    if not challenge.kept_frames:
+        return []
+    held, frames = unseal(challenge.kept_frames, f"frames:{challenge.nonce}"), []
+    while held:
+        size = int.from_bytes(held[:4], "big")
+        frames.append(held[4:4 + size])
+        held = held[4 + size:]
+    return frames
+
+
 def _same_face(challenge: CheckInChallenge, state: dict, encoding: Encoding, measures: dict) -> bool:
     """Keep the most frontal frame's encoding as the probe; False when this frame shows another face."""
     if challenge.probe is not None:
@@ -347,7 +371,11 @@ def take_frame(nonce: str, data: bytes, trainee_id=None, kiosk: Kiosk | None = N
             elif len(state.setdefault("prints", [])) < 24:
                 state["prints"] = state["prints"] + [print_.hex()]
         state["last_digest"] = digest
+        before = (state["phase"], challenge.probe)
         state = advance(state, measures, now.timestamp(), policy)
+        if measures is not None and (challenge.probe is not before[1] or state["step"] >= 0 and state["phase"] in (
+                "waiting", "done") and before[0] == "acting"):
+            _keep_frame(challenge, data)  # the most frontal frame so far and each action's last frame
         grace = timedelta(seconds=current_app.config["PACED_GRACE_SECONDS"])
         if state["phase"] == "acting":
             challenge.expires_at = datetime.fromtimestamp(state["prompt_at"], now.tzinfo) + timedelta(
@@ -378,7 +406,7 @@ def paced_evidence(nonce: str, trainee_id=None, roster: list[uuid.UUID] | None =
     result = FaceEvidence(trainee_id=trainee_id)
     if challenge.used_at is not None:
         return result  # consuming it refuses the reuse
-    state = challenge.state
+    state, result.frames = challenge.state, kept_frames(challenge)
     result.liveness_passed = state["phase"] == "done"
     result.liveness_reason = state["failed"] or ("" if result.liveness_passed else "not_done")
     if state["phase"] == "failed":

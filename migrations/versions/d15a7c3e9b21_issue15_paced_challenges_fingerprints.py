@@ -26,6 +26,7 @@ def upgrade():
         batch_op.add_column(sa.Column('state', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True))
         batch_op.add_column(sa.Column('face_seen', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.add_column(sa.Column('probe', sa.LargeBinary(), nullable=True))
+        batch_op.add_column(sa.Column('kept_frames', sa.LargeBinary(), nullable=True))
     op.create_table('face_fingerprints',
     sa.Column('trainee_id', sa.Uuid(), nullable=False),
     sa.Column('source', sa.String(length=20), nullable=False),
@@ -44,6 +45,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_face_fingerprints_trainee_id'))
     op.drop_table('face_fingerprints')
     with op.batch_alter_table('check_in_challenges', schema=None) as batch_op:
+        batch_op.drop_column('kept_frames')
         batch_op.drop_column('probe')
         batch_op.drop_column('face_seen')
         batch_op.drop_column('state')
