@@ -390,12 +390,14 @@ def start_check(actor: User | None, purpose: str, kiosk: Kiosk | None = None) ->
         raise ValidationError(_("Purpose must be check_in or check_out."), code="invalid_purpose")
     trainee_id = None if kiosk is not None else _trainee_of(actor)
     now = utcnow()
-    with transaction() as session:
-        if trainee_id is not None:
+    if trainee_id is not None:
+        with transaction() as session:  # the lock, if due, is kept even though the start is refused
             _lock_trainee(session, trainee_id)
             _maybe_lock(session, trainee_id, now)
-            if _active_lock(session, trainee_id) is not None:
-                raise ConflictError(reason_message("locked_out"), code="locked_out")
+            locked = _active_lock(session, trainee_id) is not None
+        if locked:
+            raise ConflictError(reason_message("locked_out"), code="locked_out")
+    with transaction() as session:
         return face_checks.start_paced(session, purpose, now, trainee_id=trainee_id, kiosk=kiosk)
 
 
