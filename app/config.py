@@ -112,8 +112,9 @@ class BaseConfig:
     # Server-paced challenges (recognition.paced): time to show a face before the first prompt,
     # the pause before each prompt (random between the two), the deadline of each action, how
     # long a finished (or timed-out) challenge stays usable, and how many challenges a trainee or
-    # a kiosk may start per window. LIVENESS_RELAX (tests only): layers turned off, among
-    # "actions" (any face after a prompt answers it) and "replay" (no replay memory).
+    # a kiosk may start per window. LIVENESS_RELAX (test policy, set only by test code, never read
+    # from the environment): layers turned off, among "actions" (any face after a prompt answers
+    # it) and "replay" (no replay memory).
     PACED_START_SECONDS = 30
     PACED_MIN_PAUSE_SECONDS = 1.0
     PACED_MAX_PAUSE_SECONDS = 2.5
@@ -123,6 +124,7 @@ class BaseConfig:
     CHALLENGE_LIMIT_PER_KIOSK = 60
     CHALLENGE_LIMIT_WINDOW_MINUTES = 10
     CHECK_IN_FRAME_RATE_LIMIT = "600 per minute"
+    KIOSK_AUTH_FAILURE_LIMIT = "10 per 15 minutes"  # wrong kiosk credentials per address and per key
     LIVENESS_RELAX: tuple = ()
     HOURS_DAILY_CAP_MINUTES = 8 * 60
     STUDY_HEARTBEAT_MAX_GAP_SECONDS = 90      # heartbeats further apart count nothing between them
@@ -191,7 +193,6 @@ class BaseConfig:
             # Check-in attempts allowed per client address (raise it behind a kiosk NAT or for
             # scripts/load_test.py, where every simulated trainee comes from one address).
             CHECK_IN_RATE_LIMIT=env.get("SKILLTRACE_CHECK_IN_RATE_LIMIT", cls.CHECK_IN_RATE_LIMIT),
-            LIVENESS_RELAX=tuple(x.strip() for x in env.get("SKILLTRACE_LIVENESS_RELAX", "").split(",") if x.strip()),
             # Version answered to xAPI requests that send no usable version header.
             LRS_FALLBACK_VERSION=env.get("SKILLTRACE_LRS_FALLBACK_VERSION", "2.0.0"),
             ASSESSMENT_PASS_MARK=_decimal(env, "SKILLTRACE_ASSESSMENT_PASS_MARK", cls.ASSESSMENT_PASS_MARK),

@@ -1,6 +1,6 @@
 """Server-paced liveness: a challenge run as a conversation, and a perceptual fingerprint of faces.
 
-The server draws a hidden script (``new_script``): two or three different actions out of five
+The server draws a hidden script (``new_script``): three or four different actions out of five
 (``PACED_ACTIONS``) and a random pause before each prompt. The page streams frames one by one; the
 server stamps each one's arrival and feeds the frame's landmark measures (``measure_frame``) to
 ``advance``, a pure state machine over a JSON-able dict:
@@ -48,8 +48,8 @@ class PacedPolicy:
     deadlines and every other layer still run).
     """
 
-    min_actions: int = 2
-    max_actions: int = 3
+    min_actions: int = 3
+    max_actions: int = 4
     min_pause: float = 1.0
     max_pause: float = 2.5
     action_seconds: float = 10.0

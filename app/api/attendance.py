@@ -19,6 +19,7 @@ from functools import wraps
 from flask import Blueprint, current_app, request
 from flask_babel import gettext as _
 from flask_login import current_user
+from limits import parse as parse_limit
 
 from app.api.biometrics import api_roles, frame_upload
 from app.api.helpers import a_time, check, json_body, text
@@ -150,16 +151,26 @@ def check_me_out():
 
 
 def kiosk_auth(view):
-    """HTTP Basic with the kiosk's key and secret; no cookie, so no CSRF token.
+    """HTTP Basic with the kiosk's key and secret; no cookie, so no CSRF token. Wrong credentials
+    are throttled per client address and per kiosk key (``KIOSK_AUTH_FAILURE_LIMIT``).
 
-    :raise 401: missing or wrong credentials.
+    :raise 401: missing or wrong credentials. :raise 429: too many wrong ones lately.
     """
     @csrf.exempt
     @wraps(view)
     def wrapped(*args, **kwargs):
         creds = request.authorization
+        throttle = parse_limit(current_app.config["KIOSK_AUTH_FAILURE_LIMIT"])
+        keys = [f"kiosk-auth-failures:{request.remote_addr}"]
+        if creds and creds.username:
+            keys.append(f"kiosk-auth-failures:{creds.username[:64]}")
+        if not all(limiter.limiter.test(throttle, key) for key in keys):
+            return ({"error": "too_many_failures",
+                     "message": _("Too many wrong kiosk credentials. Wait a few minutes and try again.")}, 429)
         kiosk = authenticate_kiosk(creds.username, creds.password) if creds else None
         if kiosk is None:
+            for key in keys:
+                limiter.limiter.hit(throttle, key)
             return ({"error": "unauthorized", "message": _("Kiosk credentials are missing or wrong.")}, 401,
                     {"WWW-Authenticate": 'Basic realm="kiosk"'})
         request.max_content_length = _max_frames() * current_app.config["FACE_MAX_FRAME_BYTES"] + 65536
