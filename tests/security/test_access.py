@@ -45,6 +45,9 @@ def test_every_route_is_in_the_access_table(app):
 
 
 def test_principals_outside_the_table_are_refused_and_change_nothing(app, world, as_):
+    # every kiosk route is tried with wrong credentials here: their throttling (429 after a few,
+    # tests/services/test_kiosk_provisioning.py) is lifted so each answer is the route's own
+    app.config["KIOSK_AUTH_FAILURE_LIMIT"] = "100000 per minute"
     before = database_digest()
     let_through = []
     for key in route_keys(app):
