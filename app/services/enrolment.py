@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from recognition.occlusion import check_occlusion
 from recognition.paced import fingerprint
 from recognition import (EnrolmentRejected, Gallery, ImageRefused, ModelNotAvailableError,
                          TemplateError, enrol_template)
@@ -49,6 +50,8 @@ REASON_MESSAGES = {
     "too_dark": _l("Too dark. Turn on a light or face the window."),
     "too_bright": _l("Too bright. Move away from the strong light."),
     "pose": _l("Face the camera directly."),
+    "eyes_covered": _l("Your eyes are covered. Take off sunglasses or anything in front of your eyes."),
+    "mouth_covered": _l("Your mouth is covered. Take off the mask or anything in front of your face."),
     "too_few_captures": _l("Too few usable pictures."),
     "captures_disagree": _l("The pictures do not show the same face. Only the trainee may be in view."),
     "mixed_encoders": _l("The pictures were encoded differently. Please try again."),
@@ -184,6 +187,7 @@ def enrol_face(actor: User, trainee_id, frames: Sequence[bytes]) -> EnrolmentRes
     for index, data in enumerate(frames):
         try:
             capture, encoding = face.pipeline.encode_bytes(data)
+            check_occlusion(capture)
             encodings.append(encoding)
             prints.append(fingerprint(capture))
         except ImageRefused as exc:

@@ -26,6 +26,7 @@ from flask_babel import lazy_gettext as _l
 from recognition import Encoding, Gallery, ImageRefused, ModelNotAvailableError, TemplateError, analyse_image, verify
 from recognition import compare_encodings
 from recognition import new_challenge as new_liveness_challenge
+from recognition.occlusion import check_occlusion
 from recognition.paced import PacedPolicy, advance, fingerprint, measure_frame, new_script
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -284,6 +285,7 @@ def _analyse_frame(data: bytes):
     loose = replace(pipeline.policy, max_yaw=1.5, max_pitch=1.5)
     try:
         image, capture = analyse_image(data, policy=loose, limits=pipeline.limits, detect_side=pipeline.detect_side)
+        check_occlusion(capture)
         encoding = pipeline.get_encoder().encode(image, capture)
     except ImageRefused as exc:
         from app.services.enrolment import reason_message as frame_reason
