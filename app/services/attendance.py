@@ -286,7 +286,9 @@ def check_personal(actor: User, purpose: str, nonce: str, frames: Sequence[bytes
 
     Args:
         actor: the trainee's account. purpose: ``check_in`` or ``check_out``.
-        nonce: from `issue_challenge`. frames: JPEG/PNG bytes, in capture order.
+        nonce: from `start_check` (a paced challenge, whose frames were streamed) or, for online
+            study only, from `issue_challenge` with ``frames`` (JPEG/PNG bytes, in capture order);
+            a one-burst challenge for an on-site check is refused as ``challenge_not_paced``.
         device: the client's description (user agent), stored with the verification.
         online: a check-in starts online study (an online session of the trainee's classes now)
             instead of presence on site; a check-out ends whichever interval is open.
@@ -334,7 +336,9 @@ def check_personal(actor: User, purpose: str, nonce: str, frames: Sequence[bytes
 def check_at_kiosk(kiosk: Kiosk, purpose: str, nonce: str, frames: Sequence[bytes], device: str = "",
                    class_id=None, captured_at: datetime | None = None) -> Attempt:
     """Check in or out whoever stands at the kiosk (1:N over the rosters of the classes running
-    at the kiosk's site now). ``class_id``, when sent, must have its session at this site.
+    at the kiosk's site now). ``class_id``, when sent, must have its session at this site. Only a
+    server-paced challenge is accepted (its frames were streamed to `stream_frame`; ``frames``
+    sent here are not analysed): anything else is refused as ``challenge_not_paced``.
 
     Returns and raises as `check_personal`.
     """
