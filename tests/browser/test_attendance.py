@@ -133,11 +133,11 @@ def test_a_recording_played_as_the_webcam_is_refused_without_the_test_policy(att
     try:
         page.get_by_role("button", name="签到", exact=True).click()
         page.locator("#checkin-result[data-state='accepted'], #checkin-result[data-state='refused']").wait_for(
-            timeout=60_000)
+            timeout=120_000)  # the page streams for at most 90 s
         result = page.locator("#checkin-result")
         assert result.get_attribute("data-state") == "refused", result.inner_text()
-        assert result.get_attribute("data-reason") in ("wrong_action", "too_late", "challenge_not_done"), \
-            result.inner_text()
+        assert result.get_attribute("data-reason") in ("wrong_action", "too_late", "challenge_not_done", "replayed",
+                                                       "frames_identical", "no_face_seen"), result.inner_text()
     finally:
         app.config["LIVENESS_RELAX"] = ("actions", "replay")
     with app.app_context():
