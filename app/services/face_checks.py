@@ -364,6 +364,7 @@ def take_frame(nonce: str, data: bytes, trainee_id=None, kiosk: Kiosk | None = N
             return {"phase": "expired", "face": measures is not None, "hint": hint,
                     "message": _("The check-in request expired. Start again.")}
         state = dict(challenge.state)
+        probe_before, phase_before = challenge.probe, state["phase"]
         if measures is not None:
             challenge.face_seen = True
             if state.get("last_digest") == digest:
@@ -373,10 +374,9 @@ def take_frame(nonce: str, data: bytes, trainee_id=None, kiosk: Kiosk | None = N
             elif len(state.setdefault("prints", [])) < 24:
                 state["prints"] = state["prints"] + [print_.hex()]
         state["last_digest"] = digest
-        before = (state["phase"], challenge.probe)
         state = advance(state, measures, now.timestamp(), policy)
-        if measures is not None and (challenge.probe is not before[1] or state["step"] >= 0 and state["phase"] in (
-                "waiting", "done") and before[0] == "acting"):
+        action_ended = phase_before == "acting" and state["phase"] in ("waiting", "done")
+        if measures is not None and (challenge.probe is not probe_before or action_ended):
             _keep_frame(challenge, data)  # the most frontal frame so far and each action's last frame
         grace = timedelta(seconds=current_app.config["PACED_GRACE_SECONDS"])
         if state["phase"] == "acting":
