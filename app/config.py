@@ -119,6 +119,23 @@ class BaseConfig:
     CHECK_IN_LOCK_WINDOW_MINUTES = 15
     CHECK_IN_RATE_LIMIT = "20 per minute"
     CHECK_IN_MAX_CLOCK_SKEW_SECONDS = 300     # a client capture time further off is refused
+    # Server-paced challenges (recognition.paced): time to show a face before the first prompt,
+    # the pause before each prompt (random between the two), the deadline of each action, how
+    # long a finished (or timed-out) challenge stays usable, and how many challenges a trainee or
+    # a kiosk may start per window. LIVENESS_RELAX (test policy, set only by test code, never read
+    # from the environment): layers turned off, among "actions" (any face after a prompt answers
+    # it) and "replay" (no replay memory).
+    PACED_START_SECONDS = 30
+    PACED_MIN_PAUSE_SECONDS = 1.0
+    PACED_MAX_PAUSE_SECONDS = 2.5
+    PACED_ACTION_SECONDS = 10.0
+    PACED_GRACE_SECONDS = 5
+    CHALLENGE_LIMIT_PER_TRAINEE = 6
+    CHALLENGE_LIMIT_PER_KIOSK = 60
+    CHALLENGE_LIMIT_WINDOW_MINUTES = 10
+    CHECK_IN_FRAME_RATE_LIMIT = "600 per minute"
+    KIOSK_AUTH_FAILURE_LIMIT = "10 per 15 minutes"  # wrong kiosk credentials per address and per key
+    LIVENESS_RELAX: tuple = ()
     HOURS_DAILY_CAP_MINUTES = 8 * 60
     STUDY_HEARTBEAT_MAX_GAP_SECONDS = 90      # heartbeats further apart count nothing between them
     PERSON_DAILY_CAP_MINUTES = 8 * 60         # one person, all enrolments, one Beijing day
@@ -237,6 +254,10 @@ class TestingConfig(BaseConfig):
     TESTING = True
     # Hashing strength is not under test; the cheapest Argon2id keeps the suite fast.
     PASSWORD_HASH_PROFILE = "CHEAPEST"
+    # The tests' live responder has no clock: prompts come at once. Frames sent before a prompt
+    # still do not count (the browser tests keep the real pauses).
+    PACED_MIN_PAUSE_SECONDS = 0.0
+    PACED_MAX_PAUSE_SECONDS = 0.0
 
 
 class ProductionConfig(BaseConfig):

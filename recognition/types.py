@@ -26,7 +26,8 @@ __all__ = [
 
 DECODE_REASONS = ("empty", "too_large", "too_many_pixels", "unsupported_format", "corrupt")
 QUALITY_REASONS = ("no_face", "several_faces", "face_too_small", "too_blurry", "too_dark", "too_bright", "pose")
-REFUSAL_REASONS = DECODE_REASONS + QUALITY_REASONS
+OCCLUSION_REASONS = ("eyes_covered", "mouth_covered")  # recognition.occlusion, checked by the app
+REFUSAL_REASONS = DECODE_REASONS + QUALITY_REASONS + OCCLUSION_REASONS
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,14 @@
 account, consent and a face template enrolled from talking_head.mp4, and live frame bursts."""
 from __future__ import annotations
 
+import io
 import itertools
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from app.extensions import db
 from app.models import ClassStatus, Role, TrainingClass
@@ -113,3 +115,86 @@ def backdate_check_in(minutes: int, trainee_id=None, session=None) -> None:
     session.flush()
     if own:
         session.commit()
+
+
+# -- the synthetic live responder for server-paced challenges ------------------------------------
+
+#: Real frames of talking_head.mp4 for each paced action (measured: recognition/README.md), none
+#: within 8 frames of ENROL_FRAMES (their fingerprints would be near-duplicates of the enrolment's).
+PACED_FRAMES = {"neutral": (96, 99, 102, 105), "blink": (108, 111, 114, 117, 120),
+                "turn_right": (27, 33, 51, 60, 66, 90), "turn_left": (165, 171, 174, 180, 195, 198),
+                "look_up": (123, 129, 132, 141, 147, 156), "open_mouth": (162, 165, 168, 171)}
+_MIRRORED = {"turn_left": "turn_right", "turn_right": "turn_left"}
+
+
+@lru_cache(maxsize=2)
+def clip_frames(mirrored: bool) -> tuple[bytes, ...]:
+    """talking_head.mp4 as JPEGs, or mirrored left–right (a second, different set of live frames)."""
+    if not mirrored:
+        return talking_head()
+    out = []
+    for data in talking_head():
+        image = cv2.flip(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR), 1)
+        out.append(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes())
+    return tuple(out)
+
+
+def respond(send, mirrored: bool = False, max_frames: int = 80) -> dict:
+    """A live person answering a paced challenge: a neutral face until a prompt shows, then real
+    frames of the asked action. ``send(frame_bytes)`` posts one frame and returns the answer."""
+    frames = clip_frames(mirrored)
+    neutral = itertools.cycle(PACED_FRAMES["neutral"])
+    answer = send(frames[next(neutral)])
+    for _ in range(max_frames):
+        if answer["phase"] in ("done", "failed", "expired"):
+            break
+        if answer["phase"] == "acting":
+            action = answer["prompt"]["action"]
+            for index in PACED_FRAMES[_MIRRORED.get(action, action) if mirrored else action]:
+                answer = send(frames[index])
+                if answer["phase"] != "acting":
+                    break
+        else:
+            answer = send(frames[next(neutral)])
+    return answer
+
+
+def answer_paced(user, purpose: str = "check_in", mirrored: bool = False, kiosk=None) -> str:
+    """Start a paced challenge as ``user`` (or ``kiosk``) and answer it as a live person; the nonce."""
+    from app.services import attendance
+    challenge = attendance.start_check(user, purpose, kiosk=kiosk)
+    respond(lambda data: attendance.stream_frame(user, challenge.nonce, data, kiosk=kiosk), mirrored)
+    return challenge.nonce
+
+
+def paced_check(user, purpose: str = "check_in", mirrored: bool = False, device: str = "pytest", **kwargs):
+    """A whole on-site check of ``user`` answered by the live responder (``check_personal``)."""
+    from app.services import attendance
+    return attendance.check_personal(user, purpose, answer_paced(user, purpose, mirrored), [], device, **kwargs)
+
+
+def answer_paced_http(client, headers: dict, purpose: str = "check_in", mirrored: bool = False,
+                      prefix: str = "/api/attendance") -> str:
+    """The same through the JSON API (``prefix`` ``/api/kiosk`` for a kiosk); the nonce."""
+    started = client.post(f"{prefix}/conversation", json={"purpose": purpose}, headers=headers)
+    assert started.status_code == 201, started.json
+    nonce = started.json["nonce"]
+
+    def send(data):
+        response = client.post(f"{prefix}/conversation/{nonce}/frame", headers=headers,
+                               content_type="multipart/form-data", data={"frame": (io.BytesIO(data), "f.jpg")})
+        assert response.status_code == 200, response.json
+        return response.json
+
+    respond(send, mirrored)
+    return nonce
+
+
+def blind_check(user, frames, purpose: str = "check_in", device: str = "pytest"):
+    """A paced check answered with ``frames`` sent regardless of the prompts (a photo, a recording)."""
+    from app.services import attendance
+    challenge = attendance.start_check(user, purpose)
+    for data in frames:
+        if attendance.stream_frame(user, challenge.nonce, data)["phase"] in ("done", "failed", "expired"):
+            break
+    return attendance.check_personal(user, purpose, challenge.nonce, [], device)

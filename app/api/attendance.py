@@ -1,9 +1,13 @@
 """`/api/attendance/…` (the signed-in trainee) and `/api/kiosk/…` (a kiosk, HTTP Basic with its
 key and secret): challenges, check-in and check-out with frames; instructor actions.
 
-``POST /api/attendance/challenge`` ``{"purpose": "check_in"|"check_out"}`` → 201
-``{"nonce", "action", "action_text", "expires_at"}``. ``POST /api/attendance/check-in`` (or
-``check-out``), multipart: ``nonce``, ``frames`` repeated (JPEG), optional ``captured_at``
+On-site checks are server-paced: ``POST /api/attendance/conversation`` ``{"purpose"}`` → 201
+``{"nonce"}``; then each frame as captured, ``POST /api/attendance/conversation/<nonce>/frame``
+(multipart ``frame``) → ``{"phase", "prompt"?, …}``, until ``phase`` is ``done`` (or ``failed``);
+then ``POST /api/attendance/check-in`` (or ``check-out``) with the ``nonce`` alone. Kiosks the
+same under ``/api/kiosk/``. ``POST /api/attendance/challenge`` ``{"purpose"}`` → 201
+``{"nonce", "action", "action_text", "expires_at"}`` is the one-burst challenge, accepted only for
+online study: multipart ``nonce``, ``frames`` repeated (JPEG), optional ``captured_at``
 (RFC 3339; refused as ``clock_skew`` when far from the server's clock) → 200 with the outcome, or 409
 ``{"error": reason, "message": plain words, "verification_id"}`` for a refusal (stored as a
 failed verification). Check endpoints are rate-limited (``CHECK_IN_RATE_LIMIT`` per client).
@@ -16,6 +20,7 @@ from flask import Blueprint, current_app, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from limits import parse as parse_limit
 
 from app.api.biometrics import frame_upload
 from app.api.helpers import a_time, acting_on_entry, api_roles, check, json_body, text
@@ -60,11 +65,27 @@ def attempt_json(attempt) -> tuple[dict, int]:
 
 
 def _frames() -> tuple[str, list[bytes]]:
+    """The nonce and the frames; a paced challenge's frames were streamed before, so none here."""
     nonce = request.form.get("nonce", "")
     frames = [f.read() for f in request.files.getlist("frames")]
-    if not nonce or not frames:
+    if not nonce:
         raise ValidationError(_("Send the nonce and the frames."), code="missing_frames")
     return nonce, frames
+
+
+def _one_frame() -> bytes:
+    frame = request.files.get("frame")
+    if frame is None:
+        raise ValidationError(_("Send one picture as the field frame."), code="missing_frames")
+    return frame.read()
+
+
+def _frame_rate() -> str:
+    return current_app.config["CHECK_IN_FRAME_RATE_LIMIT"]
+
+
+def conversation_json(challenge) -> dict:
+    return {"nonce": challenge.nonce, "purpose": challenge.purpose.value, "expires_at": challenge.expires_at.isoformat()}
 
 
 def _captured_at():
@@ -91,6 +112,24 @@ def issue_my_challenge():
     return challenge_json(attendance.issue_challenge(current_user, body.get("purpose", ""))), 201
 
 
+@bp.post("/attendance/conversation")
+@limiter.limit(_rate)
+@api_roles(Role.TRAINEE)
+def start_my_check():
+    """Start a server-paced check: ``{"purpose"}`` → 201 ``{"nonce", "purpose", "expires_at"}``."""
+    body = json_body()
+    return conversation_json(attendance.start_check(current_user, body.get("purpose", ""))), 201
+
+
+@bp.post("/attendance/conversation/<nonce>/frame")
+@limiter.limit(_frame_rate)
+@api_roles(Role.TRAINEE)
+@frame_upload(lambda: 1)
+def my_frame(nonce):
+    """One frame as captured (multipart ``frame``) → the phase and, when one is out, the prompt."""
+    return attendance.stream_frame(current_user, nonce, _one_frame())
+
+
 @bp.post("/attendance/check-in")
 @limiter.limit(_rate)
 @api_roles(Role.TRAINEE)
@@ -114,16 +153,26 @@ def check_me_out():
 
 
 def kiosk_auth(view):
-    """HTTP Basic with the kiosk's key and secret; no cookie, so no CSRF token.
+    """HTTP Basic with the kiosk's key and secret; no cookie, so no CSRF token. Wrong credentials
+    are throttled per client address and per kiosk key (``KIOSK_AUTH_FAILURE_LIMIT``).
 
-    :raise 401: missing or wrong credentials.
+    :raise 401: missing or wrong credentials. :raise 429: too many wrong ones lately.
     """
     @csrf.exempt
     @wraps(view)
     def wrapped(*args, **kwargs):
         creds = request.authorization
+        throttle = parse_limit(current_app.config["KIOSK_AUTH_FAILURE_LIMIT"])
+        keys = [f"kiosk-auth-failures:{request.remote_addr}"]
+        if creds and creds.username:
+            keys.append(f"kiosk-auth-failures:{creds.username[:64]}")
+        if not all(limiter.limiter.test(throttle, key) for key in keys):
+            return ({"error": "too_many_failures",
+                     "message": _("Too many wrong kiosk credentials. Wait a few minutes and try again.")}, 429)
         kiosk = authenticate_kiosk(creds.username, creds.password) if creds else None
         if kiosk is None:
+            for key in keys:
+                limiter.limiter.hit(throttle, key)
             return ({"error": "unauthenticated", "message": _("Kiosk credentials are missing or wrong.")}, 401,
                     {"WWW-Authenticate": 'Basic realm="kiosk"'})
         request.max_content_length = _max_frames() * current_app.config["FACE_MAX_FRAME_BYTES"] + 65536
@@ -137,6 +186,23 @@ def issue_kiosk_challenge(kiosk):
     """A challenge for whoever stands at the kiosk."""
     body = json_body()
     return challenge_json(attendance.issue_challenge(None, body.get("purpose", ""), kiosk=kiosk)), 201
+
+
+@bp.post("/kiosk/conversation")
+@limiter.limit(_rate)
+@kiosk_auth
+def start_kiosk_check(kiosk):
+    """Start a server-paced check at the kiosk, as ``/attendance/conversation``."""
+    body = json_body()
+    return conversation_json(attendance.start_check(None, body.get("purpose", ""), kiosk=kiosk)), 201
+
+
+@bp.post("/kiosk/conversation/<nonce>/frame")
+@limiter.limit(_frame_rate)
+@kiosk_auth
+def kiosk_frame(kiosk, nonce):
+    """One frame of a kiosk's paced check."""
+    return attendance.stream_frame(None, nonce, _one_frame(), kiosk=kiosk)
 
 
 @bp.post("/kiosk/check-in")

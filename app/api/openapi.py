@@ -54,6 +54,10 @@ OPERATIONS: dict[str, tuple[str, str | None, int, str]] = {
     "attendance_api.check_me_in": ("Check in (1:1)", "frames", 200, "Attempt"),
     "attendance_api.check_me_out": ("Check out (1:1)", "frames", 200, "Attempt"),
     "attendance_api.issue_kiosk_challenge": ("A challenge at a kiosk", "Purpose", 201, "Challenge"),
+    "attendance_api.start_my_check": ("Start a server-paced check", "Purpose", 201, "Conversation"),
+    "attendance_api.my_frame": ("One frame of a paced check", "frame", 200, "FrameAnswer"),
+    "attendance_api.start_kiosk_check": ("Start a server-paced check at a kiosk", "Purpose", 201, "Conversation"),
+    "attendance_api.kiosk_frame": ("One frame of a kiosk's paced check", "frame", 200, "FrameAnswer"),
     "attendance_api.kiosk_check_in": ("Check in at a kiosk (1:N)", "frames", 200, "Attempt"),
     "attendance_api.kiosk_check_out": ("Check out at a kiosk (1:N)", "frames", 200, "Attempt"),
     "attendance_api.check_alternative": ("ID-card check by an instructor", "AlternativeCheck", 200, "Attempt"),
@@ -67,7 +71,7 @@ OPERATIONS: dict[str, tuple[str, str | None, int, str]] = {
     "attendance_api.study_token": ("A fresh CSRF token for the study page", None, 200, "CsrfToken"),
 }
 KIOSK_ENDPOINTS = {"attendance_api.issue_kiosk_challenge", "attendance_api.kiosk_check_in",
-                   "attendance_api.kiosk_check_out"}
+                   "attendance_api.kiosk_check_out", "attendance_api.start_kiosk_check", "attendance_api.kiosk_frame"}
 _UPLOADS = {
     "frames": {"frames": {"type": "array", "items": {"type": "string", "format": "binary"}},
                "nonce": {"type": "string"}},

@@ -7,6 +7,7 @@ def init_app(app: Flask) -> None:
     from app.cli.audit import audit_cli
     from app.cli.demo import demo_cli
     from app.cli.hours import hours_cli
+    from app.cli.kiosks import kiosks_cli
     from app.cli.roster import roster_cli
     from app.cli.tls import tls_cli
     from app.cli.users import users_cli
@@ -17,3 +18,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(roster_cli)
     app.cli.add_command(hours_cli)
     app.cli.add_command(tls_cli)
+    app.cli.add_command(kiosks_cli)

@@ -1,7 +1,7 @@
 """SkillTrace models, one module per area; importing this package registers them all."""
 from app.models.accounts import AccountActivation, Role, User
 from app.models.appeals import Appeal, AppealStatus
-from app.models.attendance import (CheckInChallenge, CheckInLock, Decision, EntryType,
+from app.models.attendance import (CheckInChallenge, CheckInLock, Decision, EntryType, FaceFingerprint,
                                    FaceVerification, HourRule, HoursEntry, IntervalStatus, Kiosk,
                                    LedgerIsAppendOnly, PresenceInterval, Purpose, VerificationMode)
 from app.models.audit import AuditEntry
@@ -26,7 +26,7 @@ __all__ = [
     "Enrolment", "EvaluationOrganisation", "Exemption", "FaceTemplate", "Institution",
     "ListingStatus", "Occupation", "Programme", "Role", "SessionKind", "Sex", "ShortageListing",
     "SkillLevel", "SubsidyStandard", "Trainee", "TrainingCategory", "TrainingClass", "User",
-    "CheckInChallenge", "CheckInLock", "Decision", "EntryType", "FaceVerification", "HourRule",
+    "CheckInChallenge", "CheckInLock", "Decision", "EntryType", "FaceFingerprint", "FaceVerification", "HourRule",
     "HoursEntry", "IntervalStatus", "Kiosk", "LedgerIsAppendOnly", "PresenceInterval", "Purpose",
     "VerificationMode", "RollCallOutcome", "StudyRollCall", "StudyState", "Assessment",
     "CompletionCertificate", "ClaimStatus", "SubsidyClaim", "SubsidyClaimLine",

@@ -14,7 +14,7 @@ import enum
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, Text, Uuid, event
+from sqlalchemy import Boolean, ForeignKey, LargeBinary, String, Text, Uuid, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.accounts import enum_column
@@ -90,6 +90,26 @@ class CheckInChallenge(UUIDPrimaryKey, Base):
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: A server-paced conversation (``recognition.paced``): ``state`` holds the hidden script and
+    #: its progress, ``probe`` the sealed encoding of the most frontal frame until it is used, and
+    #: ``kept_frames`` (only when face images are retained) the sealed frames to keep with the check.
+    paced: Mapped[bool] = mapped_column(default=False)
+    state: Mapped[dict | None] = mapped_column(JSONType)
+    face_seen: Mapped[bool] = mapped_column(default=False)
+    probe: Mapped[bytes | None] = mapped_column(LargeBinary)
+    kept_frames: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class FaceFingerprint(UUIDPrimaryKey, Timestamps, Base):
+    """A perceptual fingerprint of one accepted or enrolment frame (sealed; ``recognition.paced``):
+    a later frame too close to one is refused as ``replayed``. Deleted on consent withdrawal and
+    after the retention period."""
+
+    __tablename__ = "face_fingerprints"
+
+    trainee_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("trainees.id"), index=True)
+    source: Mapped[str] = mapped_column(String(20))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class FaceVerification(UUIDPrimaryKey, Base):

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.errors.exceptions import NotFoundError, PermissionDeniedError, ValidationError
+from app.errors.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from app.extensions import db
 from app.models import (AlternativeVerification, CheckInChallenge, CheckInLock, ClassSession,
                         ClassStatus, Decision, Enrolment, FaceVerification, IntervalStatus, Kiosk,
@@ -30,14 +30,14 @@ from app.models import (AlternativeVerification, CheckInChallenge, CheckInLock, 
                         VerificationMode)
 from app.models.base import utcnow
 from app.queries import biometrics as bio_queries
-from app.services import face_images, hours, xapi_records
-from app.services.face_checks import (FaceEvidence, clock_skewed, consume_challenge, identify_at_kiosk,
-                                      issue_challenge, parse_purpose, peek_action, verify_personal)
+from app.services import face_checks, face_images, hours, replay, xapi_records
+from app.services.face_checks import (FaceEvidence, clock_skewed, consume_challenge,
+                                      issue_challenge, paced_evidence, parse_purpose, peek_action, verify_personal)
 from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services.trainee_lock import lock_trainee
 from app.services.classes import start_class
-from app.services.policy import can_act_for, can_act_for_trainee, is_staff_actor
+from app.services.policy import can_act_for, can_act_for_trainee, is_staff_actor, is_trainee
 from app.services.enrolment import reason_message as frame_reason_message
 
 #: Plain words for each refusal, shown on the check-in page.
@@ -62,11 +62,18 @@ REASONS = {
     "no_arrangement": _l("This trainee has no ID-card verification arrangement confirmed by a reviewer."),
     "not_studying": _l("You have not started online study."),
     "clock_skew": _l("The clock of this device is wrong. Set its date and time correctly and try again."),
+    "challenge_not_done": _l("The check was not finished: not every instruction was followed. Start again."),
+    "no_face_seen": _l("No face was seen. Look straight into the camera in good light and start again."),
+    "too_late": face_checks.PACED_FAILURES["too_late"],
+    "wrong_action": face_checks.PACED_FAILURES["wrong_action"],
+    "replayed": _l("These pictures were already used for an earlier check. Look into the camera yourself."),
+    "challenge_not_paced": _l("This kind of check-in request cannot be used here. Start again on the check-in page."),
     "roll_call_missed": _l("The face roll-call was not answered in time: study time is paused until your face is verified again."),
 }
 #: Refusals that count towards a lock-out (an honest "too early" does not).
 LOCKING_REASONS = {"unknown_nonce", "nonce_used", "nonce_expired", "liveness_failed",
-                   "frames_identical", "different_faces", "face_mismatch", "frame_refused"}
+                   "frames_identical", "different_faces", "face_mismatch", "frame_refused",
+                   "challenge_not_done", "too_late", "wrong_action", "replayed", "challenge_not_paced"}
 
 
 def reason_message(reason: str) -> str:
@@ -168,7 +175,8 @@ def _maybe_lock(session: Session, trainee_id, now: datetime) -> None:
     reasons = session.scalars(select(FaceVerification.reason).where(
         FaceVerification.trainee_id == trainee_id, FaceVerification.mode == VerificationMode.PERSONAL,
         FaceVerification.decision == Decision.REFUSED, FaceVerification.at > since)).all()
-    failures = sum(1 for r in reasons if r.split(":")[0] in LOCKING_REASONS)
+    failures = (sum(1 for r in reasons if r.split(":")[0] in LOCKING_REASONS)
+                + face_checks.abandoned_since(session, trainee_id, since, now))
     if failures >= cfg["CHECK_IN_LOCK_FAILURES"] and _active_lock(session, trainee_id) is None:
         lock = CheckInLock(trainee_id=trainee_id, locked_at=now, failures=failures)
         session.add(lock)
@@ -242,6 +250,7 @@ def _apply(session: Session, *, now, purpose: Purpose, mode: VerificationMode, f
             _maybe_lock(session, trainee_id, now)
         return Attempt(False, reason, reason_message(reason), purpose.value, verification.id,
                        trainee_id=trainee_id, distance=face.distance)
+    replay.store(session, trainee_id, face.prints, "check")
     agent = xapi_records.trainee_agent(trainee_id)
     ext = {"face-distance": face.distance, "device": device or "", "mode": mode.value,
            "liveness": {"passed": face.liveness_passed, "reason": face.liveness_reason},
@@ -281,7 +290,9 @@ def check_personal(actor: User, purpose: str, nonce: str, frames: Sequence[bytes
 
     Args:
         actor: the trainee's account. purpose: ``check_in`` or ``check_out``.
-        nonce: from `issue_challenge`. frames: JPEG/PNG bytes, in capture order.
+        nonce: from `start_check` (a paced challenge, whose frames were streamed) or, for online
+            study only, from `issue_challenge` with ``frames`` (JPEG/PNG bytes, in capture order);
+            a one-burst challenge for an on-site check is refused as ``challenge_not_paced``.
         device: the client's description (user agent), stored with the verification.
         online: a check-in starts online study (an online session of the trainee's classes now)
             instead of presence on site; a check-out ends whichever interval is open.
@@ -303,14 +314,18 @@ def check_personal(actor: User, purpose: str, nonce: str, frames: Sequence[bytes
     action = peek_action(nonce)
     locked = _active_lock(db.session, trainee_id) is not None
     skewed = clock_skewed(captured_at)
-    face = (verify_personal(trainee_id, action, frames) if action and not locked and not skewed
-            else FaceEvidence(trainee_id=trainee_id))
+    face = None if locked or skewed else paced_evidence(nonce, trainee_id)
+    if face is None:
+        face = (verify_personal(trainee_id, action, frames) if action and action != "paced" and frames
+                and not locked and not skewed else FaceEvidence(trainee_id=trainee_id))
     now = utcnow()
     with transaction() as session:
         _lock_trainee(session, trainee_id)
         challenge, reason = consume_challenge(session, nonce, purpose, now, trainee_id=trainee_id)
         if not reason and _active_lock(session, trainee_id) is not None:
             reason = "locked_out"
+        if not reason and not challenge.paced and not _burst_allowed(session, trainee_id, purpose, online):
+            reason = "challenge_not_paced"
         reason = reason or ("clock_skew" if skewed else face.refusal)
         enrolment = cs = None
         if not reason and purpose == Purpose.CHECK_IN:
@@ -318,7 +333,7 @@ def check_personal(actor: User, purpose: str, nonce: str, frames: Sequence[bytes
         attempt = _apply(session, now=now, purpose=purpose, mode=VerificationMode.PERSONAL, face=face,
                          trainee_id=trainee_id, enrolment=enrolment, cs=cs, kiosk=None, challenge=challenge,
                          actor=actor, device=device, reason=reason)
-    face_images.retain(trainee_id, attempt.verification_id, frames)
+    face_images.retain(trainee_id, attempt.verification_id, frames or face.frames)
     return attempt
 
 
@@ -333,22 +348,25 @@ def _uuid_or_none(value) -> uuid.UUID | None:
 def check_at_kiosk(kiosk: Kiosk, purpose: str, nonce: str, frames: Sequence[bytes], device: str = "",
                    class_id=None, captured_at: datetime | None = None) -> Attempt:
     """Check in or out whoever stands at the kiosk (1:N over the rosters of the classes running
-    at the kiosk's site now). ``class_id``, when sent, must have its session at this site.
+    at the kiosk's site now). ``class_id``, when sent, must have its session at this site. Only a
+    server-paced challenge is accepted (its frames were streamed to `stream_frame`; ``frames``
+    sent here are not analysed): anything else is refused as ``challenge_not_paced``.
 
     Returns and raises as `check_personal`.
     """
     purpose = parse_purpose(purpose)
-    action = peek_action(nonce)
     skewed = clock_skewed(captured_at)
-    face = (identify_at_kiosk(action, frames, _kiosk_roster(db.session, kiosk, utcnow()))
-            if action and not skewed else FaceEvidence())
+    face = None if skewed else paced_evidence(nonce, roster=_kiosk_roster(db.session, kiosk, utcnow()))
     now = utcnow()
     with transaction() as session:
         kiosk = session.get(Kiosk, kiosk.id)
-        trainee_id = face.trainee_id
+        trainee_id = face.trainee_id if face else None
         _lock_trainee(session, trainee_id)
         challenge, reason = consume_challenge(session, nonce, purpose, now, kiosk=kiosk)
-        reason = reason or ("clock_skew" if skewed else "")
+        if not reason and not challenge.paced:
+            reason = "challenge_not_paced"
+        face = face or FaceEvidence()
+        reason = reason or ("clock_skew" if skewed else face.refusal)
         enrolment = cs = None
         # before the face's refusal: at another site the roster searched is empty, which would
         # otherwise be reported as "no session now" instead of the wrong site
@@ -365,8 +383,58 @@ def check_at_kiosk(kiosk: Kiosk, purpose: str, nonce: str, frames: Sequence[byte
         attempt = _apply(session, now=now, purpose=purpose, mode=VerificationMode.KIOSK, face=face,
                          trainee_id=trainee_id, enrolment=enrolment, cs=cs, kiosk=kiosk, challenge=challenge,
                          actor=None, device=device, reason=reason)
-    face_images.retain(trainee_id, attempt.verification_id, frames)
+    face_images.retain(attempt.trainee_id, attempt.verification_id, face.frames)
     return attempt
+
+
+def _burst_allowed(session: Session, trainee_id, purpose: Purpose, online: bool) -> bool:
+    """A one-burst challenge is accepted only for online study (starting it, or ending an online
+    interval); on-site checks need a server-paced one."""
+    if purpose == Purpose.CHECK_IN:
+        return online
+    interval = session.scalar(select(PresenceInterval).where(PresenceInterval.open_slot == trainee_id))
+    return interval is None or interval.class_session.online
+
+
+def start_check(actor: User | None, purpose: str, kiosk: Kiosk | None = None) -> CheckInChallenge:
+    """Start a server-paced check for the signed-in trainee or a kiosk (the page then streams
+    frames to `stream_frame`). Abandoned challenges with a face seen count toward the lock-out.
+
+    Raises:
+        ValidationError: unknown purpose. PermissionDeniedError: neither a trainee nor a kiosk.
+        NotFoundError: no trainee record. ConflictError: locked out (``locked_out``), or too many
+            checks started recently (``challenge_rate``).
+    """
+    purpose = parse_purpose(purpose)
+    if purpose == Purpose.ROLL_CALL:
+        raise ValidationError(_("Purpose must be check_in or check_out."), code="invalid_purpose")
+    trainee_id = None if kiosk is not None else _trainee_of(actor)
+    now = utcnow()
+    if trainee_id is not None:
+        with transaction() as session:  # the lock, if due, is kept even though the start is refused
+            _lock_trainee(session, trainee_id)
+            _maybe_lock(session, trainee_id, now)
+            locked = _active_lock(session, trainee_id) is not None
+        if locked:
+            raise ConflictError(reason_message("locked_out"), code="locked_out")
+    with transaction() as session:
+        return face_checks.start_paced(session, purpose, now, trainee_id=trainee_id, kiosk=kiosk)
+
+
+def _trainee_of(actor: User | None):
+    if actor is None or not is_trainee(actor):
+        raise PermissionDeniedError(_("Only trainees check themselves in."))
+    trainee = bio_queries.get_trainee_of_user(db.session, actor.id)
+    if trainee is None:
+        raise NotFoundError(_("Your account is not linked to a trainee record."), code="no_trainee_record")
+    return trainee.id
+
+
+def stream_frame(actor: User | None, nonce: str, data: bytes, kiosk: Kiosk | None = None) -> dict:
+    """One frame of a paced check (see `face_checks.take_frame`)."""
+    if kiosk is not None:
+        return face_checks.take_frame(nonce, data, kiosk=kiosk)
+    return face_checks.take_frame(nonce, data, trainee_id=_trainee_of(actor))
 
 
 def check_alternative(actor: User, trainee_id, purpose: str, note: str = "") -> Attempt:
@@ -435,4 +503,4 @@ def is_locked_out(trainee_id) -> bool:
 
 # ``issue_challenge`` is re-exported: the API and tests call ``attendance.issue_challenge``.
 __all__ = ["REASONS", "Attempt", "check_alternative", "check_at_kiosk", "check_personal", "is_locked_out",
-           "issue_challenge", "reason_message", "unlock_trainee"]
+           "issue_challenge", "reason_message", "start_check", "stream_frame", "unlock_trainee"]

@@ -12,8 +12,7 @@ from app.errors.exceptions import ConflictError, NotFoundError, PermissionDenied
 from app.models import (AlternativeVerification, Consent, ConsentMethod, ConsentText, FaceTemplate,
                         Trainee, User)
 from app.models.base import utcnow
-from app.services import face_images
-from app.services import policy
+from app.services import face_images, policy, replay
 from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services.policy import can_act_for_trainee, can_confirm_as_second_person
@@ -127,6 +126,7 @@ def withdraw_consent(actor: User, trainee_id, paper_reference: str = "") -> int:
         consent.withdrawn_at, consent.withdrawn_by_id = utcnow(), actor.id
         consent.withdrawal_reference = reference
         deleted = session.execute(delete(FaceTemplate).where(FaceTemplate.trainee_id == trainee.id)).rowcount
+        replay.forget(session, trainee.id)
         append_audit(session, actor, "consent.withdrawn", consent, {
             "trainee_id": str(trainee.id), "templates_deleted": deleted,
             "paper_reference": reference})

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from recognition.occlusion import check_occlusion
+from recognition.paced import fingerprint
 from recognition import (EnrolmentRejected, Gallery, ImageRefused, ModelNotAvailableError,
                          TemplateError, enrol_template)
 from recognition.compare import compare_encodings
@@ -28,7 +30,7 @@ from app.models import (AlternativeVerification, Consent, ConsentText, Duplicate
                         User)
 from app.models.base import utcnow
 from app.queries import biometrics as queries
-from app.services import policy
+from app.services import policy, replay
 from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services.consent import active_consent, current_consent_text
@@ -49,6 +51,8 @@ REASON_MESSAGES = {
     "too_dark": _l("Too dark. Turn on a light or face the window."),
     "too_bright": _l("Too bright. Move away from the strong light."),
     "pose": _l("Face the camera directly."),
+    "eyes_covered": _l("Your eyes are covered. Take off sunglasses or anything in front of your eyes."),
+    "mouth_covered": _l("Your mouth is covered. Take off the mask or anything in front of your face."),
     "too_few_captures": _l("Too few usable pictures."),
     "captures_disagree": _l("The pictures do not show the same face. Only the trainee may be in view."),
     "mixed_encoders": _l("The pictures were encoded differently. Please try again."),
@@ -182,10 +186,13 @@ def enrol_face(actor: User, trainee_id, frames: Sequence[bytes]) -> EnrolmentRes
     trainee_id = _require_consent(db.session, actor, trainee_id).id
     _check_frame_count(len(frames))
     face = get_face()
-    encodings = []
+    encodings, prints = [], []
     for index, data in enumerate(frames):
         try:
-            encodings.append(face.pipeline.encode_bytes(data)[1])
+            capture, encoding = face.pipeline.encode_bytes(data)
+            check_occlusion(capture)
+            encodings.append(encoding)
+            prints.append(fingerprint(capture))
         except ImageRefused as exc:
             raise ValidationError(_("Picture %(n)s: %(message)s", n=index + 1,
                                     message=reason_message(exc.reason)),
@@ -210,6 +217,7 @@ def enrol_face(actor: User, trainee_id, frames: Sequence[bytes]) -> EnrolmentRes
             _flag_duplicate(session, actor, trainee, *duplicate)
         elif stranger is None:
             result = _store_template(session, actor, trainee, template, sealed)
+            replay.store(session, trainee.id, prints, "enrolment")
     if duplicate is not None:
         raise ConflictError(_("This face is already enrolled under another trainee. An administrator "
                               "has been asked to check it."), code="duplicate_face")

@@ -2,30 +2,44 @@
 frames → a face decision (liveness over the burst, then 1:1 against the trainee's template or
 1:N over a kiosk's roster), done before the write transaction so CPU work never holds the lock.
 
+Check-ins and check-outs on site and at kiosks use server-paced challenges (``start_paced``,
+``take_frame``, ``paced_evidence``; ``recognition.paced``): the page streams frames, the server
+stamps their arrival and hands out prompts one at a time at moments it draws. The one-burst
+challenge remains only for online study (its roll-calls move to the paced one later).
+
 The outcome is a `FaceEvidence`; `app.services.attendance` turns it into a recorded check.
 """
 from __future__ import annotations
 
+import hashlib
+import math
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+
+import numpy as np
 
 from flask import current_app
 from flask_babel import gettext as _
-from recognition import Gallery, ModelNotAvailableError, TemplateError, verify
+from flask_babel import lazy_gettext as _l
+from recognition import Encoding, Gallery, ImageRefused, ModelNotAvailableError, TemplateError, analyse_image, verify
+from recognition import compare_encodings
 from recognition import new_challenge as new_liveness_challenge
-from sqlalchemy import select
+from recognition.occlusion import check_occlusion
+from recognition.paced import PacedPolicy, advance, fingerprint, measure_frame, new_script
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.errors.exceptions import NotFoundError, PermissionDeniedError, UnavailableError, ValidationError
+from app.errors.exceptions import ConflictError, NotFoundError, PermissionDeniedError, UnavailableError, ValidationError
 from app.extensions import db
 from app.face import get_face
 from app.models import CheckInChallenge, FaceTemplate, Kiosk, Purpose, User
 from app.models.base import utcnow
 from app.queries import biometrics as bio_queries
-from app.services import policy
+from app.services import policy, replay
 from app.services._tx import transaction
+from app.services.face_images import retention_days, seal, unseal
 
 
 def parse_purpose(value: str) -> Purpose:
@@ -45,6 +59,8 @@ class FaceEvidence:
     distance: float | None = None
     threshold: float | None = None
     trainee_id: uuid.UUID | None = None
+    prints: list[bytes] = field(default_factory=list)
+    frames: list[bytes] = field(default_factory=list)  # a paced challenge's frames to keep
 
 
 def clock_skewed(captured_at: datetime | None) -> bool:
@@ -95,6 +111,9 @@ def consume_challenge(session: Session, nonce: str, purpose: Purpose, now: datet
     if challenge.used_at is not None:
         return challenge, "nonce_used"
     challenge.used_at = now
+    if challenge.paced:  # the sealed probe and the fingerprints are not kept with a used challenge
+        challenge.probe = challenge.kept_frames = None
+        challenge.state = {k: v for k, v in challenge.state.items() if k not in ("prints", "last_digest")}
     if challenge.expires_at < now:
         return challenge, "nonce_expired"
     if challenge.purpose != purpose:
@@ -139,13 +158,18 @@ def _liveness(action: str, frames: Sequence[bytes], result: FaceEvidence):
 def verify_personal(trainee_id, action: str, frames: Sequence[bytes]) -> FaceEvidence:
     result = FaceEvidence(trainee_id=trainee_id)
     probe = _liveness(action, frames, result)
-    if probe is None:
-        return result
+    if probe is not None:
+        _match_personal(trainee_id, probe, result)
+    return result
+
+
+def _match_personal(trainee_id, probe: Encoding, result: FaceEvidence):
+    """1:1 against the trainee's template; the trainee's id, or None with ``result.refusal`` set."""
     face = get_face()
     stored = db.session.scalar(select(FaceTemplate).where(FaceTemplate.trainee_id == trainee_id))
     if stored is None:
         result.refusal = "no_template"
-        return result
+        return None
     try:
         template = face.cipher.decrypt(stored.sealed, expected_encoder=stored.encoder)
     except TemplateError:
@@ -155,30 +179,255 @@ def verify_personal(trainee_id, action: str, frames: Sequence[bytes]) -> FaceEvi
     result.distance, result.threshold = round(float(match.distance), 4), match.threshold
     if match.decision != "match":
         result.refusal = "face_mismatch"
-    return result
+        return None
+    return trainee_id
+
+
+def roster_threshold(base: float, size: int) -> float:
+    """The 1:N threshold: stricter as the roster grows (more chances of a look-alike), 0.03 cosine
+    distance tighter per tenfold of candidates."""
+    return base - 0.03 * math.log10(max(size, 1))
 
 
 def identify_at_kiosk(action: str, frames: Sequence[bytes], roster: list[uuid.UUID]) -> FaceEvidence:
     result = FaceEvidence()
     probe = _liveness(action, frames, result)
-    if probe is None:
-        return result
+    if probe is not None:
+        _match_roster(roster, probe, result)
+    return result
+
+
+def _match_roster(roster: list[uuid.UUID], probe: Encoding, result: FaceEvidence):
+    """1:N over the roster (roster-size threshold and a margin to the second best); the trainee's
+    id, or None with ``result.refusal`` set."""
     face = get_face()
     templates = [t for t in db.session.scalars(select(FaceTemplate).where(FaceTemplate.trainee_id.in_(roster)))
                  if t.encoder == probe.encoder] if roster else []
-    gallery = Gallery(probe.encoder, threshold=face.match_threshold)
+    gallery = Gallery(probe.encoder, threshold=roster_threshold(face.match_threshold, len(templates)))
     if templates:
         gallery.add_many([str(t.trainee_id) for t in templates],
                          [face.cipher.decrypt(t.sealed, expected_encoder=t.encoder).vector for t in templates])
     match = gallery.identify(probe)
     result.distance = None if match.distance == float("inf") else round(float(match.distance), 4)
     result.threshold = match.threshold
-    if match.decision == "match":
-        result.trainee_id = uuid.UUID(match.identity)
-    else:
+    if match.decision != "match":
         result.refusal = "face_unknown" if roster else "outside_window"
+        return None
+    result.trainee_id = uuid.UUID(match.identity)
+    return result.trainee_id
+
+
+# -- server-paced challenges ---------------------------------------------------------------------
+
+#: The prompt shown for each action, large and in words.
+PROMPTS = {
+    "blink": _l("Close your eyes for a moment, then open them."),
+    "turn_left": _l("Turn your head to your left, then look at the screen again."),
+    "turn_right": _l("Turn your head to your right, then look at the screen again."),
+    "look_up": _l("Look up at the ceiling, then look at the screen again."),
+    "open_mouth": _l("Open your mouth wide, then close it."),
+}
+#: Why a paced challenge failed, in words.
+PACED_FAILURES = {
+    "too_late": _l("The action was not seen in time. Start again and follow each instruction when it appears."),
+    "wrong_action": _l("You did another movement than the one asked. Start again and follow the instruction."),
+    "frames_identical": _l("The pictures did not change: a photo cannot be used. Look into the camera yourself."),
+    "different_faces": _l("The pictures show different people. Only you may be in view."),
+}
+
+
+def paced_policy() -> PacedPolicy:
+    cfg = current_app.config
+    return PacedPolicy(min_pause=cfg["PACED_MIN_PAUSE_SECONDS"], max_pause=cfg["PACED_MAX_PAUSE_SECONDS"],
+                       action_seconds=cfg["PACED_ACTION_SECONDS"],
+                       relax_actions="actions" in cfg.get("LIVENESS_RELAX", ()))
+
+
+def _challenge_quota(session: Session, now: datetime, trainee_id=None, kiosk: Kiosk | None = None) -> None:
+    """Refuse a new paced challenge beyond the per-trainee or per-kiosk quota of the window."""
+    cfg = current_app.config
+    since = now - timedelta(minutes=cfg["CHALLENGE_LIMIT_WINDOW_MINUTES"])
+    query = select(func.count()).select_from(CheckInChallenge).where(CheckInChallenge.paced.is_(True),
+                                                                     CheckInChallenge.issued_at > since)
+    if kiosk is not None:
+        used, limit = session.scalar(query.where(CheckInChallenge.kiosk_id == kiosk.id)), cfg["CHALLENGE_LIMIT_PER_KIOSK"]
+    else:
+        used, limit = session.scalar(query.where(CheckInChallenge.trainee_id == trainee_id)), cfg["CHALLENGE_LIMIT_PER_TRAINEE"]
+    if used >= limit:
+        raise ConflictError(_("Too many checks were started in the last %(m)s minutes. Wait a few minutes and try again.",
+                              m=cfg["CHALLENGE_LIMIT_WINDOW_MINUTES"]), code="challenge_rate")
+
+
+def start_paced(session: Session, purpose: Purpose, now: datetime, trainee_id=None,
+                kiosk: Kiosk | None = None) -> CheckInChallenge:
+    """A paced challenge with a hidden script, within the quota (the caller's transaction)."""
+    _challenge_quota(session, now, trainee_id, kiosk)
+    challenge = CheckInChallenge(
+        nonce=new_liveness_challenge().nonce, action="paced", purpose=purpose, trainee_id=trainee_id,
+        kiosk_id=kiosk.id if kiosk else None, issued_at=now, paced=True, state=new_script(paced_policy()),
+        expires_at=now + timedelta(seconds=current_app.config["PACED_START_SECONDS"]))
+    session.add(challenge)
+    session.flush()
+    return challenge
+
+
+def abandoned_since(session: Session, trainee_id, since: datetime, now: datetime) -> int:
+    """Paced challenges of the trainee, with a face seen, left unanswered until they expired."""
+    return session.scalar(select(func.count()).select_from(CheckInChallenge).where(
+        CheckInChallenge.trainee_id == trainee_id, CheckInChallenge.paced.is_(True),
+        CheckInChallenge.face_seen.is_(True), CheckInChallenge.used_at.is_(None),
+        CheckInChallenge.issued_at > since, CheckInChallenge.expires_at < now))
+
+
+def _analyse_frame(data: bytes):
+    """(measures, encoding, fingerprint, hint) of one streamed frame; measures None without a usable face."""
+    pipeline = get_face().pipeline
+    loose = replace(pipeline.policy, max_yaw=1.5, max_pitch=1.5)
+    try:
+        image, capture = analyse_image(data, policy=loose, limits=pipeline.limits, detect_side=pipeline.detect_side)
+        check_occlusion(capture)
+        encoding = pipeline.get_encoder().encode(image, capture)
+    except ImageRefused as exc:
+        from app.services.enrolment import reason_message as frame_reason
+        return None, None, None, str(frame_reason(exc.reason))
+    except ModelNotAvailableError:
+        raise UnavailableError(_("Face recognition is not available on this server. Tell the administrator."),
+                               code="face_unavailable") from None
+    return measure_frame(capture), encoding, fingerprint(capture), ""
+
+
+def _seal_probe(nonce: str, encoding: Encoding) -> bytes:
+    return seal(np.asarray(encoding.vector, dtype="<f4").tobytes(), f"probe:{nonce}")
+
+
+def _unseal_probe(challenge: CheckInChallenge) -> Encoding:
+    vector = np.frombuffer(unseal(challenge.probe, f"probe:{challenge.nonce}"), dtype="<f4")
+    return Encoding(vector.copy(), challenge.state["encoder"])
+
+
+def _keep_frame(challenge: CheckInChallenge, data: bytes) -> None:
+    """Add a frame to those kept with the check (sealed, length-prefixed), when retention is on."""
+    if retention_days() <= 0:
+        return
+    name = f"frames:{challenge.nonce}"
+    if len(kept_frames(challenge)) >= 4:
+        return
+    held = unseal(challenge.kept_frames, name) if challenge.kept_frames else b""
+    challenge.kept_frames = seal(held + len(data).to_bytes(4, "big") + data, name)
+
+
+def kept_frames(challenge: CheckInChallenge) -> list[bytes]:
+    """The frames `_keep_frame` held for this challenge."""
+    if not challenge.kept_frames:
+        return []
+    held, frames = unseal(challenge.kept_frames, f"frames:{challenge.nonce}"), []
+    while held:
+        size = int.from_bytes(held[:4], "big")
+        frames.append(held[4:4 + size])
+        held = held[4 + size:]
+    return frames
+
+
+def _same_face(challenge: CheckInChallenge, state: dict, encoding: Encoding, measures: dict) -> bool:
+    """Keep the most frontal frame's encoding as the probe; False when this frame shows another face."""
+    if challenge.probe is not None:
+        if compare_encodings(_unseal_probe(challenge), encoding) >= get_face().match_threshold:
+            return False
+        if abs(measures["yaw"]) >= state["probe_yaw"]:
+            return True
+    challenge.probe = _seal_probe(challenge.nonce, encoding)
+    state.update(probe_yaw=abs(measures["yaw"]), encoder=encoding.encoder)
+    return True
+
+
+def take_frame(nonce: str, data: bytes, trainee_id=None, kiosk: Kiosk | None = None) -> dict:
+    """One streamed frame of a paced challenge, stamped on arrival; returns what the page shows next.
+
+    Returns:
+        ``{"phase": waiting|acting|done|failed|expired, "face": bool, "hint", "prompt"?, "reason"?,
+        "message"?}``; ``prompt`` is ``{"step", "action", "text"}`` while an action is asked.
+
+    Raises:
+        NotFoundError: no such paced challenge for this trainee or kiosk.
+    """
+    measures, encoding, print_, hint = _analyse_frame(data)
+    digest = hashlib.sha256(data).hexdigest()
+    policy = paced_policy()
+    with transaction() as session:
+        now = utcnow()
+        challenge = session.scalar(select(CheckInChallenge).where(CheckInChallenge.nonce == (nonce or "")[:64])
+                                   .with_for_update())
+        if (challenge is None or not challenge.paced or challenge.trainee_id != trainee_id
+                or challenge.kiosk_id != (kiosk.id if kiosk else None)):
+            raise NotFoundError(_("This check-in request is not valid. Start again."), code="unknown_nonce")
+        if challenge.used_at is not None or challenge.expires_at < now:
+            return {"phase": "expired", "face": measures is not None, "hint": hint,
+                    "message": _("The check-in request expired. Start again.")}
+        state = dict(challenge.state)
+        probe_before, phase_before = challenge.probe, state["phase"]
+        if measures is not None:
+            challenge.face_seen = True
+            if state.get("last_digest") == digest:
+                state.update(phase="failed", failed="frames_identical")
+            elif not _same_face(challenge, state, encoding, measures):
+                state.update(phase="failed", failed="different_faces")
+            elif len(state.setdefault("prints", [])) < 24:
+                state["prints"] = state["prints"] + [print_.hex()]
+        state["last_digest"] = digest
+        state = advance(state, measures, now.timestamp(), policy)
+        action_ended = phase_before == "acting" and state["phase"] in ("waiting", "done")
+        if measures is not None and (challenge.probe is not probe_before or action_ended):
+            _keep_frame(challenge, data)  # the most frontal frame so far and each action's last frame
+        grace = timedelta(seconds=current_app.config["PACED_GRACE_SECONDS"])
+        if state["phase"] == "acting":
+            challenge.expires_at = datetime.fromtimestamp(state["prompt_at"], now.tzinfo) + timedelta(
+                seconds=policy.action_seconds) + grace
+        elif state["phase"] in ("done", "failed"):
+            challenge.expires_at = now + grace
+        challenge.state = state
+    return _frame_answer(state, measures is not None, hint)
+
+
+def _frame_answer(state: dict, face: bool, hint: str) -> dict:
+    answer = {"phase": state["phase"], "face": face, "hint": hint}
+    if state["phase"] == "acting":
+        action = state["actions"][state["step"]]
+        answer["prompt"] = {"step": state["step"] + 1, "action": action, "text": str(PROMPTS[action])}
+    elif state["phase"] == "failed":
+        answer.update(reason=state["failed"], message=str(PACED_FAILURES[state["failed"]]))
+    return answer
+
+
+def paced_evidence(nonce: str, trainee_id=None, roster: list[uuid.UUID] | None = None) -> FaceEvidence | None:
+    """The face decision of a paced challenge (1:1 for ``trainee_id``, else 1:N over ``roster``),
+    with the replay memory consulted; None when ``nonce`` is not a paced challenge."""
+    challenge = db.session.scalar(select(CheckInChallenge).where(CheckInChallenge.nonce == (nonce or "")[:64]))
+    db.session.rollback()
+    if challenge is None or not challenge.paced:
+        return None
+    result = FaceEvidence(trainee_id=trainee_id)
+    if challenge.used_at is not None:
+        return result  # consuming it refuses the reuse
+    state, result.frames = challenge.state, kept_frames(challenge)
+    result.liveness_passed = state["phase"] == "done"
+    result.liveness_reason = state["failed"] or ("" if result.liveness_passed else "not_done")
+    if state["phase"] == "failed":
+        result.refusal = state["failed"]
+        return result
+    if not result.liveness_passed:
+        result.refusal = "challenge_not_done" if challenge.face_seen else "no_face_seen"
+        return result
+    probe = _unseal_probe(challenge)
+    found = _match_personal(trainee_id, probe, result) if roster is None else _match_roster(roster, probe, result)
+    if found is None:
+        return result
+    result.prints = [bytes.fromhex(h) for h in state.get("prints", [])]
+    if replay.is_replayed(db.session, result.trainee_id, result.prints):
+        result.refusal = "replayed"
+    db.session.rollback()
     return result
 
 
-__all__ = ["FaceEvidence", "clock_skewed", "consume_challenge", "identify_at_kiosk", "issue_challenge", "parse_purpose",
-           "peek_action", "verify_personal"]
+__all__ = ["PROMPTS", "FaceEvidence", "abandoned_since", "clock_skewed", "consume_challenge", "identify_at_kiosk",
+           "issue_challenge", "paced_evidence", "parse_purpose", "peek_action", "start_paced", "take_frame",
+           "verify_personal"]

@@ -1,5 +1,6 @@
 """Check-in kiosks: a terminal bound to one site (a session ``place``) of one institution, with
-its own key and secret (Argon2id-hashed, shown once), never a person's account."""
+its own key and secret (Argon2id-hashed, shown once), never a person's account. Provisioned and
+revoked by the institution's staff (``flask --app wsgi kiosks create|list|revoke``)."""
 from __future__ import annotations
 
 import secrets
@@ -7,7 +8,7 @@ import secrets
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.errors.exceptions import PermissionDeniedError, ValidationError
+from app.errors.exceptions import NotFoundError, PermissionDeniedError, ValidationError
 from app.extensions import db
 from app.models import Kiosk, User
 from app.services._tx import transaction
@@ -50,4 +51,29 @@ def authenticate_kiosk(key: str, secret: str) -> Kiosk | None:
         _hasher().verify(kiosk.secret_hash, secret or "")
     except VerificationError:
         return None
+    return kiosk
+
+
+def list_kiosks(actor: User, institution_id=None) -> list[Kiosk]:
+    """The kiosks the actor may manage (all for an admin), of one institution when given."""
+    query = select(Kiosk).order_by(Kiosk.created_at)
+    if institution_id is not None:
+        query = query.where(Kiosk.institution_id == institution_id)
+    return [k for k in db.session.scalars(query) if can_manage_kiosk(actor, k.institution_id)]
+
+
+def revoke_kiosk(actor: User, key: str) -> Kiosk:
+    """Deactivate a kiosk: its credentials stop working at once (audited).
+
+    Raises:
+        NotFoundError: no such active kiosk. PermissionDeniedError: another institution's kiosk.
+    """
+    with transaction() as session:
+        kiosk = session.scalar(select(Kiosk).where(Kiosk.key == (key or "")[:64], Kiosk.active.is_(True)))
+        if kiosk is None:
+            raise NotFoundError(_("No such active kiosk."), code="no_kiosk")
+        if not can_manage_kiosk(actor, kiosk.institution_id):
+            raise PermissionDeniedError(_("Only the institution's own staff register its kiosks."))
+        kiosk.active = False
+        append_audit(session, actor, "kiosk.revoked", kiosk, {"name": kiosk.name, "site": kiosk.site})
     return kiosk

@@ -1,5 +1,5 @@
-// Check-in and check-out with a face check (face_check.js); kiosk mode authenticates with the
-// kiosk's key and secret instead of the signed-in session.
+// Check-in and check-out with a server-paced face check (face_check.js `converse`); kiosk mode
+// authenticates with the kiosk's key and secret instead of the signed-in session.
 (function () {
   const config = document.getElementById("checkin-config").dataset;
   const video = document.getElementById("checkin-video");
@@ -21,10 +21,11 @@
 
   async function run(purpose) {
     buttons.forEach(function (b) { b.disabled = true; });
-    await window.faceCheck.run({
+    await window.faceCheck.converse({
       purpose: purpose, url: purpose === "check_in" ? config.checkInUrl : config.checkOutUrl,
-      challengeUrl: config.challengeUrl, headers: headers, video: video, canvas: canvas,
-      actionEl: actionEl, result: result, msgWorking: config.msgWorking, msgNetwork: config.msgNetwork,
+      challengeUrl: config.challengeUrl, frameUrl: config.frameUrl, headers: headers, video: video,
+      canvas: canvas, actionEl: actionEl, hintEl: document.getElementById("checkin-hint"), result: result,
+      msgWorking: config.msgWorking, msgWait: config.msgWait, msgNetwork: config.msgNetwork,
     });
     buttons.forEach(function (b) { b.disabled = false; });
   }

@@ -1,8 +1,11 @@
-// One face check, shared by the check-in/kiosk page and the online-study page: ask the server
-// for a challenge (nonce + liveness action), show the action, capture a short burst of frames
-// while the person does it, send them with the nonce, and show the answer in words.
+// Face checks. `run` (the online-study page): ask the server for a challenge (nonce + liveness
+// action), show the action, capture a short burst of frames while the person does it, send them
+// with the nonce. `converse` (the check-in/kiosk page): a server-paced challenge — stream each
+// frame as it is captured, show whatever prompt the server's answer carries, large and in words,
+// until the server says done or failed, then ask for the check with the nonce. Both show the
+// answer in words.
 window.faceCheck = (function () {
-  const FRAMES = 6, GAP_MS = 200;
+  const FRAMES = 6, GAP_MS = 200, STREAM_GAP_MS = 120, STREAM_LIMIT_MS = 90000;
 
   function wait(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
 
@@ -56,5 +59,73 @@ window.faceCheck = (function () {
     opts.actionEl.textContent = "";
   }
 
-  return { run: run };
+  function grabber(opts) {
+    const ctx = opts.canvas.getContext("2d");
+    return function () {
+      ctx.drawImage(opts.video, 0, 0, opts.canvas.width, opts.canvas.height);
+      return new Promise(function (resolve) { opts.canvas.toBlob(resolve, "image/jpeg", 0.85); });
+    };
+  }
+
+  function showPrompt(opts, answer) {
+    const el = opts.actionEl;
+    if (answer.prompt) {
+      el.dataset.action = answer.prompt.action;
+      el.dataset.step = answer.prompt.step;
+      el.textContent = answer.prompt.text;
+    } else {
+      el.dataset.action = "";
+      el.textContent = answer.phase === "waiting" ? opts.msgWait : "";
+    }
+    if (opts.hintEl) opts.hintEl.textContent = answer.face ? "" : (answer.hint || "");
+  }
+
+  // opts: purpose, url (the check), challengeUrl (starts the conversation), frameUrl (with
+  // NONCE in it), headers(json), video, canvas, actionEl, hintEl, result, msgWorking, msgWait,
+  // msgNetwork. Resolves when the answer is shown.
+  async function converse(opts) {
+    const result = opts.result, grab = grabber(opts);
+    result.dataset.state = "working";
+    result.dataset.reason = "";
+    result.textContent = opts.msgWorking;
+    try {
+      const ch = await fetch(opts.challengeUrl, { method: "POST", credentials: "same-origin",
+        headers: opts.headers(true), body: JSON.stringify({ purpose: opts.purpose }) });
+      const challenge = await ch.json();
+      if (ch.status !== 201) throw { message: challenge.message || challenge.title, reason: challenge.error };
+      const frameUrl = opts.frameUrl.replace("NONCE", encodeURIComponent(challenge.nonce));
+      const started = Date.now();
+      let answer = { phase: "waiting", face: true };
+      showPrompt(opts, answer);
+      while (answer.phase === "waiting" || answer.phase === "acting") {
+        if (Date.now() - started > STREAM_LIMIT_MS) break;
+        const form = new FormData();
+        form.append("frame", await grab(), "frame.jpg");
+        const r = await fetch(frameUrl, { method: "POST", credentials: "same-origin", headers: opts.headers(false), body: form });
+        answer = await r.json();
+        if (r.status !== 200) throw { message: answer.message || answer.title, reason: answer.error };
+        showPrompt(opts, answer);
+        await wait(STREAM_GAP_MS);
+      }
+      const form = new FormData();
+      form.append("nonce", challenge.nonce);
+      form.append("device", navigator.userAgent);
+      form.append("captured_at", new Date().toISOString());  // checked against the server's clock
+      const r = await fetch(opts.url, { method: "POST", credentials: "same-origin", headers: opts.headers(false), body: form });
+      const body = await r.json();
+      result.dataset.state = body.accepted ? "accepted" : "refused";
+      result.dataset.purpose = opts.purpose;
+      result.dataset.reason = body.error || "";
+      result.textContent = body.message || body.detail || body.title;
+    } catch (e) {
+      result.dataset.state = "refused";
+      result.dataset.reason = (e && e.reason) || "network";
+      result.textContent = (e && e.message) || opts.msgNetwork;
+    }
+    opts.actionEl.dataset.action = "";
+    opts.actionEl.textContent = "";
+    if (opts.hintEl) opts.hintEl.textContent = "";
+  }
+
+  return { run: run, converse: converse };
 })();

@@ -32,7 +32,14 @@ def action_clip(tmp_path_factory):
 def _attendance_app(instance, face_model_dir, **overrides):
     """The demo app with a session of the demo class running now (on site and online) and the
     demo trainee's face enrolled; lock-out and rate limits raised (a turn_left challenge cannot
-    pass with this clip). Returns the app and the demo class id."""
+    pass with this clip). Returns the app and the demo class id.
+
+    Test policy (``LIVENESS_RELAX``): a looping recording cannot follow prompts, so the paced
+    check's action recognition is relaxed (any face frame after a prompt answers it) and so is the
+    replay memory (the loop shows the same frames at check-in and check-out). Everything else runs
+    as in production: real pauses before prompts, frames streamed and stamped by the server,
+    deadlines, same-face, identity, quotas (raised), lock-out (raised). The one-burst online-study
+    page is unaffected by the relaxation of actions."""
     from flask_migrate import upgrade
 
     from app.services._tx import transaction
@@ -44,7 +51,9 @@ def _attendance_app(instance, face_model_dir, **overrides):
     from tests.conftest import build_app
 
     settings = {"CHECK_IN_LOCK_FAILURES": 100, "CHECK_IN_RATE_LIMIT": "1000 per minute",
-                "STUDY_HEARTBEAT_MS": 1000, **overrides}
+                "STUDY_HEARTBEAT_MS": 1000, "LIVENESS_RELAX": ("actions", "replay"),
+                "PACED_MIN_PAUSE_SECONDS": 1.0, "PACED_MAX_PAUSE_SECONDS": 2.5,
+                "CHALLENGE_LIMIT_PER_TRAINEE": 100, **overrides}
     app = build_app(f"sqlite:///{instance / 'live.db'}", instance, FACE_MODEL_DIR=str(face_model_dir), **settings)
     with app.app_context():
         upgrade()
@@ -93,7 +102,7 @@ def _press_until_accepted(page, button: str, tries: int = 10) -> str:
         if result.get_attribute("data-state") == "accepted":
             return result.inner_text()
         assert result.get_attribute("data-reason") in ("liveness_failed", "frame_refused:pose", "frames_identical",
-                                                       "frame_refused:too_blurry"), result.inner_text()
+                                                       "frame_refused:too_blurry", "too_late"), result.inner_text()
     pytest.fail("no check accepted in %d tries" % tries)
 
 
@@ -117,6 +126,28 @@ def test_trainee_checks_in_and_out_and_the_instructor_sees_the_hours(attendance_
     row = page.locator("#attendance-grid tr[data-trainee='张伟']")
     assert row.locator(".net-minutes").inner_text() in ("29", "30")
     assert page.locator("#hours-chart .hours-bar").count() >= 3
+
+
+def test_a_recording_played_as_the_webcam_is_refused_without_the_test_policy(attendance_page, attendance_server):
+    """The attack: the trainee's own recording (a blink and a turn to the right, looped) as the
+    browser's webcam, through the real page, with every liveness layer on: refused, nothing opened."""
+    app, _url, _class_id = attendance_server
+    page = attendance_page
+    sign_in(page, "trainee")
+    page.goto("/me/attendance")
+    app.config["LIVENESS_RELAX"] = ()
+    try:
+        page.get_by_role("button", name="签到", exact=True).click()
+        page.locator("#checkin-result[data-state='accepted'], #checkin-result[data-state='refused']").wait_for(
+            timeout=120_000)  # the page streams for at most 90 s
+        result = page.locator("#checkin-result")
+        assert result.get_attribute("data-state") == "refused", result.inner_text()
+        assert result.get_attribute("data-reason") in ("wrong_action", "too_late", "challenge_not_done", "replayed",
+                                                       "frames_identical", "no_face_seen"), result.inner_text()
+    finally:
+        app.config["LIVENESS_RELAX"] = ("actions", "replay")
+    with app.app_context():
+        assert db.session.scalar(select(PresenceInterval).where(PresenceInterval.closed_at.is_(None))) is None
 
 
 def test_trainee_studies_online_answers_a_roll_call_and_gets_the_counted_minutes(attendance_page, attendance_server):

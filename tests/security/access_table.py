@@ -166,9 +166,13 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /api/duplicate-faces/<uuid:flag_id>/resolve": ADMIN,
     # JSON API: attendance and study
     "POST /api/attendance/challenge": TRAINEE,
+    "POST /api/attendance/conversation": TRAINEE,
+    "POST /api/attendance/conversation/<nonce>/frame": TRAINEE,
     "POST /api/attendance/check-in": TRAINEE,
     "POST /api/attendance/check-out": TRAINEE,
     "POST /api/kiosk/challenge": KIOSK,
+    "POST /api/kiosk/conversation": KIOSK,
+    "POST /api/kiosk/conversation/<nonce>/frame": KIOSK,
     "POST /api/kiosk/check-in": KIOSK,
     "POST /api/kiosk/check-out": KIOSK,
     "POST /api/trainees/<uuid:trainee_id>/attendance/alternative": ACTORS,
@@ -210,4 +214,5 @@ ACCESS: dict[str, frozenset[str]] = {
 NON_MUTATING = frozenset({"POST /login", "POST /logout", "POST /audit/trainees", "POST /account/password"})
 #: Browser-free POSTs authenticated by HTTP Basic, not a cookie: CSRF does not apply.
 CSRF_EXEMPT = frozenset({"POST /api/kiosk/challenge", "POST /api/kiosk/check-in",
-                         "POST /api/kiosk/check-out"})
+                         "POST /api/kiosk/check-out", "POST /api/kiosk/conversation",
+                         "POST /api/kiosk/conversation/<nonce>/frame"})

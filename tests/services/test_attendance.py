@@ -1,6 +1,8 @@
-"""Face-verified check-in and check-out on real faces (talking_head.mp4 as the live person):
-every refusal recorded with its reason and no hours, lock-outs, kiosks, the ID-card alternative,
-concurrent check-ins making one interval, and the xAPI statements written in the same commit."""
+"""Face-verified check-in and check-out on real faces (talking_head.mp4 as the live person
+answering server-paced challenges, ``tests.attendance_helpers.respond``; pauses before prompts set
+to 0 here): every refusal recorded with its reason and no hours, lock-outs, kiosks, the ID-card
+alternative, concurrent check-ins making one interval, and the xAPI statements written in the
+same commit. The attacks on the paced challenge itself: tests/services/test_paced_checks.py."""
 import threading
 
 import flask
@@ -9,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from app.errors.exceptions import ValidationError
+from app.errors.exceptions import ConflictError, ValidationError
 from app.extensions import db
 from app.models import (AuditEntry, CheckInChallenge, Decision, FaceVerification, HoursEntry,
                         PresenceInterval, Role)
@@ -19,12 +21,13 @@ from app.services._tx import transaction
 from app.services.audit import verify_chain
 from app.services.consent import arrange_alternative_verification, confirm_alternative_verification
 from lrs.storage.tables import Statement
-from tests.attendance_helpers import live_frames, running_class, still_photo, trainee_with_face
+from tests.attendance_helpers import PACED_FRAMES, clip_frames, respond, running_class, still_photo, trainee_with_face
 from tests.factories import make_user
 
 
 @pytest.fixture
 def world(app, faces_dir):
+    app.config.update(PACED_MIN_PAUSE_SECONDS=0, PACED_MAX_PAUSE_SECONDS=0)
     admin = make_user(Role.ADMIN)
     instructor = make_user(Role.INSTRUCTOR)
     user, trainee = trainee_with_face(admin, "trainee1")
@@ -32,10 +35,25 @@ def world(app, faces_dir):
     return {"admin": admin, "instructor": instructor, "user": user, "trainee": trainee, "class": klass}
 
 
-def check(user, purpose="check_in", frames=None, nonce=None):
-    challenge = attendance.issue_challenge(user, purpose)
-    return attendance.check_personal(user, purpose, nonce or challenge.nonce,
-                                     frames if frames is not None else live_frames(challenge.action), "pytest")
+def paced(user, purpose="check_in", mirrored=False, kiosk=None, frames=None):
+    """Start a paced challenge and answer it, as a live person or with ``frames`` sent blindly;
+    returns the nonce and the last answer."""
+    challenge = attendance.start_check(user, purpose, kiosk=kiosk)
+
+    def send(data):
+        return attendance.stream_frame(user, challenge.nonce, data, kiosk=kiosk)
+
+    if frames is None:
+        return challenge.nonce, respond(send, mirrored)
+    answer = None
+    for data in frames:
+        answer = send(data)
+    return challenge.nonce, answer
+
+
+def check(user, purpose="check_in", mirrored=False, nonce=None, frames=None):
+    issued, _answer = paced(user, purpose, mirrored, frames=frames)
+    return attendance.check_personal(user, purpose, nonce or issued, [], "pytest")
 
 
 def fresh(model, *where):
@@ -57,7 +75,7 @@ def test_check_in_and_out_records_interval_ledger_statements_and_audit(world):
     db.session.execute(update(PresenceInterval).where(PresenceInterval.id == interval.id)
                        .values(opened_at=utcnow() - timedelta(minutes=20)))
     db.session.commit()
-    out = check(world["user"], "check_out")
+    out = check(world["user"], "check_out", mirrored=True)
     assert out.accepted and out.minutes_credited in (19, 20), out
     db.session.rollback()
     interval = db.session.get(PresenceInterval, attempt.interval_id)
@@ -92,18 +110,16 @@ def _refused(attempt, reason):
 
 
 def test_replayed_nonce_is_refused(world):
-    challenge = attendance.issue_challenge(world["user"], "check_in")
-    frames = live_frames(challenge.action)
-    assert attendance.check_personal(world["user"], "check_in", challenge.nonce, frames).accepted
-    _refused(attendance.check_personal(world["user"], "check_in", challenge.nonce, frames), "nonce_used")
+    nonce, _answer = paced(world["user"])
+    assert attendance.check_personal(world["user"], "check_in", nonce, []).accepted
+    _refused(attendance.check_personal(world["user"], "check_in", nonce, []), "nonce_used")
 
 
 def test_expired_and_unknown_nonce_are_refused(world):
-    challenge = attendance.issue_challenge(world["user"], "check_in")
+    nonce, _answer = paced(world["user"])
     with transaction() as session:
         session.execute(update(CheckInChallenge).values(expires_at=utcnow() - timedelta(seconds=1)))
-    _refused(attendance.check_personal(world["user"], "check_in", challenge.nonce,
-                                       live_frames(challenge.action)), "nonce_expired")
+    _refused(attendance.check_personal(world["user"], "check_in", nonce, []), "nonce_expired")
     _refused(check(world["user"], nonce="not-a-nonce"), "unknown_nonce")
 
 
@@ -115,10 +131,17 @@ def test_still_photo_fails_liveness(world):
 
 
 def test_wrong_action_fails_liveness(world):
-    challenge = attendance.issue_challenge(world["user"], "check_in")
-    frames = {"blink": live_frames("no_blink"), "turn_left": live_frames("turn_right"),
-              "turn_right": live_frames("turn_left")}[challenge.action]
-    _refused(attendance.check_personal(world["user"], "check_in", challenge.nonce, frames), "liveness_failed")
+    """Turning the other way (or turning when something else is asked) fails the challenge."""
+    frames = clip_frames(False)
+    challenge = attendance.start_check(world["user"], "check_in")
+    answer = attendance.stream_frame(world["user"], challenge.nonce, frames[PACED_FRAMES["neutral"][0]])
+    asked = answer["prompt"]["action"]
+    for index in PACED_FRAMES["turn_left" if asked == "turn_right" else "turn_right"]:
+        answer = attendance.stream_frame(world["user"], challenge.nonce, frames[index])
+        if answer["phase"] == "failed":
+            break
+    assert answer["reason"] == "wrong_action", answer
+    _refused(attendance.check_personal(world["user"], "check_in", challenge.nonce, []), "wrong_action")
 
 
 def test_another_persons_face_is_refused(app, faces_dir):
@@ -177,17 +200,19 @@ def test_present_in_another_class_is_refused(world):
     second = running_class(world["admin"], world["instructor"], [world["trainee"]], place="车间")
     assert second.id != world["class"].id
     assert check(world["user"]).accepted
-    attempt = check(world["user"])
+    attempt = check(world["user"], mirrored=True)
     assert not attempt.accepted and attempt.reason in ("already_checked_in", "present_elsewhere")
     assert fresh(PresenceInterval) == 1
 
 
-def test_repeated_failures_lock_out_until_an_instructor_unlocks(world):
+def test_repeated_failures_lock_out_until_an_instructor_unlocks(world, app):
+    app.config["CHALLENGE_LIMIT_PER_TRAINEE"] = 20
     for _ in range(5):
         assert check(world["user"], frames=still_photo()).reason == "frames_identical"
     assert attendance.is_locked_out(world["trainee"].id)
-    attempt = check(world["user"])  # a good face is refused while locked
-    assert attempt.reason == "locked_out"
+    with pytest.raises(ConflictError) as refused:  # no new challenge while locked
+        attendance.start_check(world["user"], "check_in")
+    assert refused.value.code == "locked_out"
     with pytest.raises(ValidationError):
         attendance.unlock_trainee(world["instructor"], world["trainee"].id, "")
     attendance.unlock_trainee(world["instructor"], world["trainee"].id, "本人在场，已核对身份证")
@@ -200,8 +225,8 @@ def test_repeated_failures_lock_out_until_an_instructor_unlocks(world):
 def test_kiosk_identifies_trainee_among_the_roster_at_its_site(world):
     kiosk, secret = kiosks.create_kiosk(world["admin"], "一号机", world["class"].institution_id, "实训楼 201")
     assert kiosks.authenticate_kiosk(kiosk.key, secret).id == kiosk.id
-    challenge = attendance.issue_challenge(None, "check_in", kiosk=kiosk)
-    attempt = attendance.check_at_kiosk(kiosk, "check_in", challenge.nonce, live_frames(challenge.action), "kiosk")
+    nonce, _answer = paced(None, kiosk=kiosk)
+    attempt = attendance.check_at_kiosk(kiosk, "check_in", nonce, [], "kiosk")
     assert attempt.accepted and attempt.trainee_id == world["trainee"].id, attempt
     verification = db.session.get(FaceVerification, attempt.verification_id)
     assert verification.mode == "kiosk" and verification.kiosk_id == kiosk.id
@@ -209,9 +234,8 @@ def test_kiosk_identifies_trainee_among_the_roster_at_its_site(world):
 
 def test_kiosk_at_another_site_is_refused(world):
     kiosk, _secret = kiosks.create_kiosk(world["admin"], "二号机", world["class"].institution_id, "另一校区")
-    challenge = attendance.issue_challenge(None, "check_in", kiosk=kiosk)
-    attempt = attendance.check_at_kiosk(kiosk, "check_in", challenge.nonce, live_frames(challenge.action),
-                                        "kiosk", class_id=world["class"].id)
+    nonce, _answer = paced(None, kiosk=kiosk)
+    attempt = attendance.check_at_kiosk(kiosk, "check_in", nonce, [], "kiosk", class_id=world["class"].id)
     assert not attempt.accepted and attempt.reason == "wrong_site", attempt
     assert fresh(PresenceInterval) == 0 and fresh(HoursEntry) == 0
 
@@ -239,8 +263,10 @@ def test_alternative_id_card_check_is_recorded_and_counted_separately(world):
 @pytest.mark.parametrize("threads", [4])
 def test_concurrent_check_ins_make_one_interval(world, threads):
     user = world["user"]
-    challenges = [attendance.issue_challenge(user, "check_in") for _ in range(threads)]
-    frames = [live_frames(c.action) for c in challenges]
+    nonces = [paced(user)[0] for _ in range(threads)]
+    with transaction() as session:  # answering four in a row outlasts the seconds a finished one stays usable
+        session.execute(update(CheckInChallenge).values(expires_at=utcnow() + timedelta(minutes=1)))
+    user_class, user_id = type(user), user.id  # read before the threads share the expired object
     app = flask.current_app._get_current_object()
     barrier = threading.Barrier(threads)
     results, errors = [], []
@@ -249,8 +275,8 @@ def test_concurrent_check_ins_make_one_interval(world, threads):
         with app.app_context():
             try:
                 barrier.wait()
-                results.append(attendance.check_personal(db.session.get(type(user), user.id), "check_in",
-                                                         challenges[i].nonce, frames[i], f"thread {i}"))
+                results.append(attendance.check_personal(db.session.get(user_class, user_id), "check_in",
+                                                         nonces[i], [], f"thread {i}"))
             except Exception as exc:  # noqa: BLE001 - reported below
                 errors.append(exc)
             finally:
@@ -263,15 +289,15 @@ def test_concurrent_check_ins_make_one_interval(world, threads):
         w.join(120)
     assert not errors, errors
     assert sum(r.accepted for r in results) == 1, results
-    # The losers of the race are told the trainee is already present. (A shared dlib detector
-    # once made a live burst look like "different_faces" here; each thread now has its own.)
-    assert {r.reason for r in results if not r.accepted} <= {"already_checked_in"}
+    # The losers of the race are told the trainee is already present, or, when the winner's
+    # fingerprints were stored before they looked, that the same frames were used. (A shared dlib
+    # detector once made a live burst look like "different_faces" here; each thread now has its own.)
+    assert {r.reason for r in results if not r.accepted} <= {"already_checked_in", "replayed"}
     assert fresh(PresenceInterval) == 1
 
 
 def test_kiosk_with_a_malformed_class_id_is_refused_not_an_error(world):
     kiosk, _secret = kiosks.create_kiosk(world["admin"], "三号机", world["class"].institution_id, "实训楼 201")
-    challenge = attendance.issue_challenge(None, "check_in", kiosk=kiosk)
-    attempt = attendance.check_at_kiosk(kiosk, "check_in", challenge.nonce, live_frames(challenge.action),
-                                        "kiosk", class_id="not-a-uuid")
+    nonce, _answer = paced(None, kiosk=kiosk)
+    attempt = attendance.check_at_kiosk(kiosk, "check_in", nonce, [], "kiosk", class_id="not-a-uuid")
     assert not attempt.accepted and attempt.reason == "wrong_site", attempt

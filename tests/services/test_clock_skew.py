@@ -1,7 +1,6 @@
 """Clock skew from a client: a capture time far from the server's clock is refused as
 ``clock_skew`` and recorded as a failed verification with its statement, no interval and no
 hours; a time within the limit is accepted but never used — every recorded time is the server's."""
-import io
 from datetime import timedelta
 
 import pytest
@@ -12,7 +11,7 @@ from app.models import Decision, FaceVerification, HoursEntry, PresenceInterval,
 from app.models.base import utcnow
 from app.services import attendance
 from lrs.storage.tables import Statement
-from tests.attendance_helpers import live_frames, running_class, trainee_with_face
+from tests.attendance_helpers import answer_paced, answer_paced_http, running_class, trainee_with_face
 from tests.factories import PASSWORD, make_user
 from tests.services.test_attendance import check, fresh
 
@@ -25,9 +24,8 @@ def world(app, faces_dir):
     return {"user": user, "trainee": trainee}
 
 
-def check_at(user, purpose: str, captured_at):
-    challenge = attendance.issue_challenge(user, purpose)
-    return attendance.check_personal(user, purpose, challenge.nonce, live_frames(challenge.action), "pytest",
+def check_at(user, purpose: str, captured_at, mirrored: bool = False):
+    return attendance.check_personal(user, purpose, answer_paced(user, purpose, mirrored), [], "pytest",
                                      captured_at=captured_at)
 
 
@@ -53,7 +51,7 @@ def test_a_skewed_check_out_credits_nothing_and_the_server_clock_sets_every_time
     assert refused.reason == "clock_skew" and fresh(HoursEntry) == 0
     db.session.rollback()
     assert db.session.get(PresenceInterval, opened.interval_id).closed_at is None  # still open
-    closed = check(world["user"], "check_out")  # no captured_at: nothing to compare
+    closed = check(world["user"], "check_out", mirrored=True)  # no captured_at: nothing to compare
     assert closed.accepted and fresh(HoursEntry) == 1
 
 
@@ -64,10 +62,7 @@ def test_the_api_passes_captured_at_and_refuses_a_malformed_one(world, client, a
     headers = {"X-CSRFToken": token}
 
     def post(captured_at):
-        challenge = client.post("/api/attendance/challenge", json={"purpose": "check_in"}, headers=headers).json
-        data = {"nonce": challenge["nonce"], "captured_at": captured_at,
-                "frames": [(io.BytesIO(f), f"f{i}.jpg") for i, f in
-                           enumerate(live_frames(challenge["action"]))]}
+        data = {"nonce": answer_paced_http(client, headers), "captured_at": captured_at}
         return client.post("/api/attendance/check-in", data=data, headers=headers,
                            content_type="multipart/form-data")
 

@@ -12,7 +12,7 @@ from app.queries.statistics import year_statistics
 from app.services import attendance
 from app.services.catalogue import create_listed_entry, create_programme
 from app.services.classes import LOCAL_TZ
-from tests.attendance_helpers import live_frames, running_class, still_photo, trainee_with_face
+from tests.attendance_helpers import blind_check, paced_check, running_class, still_photo, trainee_with_face
 from tests.factories import PASSWORD, arrange_confirmed_alternative, make_catalogue, make_trainee, make_user
 
 THIS_YEAR = datetime.now(LOCAL_TZ).year
@@ -20,9 +20,7 @@ TARGETS = {"employment": 150_000, "entrepreneurship": 20_000, "high_skill": 30_0
 
 
 def check(user, frames=None):
-    challenge = attendance.issue_challenge(user, "check_in")
-    return attendance.check_personal(user, "check_in", challenge.nonce,
-                                     frames if frames is not None else live_frames(challenge.action), "pytest")
+    return paced_check(user) if frames is None else blind_check(user, frames)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from app.services import attendance, hours, study
 from app.services._tx import transaction
 from app.services.reconciliation import reconcile
 from lrs.storage.tables import Statement
-from tests.attendance_helpers import backdate_check_in, live_frames, running_class, still_photo, trainee_with_face
+from tests.attendance_helpers import backdate_check_in, live_frames, paced_check, running_class, still_photo, trainee_with_face
 from tests.factories import make_user
 
 
@@ -62,9 +62,7 @@ def start(world):
 
 
 def test_on_site_check_in_does_not_start_online_study(world):
-    attempt = attendance.check_personal(world["user"], "check_in",
-                                        (c := attendance.issue_challenge(world["user"], "check_in")).nonce,
-                                        live_frames(c.action))
+    attempt = paced_check(world["user"])  # on site: a server-paced check (tests.attendance_helpers)
     assert not attempt.accepted and attempt.reason == "outside_window"
     with pytest.raises(ConflictError):
         study.heartbeat(world["user"])

@@ -1,6 +1,7 @@
 """Attendance pages and JSON API through the client: a trainee checks in and out with real
 frames, a refusal answers 409 with the reason, the instructor sees the grid, log, chart and
 ledger, and reverses an entry with a reason."""
+import io
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -8,20 +9,25 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import HoursEntry, PresenceInterval, Role
 from app.models.base import utcnow
-from tests.attendance_helpers import live_frames, running_class, still_photo, trainee_with_face
+from tests.attendance_helpers import answer_paced_http, running_class, still_photo, trainee_with_face
 from tests.conftest import csrf_token_from
 from tests.factories import PASSWORD, make_user
 
 
-def _check(client, token, purpose, frames=None):
-    ch = client.post("/api/attendance/challenge", json={"purpose": purpose}, headers={"X-CSRFToken": token})
-    assert ch.status_code == 201, ch.json
-    assert ch.json["action_text"]
-    data = {"nonce": ch.json["nonce"], "device": "test-client",
-            "frames": [(__import__("io").BytesIO(f), f"f{i}.jpg") for i, f in
-                       enumerate(frames if frames is not None else live_frames(ch.json["action"]))]}
-    return client.post(f"/api/attendance/{purpose.replace('_', '-')}", data=data,
-                       headers={"X-CSRFToken": token}, content_type="multipart/form-data")
+def _check(client, token, purpose, frames=None, mirrored=False):
+    """A paced check through the API: the live responder, or ``frames`` streamed blindly."""
+    headers = {"X-CSRFToken": token}
+    if frames is None:
+        nonce = answer_paced_http(client, headers, purpose, mirrored)
+    else:
+        started = client.post("/api/attendance/conversation", json={"purpose": purpose}, headers=headers)
+        assert started.status_code == 201, started.json
+        nonce = started.json["nonce"]
+        for f in frames:
+            client.post(f"/api/attendance/conversation/{nonce}/frame", headers=headers,
+                        content_type="multipart/form-data", data={"frame": (io.BytesIO(f), "f.jpg")})
+    return client.post(f"/api/attendance/{purpose.replace('_', '-')}", data={"nonce": nonce, "device": "test-client"},
+                       headers=headers, content_type="multipart/form-data")
 
 
 def test_trainee_checks_in_and_out_and_instructor_sees_it(app, client, auth, faces_dir):
@@ -39,7 +45,7 @@ def test_trainee_checks_in_and_out_and_instructor_sees_it(app, client, auth, fac
     db.session.rollback()  # end the test's read snapshot before writing
     db.session.execute(update(PresenceInterval).values(opened_at=utcnow() - timedelta(minutes=25)))
     db.session.commit()
-    out = _check(client, token, "check_out")
+    out = _check(client, token, "check_out", mirrored=True)
     assert out.status_code == 200 and out.json["minutes_credited"] in (24, 25), out.json
     auth.logout()
 

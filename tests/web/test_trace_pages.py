@@ -20,7 +20,7 @@ from app.services.consent import withdraw_consent
 from app.services.resident_id import mask_resident_id
 from app.services.trace import LearnerTrace
 from app.web.audit.exports import trace_pdf
-from tests.attendance_helpers import backdate_check_in, live_frames, running_class, still_photo, trainee_with_face
+from tests.attendance_helpers import backdate_check_in, blind_check, live_frames, running_class, still_photo, trainee_with_face
 from tests.conftest import csrf_token_from
 from tests.factories import PASSWORD, arrange_confirmed_alternative, make_catalogue, make_trainee, make_user
 from tests.tamper import behind_the_back
@@ -221,8 +221,7 @@ def test_lock_out_and_unlock_are_in_the_trace(app, client, auth):
     user, trainee = trainee_with_face(admin, "student2", "周锁")
     running_class(admin, instructor, [trainee])
     for _ in range(app.config["CHECK_IN_LOCK_FAILURES"]):
-        challenge = attendance.issue_challenge(user, "check_in")
-        assert not attendance.check_personal(user, "check_in", challenge.nonce, still_photo(), "pytest").accepted
+        assert not blind_check(user, still_photo()).accepted
     attendance.unlock_trainee(instructor, trainee.id, "本人到场核实")
     auth.login("auditor", PASSWORD)
     page = client.get(f"/audit/trainees/{trainee.id}").text

@@ -59,7 +59,8 @@ def _checkout_reminder() -> list:
 def check_in_page():
     """The trainee's check-in and check-out page."""
     return render_template("attendance/check_in.html", mode="personal",
-                           challenge_url=url_for("attendance_api.issue_my_challenge"),
+                           challenge_url=url_for("attendance_api.start_my_check"),
+                           frame_url=url_for("attendance_api.my_frame", nonce="NONCE"),
                            check_in_url=url_for("attendance_api.check_me_in"),
                            check_out_url=url_for("attendance_api.check_me_out"))
 
@@ -76,7 +77,8 @@ def study_page():
 def kiosk_page():
     """The kiosk screen; it authenticates its API calls with the kiosk's own credentials."""
     return render_template("attendance/check_in.html", mode="kiosk",
-                           challenge_url=url_for("attendance_api.issue_kiosk_challenge"),
+                           challenge_url=url_for("attendance_api.start_kiosk_check"),
+                           frame_url=url_for("attendance_api.kiosk_frame", nonce="NONCE"),
                            check_in_url=url_for("attendance_api.kiosk_check_in"),
                            check_out_url=url_for("attendance_api.kiosk_check_out"))
 

@@ -1,0 +1,61 @@
+"""`flask kiosks create|list|revoke`: provision check-in kiosks for an institution's site; the
+secret is printed once (the kiosk page asks for the key and secret)."""
+import click
+from flask.cli import AppGroup
+
+from app.errors.exceptions import SkillTraceError
+from app.extensions import db
+from app.models import Institution, Role, User
+from app.services.kiosks import create_kiosk, list_kiosks, revoke_kiosk
+
+kiosks_cli = AppGroup("kiosks", help="Check-in kiosks.")
+
+
+def _actor(username: str) -> User:
+    actor = db.session.scalar(db.select(User).where(User.username == username))
+    if actor is None or actor.role not in (Role.ADMIN, Role.INSTRUCTOR):
+        raise click.ClickException(f"{username!r} is not an admin or instructor account")
+    return actor
+
+
+def _institution(code: str) -> Institution:
+    institution = db.session.scalar(db.select(Institution).where(Institution.code == code))
+    if institution is None:
+        raise click.ClickException(f"no institution with code {code!r}")
+    return institution
+
+
+@kiosks_cli.command("create")
+@click.option("--institution", "code", required=True, help="The institution's code.")
+@click.option("--site", required=True, help="The site, exactly as sessions name their place.")
+@click.option("--name", required=True, help="A name for the kiosk.")
+@click.option("--as", "username", default="admin", show_default=True, help="Who provisions it (admin or staff).")
+def create(code: str, site: str, name: str, username: str) -> None:
+    """Register a kiosk and print its key and secret (shown only now)."""
+    try:
+        kiosk, secret = create_kiosk(_actor(username), name, _institution(code).id, site)
+    except SkillTraceError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"key {kiosk.key}\nsecret {secret}\n(the secret is not shown again)")
+
+
+@kiosks_cli.command("list")
+@click.option("--institution", "code", default=None, help="Only this institution's kiosks.")
+@click.option("--as", "username", default="admin", show_default=True)
+def list_(code: str | None, username: str) -> None:
+    """Key, state, site and name of each kiosk."""
+    institution_id = _institution(code).id if code else None
+    for kiosk in list_kiosks(_actor(username), institution_id):
+        click.echo(f"{kiosk.key}\t{'active' if kiosk.active else 'revoked'}\t{kiosk.site}\t{kiosk.name}")
+
+
+@kiosks_cli.command("revoke")
+@click.argument("key")
+@click.option("--as", "username", default="admin", show_default=True)
+def revoke(key: str, username: str) -> None:
+    """Deactivate the kiosk with KEY: its credentials stop working at once."""
+    try:
+        revoke_kiosk(_actor(username), key)
+    except SkillTraceError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"revoked {key}")
