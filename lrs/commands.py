@@ -31,11 +31,8 @@ def utcnow() -> datetime:
 def stored_time(session: Session) -> datetime:
     """The `stored` time of the statements a writer is about to insert: now, but always a
     millisecond after the newest stored statement, so that `stored` strictly increases in
-    commit order (the caller holds the statement write lock).
-
-    Hence every statement not yet visible to a reader is stored after the newest one it
-    sees, which is what makes that time a safe X-Experience-API-Consistent-Through.
-    """
+    commit order, like the keys, even if the clock steps back (the caller holds the
+    statement write lock)."""
     latest = queries.latest_stored(session)
     now = utcnow()
     return now if latest is None or now > latest else latest + timedelta(milliseconds=1)

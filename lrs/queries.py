@@ -230,6 +230,5 @@ def list_credentials(session: Session) -> list[Credential]:
 
 
 def latest_stored(session: Session) -> datetime | None:
-    """The newest committed `stored` time (X-Experience-API-Consistent-Through: statements
-    written later, or still being written, are stored after it)."""
+    """The newest committed `stored` time."""
     return session.scalar(select(func.max(Statement.stored)))
