@@ -100,7 +100,7 @@ def _page_conditions(query: StatementQuery, key) -> list:
 
     A page walking from the far end of its time window (`since` ascending, `until`
     descending) also gets that end as a key bound, found in the `stored` index, so the walk
-    starts there instead of scanning up to it: keys follow `stored` (`commands.stored_time`).
+    starts there instead of scanning up to it: keys follow `stored` (`commands.insert_statements`).
     """
     conditions = [Statement.is_voided.is_(False)]
     # With a key bound, the stored condition only filters: kept off the stored index.
