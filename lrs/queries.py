@@ -228,7 +228,3 @@ def list_credentials(session: Session) -> list[Credential]:
     """All credentials, oldest first."""
     return list(session.scalars(select(Credential).order_by(Credential.created_at)))
 
-
-def latest_stored(session: Session) -> datetime | None:
-    """The newest committed `stored` time."""
-    return session.scalar(select(func.max(Statement.stored)))
