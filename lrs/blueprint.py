@@ -132,8 +132,9 @@ def _xapi_headers(response: Response) -> Response:
     response.headers["Access-Control-Expose-Headers"] = _EXPOSED
     response.headers["Access-Control-Allow-Credentials"] = "true"
     response.headers["Cache-Control"] = "no-cache"
-    if request.endpoint == "lrs.statements" and "X-Experience-API-Consistent-Through" not in (
-            response.headers):
+    if (request.endpoint == "lrs.statements" and request.method in ("GET", "HEAD")
+            and "X-Experience-API-Consistent-Through" not in response.headers):
+        # A GET answered with an error still carries it (xAPI 2.1.3); writes need none.
         try:
             through = service.consistent_through(_store())
         except LRSError:

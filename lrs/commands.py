@@ -28,19 +28,6 @@ def utcnow() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
-def stored_time(session: Session) -> datetime:
-    """The `stored` time of the statements a writer is about to insert: now, but always a
-    millisecond after the newest stored statement, so that `stored` strictly increases in
-    commit order (the caller holds the statement write lock).
-
-    Hence every statement not yet visible to a reader is stored after the newest one it
-    sees, which is what makes that time a safe X-Experience-API-Consistent-Through.
-    """
-    latest = queries.latest_stored(session)
-    now = utcnow()
-    return now if latest is None or now > latest else latest + timedelta(milliseconds=1)
-
-
 def _merge_definition(old: dict, new: dict) -> dict:
     merged = dict(old)
     for key, value in new.items():
@@ -93,7 +80,7 @@ def insert_statements(session: Session, statements: list[dict], authority: dict,
     succeed) and `stored` and the keys increase in commit order.
     """
     lock_statement_writes(session)
-    now = stored_time(session)
+    now = utcnow()  # under the lock: `stored` follows commit order (a clock that never steps back)
     completed = [complete_statement(s, now, authority, version) for s in statements]
     ids = [uuid.UUID(s["id"]) for s in completed]
     existing, late = queries.get_payloads_and_voiders(session, ids)

@@ -109,7 +109,7 @@ def _page_conditions(query: StatementQuery, key) -> list:
 
     A page walking from the far end of its time window (`since` ascending, `until`
     descending) also gets that end as a key bound, found in the `stored` index, so the walk
-    starts there instead of scanning up to it: keys follow `stored` (`commands.stored_time`).
+    starts there instead of scanning up to it: keys follow `stored` (`commands.insert_statements`).
     """
     conditions = [Statement.is_voided.is_(False)]
     # With a key bound, the stored condition only filters: kept off the stored index.
@@ -237,8 +237,3 @@ def list_credentials(session: Session) -> list[Credential]:
     """All credentials, oldest first."""
     return list(session.scalars(select(Credential).order_by(Credential.created_at)))
 
-
-def latest_stored(session: Session) -> datetime | None:
-    """The newest committed `stored` time (X-Experience-API-Consistent-Through: statements
-    written later, or still being written, are stored after it)."""
-    return session.scalar(select(func.max(Statement.stored)))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,7 @@ from lrs.schemas import (MORE_LIFETIME, DocumentRequest, StatementRequest, decod
                          encode_more, params_ref, parse_statement_params)
 from lrs.signatures import check_signature
 from lrs.storage.base import LRSStore
+from lrs.storage.dialects import wait_for_statement_writes
 from lrs.storage.tables import Document
 
 # --- credentials -------------------------------------------------------------------------
@@ -205,32 +206,29 @@ def _with_ref(store: LRSStore, request: StatementRequest) -> StatementRequest:
     return replace(request, ref=ref)
 
 
-#: The Consistent-Through of an empty store: nothing stored, none promised.
-_NOTHING_STORED = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-def _consistent_through(session: Session) -> datetime:
-    return queries.latest_stored(session) or _NOTHING_STORED
-
-
 def consistent_through(store: LRSStore) -> datetime:
-    """X-Experience-API-Consistent-Through for an answer that read no statements."""
-    with store.transaction() as session:
-        return _consistent_through(session)
+    """X-Experience-API-Consistent-Through: a time before the `stored` of every statement not
+    yet committed. Waits for the statement write in flight (writers are serialised, see
+    `commands.insert_statements`) and takes the time while no writer can start: every later
+    writer stores at or after it, so a millisecond before it is safe."""
+    with store.transaction(write=True) as session:
+        wait_for_statement_writes(session)
+        now = commands.utcnow()
+    return now - timedelta(milliseconds=1)
 
 
 def read_statements(store: LRSStore, request: StatementRequest, principal: Principal,
                     more_url: str, languages: list[str]) -> StatementsResult:
     """Answer GET /statements; 404 for an unknown (or wrongly voided) single statement.
 
-    Consistent-Through is the newest `stored` committed when the read begins, taken before
-    the statements are read: a statement still being written will be stored after it
-    (`commands.stored_time`), so a reader polling with `since=` it misses nothing.
+    Consistent-Through is taken before the statements are read (`consistent_through`), so
+    everything stored up to it is on the page's side of the read, and a reader polling with
+    `since=` it misses nothing.
     """
     own = principal.credential_id if principal.reads_only_own else None
     request = _with_ref(store, request)
+    through = consistent_through(store)
     with store.transaction() as session:
-        through = _consistent_through(session)
         last_modified = None
         if request.single is not None:
             row = queries.get_statement(session, request.single)

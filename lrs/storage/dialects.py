@@ -111,6 +111,19 @@ def lock_statement_writes(session: Session) -> None:
                         {"key": STATEMENT_WRITE_LOCK})
 
 
+def wait_for_statement_writes(session: Session) -> None:
+    """Wait until the statement write in flight, if any, has committed (the caller then
+    ends its transaction, letting the next writer in).
+
+    SQLite: the caller's writing transaction (BEGIN IMMEDIATE) has already waited for the
+    write lock. PostgreSQL: a shared hold of the writers' advisory lock, to the end of the
+    caller's transaction.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"),
+                        {"key": STATEMENT_WRITE_LOCK})
+
+
 def bulk_insert(session: Session, table: Table, rows: list[dict]) -> None:
     """Insert many rows fast in the session's transaction: COPY on PostgreSQL (no SQL to
     build or parse), a batched executemany elsewhere."""

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 import pytest
 
+from lrs.models.common import parse_timestamp
 from tests.lrs.factories import new_id, post, statement
 
 VOIDED = {"id": "http://adlnet.gov/expapi/verbs/voided", "display": {"en-US": "voided"}}
@@ -254,3 +256,17 @@ def test_time_windows_page_through_batches_sharing_a_stored_time(client, headers
     until, _ = _page_through(client, headers, "/xapi/statements?limit=2&until="
                              + quote(stored[1]))
     assert until == list(reversed(batches[0] + batches[1]))
+
+
+def test_consistent_through_follows_the_clock_not_the_last_write(client, headers):
+    """With no write in flight, Consistent-Through is the time of the read (a millisecond
+    before it), not the last `stored`: a client waiting for the LRS to catch up never waits."""
+    ident = post(client, headers, statement()).get_json()[0]
+    stored = client.get(f"/xapi/statements?statementId={ident}", headers=headers).get_json()["stored"]
+    time.sleep(0.05)
+    before = datetime.now(timezone.utc)
+    through = client.get("/xapi/statements?limit=1", headers=headers).headers[
+        "X-Experience-API-Consistent-Through"]
+    assert through > stored
+    floor = before.replace(microsecond=before.microsecond // 1000 * 1000)
+    assert parse_timestamp(through, "through") >= floor - timedelta(milliseconds=1)
