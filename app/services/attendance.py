@@ -366,7 +366,7 @@ def check_at_kiosk(kiosk: Kiosk, purpose: str, nonce: str, frames: Sequence[byte
         if not reason and not challenge.paced:
             reason = "challenge_not_paced"
         face = face or FaceEvidence()
-        reason = reason or ("clock_skew" if skewed else face.refusal)
+        reason = reason or ("clock_skew" if skewed else "")
         enrolment = cs = None
         # before the face's refusal: at another site the roster searched is empty, which would
         # otherwise be reported as "no session now" instead of the wrong site

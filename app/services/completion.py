@@ -151,8 +151,8 @@ def sessions_to_come(klass: TrainingClass, now: datetime | None = None) -> int:
     return sum(1 for s in klass.sessions if s.ends_at > now)
 
 
-def _refuse_early(klass: TrainingClass, message: str) -> None:
-    remaining = sessions_to_come(klass)
+def _refuse_early(klass: TrainingClass, message: str, now: datetime | None = None) -> None:
+    remaining = sessions_to_come(klass, now)
     if remaining:
         raise ConflictError(message % {"n": remaining}, code="sessions_remaining")
 
@@ -188,7 +188,7 @@ def issue_certificate(actor: User, enrolment_id, now: datetime | None = None) ->
         if issued is not None:
             return issued
         _refuse_early(klass, _("%(n)s sessions of the class are still to come: the completion certificate "
-                               "is issued after the last one."))
+                               "is issued after the last one."), now)
         progress = hours.progress(session, enrolment)
         if progress.net <= 0:
             raise ConflictError(_("The trainee has no verified minutes: exemptions alone earn no completion "

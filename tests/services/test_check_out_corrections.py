@@ -9,10 +9,10 @@ from app.errors.exceptions import ConflictError, PermissionDeniedError, Validati
 from app.extensions import db
 from app.models import AuditEntry, HoursEntry, PresenceInterval, Role, VerificationMode
 from app.queries.attendance import list_missed_check_outs, list_not_checked_out
-from app.services import attendance, hours
+from app.services import hours
 from app.services.check_out_corrections import correct_missed_check_out
 from app.services.reconciliation import find_differences
-from tests.attendance_helpers import live_frames, running_class, trainee_with_face
+from tests.attendance_helpers import paced_check, running_class, trainee_with_face
 from tests.factories import make_catalogue, make_user
 
 
@@ -23,8 +23,7 @@ def day(app, faces_dir):
     instructor = make_user(Role.INSTRUCTOR)
     user, trainee = trainee_with_face(admin, "trainee1", name="张伟")
     klass = running_class(admin, instructor, [trainee], minutes=90)
-    challenge = attendance.issue_challenge(user, "check_in")
-    assert attendance.check_personal(user, "check_in", challenge.nonce, live_frames(challenge.action)).accepted
+    assert paced_check(user, "check_in").accepted
     db.session.rollback()
     return admin, instructor, trainee, klass, db.session.get(type(klass), klass.id).sessions[0]
 

@@ -11,14 +11,14 @@ from sqlalchemy import select, update
 
 from app.errors.exceptions import ConflictError, PermissionDeniedError, ValidationError
 from app.extensions import db
-from app.models import (AuditEntry, EntryType, HeldHours, HeldStatus, HoursEntry, PresenceInterval, Role,
+from app.models import (AuditEntry, EntryType, HeldHours, HeldStatus, HoursEntry, Role,
                         StudyState, User)
 from app.models.base import utcnow
 from app.services import held_hours, hours
 from app.services._tx import transaction
 from app.services.reconciliation import reconcile
 from lrs.storage.tables import Statement
-from tests.attendance_helpers import running_class, still_photo, trainee_with_face
+from tests.attendance_helpers import backdate_check_in, running_class, still_photo, trainee_with_face
 from tests.factories import make_catalogue, make_user
 from tests.services.test_study import _due_roll_call, face
 
@@ -37,7 +37,7 @@ def held(app, faces_dir):
     assert face(user, "roll_call").accepted                        # then a live face passes
     with transaction() as session:
         session.execute(update(StudyState).values(counted_seconds=20 * 60 + 5))
-        session.execute(update(PresenceInterval).values(opened_at=utcnow() - timedelta(minutes=30)))
+    backdate_check_in(30)  # the interval, its check-in verification and statement move together
     out = face(user, "check_out")
     assert out.accepted and out.minutes_credited == 20, out
     db.session.rollback()

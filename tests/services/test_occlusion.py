@@ -40,7 +40,7 @@ def test_a_second_enrolment_with_a_covered_face_is_refused(app, faces_dir, what)
     second = make_trainee("李四", actor=admin)
     with transaction() as session:
         version = current_consent_text(session).version
-    give_consent(admin, second.id, version, "paper")
+    give_consent(admin, second.id, version, "paper", "纸质同意书 2026-002")
     frames = [covered(talking_head()[i], what) for i in ENROL_FRAMES]
     with pytest.raises(ValidationError) as refused:
         enrol_face(admin, second.id, frames)

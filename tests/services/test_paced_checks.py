@@ -205,7 +205,7 @@ def test_a_live_check_in_and_out_are_accepted_and_withdrawal_forgets_the_fingerp
     assert paced_check(world["user"]).accepted
     assert paced_check(world["user"], "check_out", mirrored=True).accepted
     assert count(FaceFingerprint, FaceFingerprint.trainee_id == world["trainee"].id) > 3
-    withdraw_consent(world["admin"], world["trainee"].id)
+    withdraw_consent(world["admin"], world["trainee"].id, "撤回同意书 2026-001")
     assert count(FaceFingerprint) == 0
 
 

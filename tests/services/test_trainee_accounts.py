@@ -105,6 +105,7 @@ def test_reissue_replaces_the_code_is_audited_and_checks_the_policy(admin):
     ours = make_user(Role.INSTRUCTOR, "ours", institution=institution)
     theirs = make_user(Role.INSTRUCTOR, "theirs", institution=other_institution)
     trainee = make_trainee()
+    trainee.registered_by_institution_id = institution.id
     make_class(admin, institution, programme, ours, [trainee])
     first = issue_first_code(admin, trainee.id)
     with pytest.raises(PermissionDeniedError):

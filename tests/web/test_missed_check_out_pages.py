@@ -8,8 +8,8 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import ClassSession, HoursEntry, PresenceInterval, Role, VerificationMode
 from app.models.base import utcnow
-from app.services import attendance, hours
-from tests.attendance_helpers import live_frames, running_class, trainee_with_face
+from app.services import hours
+from tests.attendance_helpers import paced_check, running_class, trainee_with_face
 from tests.conftest import csrf_token_from
 from tests.factories import PASSWORD, make_user
 
@@ -20,8 +20,7 @@ def day(app, faces_dir):
     instructor = make_user(Role.INSTRUCTOR)
     user, trainee = trainee_with_face(admin, "trainee1", name="张伟")
     klass = running_class(admin, instructor, [trainee], minutes=50)  # started 30 min ago, ends in 20
-    challenge = attendance.issue_challenge(user, "check_in")
-    assert attendance.check_personal(user, "check_in", challenge.nonce, live_frames(challenge.action)).accepted
+    assert paced_check(user, "check_in").accepted
     return klass
 
 

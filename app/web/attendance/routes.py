@@ -207,6 +207,7 @@ def held_queue(class_id: uuid.UUID):
 def decide_held(class_id: uuid.UUID):
     """Accept or reject the chosen held items (form fields ``held_id`` repeated, ``decision``
     ``accept``/``reject``, ``reason``)."""
+    get_class_or_404(db.session, class_id, current_user, policy.can_manage_class)
     accept = request.form.get("decision") == "accept"
     return act_then_redirect(
         lambda: held_hours.decide(current_user, [_uuid(v) for v in request.form.getlist("held_id")], accept,
@@ -255,6 +256,7 @@ def class_appeals(class_id: uuid.UUID):
 @role_required(*STAFF_ACTORS)
 def decide_appeal(class_id: uuid.UUID, appeal_id: uuid.UUID):
     """Approve (field ``method``: id_card / witnessed_face) or reject an appeal, with ``note``."""
+    get_class_or_404(db.session, class_id, current_user, policy.can_manage_class)
     approve = request.form.get("decision") == "approve"
     return act_then_redirect(
         lambda: appeals.decide_appeal(current_user, appeal_id, approve, request.form.get("method", ""),
