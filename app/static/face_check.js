@@ -11,16 +11,19 @@ window.faceCheck = (function () {
 
   // opts: purpose, url (where the frames go), challengeUrl, headers(json), video, canvas,
   // actionEl, result, msgWorking, msgNetwork. Resolves when the answer is shown.
+  // No picture: send nothing, so a blank frame never counts toward the lock-out. True when live.
+  async function cameraLive(opts) {
+    if (await window.SkillTraceWebcam.whenLive(opts.video)) return true;
+    const m = document.getElementById("webcam-messages").dataset;
+    opts.result.dataset.state = "camera-error";
+    opts.result.dataset.reason = "camera_not_live";
+    opts.result.textContent = m.notLive;
+    return false;
+  }
+
   async function run(opts) {
     const result = opts.result, ctx = opts.canvas.getContext("2d");
-    if (!(await window.SkillTraceWebcam.whenLive(opts.video))) {
-      // no picture: send nothing, so a blank frame never counts toward the lock-out
-      const m = document.getElementById("webcam-messages").dataset;
-      result.dataset.state = "camera-error";
-      result.dataset.reason = "camera_not_live";
-      result.textContent = m.notLive;
-      return;
-    }
+    if (!(await cameraLive(opts))) return;
     function grab() {
       ctx.drawImage(opts.video, 0, 0, opts.canvas.width, opts.canvas.height);
       return new Promise(function (resolve) { opts.canvas.toBlob(resolve, "image/jpeg", 0.9); });
@@ -84,6 +87,7 @@ window.faceCheck = (function () {
   // NONCE in it), headers(json), video, canvas, actionEl, hintEl, result, msgWorking, msgWait,
   // msgNetwork. Resolves when the answer is shown.
   async function converse(opts) {
+    if (!(await cameraLive(opts))) return;
     const result = opts.result, grab = grabber(opts);
     result.dataset.state = "working";
     result.dataset.reason = "";
