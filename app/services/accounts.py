@@ -175,6 +175,8 @@ def update_account(actor: User, user_id, role: str | Role, institution, active: 
         after = _account_view(user)
         changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
         if changes:
+            if {"role", "institution", "active"} & changes.keys():
+                user.session_version += 1  # its reach changed: every session signs in again
             append_audit(session, actor, "account.updated", user, changes)
     return user
 
@@ -193,7 +195,9 @@ def reset_password(actor: User, user_id, password: str) -> User:
     with transaction() as session:
         user = _account_or_404(session, user_id)
         user.password_hash = hash_password(password)
-        append_audit(session, actor, "account.password_reset", user, {"username": user.username})
+        user.session_version += 1  # whoever held the old password is signed out everywhere
+        append_audit(session, actor, "account.password_reset", user, {"username": user.username,
+                                                                       "sessions_ended": True})
     return user
 
 

@@ -1,4 +1,6 @@
 """Sign-in and sign-out pages: success, failures, CSRF and rate limiting."""
+import pytest
+
 from sqlalchemy import select
 
 from app.extensions import db
@@ -105,6 +107,20 @@ def test_replayed_cookie_after_sign_out_is_signed_out(client, auth, app):
     assert client.get("/").status_code == 302
     assert other_device.get("/").status_code == 302
     assert auth.login("root", PASSWORD).status_code == 302 and client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize("act", ["reset", "deactivate"])
+def test_an_administrators_reset_or_deactivation_ends_every_session(client, auth, app, act):
+    from app.services.accounts import reset_password, update_account
+    admin = make_user("admin", "root")
+    teacher = make_user("reviewer", "teacher")
+    auth.login("teacher", PASSWORD)
+    assert client.get("/").status_code == 200
+    if act == "reset":
+        reset_password(admin, teacher.id, "r3set-passw0rd")
+    else:
+        update_account(admin, teacher.id, "reviewer", None, False)
+    assert client.get("/").status_code == 302  # the cookie issued before is signed out
 
 
 def test_password_change_ends_every_session(client, auth, app):
