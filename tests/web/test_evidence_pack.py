@@ -13,6 +13,8 @@ from app.extensions import db
 from app.models import AuditEntry, Role
 from app.services import completion
 from app.services.catalogue import create_listed_entry
+from app.services.checkpoints import create_checkpoint
+from app.services.document_stamps import check_document
 from tests.factories import PASSWORD, make_trainee, make_user
 from tests.subsidy_helpers import attend, class_on, complete_enrolment, enrolment_of, make_world
 
@@ -32,6 +34,7 @@ def klass(app):
 
 
 def test_the_pdf_reads_back_with_roster_attendance_and_page_numbers(client, auth, klass):
+    checkpoint = create_checkpoint()
     auth.login("instructor", PASSWORD)
     answer = client.get(f"/classes/{klass.id}/evidence.pdf")
     assert answer.status_code == 200 and answer.mimetype == "application/pdf"
@@ -42,6 +45,10 @@ def test_the_pdf_reads_back_with_roster_attendance_and_page_numbers(client, auth
                   "结业考核与证书", "第 1 页", "生成时间", klass.code):
         assert words in text, words
     assert "09:00" in reader.pages[1].extract_text()  # a 考勤表 row: 李雷 checked in at 09:00
+    assert f"SkillTrace checkpoint {checkpoint.digest}" in text  # the latest signed checkpoint, every page
+    # verify-document finds the stamp (this fixture's hours are written without statements, so
+    # the integrity part of the check is not what is asserted here)
+    assert check_document(db.session, answer.data).digest == checkpoint.digest
     fonts = [f.get_object() for page in reader.pages for f in page["/Resources"]["/Font"].values()]
     assert any("/FontFile2" in f["/FontDescriptor"] for f in fonts if "/FontDescriptor" in f)  # embedded TrueType
 

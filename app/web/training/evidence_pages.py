@@ -23,6 +23,8 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Table, TableStyle
 
+from app.services.cells import safe_row
+from app.services.document_stamps import current_stamp, qr_drawing
 from app.services.evidence_pack import EvidencePack, build_pack
 from app.web.access import STAFF, role_required
 from app.web.training import bp
@@ -66,16 +68,21 @@ def evidence_pdf(pack: EvidencePack) -> bytes:
     head = ParagraphStyle("head", parent=body, fontSize=14, leading=18, spaceAfter=4)
     sub = ParagraphStyle("sub", parent=body, fontSize=11, leading=14, spaceBefore=8, spaceAfter=4)
     footer = f"{pack.klass.code} {pack.klass.name} · {pack.generated_words}"
+    stamp = current_stamp()  # the latest signed checkpoint: `flask audit checkpoint verify-document`
 
     def decorate(canvas, doc):
         canvas.setFont(font, 8)
         canvas.drawString(12 * mm, 7 * mm, footer)
         canvas.drawRightString(doc.pagesize[0] - 12 * mm, 7 * mm, _("Page %(n)s", n=doc.page))
+        canvas.setFont(font, 6)
+        canvas.drawString(12 * mm, 3.5 * mm, stamp)
 
     out = BytesIO()
     doc = SimpleDocTemplate(out, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
-                            topMargin=12 * mm, bottomMargin=14 * mm, title=pack.heading, author="SkillTrace")
-    story = [Paragraph(escape(pack.heading), head), Paragraph(escape(pack.generated_words), body)]
+                            topMargin=12 * mm, bottomMargin=14 * mm, title=pack.heading, author="SkillTrace",
+                            subject=stamp)
+    story = [Paragraph(escape(pack.heading), head), Paragraph(escape(pack.generated_words), body),
+             Paragraph(escape(stamp), body), qr_drawing(stamp, 30 * mm)]
     for i, section in enumerate(pack.sections):
         if i:
             story.append(PageBreak())
@@ -99,17 +106,18 @@ def evidence_xlsx(pack: EvidencePack) -> bytes:
     book = Workbook()
     cover = book.active
     cover.title = _sheet_title(_("Cover"), used := set())
-    cover.append([pack.heading])
-    cover.append([pack.generated_words])
+    cover.append(safe_row([pack.heading]))
+    cover.append(safe_row([pack.generated_words]))
+    cover.append(safe_row([_("Audit checkpoint"), current_stamp()]))
     cover["A1"].font = Font(bold=True, size=14)
     for section in pack.sections:
         sheet = book.create_sheet(_sheet_title(section.title, used))
-        sheet.append([section.title])
-        sheet.append(section.header)
+        sheet.append(safe_row([section.title]))
+        sheet.append(safe_row(section.header))
         for cell in sheet[2]:
             cell.font = Font(bold=True)
         for row in section.rows:
-            sheet.append(row)
+            sheet.append(safe_row(row))
     out = BytesIO()
     book.save(out)
     return out.getvalue()
