@@ -50,16 +50,26 @@ window.faceCheck = (function () {
       const answer = await fetch(opts.url, { method: "POST", credentials: "same-origin",
         headers: opts.headers(false), body: form });
       const body = await answer.json();
-      result.dataset.state = body.accepted ? "accepted" : "refused";
-      result.dataset.purpose = opts.purpose;
-      result.dataset.reason = body.error || "";
-      result.textContent = body.message || body.detail || body.title;
+      showAnswer(opts, body);
     } catch (e) {
-      result.dataset.state = "refused";
-      result.dataset.reason = (e && e.reason) || "network";
-      result.textContent = (e && e.message) || opts.msgNetwork;
+      showFailure(opts, e);
     }
     opts.actionEl.textContent = "";
+  }
+
+  // The server's answer to a check, in words, with its reason code for the page and the tests.
+  function showAnswer(opts, body) {
+    const result = opts.result;
+    result.dataset.state = body.accepted ? "accepted" : "refused";
+    result.dataset.purpose = opts.purpose;
+    result.dataset.reason = body.error || "";
+    result.textContent = body.message || body.detail || body.title;
+  }
+
+  function showFailure(opts, e) {
+    opts.result.dataset.state = "refused";
+    opts.result.dataset.reason = (e && e.reason) || "network";
+    opts.result.textContent = (e && e.message) || opts.msgNetwork;
   }
 
   function grabber(opts) {
@@ -117,14 +127,9 @@ window.faceCheck = (function () {
       form.append("captured_at", new Date().toISOString());  // checked against the server's clock
       const r = await fetch(opts.url, { method: "POST", credentials: "same-origin", headers: opts.headers(false), body: form });
       const body = await r.json();
-      result.dataset.state = body.accepted ? "accepted" : "refused";
-      result.dataset.purpose = opts.purpose;
-      result.dataset.reason = body.error || "";
-      result.textContent = body.message || body.detail || body.title;
+      showAnswer(opts, body);
     } catch (e) {
-      result.dataset.state = "refused";
-      result.dataset.reason = (e && e.reason) || "network";
-      result.textContent = (e && e.message) || opts.msgNetwork;
+      showFailure(opts, e);
     }
     opts.actionEl.dataset.action = "";
     opts.actionEl.textContent = "";
