@@ -74,17 +74,23 @@ def sha256_hex(data: str) -> str:
     return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 
+def configured_keys(setting: str) -> tuple[dict[str, bytes], str]:
+    """The keys of ``<setting>_KEYS`` by id and the id new material uses (``<setting>_KEY_ID``;
+    the only key when no id is set). Shared by the audit chain and the signed checkpoints."""
+    try:
+        keys = parse_keys(current_app.config[f"{setting}_KEYS"] or "")
+    except ValueError as exc:
+        raise RuntimeError(f"SKILLTRACE_{setting}_KEYS: {exc}") from None
+    current = current_app.config.get(f"{setting}_KEY_ID") or (next(iter(keys)) if len(keys) == 1 else None)
+    if current not in keys:
+        raise RuntimeError(f"SKILLTRACE_{setting}_KEY_ID must name one of SKILLTRACE_{setting}_KEYS")
+    return keys, current
+
+
 def chain_keys() -> tuple[dict[str, bytes], str]:
     """The chain keys by id and the id new entries are keyed with (``AUDIT_CHAIN_KEYS``,
-    ``AUDIT_CHAIN_KEY_ID``; the only key when no id is set)."""
-    try:
-        keys = parse_keys(current_app.config["AUDIT_CHAIN_KEYS"] or "")
-    except ValueError as exc:
-        raise RuntimeError(f"SKILLTRACE_AUDIT_CHAIN_KEYS: {exc}") from None
-    current = current_app.config.get("AUDIT_CHAIN_KEY_ID") or (next(iter(keys)) if len(keys) == 1 else None)
-    if current not in keys:
-        raise RuntimeError("SKILLTRACE_AUDIT_CHAIN_KEY_ID must name one of SKILLTRACE_AUDIT_CHAIN_KEYS")
-    return keys, current
+    ``AUDIT_CHAIN_KEY_ID``)."""
+    return configured_keys("AUDIT_CHAIN")
 
 
 def entry_hash(entry: AuditEntry, keys: dict[str, bytes] | None = None) -> str | None:

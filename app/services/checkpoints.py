@@ -31,9 +31,8 @@ from app.models import AuditEntry, FaceVerification, HoursEntry, PresenceInterva
 from app.models.base import utcnow
 from app.services import forwarding, xapi_records
 from app.services._tx import transaction
-from app.services.audit import GENESIS, canonical_json, lock_chain, sha256_hex
+from app.services.audit import GENESIS, canonical_json, configured_keys, lock_chain, sha256_hex
 from lrs.storage.tables import Statement
-from recognition.templates import parse_keys
 
 #: The tables a checkpoint counts, each by the column that dates its rows.
 COUNTED = {"hours_ledger": HoursEntry.at, "presence_intervals": PresenceInterval.opened_at,
@@ -69,13 +68,7 @@ class Checkpoint:
 
 def signing_keys() -> tuple[dict[str, Ed25519PrivateKey], str]:
     """The checkpoint keys by id and the id new checkpoints are signed with."""
-    try:
-        seeds = parse_keys(current_app.config["CHECKPOINT_KEYS"] or "")
-    except ValueError as exc:
-        raise RuntimeError(f"SKILLTRACE_CHECKPOINT_KEYS: {exc}") from None
-    current = current_app.config.get("CHECKPOINT_KEY_ID") or (next(iter(seeds)) if len(seeds) == 1 else None)
-    if current not in seeds:
-        raise RuntimeError("SKILLTRACE_CHECKPOINT_KEY_ID must name one of SKILLTRACE_CHECKPOINT_KEYS")
+    seeds, current = configured_keys("CHECKPOINT")
     return {kid: Ed25519PrivateKey.from_private_bytes(seed) for kid, seed in seeds.items()}, current
 
 
