@@ -136,11 +136,14 @@ def test_wrong_action_fails_liveness(world):
     challenge = attendance.start_check(world["user"], "check_in")
     answer = attendance.stream_frame(world["user"], challenge.nonce, frames[PACED_FRAMES["neutral"][0]])
     asked = answer["prompt"]["action"]
-    for index in PACED_FRAMES["turn_left" if asked == "turn_right" else "turn_right"]:
+    # the clearest frames of a turn first (yaw changed by 0.48 / 0.46 from the neutral frame): the
+    # clip's first turning frame also narrows the eyes, which a blink prompt would take as begun
+    peaks = {"turn_right": (51, 60, 33), "turn_left": (174, 180, 171)}
+    for index in peaks["turn_left" if asked == "turn_right" else "turn_right"]:
         answer = attendance.stream_frame(world["user"], challenge.nonce, frames[index])
         if answer["phase"] == "failed":
             break
-    assert answer["reason"] == "wrong_action", answer
+    assert answer["phase"] == "failed" and answer["reason"] == "wrong_action", (asked, answer)
     _refused(attendance.check_personal(world["user"], "check_in", challenge.nonce, []), "wrong_action")
 
 
