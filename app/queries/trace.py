@@ -24,7 +24,7 @@ from app.models import (AlternativeVerification, Assessment, AuditEntry, Certifi
                         CompletionCertificate, Consent, Decision, DuplicateFaceFlag, Enrolment, EntryType,
                         Exemption, FaceVerification, HoursEntry, PresenceInterval, StudyRollCall,
                         SubsidyClaim, SubsidyClaimLine, Trainee, TrainingClass)
-from app.services.attendance import reason_message
+from app.services.refusals import refusal_message
 from app.services.enrolment import reason_message as frame_reason_message
 from app.services.resident_id import mask_resident_id, normalise_id_number
 from app.services.subsidy import rule_words
@@ -198,7 +198,7 @@ def verifications(session: Session, subject: Subject) -> Iterable[TraceEvent]:
             links = ((_("Session log"), url_for("attendance.session_log", class_id=v.class_id,
                                                 session_id=v.session_id)),)
         yield TraceEvent(v.at, "verification", title, {
-            _("Decision"): word(v.decision), _("Reason"): f"{v.reason} ({reason_message(v.reason)})" if v.reason else "—",
+            _("Decision"): word(v.decision), _("Reason"): f"{v.reason} ({refusal_message(v.reason)})" if v.reason else "—",
             _("Mode"): word(v.mode),
             _("Distance"): "—" if v.distance is None else f"{v.distance:.4f}",
             _("Threshold"): "—" if v.threshold is None else f"{v.threshold:.4f}",

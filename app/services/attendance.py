@@ -30,72 +30,17 @@ from app.models import (AlternativeVerification, CheckInChallenge, CheckInLock, 
                         VerificationMode)
 from app.models.base import utcnow
 from app.queries import biometrics as bio_queries
-from app.services import face_checks, face_images, hours, replay, xapi_records
-from app.services.face_checks import (FaceEvidence, clock_skewed, consume_challenge,
-                                      issue_challenge, paced_evidence, parse_purpose, peek_action, verify_personal)
+from app.services import face_checks, face_images, hours, replay, study, xapi_records
 from app.services._tx import transaction
 from app.services.audit import append_audit
-from app.services.trainee_lock import lock_trainee
 from app.services.classes import start_class
+from app.services.face_check_record import (Attempt, active_lock, is_locked_out, maybe_lock, record_verification,
+                                            refused)
+from app.services.face_checks import (FaceEvidence, clock_skewed, consume_challenge,
+                                      issue_challenge, paced_evidence, parse_purpose, peek_action, verify_personal)
 from app.services.policy import can_act_for, can_act_for_trainee, is_staff_actor, is_trainee
-from app.services.enrolment import reason_message as frame_reason_message
-
-#: Plain words for each refusal, shown on the check-in page.
-REASONS = {
-    "unknown_nonce": _l("This check-in request is not valid. Start again."),
-    "nonce_used": _l("This check-in request was already used. Start again."),
-    "nonce_expired": _l("The check-in request expired. Start again."),
-    "wrong_purpose": _l("This request was for another action. Start again."),
-    "locked_out": _l("Too many failed attempts: self check-in is locked. Ask your instructor to unlock it."),
-    "liveness_failed": _l("We could not see the action asked for. Follow the instruction and try again."),
-    "frames_identical": _l("The pictures did not change: a photo cannot be used. Look into the camera yourself."),
-    "different_faces": _l("The pictures show different people. Only you may be in view."),
-    "no_template": _l("Your face is not enrolled yet. Enrol it first."),
-    "face_mismatch": _l("The face does not match the enrolled trainee."),
-    "face_unknown": _l("The face was not recognised among the trainees of the classes here now."),
-    "class_not_running": _l("The class is not running: it does not accept check-ins."),
-    "outside_window": _l("There is no session of your classes now (outside the session time and its tolerance)."),
-    "wrong_site": _l("This kiosk is at another site than the session."),
-    "present_elsewhere": _l("You are checked in to another session. Check out there first."),
-    "already_checked_in": _l("You are already checked in to this session."),
-    "not_checked_in": _l("You are not checked in, so you cannot check out."),
-    "no_arrangement": _l("This trainee has no ID-card verification arrangement confirmed by a reviewer."),
-    "not_studying": _l("You have not started online study."),
-    "clock_skew": _l("The clock of this device is wrong. Set its date and time correctly and try again."),
-    "challenge_not_done": _l("The check was not finished: not every instruction was followed. Start again."),
-    "no_face_seen": _l("No face was seen. Look straight into the camera in good light and start again."),
-    "too_late": face_checks.PACED_FAILURES["too_late"],
-    "wrong_action": face_checks.PACED_FAILURES["wrong_action"],
-    "replayed": _l("These pictures were already used for an earlier check. Look into the camera yourself."),
-    "challenge_not_paced": _l("This kind of check-in request cannot be used here. Start again on the check-in page."),
-    "roll_call_missed": _l("The face roll-call was not answered in time: study time is paused until your face is verified again."),
-}
-#: Refusals that count towards a lock-out (an honest "too early" does not).
-LOCKING_REASONS = {"unknown_nonce", "nonce_used", "nonce_expired", "liveness_failed",
-                   "frames_identical", "different_faces", "face_mismatch", "frame_refused",
-                   "challenge_not_done", "too_late", "wrong_action", "replayed", "challenge_not_paced"}
-
-
-def reason_message(reason: str) -> str:
-    if reason.startswith("frame_refused:"):
-        return str(frame_reason_message(reason.split(":", 1)[1]))
-    return str(REASONS.get(reason, reason))
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """The outcome of a check: accepted or refused (``reason`` a code of `REASONS`)."""
-
-    accepted: bool
-    reason: str
-    message: str
-    purpose: str
-    verification_id: uuid.UUID | None
-    interval_id: uuid.UUID | None = None
-    minutes_credited: int | None = None
-    trainee_id: uuid.UUID | None = None
-    distance: float | None = None
-
+from app.services.refusals import Refusal, refusal_message
+from app.services.trainee_lock import lock_trainee
 
 # -- sessions now --------------------------------------------------------------------------------
 
@@ -123,7 +68,7 @@ def _current_session(session: Session, trainee_id, now: datetime, purpose: Purpo
     if institution_id is not None:
         candidates = [(e, cs) for e, cs in candidates if e.training_class.institution_id == institution_id]
     if not candidates:
-        return None, None, "outside_window"
+        return None, None, Refusal.OUTSIDE_WINDOW
     running = [(e, cs) for e, cs in candidates if e.training_class.status == ClassStatus.RUNNING]
     if not running:
         # day one: the session's window is open, so the approved class opens now, whether or
@@ -132,11 +77,11 @@ def _current_session(session: Session, trainee_id, now: datetime, purpose: Purpo
         for klass in {e.training_class for e, _cs in running}:
             start_class(session, klass, now)
     if not running:
-        return None, None, "class_not_running"
+        return None, None, Refusal.CLASS_NOT_RUNNING
     if site is not None:
         here = [(e, cs) for e, cs in running if cs.place == site]
         if not here:
-            return None, None, "wrong_site"
+            return None, None, Refusal.WRONG_SITE
         running = here
     enrolment, cs = running[0]
     return enrolment, cs, ""
@@ -156,68 +101,6 @@ def _kiosk_roster(session: Session, kiosk: Kiosk, now: datetime) -> list[uuid.UU
 
 # -- the unit of work ---------------------------------------------------------------------------
 
-def _lock_trainee(session: Session, trainee_id) -> None:
-    # two checks of one trainee queue here, and the unique open slot is the backstop
-    lock_trainee(session, trainee_id)
-
-
-def _active_lock(session: Session, trainee_id) -> CheckInLock | None:
-    return session.scalar(select(CheckInLock).where(CheckInLock.trainee_id == trainee_id,
-                                                    CheckInLock.unlocked_at.is_(None)))
-
-
-def _maybe_lock(session: Session, trainee_id, now: datetime) -> None:
-    cfg = current_app.config
-    since = now - timedelta(minutes=cfg["CHECK_IN_LOCK_WINDOW_MINUTES"])
-    last_unlock = session.scalar(select(func.max(CheckInLock.unlocked_at)).where(CheckInLock.trainee_id == trainee_id))
-    if last_unlock is not None and last_unlock > since:
-        since = last_unlock
-    reasons = session.scalars(select(FaceVerification.reason).where(
-        FaceVerification.trainee_id == trainee_id, FaceVerification.mode == VerificationMode.PERSONAL,
-        FaceVerification.decision == Decision.REFUSED, FaceVerification.at > since)).all()
-    failures = (sum(1 for r in reasons if r.split(":")[0] in LOCKING_REASONS)
-                + face_checks.abandoned_since(session, trainee_id, since, now))
-    if failures >= cfg["CHECK_IN_LOCK_FAILURES"] and _active_lock(session, trainee_id) is None:
-        lock = CheckInLock(trainee_id=trainee_id, locked_at=now, failures=failures)
-        session.add(lock)
-        session.flush()
-        append_audit(session, None, "attendance.locked_out", lock, {"trainee_id": str(trainee_id),
-                                                                    "failures": failures})
-
-
-def _record(session: Session, *, now, purpose: Purpose, mode: VerificationMode, face: FaceEvidence, reason: str,
-            trainee_id, enrolment: Enrolment | None, cs: ClassSession | None, kiosk: Kiosk | None,
-            challenge: CheckInChallenge | None, actor: User | None, device: str) -> FaceVerification:
-    accepted = not reason
-    verification = FaceVerification(
-        at=now, trainee_id=trainee_id, enrolment_id=enrolment.id if enrolment else None,
-        class_id=enrolment.class_id if enrolment else None, session_id=cs.id if cs else None,
-        kiosk_id=kiosk.id if kiosk else None, challenge_id=challenge.id if challenge else None,
-        actor_id=actor.id if actor else None, purpose=purpose, mode=mode,
-        decision=Decision.ACCEPTED if accepted else Decision.REFUSED, reason=reason,
-        distance=face.distance, threshold=face.threshold, liveness_passed=face.liveness_passed,
-        liveness_reason=face.liveness_reason, device=(device or "")[:200])
-    agent = (xapi_records.trainee_agent(trainee_id) if trainee_id is not None
-             else xapi_records.kiosk_agent(kiosk.id))
-    verification.statement_id = xapi_records.record(
-        session, "verified" if accepted else "refused", agent, at=now,
-        enrolment_id=enrolment.id if enrolment else None, class_id=enrolment.class_id if enrolment else None,
-        session_id=cs.id if cs else None,
-        extensions={"face-distance": face.distance, "match-threshold": face.threshold,
-                    "liveness": {"passed": face.liveness_passed, "reason": face.liveness_reason},
-                    "device": device or "", "mode": mode.value, "purpose": purpose.value,
-                    "reason": reason or None},
-        result={"success": accepted})
-    session.add(verification)
-    session.flush()
-    append_audit(session, actor, "attendance.verified" if accepted else "attendance.refused", verification, {
-        "trainee_id": str(trainee_id) if trainee_id else None, "purpose": purpose.value, "mode": mode.value,
-        "reason": reason, "distance": face.distance, "liveness": face.liveness_reason,
-        "session_id": str(cs.id) if cs else None, "kiosk_id": str(kiosk.id) if kiosk else None,
-        "device": device or ""})
-    return verification
-
-
 def _apply(session: Session, *, now, purpose: Purpose, mode: VerificationMode, face: FaceEvidence, trainee_id,
            enrolment, cs, kiosk, challenge, actor, device, reason: str) -> Attempt:
     """Check presence rules, then record the verification and open or close the interval."""
@@ -225,10 +108,10 @@ def _apply(session: Session, *, now, purpose: Purpose, mode: VerificationMode, f
     if not reason and trainee_id is not None:
         open_interval = session.scalar(select(PresenceInterval).where(PresenceInterval.open_slot == trainee_id))
         if purpose == Purpose.CHECK_IN and open_interval is not None:
-            reason = "already_checked_in" if open_interval.session_id == cs.id else "present_elsewhere"
+            reason = Refusal.ALREADY_CHECKED_IN if open_interval.session_id == cs.id else Refusal.PRESENT_ELSEWHERE
         elif purpose == Purpose.CHECK_OUT:
             if open_interval is None:
-                reason = "not_checked_in"
+                reason = Refusal.NOT_CHECKED_IN
             else:
                 enrolment, cs = open_interval.enrolment, open_interval.class_session
     interval = None
@@ -241,15 +124,14 @@ def _apply(session: Session, *, now, purpose: Purpose, mode: VerificationMode, f
                 session.add(interval)
                 session.flush()
         except IntegrityError:  # a concurrent check-in won the open slot (the unique backstop)
-            reason, interval = "already_checked_in", None
-    verification = _record(session, now=now, purpose=purpose, mode=mode, face=face, reason=reason,
-                           trainee_id=trainee_id, enrolment=enrolment, cs=cs, kiosk=kiosk,
-                           challenge=challenge, actor=actor, device=device)
+            reason, interval = Refusal.ALREADY_CHECKED_IN, None
+    verification = record_verification(session, now=now, purpose=purpose, mode=mode, face=face, reason=reason,
+                                       trainee_id=trainee_id, enrolment=enrolment, cs=cs, kiosk=kiosk,
+                                       challenge=challenge, actor=actor, device=device)
     if reason:
         if trainee_id is not None and mode == VerificationMode.PERSONAL:
-            _maybe_lock(session, trainee_id, now)
-        return Attempt(False, reason, reason_message(reason), purpose.value, verification.id,
-                       trainee_id=trainee_id, distance=face.distance)
+            maybe_lock(session, trainee_id, now)
+        return refused(reason, purpose, verification, trainee_id, face)
     replay.store(session, trainee_id, face.prints, "check")
     agent = xapi_records.trainee_agent(trainee_id)
     ext = {"face-distance": face.distance, "device": device or "", "mode": mode.value,
@@ -264,7 +146,6 @@ def _apply(session: Session, *, now, purpose: Purpose, mode: VerificationMode, f
             "trainee_id": str(trainee_id), "session_id": str(cs.id), "mode": mode.value,
             "verification_id": str(verification.id)})
         if cs.online:
-            from app.services import study
             study.open_state(session, interval, now)
             return Attempt(True, "", str(_("Study started.")), purpose.value, verification.id, interval.id,
                            trainee_id=trainee_id, distance=face.distance)
@@ -312,7 +193,7 @@ def check_personal(actor: User, purpose: str, nonce: str, frames: Sequence[bytes
         raise NotFoundError(_("Your account is not linked to a trainee record."), code="no_trainee_record")
     trainee_id = trainee.id
     action = peek_action(nonce)
-    locked = _active_lock(db.session, trainee_id) is not None
+    locked = active_lock(db.session, trainee_id) is not None
     skewed = clock_skewed(captured_at)
     face = None if locked or skewed else paced_evidence(nonce, trainee_id)
     if face is None:
@@ -320,13 +201,13 @@ def check_personal(actor: User, purpose: str, nonce: str, frames: Sequence[bytes
                 and not locked and not skewed else FaceEvidence(trainee_id=trainee_id))
     now = utcnow()
     with transaction() as session:
-        _lock_trainee(session, trainee_id)
+        lock_trainee(session, trainee_id)
         challenge, reason = consume_challenge(session, nonce, purpose, now, trainee_id=trainee_id)
-        if not reason and _active_lock(session, trainee_id) is not None:
-            reason = "locked_out"
+        if not reason and active_lock(session, trainee_id) is not None:
+            reason = Refusal.LOCKED_OUT
         if not reason and not challenge.paced and not _burst_allowed(session, trainee_id, purpose, online):
-            reason = "challenge_not_paced"
-        reason = reason or ("clock_skew" if skewed else face.refusal)
+            reason = Refusal.CHALLENGE_NOT_PACED
+        reason = reason or (Refusal.CLOCK_SKEW if skewed else face.refusal)
         enrolment = cs = None
         if not reason and purpose == Purpose.CHECK_IN:
             enrolment, cs, reason = _current_session(session, trainee_id, now, purpose, online=online)
@@ -361,12 +242,12 @@ def check_at_kiosk(kiosk: Kiosk, purpose: str, nonce: str, frames: Sequence[byte
     with transaction() as session:
         kiosk = session.get(Kiosk, kiosk.id)
         trainee_id = face.trainee_id if face else None
-        _lock_trainee(session, trainee_id)
+        lock_trainee(session, trainee_id)
         challenge, reason = consume_challenge(session, nonce, purpose, now, kiosk=kiosk)
         if not reason and not challenge.paced:
-            reason = "challenge_not_paced"
+            reason = Refusal.CHALLENGE_NOT_PACED
         face = face or FaceEvidence()
-        reason = reason or ("clock_skew" if skewed else "")
+        reason = reason or (Refusal.CLOCK_SKEW if skewed else "")
         enrolment = cs = None
         # before the face's refusal: at another site the roster searched is empty, which would
         # otherwise be reported as "no session now" instead of the wrong site
@@ -375,7 +256,7 @@ def check_at_kiosk(kiosk: Kiosk, purpose: str, nonce: str, frames: Sequence[byte
             klass = session.get(TrainingClass, wanted) if wanted else None
             if klass is None or not any(s.place == kiosk.site for s in klass.sessions
                                         if _in_window(session, s, now, purpose)):
-                reason = "wrong_site"
+                reason = Refusal.WRONG_SITE
         reason = reason or face.refusal
         if not reason and purpose == Purpose.CHECK_IN:
             enrolment, cs, reason = _current_session(session, trainee_id, now, purpose, site=kiosk.site,
@@ -412,11 +293,11 @@ def start_check(actor: User | None, purpose: str, kiosk: Kiosk | None = None) ->
     now = utcnow()
     if trainee_id is not None:
         with transaction() as session:  # the lock, if due, is kept even though the start is refused
-            _lock_trainee(session, trainee_id)
-            _maybe_lock(session, trainee_id, now)
-            locked = _active_lock(session, trainee_id) is not None
+            lock_trainee(session, trainee_id)
+            maybe_lock(session, trainee_id, now)
+            locked = active_lock(session, trainee_id) is not None
         if locked:
-            raise ConflictError(reason_message("locked_out"), code="locked_out")
+            raise ConflictError(refusal_message(Refusal.LOCKED_OUT), code=Refusal.LOCKED_OUT.value)
     with transaction() as session:
         return face_checks.start_paced(session, purpose, now, trainee_id=trainee_id, kiosk=kiosk)
 
@@ -455,10 +336,10 @@ def check_alternative(actor: User, trainee_id, purpose: str, note: str = "") -> 
             raise NotFoundError(_("No such trainee."))
         if not can_act_for_trainee(session, actor, trainee_id):
             raise PermissionDeniedError(_("Only the institution's own instructors may do this."))
-        _lock_trainee(session, trainee_id)
+        lock_trainee(session, trainee_id)
         arranged = session.scalar(select(AlternativeVerification.confirmed_at).where(
             AlternativeVerification.trainee_id == trainee_id, AlternativeVerification.ended_at.is_(None)))
-        reason = "" if arranged else "no_arrangement"  # none, or not yet confirmed by a reviewer
+        reason = "" if arranged else Refusal.NO_ARRANGEMENT  # none, or not yet confirmed by a reviewer
         enrolment = cs = None
         if not reason and purpose == Purpose.CHECK_IN:
             enrolment, cs, reason = _current_session(session, trainee_id, now, purpose)
@@ -489,7 +370,7 @@ def unlock_trainee(actor: User, trainee_id, reason: str) -> CheckInLock:
     with transaction() as session:
         if not can_act_for_trainee(session, actor, trainee_id):
             raise PermissionDeniedError(_("Only the institution's own instructors may do this."))
-        lock = _active_lock(session, trainee_id)
+        lock = active_lock(session, trainee_id)
         if lock is None:
             raise NotFoundError(_("The trainee is not locked out."), code="not_locked")
         lock.unlocked_at, lock.unlocked_by_id, lock.unlock_reason = utcnow(), actor.id, reason
@@ -497,10 +378,6 @@ def unlock_trainee(actor: User, trainee_id, reason: str) -> CheckInLock:
     return lock
 
 
-def is_locked_out(trainee_id) -> bool:
-    return _active_lock(db.session, trainee_id) is not None
-
-
-# ``issue_challenge`` is re-exported: the API and tests call ``attendance.issue_challenge``.
-__all__ = ["REASONS", "Attempt", "check_alternative", "check_at_kiosk", "check_personal", "is_locked_out",
-           "issue_challenge", "reason_message", "start_check", "stream_frame", "unlock_trainee"]
+# ``Attempt``, ``is_locked_out`` and ``issue_challenge`` are re-exported for the API and the pages.
+__all__ = ["Attempt", "check_alternative", "check_at_kiosk", "check_personal", "is_locked_out", "issue_challenge",
+           "start_check", "stream_frame", "unlock_trainee"]

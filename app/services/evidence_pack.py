@@ -21,7 +21,7 @@ from app.models import (Assessment, CompletionCertificate, Enrolment, FaceVerifi
 from app.models.base import utcnow
 from app.services import hours
 from app.services._tx import transaction
-from app.services.attendance import reason_message
+from app.services.refusals import refusal_message
 from app.services.audit import append_audit
 from app.services.classes import get_class_or_404
 from app.services.policy import can_act_for, is_province_wide, require
@@ -116,7 +116,7 @@ def _face_checks(session: Session, klass: TrainingClass, names: dict) -> Section
                       [_("Time"), _("Name"), _("Action"), _("Decision"), _("Distance"), _("Method"), _("Record id")])
     for v in session.scalars(select(FaceVerification).where(FaceVerification.class_id == klass.id)
                              .order_by(FaceVerification.at)):
-        decision = _("accepted") if v.decision.value == "accepted" else reason_message(v.reason)
+        decision = _("accepted") if v.decision.value == "accepted" else refusal_message(v.reason)
         section.rows.append([local_stamp(v.at), names.get(v.trainee_id, _("unknown")),
                              _words(PURPOSE_WORDS, v.purpose.value), decision,
                              f"{v.distance:.3f}" if v.distance is not None else "—",

@@ -40,6 +40,7 @@ from app.queries import biometrics as bio_queries
 from app.services import policy, replay
 from app.services._tx import transaction
 from app.services.face_images import retention_days, seal, unseal
+from app.services.refusals import refusal_message
 
 
 def parse_purpose(value: str) -> Purpose:
@@ -227,13 +228,6 @@ PROMPTS = {
     "look_up": _l("Look up at the ceiling, then look at the screen again."),
     "open_mouth": _l("Open your mouth wide, then close it."),
 }
-#: Why a paced challenge failed, in words.
-PACED_FAILURES = {
-    "too_late": _l("The action was not seen in time. Start again and follow each instruction when it appears."),
-    "wrong_action": _l("You did another movement than the one asked. Start again and follow the instruction."),
-    "frames_identical": _l("The pictures did not change: a photo cannot be used. Look into the camera yourself."),
-    "different_faces": _l("The pictures show different people. Only you may be in view."),
-}
 
 
 def paced_policy() -> PacedPolicy:
@@ -394,7 +388,7 @@ def _frame_answer(state: dict, face: bool, hint: str) -> dict:
         action = state["actions"][state["step"]]
         answer["prompt"] = {"step": state["step"] + 1, "action": action, "text": str(PROMPTS[action])}
     elif state["phase"] == "failed":
-        answer.update(reason=state["failed"], message=str(PACED_FAILURES[state["failed"]]))
+        answer.update(reason=state["failed"], message=refusal_message(state["failed"]))
     return answer
 
 

@@ -31,7 +31,6 @@ from datetime import datetime, time, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -41,21 +40,20 @@ from app.models import (IntervalStatus, PresenceInterval, Purpose, RollCallOutco
                         StudyState, User, VerificationMode)
 from app.models.base import utcnow
 from app.queries import biometrics as bio_queries
-from app.services import attendance, face_checks, face_images, hours, xapi_records
+from app.services import face_checks, face_images, hours, xapi_records
 from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services.classes import LOCAL_TZ
+from app.services.face_check_record import (Attempt, active_lock, is_locked_out, maybe_lock, record_verification,
+                                            refused)
+from app.services.refusals import Refusal, refusal_message
+from app.services.trainee_lock import lock_trainee
 
 
 def _cfg(name: str) -> int:
     return int(current_app.config[name])
 
 
-#: Plain words for the pause reasons of study (the others are check-in reasons).
-PAUSE_MESSAGES = {
-    "roll_call_failed": _l("A face roll-call was not passed: study time is paused. Press “Verify my face now” to "
-                           "continue, or ask your instructor if your face keeps failing."),
-}
 #: A heartbeat gap within this share of the previous one (at least 50 ms) counts as "regular";
 #: this many regular gaps in a row is a risk signal (the page jitters its beats on purpose).
 REGULAR_SHARE = 50
@@ -118,12 +116,12 @@ def _expire(session: Session, interval: PresenceInterval, state: StudyState, now
     pending = _pending(session, interval.id)
     if pending is None or now <= pending.deadline:
         return None
-    verification = attendance._record(
+    verification = record_verification(
         session, now=now, purpose=Purpose.ROLL_CALL, mode=VerificationMode.PERSONAL, face=face_checks.FaceEvidence(),
-        reason="roll_call_missed", trainee_id=interval.trainee_id, enrolment=interval.enrolment,
+        reason=Refusal.ROLL_CALL_MISSED, trainee_id=interval.trainee_id, enrolment=interval.enrolment,
         cs=interval.class_session, kiosk=None, challenge=None, actor=None, device="")
     pending.outcome, pending.resolved_at, pending.verification_id = RollCallOutcome.MISSED, now, verification.id
-    state.paused, state.pause_reason = True, "roll_call_missed"
+    state.paused, state.pause_reason = True, Refusal.ROLL_CALL_MISSED
     append_audit(session, None, "study.roll_call_missed", pending, {
         "interval_id": str(interval.id), "deadline": pending.deadline.isoformat(),
         "verification_id": str(verification.id)})
@@ -133,8 +131,7 @@ def _expire(session: Session, interval: PresenceInterval, state: StudyState, now
 def _status(state: StudyState, pending: StudyRollCall | None, missed: bool = False) -> dict:
     return {"counted_seconds": state.counted_seconds, "counted_minutes": state.counted_seconds // 60,
             "paused": state.paused, "pause_reason": state.pause_reason,
-            "pause_message": (str(PAUSE_MESSAGES.get(state.pause_reason) or attendance.reason_message(state.pause_reason))
-                              if state.pause_reason else ""),
+            "pause_message": refusal_message(state.pause_reason) if state.pause_reason else "",
             "face_required": state.paused or pending is not None,
             "verified_minutes": state.verified_seconds // 60,
             "roll_call": ({"id": str(pending.id), "deadline": pending.deadline.isoformat(),
@@ -203,10 +200,10 @@ def heartbeat(actor: User, visible: bool = True, active: bool = True, interactio
     trainee_id = _trainee_id(actor)
     now = now or utcnow()
     with transaction() as session:
-        attendance._lock_trainee(session, trainee_id)
+        lock_trainee(session, trainee_id)
         interval, state = _open_study(session, trainee_id)
         if state is None:
-            raise ConflictError(attendance.reason_message("not_studying"), code="not_studying")
+            raise ConflictError(refusal_message(Refusal.NOT_STUDYING), code=Refusal.NOT_STUDYING.value)
         was_paused = state.paused
         missed = _expire(session, interval, state, now)
         day_end = _day_end(interval)
@@ -240,7 +237,7 @@ def heartbeat(actor: User, visible: bool = True, active: bool = True, interactio
 
 
 def answer_roll_call(actor: User, nonce: str, frames: Sequence[bytes], device: str = "",
-                     captured_at: datetime | None = None) -> attendance.Attempt:
+                     captured_at: datetime | None = None) -> Attempt:
     """Answer a roll-call (or, while paused, verify the face to resume) with a face burst from a
     ``roll_call`` challenge. Accepted: accrual resumes. Refused: the roll-call fails and accrual
     pauses. Either way a verification with its statement and audit entry is stored.
@@ -250,25 +247,25 @@ def answer_roll_call(actor: User, nonce: str, frames: Sequence[bytes], device: s
     """
     trainee_id = _trainee_id(actor)
     action = face_checks.peek_action(nonce)
-    locked = attendance.is_locked_out(trainee_id)
+    locked = is_locked_out(trainee_id)
     skewed = face_checks.clock_skewed(captured_at)  # as for check-in: refused, never used as a time
     face = (face_checks.verify_personal(trainee_id, action, frames) if action and not locked and not skewed
             else face_checks.FaceEvidence(trainee_id=trainee_id))
     now = utcnow()
     with transaction() as session:
-        attendance._lock_trainee(session, trainee_id)
+        lock_trainee(session, trainee_id)
         challenge, reason = face_checks.consume_challenge(session, nonce, Purpose.ROLL_CALL, now, trainee_id=trainee_id)
-        if not reason and attendance._active_lock(session, trainee_id) is not None:
-            reason = "locked_out"
-        reason = reason or ("clock_skew" if skewed else face.refusal)
+        if not reason and active_lock(session, trainee_id) is not None:
+            reason = Refusal.LOCKED_OUT
+        reason = reason or (Refusal.CLOCK_SKEW if skewed else face.refusal)
         interval, state = _open_study(session, trainee_id)
         if state is None:
-            reason = reason or "not_studying"
+            reason = reason or Refusal.NOT_STUDYING
         pending = None
         if state is not None:
             _expire(session, interval, state, now)
             pending = _pending(session, interval.id)
-        verification = attendance._record(
+        verification = record_verification(
             session, now=now, purpose=Purpose.ROLL_CALL, mode=VerificationMode.PERSONAL, face=face, reason=reason,
             trainee_id=trainee_id, enrolment=interval.enrolment if interval else None,
             cs=interval.class_session if interval else None, kiosk=None, challenge=challenge, actor=actor,
@@ -278,11 +275,11 @@ def answer_roll_call(actor: User, nonce: str, frames: Sequence[bytes], device: s
                 pending.outcome = RollCallOutcome.FAILED if reason else RollCallOutcome.PASSED
                 pending.resolved_at, pending.verification_id = now, verification.id
             if reason:
-                state.paused, state.pause_reason = True, "roll_call_failed"
+                state.paused, state.pause_reason = True, Refusal.ROLL_CALL_FAILED
             else:
                 if state.paused:  # accrual resumes from this verified face
                     state.last_heartbeat_at = now
-                if state.pause_reason in ("roll_call_failed", "roll_call_missed"):  # held for review
+                if state.pause_reason in (Refusal.ROLL_CALL_FAILED, Refusal.ROLL_CALL_MISSED):  # held for review
                     state.risk_signals = sorted({*(state.risk_signals or []), "roll_call_failed_then_passed"})
                 if state.next_roll_call_at is not None and state.next_roll_call_at <= now:
                     state.next_roll_call_at = _next_roll_call(interval, now)
@@ -293,13 +290,12 @@ def answer_roll_call(actor: User, nonce: str, frames: Sequence[bytes], device: s
                 "interval_id": str(interval.id), "roll_call_id": str(pending.id) if pending else None,
                 "accepted": not reason, "reason": reason, "verification_id": str(verification.id)})
         if reason:
-            attendance._maybe_lock(session, trainee_id, now)
-            attempt = attendance.Attempt(False, reason, attendance.reason_message(reason), Purpose.ROLL_CALL.value,
-                                         verification.id, trainee_id=trainee_id, distance=face.distance)
+            maybe_lock(session, trainee_id, now)
+            attempt = refused(reason, Purpose.ROLL_CALL, verification, trainee_id, face)
         else:
-            attempt = attendance.Attempt(True, "", str(_("Face verified: study time counts again.")),
-                                         Purpose.ROLL_CALL.value, verification.id, interval.id,
-                                         trainee_id=trainee_id, distance=face.distance)
+            attempt = Attempt(True, "", str(_("Face verified: study time counts again.")),
+                              Purpose.ROLL_CALL.value, verification.id, interval.id,
+                              trainee_id=trainee_id, distance=face.distance)
     face_images.retain(trainee_id, attempt.verification_id, frames)
     return attempt
 
@@ -326,7 +322,7 @@ def close_idle_study(now: datetime | None = None) -> int:
             StudyState, StudyState.interval_id == PresenceInterval.id).where(
             PresenceInterval.status == IntervalStatus.OPEN, StudyState.last_heartbeat_at < limit)).all()
         for interval, state in rows:
-            attendance._lock_trainee(session, interval.trainee_id)
+            lock_trainee(session, interval.trainee_id)
             closed_at = min(max(interval.opened_at, state.last_heartbeat_at), _day_end(interval))
             _close_without_face(session, interval, state, closed_at, "study_idle_timeout", now)
             closed += 1

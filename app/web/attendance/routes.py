@@ -29,6 +29,7 @@ from app.queries.biometrics import get_trainee_of_user
 from app.services import appeals, attendance, held_hours, hours, policy
 from app.services.check_out_corrections import correct_missed_check_out
 from app.services.classes import get_class_or_404
+from app.services.refusals import refusal_message
 from app.web.access import STAFF, role_required
 from app.web.attendance import bp
 from app.web.forms import act_then_redirect
@@ -39,7 +40,7 @@ PURPOSE_WORDS = {"check_in": _l("Check in"), "check_out": _l("Check out"), "roll
 
 @bp.app_context_processor
 def _reason_words():
-    return {"reason_message": attendance.reason_message, "close_reason_words": hours.close_reason_words,
+    return {"reason_message": refusal_message, "close_reason_words": hours.close_reason_words,
             "checkout_reminder": _checkout_reminder}
 
 
