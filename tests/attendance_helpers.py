@@ -190,11 +190,35 @@ def answer_paced_http(client, headers: dict, purpose: str = "check_in", mirrored
     return nonce
 
 
-def blind_check(user, frames, purpose: str = "check_in", device: str = "pytest"):
-    """A paced check answered with ``frames`` sent regardless of the prompts (a photo, a recording)."""
+def answer_blind(user, frames, purpose: str = "check_in") -> str:
+    """Start a paced challenge and send ``frames`` regardless of the prompts (a photo, a
+    recording); the nonce."""
     from app.services import attendance
     challenge = attendance.start_check(user, purpose)
     for data in frames:
         if attendance.stream_frame(user, challenge.nonce, data)["phase"] in ("done", "failed", "expired"):
             break
-    return attendance.check_personal(user, purpose, challenge.nonce, [], device)
+    return challenge.nonce
+
+
+def blind_check(user, frames, purpose: str = "check_in", device: str = "pytest"):
+    """A paced check answered with ``frames`` sent regardless of the prompts (a photo, a recording)."""
+    from app.services import attendance
+    return attendance.check_personal(user, purpose, answer_blind(user, frames, purpose), [], device)
+
+
+def burst_challenge(purpose: str = "check_in", trainee_id=None, kiosk_id=None) -> str:
+    """A one-burst challenge (nonce and one liveness action, answered by posting frames at once),
+    as issued before every check became server-paced: such a row may still exist, or be forged
+    into the table. Its nonce."""
+    import secrets
+
+    from app.models import CheckInChallenge, Purpose
+    from app.models.base import utcnow
+    now = utcnow()
+    with transaction() as session:
+        challenge = CheckInChallenge(nonce=secrets.token_urlsafe(24), action="blink", purpose=Purpose(purpose),
+                                     trainee_id=trainee_id, kiosk_id=kiosk_id, issued_at=now,
+                                     expires_at=now + timedelta(minutes=2))
+        session.add(challenge)
+    return challenge.nonce

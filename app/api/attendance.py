@@ -4,13 +4,13 @@ key and secret): challenges, check-in and check-out with frames; instructor acti
 On-site checks are server-paced: ``POST /api/attendance/conversation`` ``{"purpose"}`` → 201
 ``{"nonce"}``; then each frame as captured, ``POST /api/attendance/conversation/<nonce>/frame``
 (multipart ``frame``) → ``{"phase", "prompt"?, …}``, until ``phase`` is ``done`` (or ``failed``);
-then ``POST /api/attendance/check-in`` (or ``check-out``) with the ``nonce`` alone. Kiosks the
-same under ``/api/kiosk/``. ``POST /api/attendance/challenge`` ``{"purpose"}`` → 201
-``{"nonce", "action", "action_text", "expires_at"}`` is the one-burst challenge, accepted only for
-online study: multipart ``nonce``, ``frames`` repeated (JPEG), optional ``captured_at``
-(RFC 3339; refused as ``clock_skew`` when far from the server's clock) → 200 with the outcome, or 409
-``{"error": reason, "message": plain words, "verification_id"}`` for a refusal (stored as a
-failed verification). Check endpoints are rate-limited (``CHECK_IN_RATE_LIMIT`` per client).
+then ``POST /api/attendance/check-in`` (or ``check-out``) with the ``nonce`` alone (multipart or
+form), optional ``captured_at`` (RFC 3339; refused as ``clock_skew`` when far from the server's
+clock) → 200 with the outcome, or 409 ``{"error": reason, "message": plain words,
+"verification_id"}`` for a refusal (stored as a failed verification). Kiosks the same under
+``/api/kiosk/``. Online study starts, ends and answers roll-calls with the same conversation
+(purpose ``check_in``, ``check_out`` or ``roll_call``), then ``/api/study/start``, ``end`` or
+``roll-call``. Check endpoints are rate-limited (``CHECK_IN_RATE_LIMIT`` per client).
 """
 from __future__ import annotations
 
@@ -33,25 +33,12 @@ from app.web.access import acting_for_trainee
 
 bp = Blueprint("attendance_api", __name__, url_prefix="/api")
 
-ACTION_TEXT = {
-    "blink": lambda: _("Blink slowly once while looking at the camera."),
-    "turn_left": lambda: _("Slowly turn your head to your left, then back."),
-    "turn_right": lambda: _("Slowly turn your head to your right, then back."),
-}
-
-
 def _max_frames() -> int:
     return current_app.config["CHECK_IN_MAX_FRAMES"]
 
 
 def _rate() -> str:
     return current_app.config["CHECK_IN_RATE_LIMIT"]
-
-
-def challenge_json(challenge) -> dict:
-    return {"nonce": challenge.nonce, "action": challenge.action,
-            "action_text": ACTION_TEXT[challenge.action](), "purpose": challenge.purpose.value,
-            "expires_at": challenge.expires_at.isoformat()}
 
 
 def attempt_json(attempt) -> tuple[dict, int]:
@@ -64,13 +51,12 @@ def attempt_json(attempt) -> tuple[dict, int]:
     return {**body, "error": attempt.reason}, 423 if attempt.reason == "locked_out" else 409
 
 
-def _frames() -> tuple[str, list[bytes]]:
-    """The nonce and the frames; a paced challenge's frames were streamed before, so none here."""
+def _nonce() -> str:
+    """The nonce of a paced challenge (its frames were streamed before, so none are sent here)."""
     nonce = request.form.get("nonce", "")
-    frames = [f.read() for f in request.files.getlist("frames")]
     if not nonce:
-        raise ValidationError(_("Send the nonce and the frames."), code="missing_frames")
-    return nonce, frames
+        raise ValidationError(_("Send the nonce of the face check."), code="missing_nonce")
+    return nonce
 
 
 def _one_frame() -> bytes:
@@ -104,14 +90,6 @@ def _device() -> str:
     return request.form.get("device") or request.headers.get("User-Agent", "")
 
 
-@bp.post("/attendance/challenge")
-@api_roles(Role.TRAINEE)
-def issue_my_challenge():
-    """A challenge for the signed-in trainee."""
-    body = json_body()
-    return challenge_json(attendance.issue_challenge(current_user, body.get("purpose", ""))), 201
-
-
 @bp.post("/attendance/conversation")
 @limiter.limit(_rate)
 @api_roles(Role.TRAINEE)
@@ -133,22 +111,20 @@ def my_frame(nonce):
 @bp.post("/attendance/check-in")
 @limiter.limit(_rate)
 @api_roles(Role.TRAINEE)
-@frame_upload(_max_frames)
 def check_me_in():
     """Check the signed-in trainee in (1:1)."""
-    nonce, frames = _frames()
-    return attempt_json(attendance.check_personal(current_user, "check_in", nonce, frames, _device(),
+    nonce = _nonce()
+    return attempt_json(attendance.check_personal(current_user, "check_in", nonce, [], _device(),
                                                   captured_at=_captured_at()))
 
 
 @bp.post("/attendance/check-out")
 @limiter.limit(_rate)
 @api_roles(Role.TRAINEE)
-@frame_upload(_max_frames)
 def check_me_out():
     """Check the signed-in trainee out (1:1) and credit the hours."""
-    nonce, frames = _frames()
-    return attempt_json(attendance.check_personal(current_user, "check_out", nonce, frames, _device(),
+    nonce = _nonce()
+    return attempt_json(attendance.check_personal(current_user, "check_out", nonce, [], _device(),
                                                   captured_at=_captured_at()))
 
 
@@ -180,14 +156,6 @@ def kiosk_auth(view):
     return wrapped
 
 
-@bp.post("/kiosk/challenge")
-@kiosk_auth
-def issue_kiosk_challenge(kiosk):
-    """A challenge for whoever stands at the kiosk."""
-    body = json_body()
-    return challenge_json(attendance.issue_challenge(None, body.get("purpose", ""), kiosk=kiosk)), 201
-
-
 @bp.post("/kiosk/conversation")
 @limiter.limit(_rate)
 @kiosk_auth
@@ -210,8 +178,8 @@ def kiosk_frame(kiosk, nonce):
 @kiosk_auth
 def kiosk_check_in(kiosk):
     """Identify (1:N) and check in; optional form field ``class_id``."""
-    nonce, frames = _frames()
-    return attempt_json(attendance.check_at_kiosk(kiosk, "check_in", nonce, frames, _device(),
+    nonce = _nonce()
+    return attempt_json(attendance.check_at_kiosk(kiosk, "check_in", nonce, [], _device(),
                                                   request.form.get("class_id") or None,
                                                   captured_at=_captured_at()))
 
@@ -221,8 +189,8 @@ def kiosk_check_in(kiosk):
 @kiosk_auth
 def kiosk_check_out(kiosk):
     """Identify (1:N) and check out."""
-    nonce, frames = _frames()
-    return attempt_json(attendance.check_at_kiosk(kiosk, "check_out", nonce, frames, _device(),
+    nonce = _nonce()
+    return attempt_json(attendance.check_at_kiosk(kiosk, "check_out", nonce, [], _device(),
                                                   captured_at=_captured_at()))
 
 
@@ -264,32 +232,30 @@ def reverse(entry_id):
 
 
 # -- online study ----------------------------------------------------------------------------------
-# ``POST /api/study/start`` and ``/api/study/end`` (multipart nonce + frames, from a ``check_in``
-# or ``check_out`` challenge): a verified face starts or ends online study. ``POST
+# ``POST /api/study/start`` and ``/api/study/end`` (the nonce of a ``check_in`` or ``check_out``
+# conversation): a verified face starts or ends online study. ``POST
 # /api/study/heartbeat`` ``{"visible", "active"}`` → the study status, with ``roll_call`` when the
 # page must answer one (``interactions``: input events since the last beat, a risk signal only);
-# ``GET /api/study/token`` → a fresh CSRF token for a page open all day; ``POST /api/study/roll-call`` (nonce + frames of a ``roll_call``
-# challenge) answers it, or resumes paused accrual.
+# ``GET /api/study/token`` → a fresh CSRF token for a page open all day; ``POST /api/study/roll-call`` (the nonce of a
+# ``roll_call`` conversation) answers it, or resumes paused accrual.
 
 @bp.post("/study/start")
 @limiter.limit(_rate)
 @api_roles(Role.TRAINEE)
-@frame_upload(_max_frames)
 def start_study():
     """Start online study with a verified face (an online session of the trainee's classes now)."""
-    nonce, frames = _frames()
-    return attempt_json(attendance.check_personal(current_user, "check_in", nonce, frames, _device(), online=True,
+    nonce = _nonce()
+    return attempt_json(attendance.check_personal(current_user, "check_in", nonce, [], _device(), online=True,
                                                   captured_at=_captured_at()))
 
 
 @bp.post("/study/end")
 @limiter.limit(_rate)
 @api_roles(Role.TRAINEE)
-@frame_upload(_max_frames)
 def end_study():
     """End study with a verified face and credit the counted minutes."""
-    nonce, frames = _frames()
-    return attempt_json(attendance.check_personal(current_user, "check_out", nonce, frames, _device(),
+    nonce = _nonce()
+    return attempt_json(attendance.check_personal(current_user, "check_out", nonce, [], _device(),
                                                   captured_at=_captured_at()))
 
 
@@ -315,11 +281,10 @@ def study_token():
 @bp.post("/study/roll-call")
 @limiter.limit(_rate)
 @api_roles(Role.TRAINEE)
-@frame_upload(_max_frames)
 def answer_roll_call():
     """Answer a face roll-call (or verify the face to resume paused study)."""
-    nonce, frames = _frames()
-    return attempt_json(study.answer_roll_call(current_user, nonce, frames, _device(), captured_at=_captured_at()))
+    nonce = _nonce()
+    return attempt_json(study.answer_roll_call(current_user, nonce, _device(), captured_at=_captured_at()))
 
 
 @bp.get("/study")

@@ -20,7 +20,7 @@ UUID_PARAMETER = {"type": "string", "format": "uuid"}
 _JSON = "application/json"
 _MULTIPART = "multipart/form-data"
 
-# endpoint: (summary, request body schema or "frames"/"frame"/"file" for uploads, status, response)
+# endpoint: (summary, request body schema or "frames"/"frame"/"nonce"/"file" for uploads, status, response)
 OPERATIONS: dict[str, tuple[str, str | None, int, str]] = {
     "api.list_catalogue": ("List a catalogue", None, 200, "EntryList"),
     "api.create_catalogue_entry": ("Add a catalogue entry", "NewEntry", 201, "Entry"),
@@ -50,32 +50,31 @@ OPERATIONS: dict[str, tuple[str, str | None, int, str]] = {
     "biometrics_api.enrol_my_face": ("Enrol my face", "frames", 201, "Enrolled"),
     "biometrics_api.list_duplicate_flags": ("Open duplicate-face flags", None, 200, "FlagList"),
     "biometrics_api.resolve_duplicate_flag": ("Resolve a duplicate-face flag", "Note", 200, "Resolved"),
-    "attendance_api.issue_my_challenge": ("A check-in challenge for me", "Purpose", 201, "Challenge"),
-    "attendance_api.check_me_in": ("Check in (1:1)", "frames", 200, "Attempt"),
-    "attendance_api.check_me_out": ("Check out (1:1)", "frames", 200, "Attempt"),
-    "attendance_api.issue_kiosk_challenge": ("A challenge at a kiosk", "Purpose", 201, "Challenge"),
+    "attendance_api.check_me_in": ("Check in (1:1)", "nonce", 200, "Attempt"),
+    "attendance_api.check_me_out": ("Check out (1:1)", "nonce", 200, "Attempt"),
     "attendance_api.start_my_check": ("Start a server-paced check", "Purpose", 201, "Conversation"),
     "attendance_api.my_frame": ("One frame of a paced check", "frame", 200, "FrameAnswer"),
     "attendance_api.start_kiosk_check": ("Start a server-paced check at a kiosk", "Purpose", 201, "Conversation"),
     "attendance_api.kiosk_frame": ("One frame of a kiosk's paced check", "frame", 200, "FrameAnswer"),
-    "attendance_api.kiosk_check_in": ("Check in at a kiosk (1:N)", "frames", 200, "Attempt"),
-    "attendance_api.kiosk_check_out": ("Check out at a kiosk (1:N)", "frames", 200, "Attempt"),
+    "attendance_api.kiosk_check_in": ("Check in at a kiosk (1:N)", "nonce", 200, "Attempt"),
+    "attendance_api.kiosk_check_out": ("Check out at a kiosk (1:N)", "nonce", 200, "Attempt"),
     "attendance_api.check_alternative": ("ID-card check by an instructor", "AlternativeCheck", 200, "Attempt"),
     "attendance_api.unlock": ("Lift a lock-out", "Reason", 200, "Unlocked"),
     "attendance_api.reverse": ("Reverse a ledger entry", "Reason", 201, "Reversal"),
-    "attendance_api.start_study": ("Start online study", "frames", 200, "Attempt"),
-    "attendance_api.end_study": ("End online study", "frames", 200, "Attempt"),
+    "attendance_api.start_study": ("Start online study", "nonce", 200, "Attempt"),
+    "attendance_api.end_study": ("End online study", "nonce", 200, "Attempt"),
     "attendance_api.study_heartbeat": ("A study-page heartbeat", "Heartbeat", 200, "StudyStatus"),
-    "attendance_api.answer_roll_call": ("Answer a roll-call", "frames", 200, "Attempt"),
+    "attendance_api.answer_roll_call": ("Answer a roll-call", "nonce", 200, "Attempt"),
     "attendance_api.study_status": ("My online study", None, 200, "StudyStatus"),
     "attendance_api.study_token": ("A fresh CSRF token for the study page", None, 200, "CsrfToken"),
 }
-KIOSK_ENDPOINTS = {"attendance_api.issue_kiosk_challenge", "attendance_api.kiosk_check_in",
-                   "attendance_api.kiosk_check_out", "attendance_api.start_kiosk_check", "attendance_api.kiosk_frame"}
+KIOSK_ENDPOINTS = {"attendance_api.kiosk_check_in", "attendance_api.kiosk_check_out",
+                   "attendance_api.start_kiosk_check", "attendance_api.kiosk_frame"}
 _UPLOADS = {
     "frames": {"frames": {"type": "array", "items": {"type": "string", "format": "binary"}},
                "nonce": {"type": "string"}},
     "frame": {"frame": {"type": "string", "format": "binary"}},
+    "nonce": {"nonce": {"type": "string"}},
     "file": {"file": {"type": "string", "format": "binary"}},
 }
 

@@ -82,7 +82,6 @@ SCHEMAS: dict[str, dict] = {
     "Note": _obj({}, {"note": _S}),
     "Resolved": _obj({"id": _ID, "resolved_at": _NS}),
     "Purpose": _obj({"purpose": {"type": "string", "enum": ["check_in", "check_out", "roll_call"]}}),
-    "Challenge": _obj({"nonce": _S, "action": _S, "action_text": _S, "purpose": _S, "expires_at": _S}),
     "Conversation": _obj({"nonce": _S, "purpose": _S, "expires_at": _S}),
     "FrameAnswer": _obj({"phase": {"type": "string", "enum": ["waiting", "acting", "done", "failed", "expired"]},
                          "face": _BOOL, "hint": _S},

@@ -12,21 +12,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.errors.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from app.extensions import db
-from app.models import (AlternativeVerification, CheckInChallenge, CheckInLock, ClassSession,
-                        ClassStatus, Decision, Enrolment, FaceVerification, IntervalStatus, Kiosk,
-                        PresenceInterval, Purpose, Trainee, TrainingClass, User,
+from app.models import (AlternativeVerification, CheckInChallenge, CheckInLock, ClassSession, ClassStatus,
+                        Enrolment, IntervalStatus, Kiosk, PresenceInterval, Purpose, Trainee, TrainingClass, User,
                         VerificationMode)
 from app.models.base import utcnow
 from app.queries import biometrics as bio_queries
@@ -36,8 +33,7 @@ from app.services.audit import append_audit
 from app.services.classes import start_class
 from app.services.face_check_record import (Attempt, active_lock, is_locked_out, maybe_lock, record_verification,
                                             refused)
-from app.services.face_checks import (FaceEvidence, clock_skewed, consume_challenge,
-                                      issue_challenge, paced_evidence, parse_purpose, peek_action, verify_personal)
+from app.services.face_checks import FaceEvidence, clock_skewed, consume_challenge, paced_evidence, parse_purpose
 from app.services.policy import can_act_for, can_act_for_trainee, is_staff_actor, is_trainee
 from app.services.refusals import Refusal, refusal_message
 from app.services.trainee_lock import lock_trainee
@@ -171,9 +167,9 @@ def check_personal(actor: User, purpose: str, nonce: str, frames: Sequence[bytes
 
     Args:
         actor: the trainee's account. purpose: ``check_in`` or ``check_out``.
-        nonce: from `start_check` (a paced challenge, whose frames were streamed) or, for online
-            study only, from `issue_challenge` with ``frames`` (JPEG/PNG bytes, in capture order);
-            a one-burst challenge for an on-site check is refused as ``challenge_not_paced``.
+        nonce: from `start_check`: a server-paced challenge whose frames were streamed to
+            `stream_frame` (``frames`` sent here are not analysed); anything else is refused as
+            ``challenge_not_paced``.
         device: the client's description (user agent), stored with the verification.
         online: a check-in starts online study (an online session of the trainee's classes now)
             instead of presence on site; a check-out ends whichever interval is open.
@@ -192,20 +188,16 @@ def check_personal(actor: User, purpose: str, nonce: str, frames: Sequence[bytes
     if trainee is None:
         raise NotFoundError(_("Your account is not linked to a trainee record."), code="no_trainee_record")
     trainee_id = trainee.id
-    action = peek_action(nonce)
     locked = active_lock(db.session, trainee_id) is not None
     skewed = clock_skewed(captured_at)
-    face = None if locked or skewed else paced_evidence(nonce, trainee_id)
-    if face is None:
-        face = (verify_personal(trainee_id, action, frames) if action and action != "paced" and frames
-                and not locked and not skewed else FaceEvidence(trainee_id=trainee_id))
+    face = (None if locked or skewed else paced_evidence(nonce, trainee_id)) or FaceEvidence(trainee_id=trainee_id)
     now = utcnow()
     with transaction() as session:
         lock_trainee(session, trainee_id)
         challenge, reason = consume_challenge(session, nonce, purpose, now, trainee_id=trainee_id)
         if not reason and active_lock(session, trainee_id) is not None:
             reason = Refusal.LOCKED_OUT
-        if not reason and not challenge.paced and not _burst_allowed(session, trainee_id, purpose, online):
+        if not reason and not challenge.paced:
             reason = Refusal.CHALLENGE_NOT_PACED
         reason = reason or (Refusal.CLOCK_SKEW if skewed else face.refusal)
         enrolment = cs = None
@@ -214,7 +206,7 @@ def check_personal(actor: User, purpose: str, nonce: str, frames: Sequence[bytes
         attempt = _apply(session, now=now, purpose=purpose, mode=VerificationMode.PERSONAL, face=face,
                          trainee_id=trainee_id, enrolment=enrolment, cs=cs, kiosk=None, challenge=challenge,
                          actor=actor, device=device, reason=reason)
-    face_images.retain(trainee_id, attempt.verification_id, frames or face.frames)
+    face_images.retain(trainee_id, attempt.verification_id, face.frames)
     return attempt
 
 
@@ -268,18 +260,11 @@ def check_at_kiosk(kiosk: Kiosk, purpose: str, nonce: str, frames: Sequence[byte
     return attempt
 
 
-def _burst_allowed(session: Session, trainee_id, purpose: Purpose, online: bool) -> bool:
-    """A one-burst challenge is accepted only for online study (starting it, or ending an online
-    interval); on-site checks need a server-paced one."""
-    if purpose == Purpose.CHECK_IN:
-        return online
-    interval = session.scalar(select(PresenceInterval).where(PresenceInterval.open_slot == trainee_id))
-    return interval is None or interval.class_session.online
-
-
 def start_check(actor: User | None, purpose: str, kiosk: Kiosk | None = None) -> CheckInChallenge:
     """Start a server-paced check for the signed-in trainee or a kiosk (the page then streams
-    frames to `stream_frame`). Abandoned challenges with a face seen count toward the lock-out.
+    frames to `stream_frame`): ``check_in`` or ``check_out`` (on site, or starting and ending online
+    study), or, for a trainee, ``roll_call`` (answered with `study.answer_roll_call`). Abandoned
+    challenges with a face seen count toward the lock-out.
 
     Raises:
         ValidationError: unknown purpose. PermissionDeniedError: neither a trainee nor a kiosk.
@@ -287,7 +272,7 @@ def start_check(actor: User | None, purpose: str, kiosk: Kiosk | None = None) ->
             checks started recently (``challenge_rate``).
     """
     purpose = parse_purpose(purpose)
-    if purpose == Purpose.ROLL_CALL:
+    if purpose == Purpose.ROLL_CALL and kiosk is not None:
         raise ValidationError(_("Purpose must be check_in or check_out."), code="invalid_purpose")
     trainee_id = None if kiosk is not None else _trainee_of(actor)
     now = utcnow()
@@ -378,6 +363,6 @@ def unlock_trainee(actor: User, trainee_id, reason: str) -> CheckInLock:
     return lock
 
 
-# ``Attempt``, ``is_locked_out`` and ``issue_challenge`` are re-exported for the API and the pages.
-__all__ = ["Attempt", "check_alternative", "check_at_kiosk", "check_personal", "is_locked_out", "issue_challenge",
-           "start_check", "stream_frame", "unlock_trainee"]
+# ``Attempt`` and ``is_locked_out`` are re-exported for the API and the pages.
+__all__ = ["Attempt", "check_alternative", "check_at_kiosk", "check_personal", "is_locked_out", "start_check",
+           "stream_frame", "unlock_trainee"]

@@ -1,11 +1,11 @@
-"""Challenges and face work for attendance (R2): one-time challenges with a liveness action, and
-frames → a face decision (liveness over the burst, then 1:1 against the trainee's template or
+"""Challenges and face work for attendance (R2): one-time server-paced challenges, and their
+frames → a face decision (the actions done in time, then 1:1 against the trainee's template or
 1:N over a kiosk's roster), done before the write transaction so CPU work never holds the lock.
 
-Check-ins and check-outs on site and at kiosks use server-paced challenges (``start_paced``,
-``take_frame``, ``paced_evidence``; ``recognition.paced``): the page streams frames, the server
-stamps their arrival and hands out prompts one at a time at moments it draws. The one-burst
-challenge remains only for online study (its roll-calls move to the paced one later).
+Every face check (check-ins and check-outs on site and at kiosks, starting and ending online
+study, and its roll-calls) is a server-paced challenge (``start_paced``, ``take_frame``,
+``paced_evidence``; ``recognition.paced``): the page streams frames, the server stamps their
+arrival and hands out prompts one at a time at moments it draws.
 
 The outcome is a `FaceEvidence`; `app.services.attendance` turns it into a recorded check.
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import math
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -31,12 +30,11 @@ from recognition.paced import PacedPolicy, advance, fingerprint, measure_frame, 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.errors.exceptions import ConflictError, NotFoundError, PermissionDeniedError, UnavailableError, ValidationError
+from app.errors.exceptions import ConflictError, NotFoundError, UnavailableError, ValidationError
 from app.extensions import db
 from app.face import get_face
-from app.models import CheckInChallenge, FaceTemplate, Kiosk, Purpose, User
+from app.models import CheckInChallenge, FaceTemplate, Kiosk, Purpose
 from app.models.base import utcnow
-from app.queries import biometrics as bio_queries
 from app.services import policy, replay
 from app.services._tx import transaction
 from app.services.face_images import retention_days, seal, unseal
@@ -75,34 +73,6 @@ def clock_skewed(captured_at: datetime | None) -> bool:
 
 # -- challenges ----------------------------------------------------------------------------------
 
-def issue_challenge(actor: User | None, purpose: str, kiosk: Kiosk | None = None) -> CheckInChallenge:
-    """A one-time nonce and liveness action for the signed-in trainee or for a kiosk.
-
-    Raises:
-        ValidationError: unknown purpose. NotFoundError: the account has no trainee record.
-        PermissionDeniedError: neither a trainee nor a kiosk.
-    """
-    purpose = parse_purpose(purpose)
-    trainee_id = None
-    if kiosk is None:
-        if actor is None or not policy.is_trainee(actor):
-            raise PermissionDeniedError(_("Only trainees check themselves in."))
-        trainee = bio_queries.get_trainee_of_user(db.session, actor.id)
-        if trainee is None:
-            raise NotFoundError(_("Your account is not linked to a trainee record. Ask the training office."),
-                                code="no_trainee_record")
-        trainee_id = trainee.id
-    liveness = new_liveness_challenge()
-    now = utcnow()
-    with transaction() as session:
-        challenge = CheckInChallenge(
-            nonce=liveness.nonce, action=liveness.action, purpose=purpose, trainee_id=trainee_id,
-            kiosk_id=kiosk.id if kiosk else None, issued_at=now,
-            expires_at=now + timedelta(seconds=current_app.config["CHECK_IN_CHALLENGE_SECONDS"]))
-        session.add(challenge)
-    return challenge
-
-
 def consume_challenge(session: Session, nonce: str, purpose: Purpose, now: datetime, trainee_id=None,
              kiosk: Kiosk | None = None) -> tuple[CheckInChallenge | None, str]:
     challenge = session.scalar(select(CheckInChallenge).where(CheckInChallenge.nonce == (nonce or "")[:64])
@@ -122,47 +92,7 @@ def consume_challenge(session: Session, nonce: str, purpose: Purpose, now: datet
     return challenge, ""
 
 
-def peek_action(nonce: str) -> str | None:
-    """The action of a challenge that still looks usable (else frames are not analysed at all)."""
-    challenge = db.session.scalar(select(CheckInChallenge).where(CheckInChallenge.nonce == (nonce or "")[:64]))
-    db.session.rollback()
-    if challenge is None or challenge.used_at is not None or challenge.expires_at < utcnow():
-        return None
-    return challenge.action
-
-
 # -- face work (outside the transaction) --------------------------------------------------------
-
-def _liveness(action: str, frames: Sequence[bytes], result: FaceEvidence):
-    face = get_face()
-    low, high = current_app.config["CHECK_IN_MIN_FRAMES"], current_app.config["CHECK_IN_MAX_FRAMES"]
-    if not low <= len(frames) <= high:
-        raise ValidationError(_("Send between %(low)s and %(high)s pictures, not %(count)s.",
-                                low=low, high=high, count=len(frames)), code="frame_count")
-    try:
-        live, probe = face.pipeline.check_liveness(action, frames)
-    except ModelNotAvailableError:
-        raise UnavailableError(_("Face recognition is not available on this server. Tell the administrator."),
-                               code="face_unavailable") from None
-    result.liveness_passed, result.liveness_reason = live.passed, live.reason or ""
-    if not live.passed:
-        reason = live.reason or ""
-        if reason.startswith("frame_"):
-            result.refusal = "frame_refused:" + reason.split(":", 1)[-1]
-        elif reason in ("frames_identical", "different_faces"):
-            result.refusal = reason
-        else:
-            result.refusal = "liveness_failed"
-    return probe
-
-
-def verify_personal(trainee_id, action: str, frames: Sequence[bytes]) -> FaceEvidence:
-    result = FaceEvidence(trainee_id=trainee_id)
-    probe = _liveness(action, frames, result)
-    if probe is not None:
-        _match_personal(trainee_id, probe, result)
-    return result
-
 
 def _match_personal(trainee_id, probe: Encoding, result: FaceEvidence):
     """1:1 against the trainee's template; the trainee's id, or None with ``result.refusal`` set."""
@@ -188,14 +118,6 @@ def roster_threshold(base: float, size: int) -> float:
     """The 1:N threshold: stricter as the roster grows (more chances of a look-alike), 0.03 cosine
     distance tighter per tenfold of candidates."""
     return base - 0.03 * math.log10(max(size, 1))
-
-
-def identify_at_kiosk(action: str, frames: Sequence[bytes], roster: list[uuid.UUID]) -> FaceEvidence:
-    result = FaceEvidence()
-    probe = _liveness(action, frames, result)
-    if probe is not None:
-        _match_roster(roster, probe, result)
-    return result
 
 
 def _match_roster(roster: list[uuid.UUID], probe: Encoding, result: FaceEvidence):
@@ -422,6 +344,5 @@ def paced_evidence(nonce: str, trainee_id=None, roster: list[uuid.UUID] | None =
     return result
 
 
-__all__ = ["PROMPTS", "FaceEvidence", "abandoned_since", "clock_skewed", "consume_challenge", "identify_at_kiosk",
-           "issue_challenge", "paced_evidence", "parse_purpose", "peek_action", "start_paced", "take_frame",
-           "verify_personal"]
+__all__ = ["PROMPTS", "FaceEvidence", "abandoned_since", "clock_skewed", "consume_challenge", "paced_evidence",
+           "parse_purpose", "start_paced", "take_frame"]

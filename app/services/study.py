@@ -1,6 +1,6 @@
 """Online study (R2, R4): heartbeats, secret random face roll-calls and paused accrual.
 
-Study starts and ends like a check-in and check-out (``attendance.check_personal`` with
+Study starts and ends like a check-in and check-out, server-paced (``attendance.check_personal`` with
 ``online=True`` for the start; any verified check-out ends it): a verified face opens a
 `PresenceInterval` of an online session and its `StudyState`. While the page is visible and the
 trainee active, it sends a heartbeat about every 30 s; the seconds between two heartbeats count
@@ -14,8 +14,9 @@ The server decides the roll-calls, per study interval (so per enrolment): one in
 ``60 / STUDY_ROLL_CALLS_PER_HOUR`` minutes of the interval, at a time uniformly random within the
 window, taken from an HMAC of the interval and window under a key derived from ``SECRET_KEY``
 (outside the database; the time is never sent to the page). A heartbeat that finds one due opens
-it and tells the page, which alerts the trainee, who answers with a face burst within
-``STUDY_ROLL_CALL_SECONDS``. A failed answer, or none by the deadline (noticed at the next
+it and tells the page, which alerts the trainee, who answers within ``STUDY_ROLL_CALL_SECONDS``
+with the same server-paced face check as an on-site check-in (prompts one at a time, frames
+streamed as captured; a one-burst or replayed answer is refused). A failed answer, or none by the deadline (noticed at the next
 heartbeat, roll-call answer or by the scheduler), pauses accrual until the next verified face.
 Every answer and every miss is a `FaceVerification` with its xAPI statement and audit entry,
 written in the same commit. Study never crosses Beijing midnight: the first heartbeat of a new
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 
 from flask import current_app
@@ -40,7 +40,7 @@ from app.models import (IntervalStatus, PresenceInterval, Purpose, RollCallOutco
                         StudyState, User, VerificationMode)
 from app.models.base import utcnow
 from app.queries import biometrics as bio_queries
-from app.services import face_checks, face_images, hours, xapi_records
+from app.services import face_checks, face_images, hours, replay, xapi_records
 from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services.classes import LOCAL_TZ
@@ -236,34 +236,37 @@ def heartbeat(actor: User, visible: bool = True, active: bool = True, interactio
         return {**_status(state, pending, missed is not None), "studying": True, "counted_now": counted}
 
 
-def answer_roll_call(actor: User, nonce: str, frames: Sequence[bytes], device: str = "",
-                     captured_at: datetime | None = None) -> Attempt:
-    """Answer a roll-call (or, while paused, verify the face to resume) with a face burst from a
-    ``roll_call`` challenge. Accepted: accrual resumes. Refused: the roll-call fails and accrual
-    pauses. Either way a verification with its statement and audit entry is stored.
+def answer_roll_call(actor: User, nonce: str, device: str = "", captured_at: datetime | None = None) -> Attempt:
+    """Answer a roll-call (or, while paused, verify the face to resume) with a server-paced
+    ``roll_call`` challenge (`attendance.start_check`; its frames were streamed as captured). In
+    time and accepted: the roll-call passes and accrual goes on. After the roll-call's deadline it
+    counts as missed, and an accepted face only resumes accrual from now (the span is held for
+    review). Refused: the roll-call fails and accrual pauses. Either way a verification with its
+    statement and audit entry is stored; a one-burst challenge is refused (``challenge_not_paced``).
 
     Raises:
-        NotFoundError: no trainee record. ValidationError: frame count. UnavailableError: models.
+        NotFoundError: no trainee record. UnavailableError: face models or keys unusable.
     """
     trainee_id = _trainee_id(actor)
-    action = face_checks.peek_action(nonce)
     locked = is_locked_out(trainee_id)
     skewed = face_checks.clock_skewed(captured_at)  # as for check-in: refused, never used as a time
-    face = (face_checks.verify_personal(trainee_id, action, frames) if action and not locked and not skewed
-            else face_checks.FaceEvidence(trainee_id=trainee_id))
+    face = ((None if locked or skewed else face_checks.paced_evidence(nonce, trainee_id))
+            or face_checks.FaceEvidence(trainee_id=trainee_id))
     now = utcnow()
     with transaction() as session:
         lock_trainee(session, trainee_id)
         challenge, reason = face_checks.consume_challenge(session, nonce, Purpose.ROLL_CALL, now, trainee_id=trainee_id)
         if not reason and active_lock(session, trainee_id) is not None:
             reason = Refusal.LOCKED_OUT
+        if not reason and not challenge.paced:
+            reason = Refusal.CHALLENGE_NOT_PACED
         reason = reason or (Refusal.CLOCK_SKEW if skewed else face.refusal)
         interval, state = _open_study(session, trainee_id)
         if state is None:
             reason = reason or Refusal.NOT_STUDYING
-        pending = None
+        pending = late = None
         if state is not None:
-            _expire(session, interval, state, now)
+            late = _expire(session, interval, state, now)
             pending = _pending(session, interval.id)
         verification = record_verification(
             session, now=now, purpose=Purpose.ROLL_CALL, mode=VerificationMode.PERSONAL, face=face, reason=reason,
@@ -286,6 +289,7 @@ def answer_roll_call(actor: User, nonce: str, frames: Sequence[bytes], device: s
                 state.paused, state.pause_reason = False, ""
                 state.verified_seconds = state.counted_seconds
                 interval.last_verified_at = now
+                replay.store(session, trainee_id, face.prints, "check")  # this answer can't be replayed
             append_audit(session, actor, "study.roll_call_answered", state, {
                 "interval_id": str(interval.id), "roll_call_id": str(pending.id) if pending else None,
                 "accepted": not reason, "reason": reason, "verification_id": str(verification.id)})
@@ -293,10 +297,12 @@ def answer_roll_call(actor: User, nonce: str, frames: Sequence[bytes], device: s
             maybe_lock(session, trainee_id, now)
             attempt = refused(reason, Purpose.ROLL_CALL, verification, trainee_id, face)
         else:
-            attempt = Attempt(True, "", str(_("Face verified: study time counts again.")),
-                              Purpose.ROLL_CALL.value, verification.id, interval.id,
+            message = (_("The roll-call was answered after its deadline, so it counts as missed. Your face is "
+                         "verified: study time counts again from now, and your instructor will review this study.")
+                       if late is not None else _("Face verified: study time counts again."))
+            attempt = Attempt(True, "", str(message), Purpose.ROLL_CALL.value, verification.id, interval.id,
                               trainee_id=trainee_id, distance=face.distance)
-    face_images.retain(trainee_id, attempt.verification_id, frames)
+    face_images.retain(trainee_id, attempt.verification_id, face.frames)
     return attempt
 
 

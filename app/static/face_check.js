@@ -1,16 +1,12 @@
-// Face checks. `run` (the online-study page): ask the server for a challenge (nonce + liveness
-// action), show the action, capture a short burst of frames while the person does it, send them
-// with the nonce. `converse` (the check-in/kiosk page): a server-paced challenge — stream each
-// frame as it is captured, show whatever prompt the server's answer carries, large and in words,
-// until the server says done or failed, then ask for the check with the nonce. Both show the
-// answer in words.
+// Face checks (the check-in and kiosk pages, and the online-study page for its start, end and
+// roll-calls). `converse`: a server-paced challenge — stream each frame as it is captured, show
+// whatever prompt the server's answer carries, large and in words, until the server says done or
+// failed, then ask for the check with the nonce, and show the answer in words.
 window.faceCheck = (function () {
-  const FRAMES = 6, GAP_MS = 200, STREAM_GAP_MS = 120, STREAM_LIMIT_MS = 90000;
+  const STREAM_GAP_MS = 120, STREAM_LIMIT_MS = 90000;
 
   function wait(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
 
-  // opts: purpose, url (where the frames go), challengeUrl, headers(json), video, canvas,
-  // actionEl, result, msgWorking, msgNetwork. Resolves when the answer is shown.
   // No picture: send nothing, so a blank frame never counts toward the lock-out. True when live.
   async function cameraLive(opts) {
     if (await window.SkillTraceWebcam.whenLive(opts.video)) return true;
@@ -19,42 +15,6 @@ window.faceCheck = (function () {
     opts.result.dataset.reason = "camera_not_live";
     opts.result.textContent = m.notLive;
     return false;
-  }
-
-  async function run(opts) {
-    const result = opts.result, ctx = opts.canvas.getContext("2d");
-    if (!(await cameraLive(opts))) return;
-    function grab() {
-      ctx.drawImage(opts.video, 0, 0, opts.canvas.width, opts.canvas.height);
-      return new Promise(function (resolve) { opts.canvas.toBlob(resolve, "image/jpeg", 0.9); });
-    }
-    result.dataset.state = "working";
-    result.dataset.reason = "";
-    result.textContent = opts.msgWorking;
-    try {
-      const ch = await fetch(opts.challengeUrl, { method: "POST", credentials: "same-origin",
-        headers: opts.headers(true), body: JSON.stringify({ purpose: opts.purpose }) });
-      const challenge = await ch.json();
-      if (ch.status !== 201) throw { message: challenge.message || challenge.title, reason: challenge.error };
-      opts.actionEl.dataset.action = challenge.action;
-      opts.actionEl.textContent = challenge.action_text;
-      await wait(600);
-      const form = new FormData();
-      form.append("nonce", challenge.nonce);
-      form.append("device", navigator.userAgent);
-      form.append("captured_at", new Date().toISOString());  // checked against the server's clock
-      for (let i = 0; i < FRAMES; i++) {
-        form.append("frames", await grab(), "frame" + i + ".jpg");
-        await wait(GAP_MS);
-      }
-      const answer = await fetch(opts.url, { method: "POST", credentials: "same-origin",
-        headers: opts.headers(false), body: form });
-      const body = await answer.json();
-      showAnswer(opts, body);
-    } catch (e) {
-      showFailure(opts, e);
-    }
-    opts.actionEl.textContent = "";
   }
 
   // The server's answer to a check, in words, with its reason code for the page and the tests.
@@ -136,5 +96,5 @@ window.faceCheck = (function () {
     if (opts.hintEl) opts.hintEl.textContent = "";
   }
 
-  return { run: run, converse: converse };
+  return { converse: converse };
 })();

@@ -1,4 +1,4 @@
-// Online study: start and end with a face burst (as check-in), send a heartbeat about every
+// Online study: start, end and answer roll-calls with the server-paced face check of check-in, send a heartbeat about every
 // STUDY_HEARTBEAT_MS while the page is visible (jittered by ±25 % on purpose: a too regular
 // pattern is a script's mark), with whether the trainee was active and how many input events
 // there were. The CSRF token is refreshed before it expires, and again before every face check,
@@ -10,6 +10,7 @@
   const video = document.getElementById("checkin-video");
   const canvas = document.getElementById("checkin-canvas");
   const actionEl = document.getElementById("checkin-action");
+  const hintEl = document.getElementById("checkin-hint");
   const result = document.getElementById("checkin-result");
   const statusEl = document.getElementById("study-status");
   const alertEl = document.getElementById("study-alert");
@@ -88,11 +89,12 @@
     result.dataset.reason = "";
     result.textContent = config.msgWorking;
     await refreshToken();  // a page open for hours: the check must not fail on an old token
-    await window.faceCheck.run({
+    await window.faceCheck.converse({
       purpose: purpose,
       url: { check_in: config.startUrl, check_out: config.endUrl, roll_call: config.rollCallUrl }[purpose],
-      challengeUrl: config.challengeUrl, headers: headers, video: video, canvas: canvas,
-      actionEl: actionEl, result: result, msgWorking: config.msgWorking, msgNetwork: config.msgNetwork,
+      challengeUrl: config.challengeUrl, frameUrl: config.frameUrl, headers: headers, video: video,
+      canvas: canvas, actionEl: actionEl, hintEl: hintEl, result: result, msgWorking: config.msgWorking,
+      msgWait: config.msgWait, msgNetwork: config.msgNetwork,
     });
     [startBtn, endBtn, rollBtn].forEach(function (b) { b.disabled = false; });
     busy = false;

@@ -38,8 +38,8 @@ def _attendance_app(instance, face_model_dir, **overrides):
     check's action recognition is relaxed (any face frame after a prompt answers it) and so is the
     replay memory (the loop shows the same frames at check-in and check-out). Everything else runs
     as in production: real pauses before prompts, frames streamed and stamped by the server,
-    deadlines, same-face, identity, quotas (raised), lock-out (raised). The one-burst online-study
-    page is unaffected by the relaxation of actions."""
+    deadlines, same-face, identity, quotas (raised), lock-out (raised). The online-study page runs
+    the same paced check (start, roll-calls, end) under the same policy."""
     from flask_migrate import upgrade
 
     from app.services._tx import transaction

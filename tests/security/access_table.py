@@ -165,12 +165,10 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /api/duplicate-faces": ADMIN,
     "POST /api/duplicate-faces/<uuid:flag_id>/resolve": ADMIN,
     # JSON API: attendance and study
-    "POST /api/attendance/challenge": TRAINEE,
     "POST /api/attendance/conversation": TRAINEE,
     "POST /api/attendance/conversation/<nonce>/frame": TRAINEE,
     "POST /api/attendance/check-in": TRAINEE,
     "POST /api/attendance/check-out": TRAINEE,
-    "POST /api/kiosk/challenge": KIOSK,
     "POST /api/kiosk/conversation": KIOSK,
     "POST /api/kiosk/conversation/<nonce>/frame": KIOSK,
     "POST /api/kiosk/check-in": KIOSK,
@@ -213,6 +211,6 @@ ACCESS: dict[str, frozenset[str]] = {
 #: to keep full ID numbers out of URLs), and changing one's own password.
 NON_MUTATING = frozenset({"POST /login", "POST /logout", "POST /audit/trainees", "POST /account/password"})
 #: Browser-free POSTs authenticated by HTTP Basic, not a cookie: CSRF does not apply.
-CSRF_EXEMPT = frozenset({"POST /api/kiosk/challenge", "POST /api/kiosk/check-in",
+CSRF_EXEMPT = frozenset({"POST /api/kiosk/check-in",
                          "POST /api/kiosk/check-out", "POST /api/kiosk/conversation",
                          "POST /api/kiosk/conversation/<nonce>/frame"})

@@ -20,7 +20,7 @@ from app.models import AuditEntry, FaceTemplate, Role
 from app.services import attendance, face_images
 from app.services.audit import verify_chain
 from app.services.consent import withdraw_consent
-from tests.attendance_helpers import live_frames, paced_check, running_class, trainee_with_face
+from tests.attendance_helpers import answer_paced, paced_check, running_class, trainee_with_face
 from tests.factories import make_user
 
 IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"RIFF")
@@ -174,10 +174,7 @@ def test_roll_call_frames_are_kept_like_check_in_frames(app, faces_dir):
     user, trainee = trainee_with_face(admin, "online")
     running_class(admin, make_user(Role.INSTRUCTOR, username="teacher"), [trainee], online=True)
     app.config["FACE_IMAGE_RETENTION_DAYS"] = 30
-    challenge = attendance.issue_challenge(user, "check_in")
-    assert attendance.check_personal(user, "check_in", challenge.nonce, live_frames(challenge.action),
-                                     "test", online=True).accepted
-    challenge = attendance.issue_challenge(user, "roll_call")
-    attempt = study.answer_roll_call(user, challenge.nonce, live_frames(challenge.action), "test")
+    assert attendance.check_personal(user, "check_in", answer_paced(user), [], "test", online=True).accepted
+    attempt = study.answer_roll_call(user, answer_paced(user, "roll_call", mirrored=True), "test")
     kept = list(face_images.image_dir().glob(f"*/*-{attempt.verification_id}-*.img"))
     assert attempt.accepted and len(kept) == 3

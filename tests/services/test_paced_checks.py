@@ -102,27 +102,30 @@ def test_a_photo_moved_about_without_following_prompts_is_refused(world):
 
 
 def test_the_one_burst_request_is_refused_on_site(world, client, auth):
-    """The old attack path: a burst (here real frames of the asked action) to the JSON API."""
-    from tests.attendance_helpers import live_frames
+    """The old attack path: a burst of real frames with a one-burst challenge's nonce. Its route is
+    gone, and a one-burst challenge still in the table (or forged into it) is refused."""
+    from tests.attendance_helpers import burst_challenge, live_frames
     from tests.factories import PASSWORD
     auth.login("trainee1", PASSWORD)
     token = client.get("/me/attendance").text.split('data-csrf="', 1)[1].split('"', 1)[0]
-    ch = client.post("/api/attendance/challenge", json={"purpose": "check_in"}, headers={"X-CSRFToken": token}).json
-    frames = [(io.BytesIO(f), f"{i}.jpg") for i, f in enumerate(live_frames(ch["action"]))]
+    assert client.post("/api/attendance/challenge", json={"purpose": "check_in"},
+                       headers={"X-CSRFToken": token}).status_code == 404
+    nonce = burst_challenge(trainee_id=world["trainee"].id)
+    frames = [(io.BytesIO(f), f"{i}.jpg") for i, f in enumerate(live_frames("blink"))]
     response = client.post("/api/attendance/check-in", headers={"X-CSRFToken": token},
-                           content_type="multipart/form-data", data={"nonce": ch["nonce"], "frames": frames})
+                           content_type="multipart/form-data", data={"nonce": nonce, "frames": frames})
     assert response.status_code == 409 and response.json["error"] == "challenge_not_paced", response.json
     unchanged(world)
 
 
 def test_the_one_burst_request_is_refused_at_a_kiosk(world, client):
-    from tests.attendance_helpers import live_frames
+    from tests.attendance_helpers import burst_challenge, live_frames
     kiosk, secret = kiosks.create_kiosk(world["admin"], "一号机", world["class"].institution_id, "实训楼 201")
     auth = {"Authorization": "Basic " + base64.b64encode(f"{kiosk.key}:{secret}".encode()).decode()}
-    ch = client.post("/api/kiosk/challenge", json={"purpose": "check_in"}, headers=auth).json
-    frames = [(io.BytesIO(f), f"{i}.jpg") for i, f in enumerate(live_frames(ch["action"]))]
+    assert client.post("/api/kiosk/challenge", json={"purpose": "check_in"}, headers=auth).status_code == 404
+    frames = [(io.BytesIO(f), f"{i}.jpg") for i, f in enumerate(live_frames("blink"))]
     response = client.post("/api/kiosk/check-in", headers=auth, content_type="multipart/form-data",
-                           data={"nonce": ch["nonce"], "frames": frames})
+                           data={"nonce": burst_challenge(kiosk_id=kiosk.id), "frames": frames})
     assert response.status_code == 409 and response.json["error"] == "challenge_not_paced", response.json
     unchanged(world)
 

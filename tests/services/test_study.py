@@ -15,12 +15,16 @@ from app.services import attendance, hours, study
 from app.services._tx import transaction
 from app.services.reconciliation import reconcile
 from lrs.storage.tables import Statement
-from tests.attendance_helpers import backdate_check_in, live_frames, paced_check, running_class, still_photo, trainee_with_face
+from tests.attendance_helpers import (answer_blind, answer_paced, backdate_check_in, paced_check, running_class,
+                                     still_photo, trainee_with_face)
 from tests.factories import make_user
 
 
 @pytest.fixture
 def world(app, faces_dir):
+    # test policy: one clip answers every face check here, so the replay memory is off (it would
+    # refuse the second live check); replayed roll-calls are refused in test_paced_roll_calls.py
+    app.config["LIVENESS_RELAX"] = ("replay",)
     admin = make_user(Role.ADMIN)
     instructor = make_user(Role.INSTRUCTOR)
     user, trainee = trainee_with_face(admin, "student1")
@@ -30,11 +34,11 @@ def world(app, faces_dir):
 
 
 def face(user, purpose, frames=None):
-    challenge = attendance.issue_challenge(user, purpose)
-    frames = frames if frames is not None else live_frames(challenge.action)
+    """A server-paced face check of online study: the live responder, or ``frames`` sent blind."""
+    nonce = answer_paced(user, purpose) if frames is None else answer_blind(user, frames, purpose)
     if purpose == "roll_call":
-        return study.answer_roll_call(user, challenge.nonce, frames, "pytest")
-    return attendance.check_personal(user, purpose, challenge.nonce, frames, "pytest", online=True)
+        return study.answer_roll_call(user, nonce, "pytest")
+    return attendance.check_personal(user, purpose, nonce, [], "pytest", online=True)
 
 
 def state_of(trainee):

@@ -67,8 +67,8 @@ def test_trainee_checks_in_and_out_and_instructor_sees_it(app, client, auth, fac
 
 
 def test_kiosk_api_needs_its_credentials(app, client):
-    assert client.post("/api/kiosk/challenge", json={"purpose": "check_in"}).status_code == 401
-    assert client.post("/api/attendance/challenge", json={"purpose": "check_in"}).status_code in (400, 401)
+    assert client.post("/api/kiosk/conversation", json={"purpose": "check_in"}).status_code == 401
+    assert client.post("/api/attendance/conversation", json={"purpose": "check_in"}).status_code in (400, 401)
 
 
 def test_missed_roll_calls_show_as_roll_calls_among_the_exceptions(app, client, auth):

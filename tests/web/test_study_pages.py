@@ -1,7 +1,6 @@
 """The online study page and its JSON API through the client: start with a face, heartbeats
-(close together count, far apart do not), a roll-call the heartbeat asks for answered with a
-face burst, and the end crediting the counted minutes."""
-import io
+(close together count, far apart do not), a roll-call the heartbeat asks for answered with the
+server-paced face check, and the end crediting the counted minutes."""
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -9,17 +8,15 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import HoursEntry, PresenceInterval, Role, StudyState
 from app.models.base import utcnow
-from tests.attendance_helpers import live_frames, running_class, trainee_with_face
+from tests.attendance_helpers import answer_paced_http, running_class, trainee_with_face
 from tests.conftest import csrf_token_from
 from tests.factories import PASSWORD, make_user
 
 
 def _face(client, token, purpose, url):
-    ch = client.post("/api/attendance/challenge", json={"purpose": purpose}, headers={"X-CSRFToken": token})
-    assert ch.status_code == 201, ch.json
-    data = {"nonce": ch.json["nonce"], "device": "test-client",
-            "frames": [(io.BytesIO(f), f"f{i}.jpg") for i, f in enumerate(live_frames(ch.json["action"]))]}
-    return client.post(url, data=data, headers={"X-CSRFToken": token}, content_type="multipart/form-data")
+    """A server-paced face check answered by the live responder through the JSON API."""
+    nonce = answer_paced_http(client, {"X-CSRFToken": token}, purpose)
+    return client.post(url, data={"nonce": nonce, "device": "test-client"}, headers={"X-CSRFToken": token})
 
 
 def _rewind(**values):

@@ -20,7 +20,8 @@ from app.services.consent import withdraw_consent
 from app.services.resident_id import mask_resident_id
 from app.services.trace import LearnerTrace
 from app.web.audit.exports import trace_pdf
-from tests.attendance_helpers import backdate_check_in, blind_check, live_frames, running_class, still_photo, trainee_with_face
+from tests.attendance_helpers import (answer_paced, backdate_check_in, blind_check, running_class, still_photo,
+                                     trainee_with_face)
 from tests.conftest import csrf_token_from
 from tests.factories import PASSWORD, arrange_confirmed_alternative, make_catalogue, make_trainee, make_user
 from tests.tamper import behind_the_back
@@ -197,15 +198,12 @@ def test_online_study_with_a_roll_call_shows_face_evidence(app, client, auth):
     make_user(Role.AUDITOR)
     user, trainee = trainee_with_face(admin, "student1", "孙学")
     running_class(admin, instructor, [trainee], start=utcnow() - timedelta(minutes=120), minutes=240, online=True)
-    challenge = attendance.issue_challenge(user, "check_in")
-    assert attendance.check_personal(user, "check_in", challenge.nonce, live_frames(challenge.action),
-                                     "pytest-browser", online=True).accepted
+    assert attendance.check_personal(user, "check_in", answer_paced(user), [], "pytest-browser", online=True).accepted
     with transaction() as session:
         session.execute(update(StudyState).values(next_roll_call_at=utcnow() - timedelta(seconds=1),
                                                   last_heartbeat_at=utcnow() - timedelta(seconds=30)))
     assert study.heartbeat(user)["roll_call"] is not None
-    challenge = attendance.issue_challenge(user, "roll_call")
-    assert study.answer_roll_call(user, challenge.nonce, live_frames(challenge.action), "pytest-browser").accepted
+    assert study.answer_roll_call(user, answer_paced(user, "roll_call", mirrored=True), "pytest-browser").accepted
     db.session.rollback()
     verification = db.session.scalar(select(FaceVerification).where(FaceVerification.purpose == Purpose.ROLL_CALL))
     auth.login("auditor", PASSWORD)
