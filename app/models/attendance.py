@@ -201,6 +201,8 @@ class HourRule(UUIDPrimaryKey, Timestamps, Base):
     roll_calls_per_hour: Mapped[int]   # face roll-calls per hour of online study
     set_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
 
+    set_by = relationship("User")
+
 
 class HoursEntry(UUIDPrimaryKey, Base):
     """One append-only ledger line: minutes credited from an interval (positive) or a reversal

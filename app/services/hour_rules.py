@@ -126,7 +126,7 @@ def _check(values: RuleInput) -> None:
     if not 0 <= values.practical_percent <= 100:
         errors["practical_percent"] = _("0–100 per cent.")
     if not 1 <= values.roll_calls_per_hour <= MAX_ROLL_CALLS_PER_HOUR:
-        errors["roll_calls_per_hour"] = _("1–%(n)s a hour.", n=MAX_ROLL_CALLS_PER_HOUR)
+        errors["roll_calls_per_hour"] = _("1–%(n)s an hour.", n=MAX_ROLL_CALLS_PER_HOUR)
     if errors:
         raise ValidationError("; ".join(errors.values()), errors=errors)
 
