@@ -28,6 +28,7 @@ class Purpose(enum.StrEnum):
     CHECK_IN = "check_in"
     CHECK_OUT = "check_out"
     ROLL_CALL = "roll_call"
+    WITNESS = "witness"            # a face check an instructor watches, to approve an appeal
 
 
 class VerificationMode(enum.StrEnum):

@@ -1,5 +1,6 @@
 """Issue 16: hour rules versioned by effective date (standard-hour length, practical share,
-roll-call rate) and the rule version that credited each ledger line.
+roll-call rate) and the rule version that credited each ledger line; an appeal's witnessed face
+check (its paced challenge and verification).
 
 Existing rules become version 1, in force from 2000-01-01 (as they applied to every credit so
 far), with a standard hour of 45 minutes when they counted by 课时, else 60, and the default
@@ -25,6 +26,7 @@ depends_on = None
 
 
 def upgrade():
+    _upgrade_appeals()
     with op.batch_alter_table('hour_rules', schema=None) as batch_op:
         batch_op.drop_constraint('uq_hour_rules_programme_id', type_='unique')
         batch_op.add_column(sa.Column('version', sa.Integer(), nullable=False, server_default='1'))
@@ -52,7 +54,24 @@ def upgrade():
                               ['hour_rule_id'], ['id'])
 
 
+def _upgrade_appeals():
+    with op.batch_alter_table('appeals', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('witness_challenge_id', sa.Uuid(), nullable=True))
+        batch_op.add_column(sa.Column('witness_verification_id', sa.Uuid(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_appeals_witness_challenge_id_check_in_challenges'),
+                                    'check_in_challenges', ['witness_challenge_id'], ['id'])
+        batch_op.create_foreign_key(batch_op.f('fk_appeals_witness_verification_id_face_verifications'),
+                                    'face_verifications', ['witness_verification_id'], ['id'])
+
+
 def downgrade():
+    with op.batch_alter_table('appeals', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_appeals_witness_verification_id_face_verifications'),
+                                 type_='foreignkey')
+        batch_op.drop_constraint(batch_op.f('fk_appeals_witness_challenge_id_check_in_challenges'),
+                                 type_='foreignkey')
+        batch_op.drop_column('witness_verification_id')
+        batch_op.drop_column('witness_challenge_id')
     if op.get_bind().dialect.name == 'sqlite':  # DROP COLUMN of a REFERENCES column is refused
         with op.batch_alter_table('hours_ledger', schema=None) as batch_op:
             batch_op.drop_column('hour_rule_id')
