@@ -46,6 +46,10 @@ class Appeal(UUIDPrimaryKey, Base):
     method: Mapped[str] = mapped_column(String(20), default="")   # id_card / witnessed_face
     decision_note: Mapped[str] = mapped_column(Text, default="")
     interval_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("presence_intervals.id"))
+    # the witnessed face check: the paced challenge an instructor started for it, and the
+    # verification it produced (the evidence of an approval by witnessed face check)
+    witness_challenge_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("check_in_challenges.id"))
+    witness_verification_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("face_verifications.id"))
 
     class_session = relationship("ClassSession")
     trainee = relationship("Trainee")

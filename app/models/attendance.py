@@ -14,7 +14,7 @@ import enum
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, LargeBinary, String, Text, Uuid, event
+from sqlalchemy import Boolean, ForeignKey, LargeBinary, String, Text, UniqueConstraint, Uuid, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.accounts import enum_column
@@ -28,6 +28,7 @@ class Purpose(enum.StrEnum):
     CHECK_IN = "check_in"
     CHECK_OUT = "check_out"
     ROLL_CALL = "roll_call"
+    WITNESS = "witness"            # a face check an instructor watches, to approve an appeal
 
 
 class VerificationMode(enum.StrEnum):
@@ -182,14 +183,26 @@ class CheckInLock(UUIDPrimaryKey, Base):
 
 
 class HourRule(UUIDPrimaryKey, Timestamps, Base):
-    """A programme's counting rules; programmes without one use the config defaults."""
+    """One version of a programme's counting rules, in force from ``effective_from`` (a Beijing
+    date) until the next version's; programmes without any use the config defaults. Versions are
+    only added, never changed, and never back-dated into a day already credited."""
 
     __tablename__ = "hour_rules"
+    __table_args__ = (UniqueConstraint("programme_id", "version", name="uq_hour_rules_programme_version"),
+                      UniqueConstraint("programme_id", "effective_from", name="uq_hour_rules_programme_effective_from"))
 
-    programme_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("programmes.id"), unique=True)
+    programme_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("programmes.id"), index=True)
+    version: Mapped[int]               # 1, 2, … per programme
+    effective_from: Mapped[date]       # Beijing date from which it applies
     daily_cap_minutes: Mapped[int]
-    unit_minutes: Mapped[int]          # 1: minutes; 45: one 课时
+    unit_minutes: Mapped[int]          # rounding: 1 (minutes) or one standard hour
     tolerance_minutes: Mapped[int]
+    hour_length_minutes: Mapped[int]   # one standard hour (学时): 45 or 60 minutes
+    practical_percent: Mapped[int]     # share of the required hours that is practice
+    roll_calls_per_hour: Mapped[int]   # face roll-calls per hour of online study
+    set_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+
+    set_by = relationship("User")
 
 
 class HoursEntry(UUIDPrimaryKey, Base):
@@ -211,6 +224,8 @@ class HoursEntry(UUIDPrimaryKey, Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     statement_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # the version of the programme's hour rule that credited it (None: the config defaults)
+    hour_rule_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("hour_rules.id"))
 
 
 attach_guard(HoursEntry.__table__)

@@ -228,6 +228,14 @@ def roll_calls(session: Session, subject: Subject) -> Iterable[TraceEvent]:
             _("Interval"): str(r.interval_id), _("Verification"): str(r.verification_id or "—")})
 
 
+def rule_version_words(entry: HoursEntry) -> str:
+    """Which version of the programme's hour rule credited the entry, in words."""
+    version = (entry.rule or {}).get("rule_version")
+    if version is None:
+        return _("The configured defaults (the programme had no rule of its own)")
+    return _("Version %(v)s, in force from %(day)s", v=version, day=entry.rule.get("effective_from"))
+
+
 @source
 def ledger(session: Session, subject: Subject) -> Iterable[TraceEvent]:
     rows = session.scalars(select(HoursEntry).where(HoursEntry.enrolment_id.in_(subject.enrolment_ids)))
@@ -237,7 +245,7 @@ def ledger(session: Session, subject: Subject) -> Iterable[TraceEvent]:
                    _("xAPI statement"): str(h.statement_id or "—")}
         if h.entry_type == EntryType.CREDIT:
             yield TraceEvent(h.at, "credit", _("%(m)s minutes credited", m=h.minutes),
-                             {**details, _("Interval"): str(h.interval_id)})
+                             {**details, _("Interval"): str(h.interval_id), _("Hour rule"): rule_version_words(h)})
         else:
             yield TraceEvent(h.at, "reversal", _("%(m)s minutes reversed", m=-h.minutes),
                              {**details, _("Reason"): h.reason, _("Reverses"): str(h.reverses_id)})

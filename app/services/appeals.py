@@ -5,7 +5,11 @@ session window that is over, with a reason category and their words. The span ma
 any interval of the same person (online or on site), checked again at approval under the
 trainee's lock, so nothing is credited twice. An instructor who may act for the class's
 institution approves after an ID-card check or a witnessed face check, or rejects, with a note;
-each decision is a conditional update from *pending*, so exactly one decision stands. An approval
+each decision is a conditional update from *pending*, so exactly one decision stands. A witnessed
+face check is a real one: the instructor starts a server-paced check of the trainee on their own
+device (`start_witnessed_check`, `witness_frame`); the approval consumes it, records it as a face
+verification 1:1 against the trainee's template linked to the appeal, and approves only if it
+passed (a failed one is kept as evidence and the appeal stays pending). An approval
 opens and closes a presence interval of mode ``appeal`` over the span (statements and audit as a
 check-in and check-out) and credits it under the programme's and the person's daily caps.
 """
@@ -20,11 +24,11 @@ from sqlalchemy.orm import Session
 
 from app.errors.exceptions import ConflictError, NotFoundError, ValidationError
 from app.extensions import db
-from app.models import (Appeal, AppealStatus, ClassSession, Enrolment, IntervalStatus, PresenceInterval, Role,
-                        User, VerificationMode)
+from app.models import (Appeal, AppealStatus, CheckInChallenge, ClassSession, Decision, Enrolment,
+                        FaceVerification, IntervalStatus, PresenceInterval, Purpose, Role, User, VerificationMode)
 from app.models.base import utcnow
 from app.queries import biometrics as bio_queries
-from app.services import hours, xapi_records
+from app.services import attendance, face_checks, hours, xapi_records
 from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services.policy import can_act_for, require
@@ -85,8 +89,59 @@ def _refuse_overlap(session: Session, trainee_id, start: datetime, end: datetime
                               "only time not recorded anywhere can be made up."), code="overlaps")
 
 
-def decide_appeal(actor: User, appeal_id, approve: bool, method: str, note: str) -> Appeal:
-    """Approve (after an ID-card check or a witnessed face check) or reject an appeal.
+def _decidable(session: Session, actor: User, appeal_id) -> tuple[Appeal, Enrolment]:
+    """The appeal and its enrolment, for an instructor (or admin) of the class's institution."""
+    appeal = session.get(Appeal, appeal_id)
+    if appeal is None:
+        raise NotFoundError(_("No such appeal."))
+    enrolment = session.get(Enrolment, appeal.enrolment_id)
+    require(actor.role in (Role.INSTRUCTOR, Role.ADMIN)
+            and can_act_for(actor, enrolment.training_class.institution_id),
+            _("Only the instructors of the class's institution decide its appeals."))
+    return appeal, enrolment
+
+
+def start_witnessed_check(actor: User, appeal_id) -> CheckInChallenge:
+    """Start the paced face check of the appeal's trainee, watched by the instructor on their own
+    device; the appeal remembers it, so only this check can approve it.
+
+    Raises:
+        NotFoundError / PermissionDeniedError as `decide_appeal`. ConflictError: decided already,
+            or too many checks started lately (``challenge_rate``).
+    """
+    with transaction() as session:
+        appeal, _enrolment = _decidable(session, actor, appeal_id)
+        if appeal.status != AppealStatus.PENDING:
+            raise ConflictError(_("This appeal was decided already."), code="already_decided")
+        challenge = face_checks.start_paced(session, Purpose.WITNESS, utcnow(), trainee_id=appeal.trainee_id)
+        appeal.witness_challenge_id = challenge.id
+        append_audit(session, actor, "appeal.witness_started", appeal, {"challenge_id": str(challenge.id)})
+    return challenge
+
+
+def witness_frame(actor: User, appeal_id, nonce: str, data: bytes) -> dict:
+    """One frame of the appeal's witnessed check (see `face_checks.take_frame`).
+
+    Raises:
+        NotFoundError: not the check started for this appeal. PermissionDeniedError: as above.
+    """
+    appeal, _enrolment = _decidable(db.session, actor, appeal_id)
+    challenge = db.session.get(CheckInChallenge, appeal.witness_challenge_id) if appeal.witness_challenge_id else None
+    trainee_id = appeal.trainee_id
+    db.session.rollback()
+    if challenge is None or challenge.nonce != (nonce or "")[:64]:
+        raise NotFoundError(_("This face check was not started for this appeal. Start it again."),
+                            code="unknown_nonce")
+    return face_checks.take_frame(nonce, data, trainee_id=trainee_id)
+
+
+def decide_appeal(actor: User, appeal_id, approve: bool, method: str, note: str, nonce: str = "",
+                  device: str = "") -> Appeal:
+    """Approve (after an ID-card check, or a witnessed face check: ``nonce`` of the paced check
+    started by `start_witnessed_check`) or reject an appeal.
+
+    A witnessed check is recorded as a face verification of the trainee, linked to the appeal,
+    whether it passed or not; only a passed one approves.
 
     Returns:
         The appeal; an approved one names its credited interval.
@@ -94,37 +149,103 @@ def decide_appeal(actor: User, appeal_id, approve: bool, method: str, note: str)
     Raises:
         NotFoundError: no such appeal. PermissionDeniedError: not an instructor of the class's
             institution. ValidationError: no note, or an approval without a method.
-        ConflictError: decided already (``already_decided``), or the span now overlaps presence.
+        ConflictError: decided already (``already_decided``), the span now overlaps presence, or
+            the witnessed check is not this appeal's or did not pass (``witness_failed``).
     """
     note = (note or "").strip()
     if not note or (approve and method not in METHODS):
         raise ValidationError(_("Say how you checked the trainee (ID card or witnessed face check) and why."))
+    witnessed = approve and method == "witnessed_face"
+    face = _witness_evidence(appeal_id, nonce) if witnessed else None
     with transaction() as session:
-        appeal = session.get(Appeal, appeal_id)
-        if appeal is None:
-            raise NotFoundError(_("No such appeal."))
-        enrolment = session.get(Enrolment, appeal.enrolment_id)
-        require(actor.role in (Role.INSTRUCTOR, Role.ADMIN)
-                and can_act_for(actor, enrolment.training_class.institution_id),
-                _("Only the instructors of the class's institution decide its appeals."))
+        appeal, enrolment = _decidable(session, actor, appeal_id)
         lock_trainee(session, appeal.trainee_id)
         now = utcnow()
-        won = session.execute(update(Appeal).where(Appeal.id == appeal.id, Appeal.status == AppealStatus.PENDING)
-                              .values(status=AppealStatus.APPROVED if approve else AppealStatus.REJECTED,
-                                      decided_at=now, decided_by_id=actor.id, method=method if approve else "",
-                                      decision_note=note).execution_options(synchronize_session=False)).rowcount
-        if won != 1:
-            raise ConflictError(_("This appeal was decided already."), code="already_decided")
-        minutes = None
-        if approve:
-            _refuse_overlap(session, appeal.trainee_id, appeal.claimed_from, appeal.claimed_to)
-            interval, minutes = _credit(session, actor, appeal, enrolment, method, now)
-            session.execute(update(Appeal).where(Appeal.id == appeal.id).values(interval_id=interval.id)
-                            .execution_options(synchronize_session=False))
-        append_audit(session, actor, "appeal.approved" if approve else "appeal.rejected", appeal, {
-            "method": method if approve else "", "note": note, "minutes": minutes})
+        refusal = _witness(session, actor, appeal, enrolment, nonce, face, device, now) if witnessed else ""
+        if not refusal:
+            _decide(session, actor, appeal, enrolment, approve, method, note, now)
+    if refusal:
+        raise ConflictError(_("The witnessed face check did not pass: %(why)s Nothing was approved.",
+                              why=attendance.reason_message(refusal)), code="witness_failed")
     db.session.expire_all()
     return db.session.get(Appeal, appeal_id)
+
+
+def _witness_evidence(appeal_id, nonce: str) -> face_checks.FaceEvidence:
+    """The face decision of the witnessed check, computed before the transaction."""
+    appeal = db.session.get(Appeal, appeal_id)
+    trainee_id = appeal.trainee_id if appeal is not None else None
+    db.session.rollback()
+    face = face_checks.paced_evidence(nonce, trainee_id) if trainee_id is not None else None
+    if face is None:
+        raise ValidationError(_("Run the witnessed face check with the trainee in front of you first."),
+                              code="no_witness_check")
+    return face
+
+
+def _witness(session: Session, actor: User, appeal: Appeal, enrolment: Enrolment, nonce: str,
+             face: face_checks.FaceEvidence, device: str, now: datetime) -> str:
+    """Consume the appeal's witnessed check and record it as a verification linked to the appeal;
+    the refusal code, or "" when it passed."""
+    challenge, reason = face_checks.consume_challenge(session, nonce, Purpose.WITNESS, now,
+                                                      trainee_id=appeal.trainee_id)
+    if challenge is None or challenge.id != appeal.witness_challenge_id:
+        raise NotFoundError(_("This face check was not started for this appeal. Start it again."),
+                            code="unknown_nonce")
+    if appeal.status != AppealStatus.PENDING:
+        raise ConflictError(_("This appeal was decided already."), code="already_decided")
+    reason = reason or face.refusal
+    verification = _record_witness(session, actor, appeal, enrolment, challenge, face, reason, device, now)
+    appeal.witness_verification_id = verification.id
+    if reason:
+        append_audit(session, actor, "appeal.witness_failed", appeal, {
+            "verification_id": str(verification.id), "reason": reason})
+    return reason
+
+
+def _record_witness(session: Session, actor: User, appeal: Appeal, enrolment: Enrolment, challenge,
+                    face: face_checks.FaceEvidence, reason: str, device: str, now: datetime) -> FaceVerification:
+    """The verification of a witnessed check, with its xAPI statement and audit entry."""
+    verification = FaceVerification(
+        at=now, trainee_id=appeal.trainee_id, enrolment_id=enrolment.id, class_id=enrolment.class_id,
+        session_id=appeal.session_id, challenge_id=challenge.id, actor_id=actor.id, purpose=Purpose.WITNESS,
+        mode=VerificationMode.APPEAL, decision=Decision.REFUSED if reason else Decision.ACCEPTED, reason=reason,
+        distance=face.distance, threshold=face.threshold, liveness_passed=face.liveness_passed,
+        liveness_reason=face.liveness_reason, device=(device or "")[:200])
+    verification.statement_id = xapi_records.record(
+        session, "refused" if reason else "verified", xapi_records.trainee_agent(appeal.trainee_id), at=now,
+        enrolment_id=enrolment.id, class_id=enrolment.class_id, session_id=appeal.session_id,
+        extensions={"face-distance": face.distance, "match-threshold": face.threshold,
+                    "liveness": {"passed": face.liveness_passed, "reason": face.liveness_reason},
+                    "device": device or "", "mode": VerificationMode.APPEAL.value,
+                    "purpose": Purpose.WITNESS.value, "reason": reason or None, "record-id": str(appeal.id)},
+        result={"success": not reason})
+    session.add(verification)
+    session.flush()
+    append_audit(session, actor, "attendance.refused" if reason else "attendance.verified", verification, {
+        "trainee_id": str(appeal.trainee_id), "purpose": Purpose.WITNESS.value, "mode": VerificationMode.APPEAL.value,
+        "reason": reason, "distance": face.distance, "appeal_id": str(appeal.id), "device": device or ""})
+    return verification
+
+
+def _decide(session: Session, actor: User, appeal: Appeal, enrolment: Enrolment, approve: bool, method: str,
+            note: str, now: datetime) -> None:
+    """The one decision of a pending appeal (a conditional update), and an approval's credit."""
+    won = session.execute(update(Appeal).where(Appeal.id == appeal.id, Appeal.status == AppealStatus.PENDING)
+                          .values(status=AppealStatus.APPROVED if approve else AppealStatus.REJECTED,
+                                  decided_at=now, decided_by_id=actor.id, method=method if approve else "",
+                                  decision_note=note).execution_options(synchronize_session=False)).rowcount
+    if won != 1:
+        raise ConflictError(_("This appeal was decided already."), code="already_decided")
+    minutes = None
+    if approve:
+        _refuse_overlap(session, appeal.trainee_id, appeal.claimed_from, appeal.claimed_to)
+        interval, minutes = _credit(session, actor, appeal, enrolment, method, now)
+        session.execute(update(Appeal).where(Appeal.id == appeal.id).values(interval_id=interval.id)
+                        .execution_options(synchronize_session=False))
+    append_audit(session, actor, "appeal.approved" if approve else "appeal.rejected", appeal, {
+        "method": method if approve else "", "note": note, "minutes": minutes,
+        "witness_verification_id": str(appeal.witness_verification_id) if appeal.witness_verification_id else None})
 
 
 def _credit(session: Session, actor: User, appeal: Appeal, enrolment: Enrolment, method: str, now: datetime):

@@ -23,7 +23,7 @@ from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services import policy
 from app.services.catalogue import CLOSED_REASONS, closed_for_new_classes
-from app.services.hours import rules_for
+from app.services.hour_rules import rules_for
 from app.services.policy import can_act_for
 
 MAX_SESSION = timedelta(hours=12)
@@ -318,7 +318,7 @@ def review_class(actor: User, class_id, approve: bool, comment: str) -> Training
     return klass
 
 
-# the largest check-in tolerance a programme may set (hours.set_hour_rule allows 0–120 minutes)
+# the largest check-in tolerance a programme may set (hour_rules.set_hour_rule allows 0–120 minutes)
 _MAX_TOLERANCE = timedelta(minutes=120)
 
 
@@ -326,7 +326,8 @@ def opens_at(session: Session, klass: TrainingClass) -> datetime | None:
     """When the class opens for check-in: its first session's start less the programme's
     tolerance (None when it has no sessions)."""
     first = min((s.starts_at for s in klass.sessions), default=None)
-    return first and first - timedelta(minutes=rules_for(session, klass.programme_id).tolerance)
+    return first and first - timedelta(
+        minutes=rules_for(session, klass.programme_id, first.astimezone(LOCAL_TZ).date()).tolerance)
 
 
 def start_class(session: Session, klass: TrainingClass, now: datetime) -> None:

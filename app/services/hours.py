@@ -2,10 +2,11 @@
 ledger under the programme's rules, reverse an entry (instructors, with a reason), and report
 an enrolment's progress.
 
-Rules per programme (``HourRule``, or the ``HOURS_*`` / ``CHECK_IN_TOLERANCE_MINUTES`` config
-defaults): only presence inside the session window counts; minutes are rounded down to the
-counting unit (1 minute, or the 45-minute 课时); a daily cap (default 8 h) per enrolment and
-Beijing day, net of reversals. One 学时 of a programme is 60 minutes, or 45 when the unit is 45.
+Rules per programme (`hour_rules`: the version in force on the credited Beijing day, or the
+config defaults): only presence inside the session window counts; minutes are rounded down to
+the counting unit (1 minute, or one standard hour); a daily cap (default 8 h) per enrolment and
+Beijing day, net of reversals. Each credit keeps the rule version it used (``hour_rule_id`` and
+the ``rule`` it applied).
 
 One person's day has 24 hours: across all of a trainee's enrolments, the minutes credited on one
 Beijing day (the session's day; for online study, the day it was done) never exceed ``PERSON_DAILY_CAP_MINUTES``, net of
@@ -26,67 +27,15 @@ from sqlalchemy.orm import Session
 
 from app.clock import LOCAL_TZ
 from app.errors.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
-from app.models import (ClassSession, Enrolment, EntryType, HeldHours, HeldStatus, HourRule, HoursEntry,
+from app.models import (ClassSession, Enrolment, EntryType, HeldHours, HeldStatus, HoursEntry,
                         IntervalStatus, PresenceInterval, StudyState, User, VerificationMode)
 from app.models.base import utcnow
 from app.services import xapi_records
 from app.services._tx import transaction
 from app.services.audit import append_audit
-from app.services.policy import can_act_for, can_manage_catalogues, is_staff_actor
+from app.services.hour_rules import rules_for
+from app.services.policy import can_act_for, is_staff_actor
 from app.services.trainee_lock import lock_trainee
-
-
-@dataclass(frozen=True)
-class Rules:
-    """The counting rules applied to one programme, all in minutes."""
-
-    daily_cap: int
-    unit: int
-    tolerance: int
-
-    @property
-    def hour_length(self) -> int:
-        """Minutes in one 学时 of the programme's required hours."""
-        return 45 if self.unit == 45 else 60
-
-    def as_dict(self) -> dict:
-        return {"daily_cap_minutes": self.daily_cap, "unit_minutes": self.unit,
-                "tolerance_minutes": self.tolerance}
-
-
-def rules_for(session: Session, programme_id) -> Rules:
-    """The programme's rule, or the configured defaults."""
-    rule = session.scalar(select(HourRule).where(HourRule.programme_id == programme_id))
-    if rule is not None:
-        return Rules(rule.daily_cap_minutes, rule.unit_minutes, rule.tolerance_minutes)
-    cfg = current_app.config
-    return Rules(cfg["HOURS_DAILY_CAP_MINUTES"], cfg["HOURS_UNIT_MINUTES"], cfg["CHECK_IN_TOLERANCE_MINUTES"])
-
-
-def set_hour_rule(actor: User, programme_id, daily_cap_minutes: int, unit_minutes: int,
-                  tolerance_minutes: int) -> HourRule:
-    """Set a programme's counting rules (administrators).
-
-    Raises:
-        PermissionDeniedError: not an administrator. ValidationError: unit not 1 or 45, cap out
-            of 1–1440, tolerance out of 0–120.
-    """
-    if not can_manage_catalogues(actor):
-        raise PermissionDeniedError(_("Only administrators set hour rules."))
-    if unit_minutes not in (1, 45) or not 0 < daily_cap_minutes <= 1440 or not 0 <= tolerance_minutes <= 120:
-        raise ValidationError(_("Unit 1 or 45 minutes, daily cap 1–1440 minutes, tolerance 0–120 minutes."))
-    with transaction() as session:
-        rule = session.scalar(select(HourRule).where(HourRule.programme_id == programme_id))
-        if rule is None:
-            rule = HourRule(programme_id=programme_id, daily_cap_minutes=0, unit_minutes=1, tolerance_minutes=0)
-            session.add(rule)
-        rule.daily_cap_minutes, rule.unit_minutes = daily_cap_minutes, unit_minutes
-        rule.tolerance_minutes = tolerance_minutes
-        session.flush()
-        append_audit(session, actor, "hours.rule_set", rule, {
-            "programme_id": str(programme_id), "daily_cap_minutes": daily_cap_minutes,
-            "unit_minutes": unit_minutes, "tolerance_minutes": tolerance_minutes})
-    return rule
 
 
 NO_CHECK_OUT = "no_check_out"
@@ -136,17 +85,17 @@ def credit_interval(session: Session, interval: PresenceInterval, actor: User | 
     lock_trainee(session, interval.trainee_id)
     klass = interval.enrolment.training_class
     class_session = interval.class_session
-    rules = rules_for(session, klass.programme_id)
-    raw = verified_minutes(interval.opened_at, interval.closed_at, class_session)
     study = session.scalar(select(StudyState).where(StudyState.interval_id == interval.id))
+    # study never crosses Beijing midnight, so it counts on the day it was done; on-site
+    # presence counts on its session's day
+    day = (interval.opened_at if study is not None else class_session.starts_at).astimezone(LOCAL_TZ).date()
+    rules = rules_for(session, klass.programme_id, day, share_lock=True)
+    raw = verified_minutes(interval.opened_at, interval.closed_at, class_session)
     study_minutes = None
     if study is not None:  # online study: only the time counted from heartbeats and roll-calls
         study_minutes = _study_minutes(study, interval)
         raw = min(raw, study_minutes)
     rounded = raw // rules.unit * rules.unit
-    # study never crosses Beijing midnight, so it counts on the day it was done; on-site
-    # presence counts on its session's day
-    day = (interval.opened_at if study is not None else class_session.starts_at).astimezone(LOCAL_TZ).date()
     room = max(0, rules.daily_cap - _day_total(session, interval.enrolment_id, day))
     person_cap = int(current_app.config["PERSON_DAILY_CAP_MINUTES"])
     person_room = max(0, person_cap - person_day_total(session, interval.trainee_id, day))
@@ -161,7 +110,7 @@ def credit_interval(session: Session, interval: PresenceInterval, actor: User | 
     entry = HoursEntry(at=now, enrolment_id=interval.enrolment_id, entry_type=EntryType.CREDIT,
                        minutes=minutes, kind=class_session.kind.value, mode=interval.mode,
                        local_day=day, interval_id=interval.id, rule=applied, reason=reason,
-                       actor_id=actor.id if actor else None)
+                       actor_id=actor.id if actor else None, hour_rule_id=rules.rule_id)
     entry.statement_id = xapi_records.record(
         session, "credited", xapi_records.trainee_agent(interval.trainee_id), at=now,
         enrolment_id=interval.enrolment_id, class_id=klass.id, session_id=class_session.id,

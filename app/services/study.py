@@ -11,7 +11,8 @@ passed roll-call, or everything when a verified face ends the study), and a hear
 that is too regular, or without any interaction, is kept as a risk signal.
 
 The server decides the roll-calls, per study interval (so per enrolment): one in each window of
-``60 / STUDY_ROLL_CALLS_PER_HOUR`` minutes of the interval, at a time uniformly random within the
+``60 / N`` minutes of the interval (N: the roll-call rate of the programme's hour rule,
+default ``STUDY_ROLL_CALLS_PER_HOUR``), at a time uniformly random within the
 window, taken from an HMAC of the interval and window under a key derived from ``SECRET_KEY``
 (outside the database; the time is never sent to the page). A heartbeat that finds one due opens
 it and tells the page, which alerts the trainee, who answers within ``STUDY_ROLL_CALL_SECONDS``
@@ -40,7 +41,7 @@ from app.models import (IntervalStatus, PresenceInterval, Purpose, RollCallOutco
                         StudyState, User, VerificationMode)
 from app.models.base import utcnow
 from app.queries import biometrics as bio_queries
-from app.services import face_checks, face_images, hours, replay, xapi_records
+from app.services import face_checks, face_images, hour_rules, hours, replay, xapi_records
 from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services.classes import LOCAL_TZ
@@ -60,8 +61,11 @@ REGULAR_SHARE = 50
 REGULAR_STREAK = 20
 
 
-def _window_seconds() -> int:
-    return max(60, 3600 // max(1, _cfg("STUDY_ROLL_CALLS_PER_HOUR")))
+def _window_seconds(interval: PresenceInterval) -> int:
+    """One roll-call window: an hour over the rate of the programme's rule on the study's day."""
+    rate = hour_rules.roll_calls_per_hour(db.session, interval.enrolment.training_class.programme_id,
+                                          interval.opened_at.astimezone(LOCAL_TZ).date())
+    return max(60, 3600 // max(1, rate))
 
 
 def roll_call_time(interval: PresenceInterval, window: int) -> datetime:
@@ -70,13 +74,13 @@ def roll_call_time(interval: PresenceInterval, window: int) -> datetime:
     key = hmac.new(current_app.config["SECRET_KEY"].encode(), b"skilltrace:roll-call-times",
                    hashlib.sha256).digest()
     digest = hmac.new(key, f"{interval.id}:{window}".encode(), hashlib.sha256).digest()
-    size = _window_seconds()
+    size = _window_seconds(interval)
     return interval.opened_at + timedelta(seconds=window * size + int.from_bytes(digest[:8], "big") % size)
 
 
 def _next_roll_call(interval: PresenceInterval, after: datetime) -> datetime:
     """The roll-call of the window after the one ``after`` falls in."""
-    return roll_call_time(interval, int((after - interval.opened_at).total_seconds()) // _window_seconds() + 1)
+    return roll_call_time(interval, int((after - interval.opened_at).total_seconds()) // _window_seconds(interval) + 1)
 
 
 def _day_end(interval: PresenceInterval) -> datetime:

@@ -77,6 +77,7 @@ NAVIGATION = (
     NavItem("audit.search", _l("Learner trace"), frozenset({Role.AUDITOR, Role.ADMIN})),
     NavItem("audit.statistics", _l("Statistics"), frozenset({Role.AUDITOR, Role.REVIEWER, Role.ADMIN})),
     NavItem("admin.list_users", _l("Accounts"), frozenset({Role.ADMIN})),
+    NavItem("admin.hour_rules", _l("Hour rules"), frozenset({Role.ADMIN})),
 )
 
 

@@ -48,6 +48,8 @@ ACCESS: dict[str, frozenset[str]] = {
     # administration
     "GET /admin/users": ADMIN,
     "POST /admin/users": ADMIN,
+    "GET /admin/hour-rules": ADMIN,
+    "POST /admin/hour-rules": ADMIN,
     "GET /admin/users/<uuid:user_id>": ADMIN,
     "POST /admin/users/<uuid:user_id>": ADMIN,
     "POST /admin/users/<uuid:user_id>/password": ADMIN,

@@ -73,7 +73,7 @@ def test_an_appeal_for_someone_elses_enrolment_is_refused(world):
 def test_an_overlapping_or_repeated_span_credits_nothing_twice(world):
     first = _file(world, frm=10, to=70)
     second = _file(world, frm=40, to=90)                # filed while the first is pending
-    appeals.decide_appeal(world["instructor"], first.id, True, "witnessed_face", "当面核验人脸")
+    appeals.decide_appeal(world["instructor"], first.id, True, "id_card", "核对身份证")
     with pytest.raises(ConflictError):                 # now overlaps the approved span
         appeals.decide_appeal(world["instructor"], second.id, True, "id_card", "核对身份证")
     with pytest.raises(ConflictError):

@@ -14,6 +14,7 @@ from app.models.base import utcnow
 from app.services import hours
 from app.services._tx import transaction
 from tests.attendance_helpers import running_class
+from tests.hour_rule_helpers import set_rule
 from tests.factories import make_trainee, make_user
 
 
@@ -49,7 +50,7 @@ def test_minutes_outside_the_window_do_not_count(world):
 
 
 def test_45_minute_unit_rounds_down(world):
-    hours.set_hour_rule(world["admin"], world["class"].programme_id, 480, 45, 15)
+    set_rule(world["admin"], world["class"].programme_id, 480, 45, 15)
     entry = credit(world, 0, 134)
     assert entry.minutes == 90 and entry.rule["raw_minutes"] == 134 and entry.rule["unit_minutes"] == 45
     enrolment = world["class"].enrolments[0]
@@ -58,7 +59,7 @@ def test_45_minute_unit_rounds_down(world):
 
 
 def test_daily_cap(world):
-    hours.set_hour_rule(world["admin"], world["class"].programme_id, 120, 1, 15)
+    set_rule(world["admin"], world["class"].programme_id, 120, 1, 15)
     assert credit(world, 0, 100).minutes == 100
     second = credit(world, 110, 200)
     assert second.minutes == 20 and second.rule["capped"] is True

@@ -18,6 +18,7 @@ from lrs.storage.tables import Statement
 from tests.attendance_helpers import (answer_blind, answer_paced, backdate_check_in, paced_check, running_class,
                                      still_photo, trainee_with_face)
 from tests.factories import make_user
+from tests.hour_rule_helpers import set_rule
 
 
 @pytest.fixture
@@ -191,7 +192,7 @@ def test_end_credits_only_counted_minutes_with_statement(world):
 
 
 def test_end_credit_respects_the_daily_cap(world):
-    hours.set_hour_rule(world["admin"], world["class"].programme_id, 10, 1, 15)
+    set_rule(world["admin"], world["class"].programme_id, 10, 1, 15)
     start(world)
     _set_counted(world, 60)
     out = face(world["user"], "check_out")
