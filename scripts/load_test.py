@@ -211,7 +211,7 @@ def outage_drill(proxy: TcpProxy, base: str, probe: Trainee, seconds: float = 5.
     time.sleep(0.5)
     try:
         health = _retry(lambda: requests.get(f"{base}/healthz", timeout=30))
-        api = _retry(lambda: probe.http.post(f"{base}/api/attendance/challenge", json={"purpose": "check_in"},
+        api = _retry(lambda: probe.http.post(f"{base}/api/attendance/conversation", json={"purpose": "check_in"},
                                              headers={"X-CSRFToken": probe.token}, timeout=30))
         findings.append(f"database cut: /healthz {health.status_code}, API {api.status_code} "
                         f"{api.json().get('error') if api.headers.get('content-type', '').startswith('application/json') else api.text[:60]}")
