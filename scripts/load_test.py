@@ -1,7 +1,7 @@
 """Load and fault test: gunicorn on a PostgreSQL database of its own, for a bounded time,
 N trainees doing a server-paced check-in and check-out answered with real face frames (the live
-responder of the tests, from ../shared/faces/talking_head.mp4; the replay memory refuses a
-trainee's repeated cycles as ``replayed``, which is counted as a refusal, not an error) and M xAPI clients posting statements.
+responder of the tests, from ../shared/faces/talking_head.mp4; after a trainee's first cycle the
+replay memory refuses the same frames with 409 ``replayed``, counted among the errors) and M xAPI clients posting statements.
 Afterwards it counts in the database and prints requests, errors and p50/p99 per endpoint, and
 `lost=N duplicated=M`: acknowledged check-ins, check-outs and statements missing, and anything
 recorded twice (a credit per interval, an interval per check-in, a verification per challenge).
