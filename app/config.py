@@ -108,11 +108,9 @@ class BaseConfig:
     ENROL_MIN_FRAMES = 3
     ENROL_MAX_FRAMES = 8
     FACE_MAX_FRAME_BYTES = 4 * 1024 * 1024
-    # Attendance (R2, R4): challenge lifetime, frames per check, the tolerance around a session
+    # Attendance (R2, R4): the largest kiosk request in frames, the tolerance around a session
     # window, lock-out after repeated failures, the attempts allowed per client, and the hour
     # rules of programmes that have no rule of their own.
-    CHECK_IN_CHALLENGE_SECONDS = 120
-    CHECK_IN_MIN_FRAMES = 3
     CHECK_IN_MAX_FRAMES = 8
     CHECK_IN_TOLERANCE_MINUTES = 15
     CHECK_IN_LOCK_FAILURES = 5

@@ -2,10 +2,10 @@
 
 gunicorn (2 sync workers, as deployed) serves SkillTrace on the benchmark's database. Trainees
 with a face enrolled from ``../shared/faces/talking_head.mp4`` each sign in with their own HTTP
-client, which loops: challenge → ``POST /api/attendance/check-in`` with the real frames of the
-asked liveness action → challenge → check-out. Every call goes through the whole pipeline
-(decoding, detection, liveness, 1:1 match, the write transaction with its statements and audit
-entries). The same run measures 1 client (the naive, serial way) and 4 concurrent clients.
+client, which loops: a server-paced conversation answered by the live responder (real frames
+of each prompted action) → ``POST /api/attendance/check-in`` → the same → check-out. Every call
+goes through the whole pipeline (decoding, detection, the paced actions, 1:1 match, the write
+transaction with its statements and audit entries). The same run measures 1 client (the naive, serial way) and 4 concurrent clients.
 
 gunicorn imports this module as ``bench_checkins:server_app()`` (from scripts/), with the
 database and instance folder in BENCH_DATABASE_URL and BENCH_INSTANCE_PATH.
@@ -103,14 +103,23 @@ class Client:
         self.token = CSRF.search(page.text).group(1)
 
     def check(self, purpose: str) -> bool:
-        from tests.attendance_helpers import live_frames
+        """One server-paced check: start the conversation, stream the live responder's frames
+        (tests.attendance_helpers.respond), then ask for the check with the nonce."""
+        from tests.attendance_helpers import respond
         headers = {"X-CSRFToken": self.token}
-        challenge = self.http.post(f"{self.base}/api/attendance/challenge", json={"purpose": purpose},
-                                   headers=headers).json()
-        files = [("frames", (f"f{i}.jpg", frame, "image/jpeg"))
-                 for i, frame in enumerate(live_frames(challenge["action"]))]
+        started = self.http.post(f"{self.base}/api/attendance/conversation", json={"purpose": purpose},
+                                 headers=headers)
+        if started.status_code != 201:
+            return False
+        nonce = started.json()["nonce"]
+
+        def send(frame: bytes) -> dict:
+            return self.http.post(f"{self.base}/api/attendance/conversation/{nonce}/frame", headers=headers,
+                                  files={"frame": ("f.jpg", frame, "image/jpeg")}).json()
+
+        respond(send)
         answer = self.http.post(f"{self.base}/api/attendance/{purpose.replace('_', '-')}",
-                                data={"nonce": challenge["nonce"]}, files=files, headers=headers)
+                                data={"nonce": nonce}, headers=headers)
         return answer.status_code == 200
 
     def cycles(self, count: int, results: list) -> None:

@@ -50,11 +50,11 @@ def _token(html: str) -> str:
 
 
 class Trainee:
-    """One trainee's browser: signs in, then challenge → check-in → challenge → check-out."""
+    """One trainee's browser: signs in, then a paced check-in, then a paced check-out."""
 
-    def __init__(self, base: str, username: str, password: str, frames: dict[str, list[bytes]], book: Book):
+    def __init__(self, base: str, username: str, password: str, book: Book):
         self.base, self.username, self.password = base, username, password
-        self.frames, self.book = frames, book
+        self.book = book
         self.http, self.token = requests.Session(), ""
 
     def sign_in(self) -> bool:
@@ -68,18 +68,26 @@ class Trainee:
             return False
 
     def check(self, purpose: str) -> None:
-        path = purpose.replace("_", "-")
-        response = self.book.call("POST /api/attendance/challenge", lambda: self.http.post(
-            f"{self.base}/api/attendance/challenge", json={"purpose": purpose},
-            headers={"X-CSRFToken": self.token}, timeout=TIMEOUT))
+        """One server-paced check: the conversation answered by the live responder
+        (tests.attendance_helpers.respond), then the check with its nonce."""
+        from tests.attendance_helpers import respond
+        path, headers = purpose.replace("_", "-"), {"X-CSRFToken": self.token}
+        response = self.book.call("POST /api/attendance/conversation", lambda: self.http.post(
+            f"{self.base}/api/attendance/conversation", json={"purpose": purpose}, headers=headers, timeout=TIMEOUT))
         if response is None or response.status_code != 201:
             time.sleep(0.5)  # the server or the database is down (fault mode): do not spin
             return
-        challenge = response.json()
-        files = [("frames", (f"{i}.jpg", f, "image/jpeg")) for i, f in enumerate(self.frames[challenge["action"]])]
+        nonce = response.json()["nonce"]
+
+        def send(frame: bytes) -> dict:
+            answer = self.book.call("POST /api/attendance/conversation/<nonce>/frame", lambda: self.http.post(
+                f"{self.base}/api/attendance/conversation/{nonce}/frame", headers=headers, timeout=TIMEOUT,
+                files={"frame": ("f.jpg", frame, "image/jpeg")}))
+            return answer.json() if answer is not None and answer.status_code == 200 else {"phase": "failed"}
+
+        respond(send)
         response = self.book.call(f"POST /api/attendance/{path}", lambda: self.http.post(
-            f"{self.base}/api/attendance/{path}", data={"nonce": challenge["nonce"]}, files=files,
-            headers={"X-CSRFToken": self.token}, timeout=TIMEOUT))
+            f"{self.base}/api/attendance/{path}", data={"nonce": nonce}, headers=headers, timeout=TIMEOUT))
         if response is not None and response.status_code == 200 and response.json().get("accepted"):
             ack = {"user": self.username, **response.json()}
             with self.book.lock:

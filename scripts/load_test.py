@@ -1,6 +1,7 @@
 """Load and fault test: gunicorn on a PostgreSQL database of its own, for a bounded time,
-N trainees doing challenge → check-in → challenge → check-out with real face frames (the liveness
-bursts of ../shared/faces/talking_head.mp4 the tests use) and M xAPI clients posting statements.
+N trainees doing a server-paced check-in and check-out answered with real face frames (the live
+responder of the tests, from ../shared/faces/talking_head.mp4; after a trainee's first cycle the
+replay memory refuses the same frames with 409 ``replayed``, counted among the errors) and M xAPI clients posting statements.
 Afterwards it counts in the database and prints requests, errors and p50/p99 per endpoint, and
 `lost=N duplicated=M`: acknowledged check-ins, check-outs and statements missing, and anything
 recorded twice (a credit per interval, an interval per check-in, a verification per challenge).
@@ -93,7 +94,7 @@ def seed(trainees: int) -> tuple[list[str], tuple[str, str], dict[str, list[byte
     from app.services._tx import transaction
     from app.services.consent import current_consent_text, give_consent
     from lrs import service
-    from tests.attendance_helpers import ACTION_FRAMES, running_class, talking_head, trainee_with_face
+    from tests.attendance_helpers import running_class, trainee_with_face
     from tests.factories import make_trainee, make_user
 
     app = create_app({"INSTANCE_PATH": str(ROOT / "instance")})
@@ -118,16 +119,15 @@ def seed(trainees: int) -> tuple[list[str], tuple[str, str], dict[str, list[byte
             names.append(user.username)
         running_class(admin, instructor, people, minutes=11 * 60)
         pair = service.create_credential(app.extensions["lrs_store"], "load", ["all"])
-        frames = {action: [talking_head()[i] for i in idx] for action, idx in ACTION_FRAMES.items()}
         db.session.remove()
         db.engine.dispose()
-    return names, (pair["key"], pair["secret"]), frames
+    return names, (pair["key"], pair["secret"])
 
 
-def warm_up(base: str, username: str, frames: dict, workers: int) -> None:
+def warm_up(base: str, username: str, workers: int) -> None:
     """Load the face models in every worker thread before the clock starts (not counted)."""
     click.echo("warming up the workers' face models …")
-    probes = [Trainee(base, username, PASSWORD, frames, Book()) for _ in range(workers * 4)]
+    probes = [Trainee(base, username, PASSWORD, Book()) for _ in range(workers * 4)]
     threads = [threading.Thread(target=lambda p=p: p.sign_in() and p.check("check_in")) for p in probes]
     for t in threads:
         t.start()
@@ -136,11 +136,11 @@ def warm_up(base: str, username: str, frames: dict, workers: int) -> None:
     probes[0].check("check_out")
 
 
-def sign_in_all(base: str, names: list[str], frames: dict, book: Book) -> list[Trainee]:
+def sign_in_all(base: str, names: list[str], book: Book) -> list[Trainee]:
     """Sign every trainee in before the clock starts (Argon2id is slow by design), 8 at a time."""
     click.echo(f"signing {len(names)} trainees in …")
     signing = Book()
-    clients = [Trainee(base, n, PASSWORD, frames, signing) for n in names]
+    clients = [Trainee(base, n, PASSWORD, signing) for n in names]
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(Trainee.sign_in, clients))
     values = signing.latency["POST /login"]
@@ -211,7 +211,7 @@ def outage_drill(proxy: TcpProxy, base: str, probe: Trainee, seconds: float = 5.
     time.sleep(0.5)
     try:
         health = _retry(lambda: requests.get(f"{base}/healthz", timeout=30))
-        api = _retry(lambda: probe.http.post(f"{base}/api/attendance/challenge", json={"purpose": "check_in"},
+        api = _retry(lambda: probe.http.post(f"{base}/api/attendance/conversation", json={"purpose": "check_in"},
                                              headers={"X-CSRFToken": probe.token}, timeout=30))
         findings.append(f"database cut: /healthz {health.status_code}, API {api.status_code} "
                         f"{api.json().get('error') if api.headers.get('content-type', '').startswith('application/json') else api.text[:60]}")
@@ -279,7 +279,7 @@ def main(seconds, trainees, xapi_clients, workers, pg_url, kill, db_outage, port
            "DATABASE_URL": url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)}
     os.environ.update(env)
     click.echo(f"seeding {trainees} trainees on {url.database} …")
-    names, lrs_auth, frames = seed(trainees)
+    names, lrs_auth = seed(trainees)
     base = f"http://127.0.0.1:{port}"
     logs = Path(tempfile.mkdtemp(prefix="skilltrace-load-"))
     click.echo(f"server logs in {logs}")
@@ -287,9 +287,9 @@ def main(seconds, trainees, xapi_clients, workers, pg_url, kill, db_outage, port
     server = Process([str(bin_dir / "gunicorn"), "-w", str(workers), "--threads", "4", "-b", f"127.0.0.1:{port}",
                       "--timeout", "120", "wsgi:app"], env, logs / "gunicorn.log", ready_url=f"{base}/healthz")
     scheduler = Process([str(bin_dir / "flask"), "--app", "wsgi", "scheduler", "run"], env, logs / "scheduler.log")
-    warm_up(base, names[0], frames, workers)
+    warm_up(base, names[0], workers)
     book, findings = Book(), []
-    trainee_clients = sign_in_all(base, names, frames, book)
+    trainee_clients = sign_in_all(base, names, book)
     started = time.monotonic()
     deadline = started + seconds
     clients = list(trainee_clients)
@@ -308,7 +308,7 @@ def main(seconds, trainees, xapi_clients, workers, pg_url, kill, db_outage, port
             findings.append(f"restarted, serving again at {time.monotonic() - started:.0f} s")
         if db_outage:  # at two thirds of the run, and not while a killed server restarts
             time.sleep(max(5.0 if kill else 0.0, started + seconds * 2 / 3 - time.monotonic()))
-            probe = Trainee(base, names[0], PASSWORD, frames, Book())
+            probe = Trainee(base, names[0], PASSWORD, Book())
             probe.sign_in()
             findings += outage_drill(proxy, base, probe)
         for t in threads:

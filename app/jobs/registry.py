@@ -11,6 +11,7 @@ from flask import current_app
 from app.services.checkpoints import create_checkpoint
 from app.services.classes import start_due_classes
 from app.services.face_images import purge_expired
+from app.services.held_hours import pending_evidence
 from app.services.forwarding import forward_pending
 from app.services.hours import close_stale_intervals
 from app.services.reconciliation import reconcile
@@ -40,7 +41,7 @@ def _close_idle_study() -> str:
 
 
 def _purge_face_images() -> str:
-    return f"{purge_expired()} kept face images purged"
+    return f"{purge_expired(keep=pending_evidence())} kept face images purged"
 
 
 def _reconcile_hours() -> str:

@@ -80,6 +80,16 @@ def retain(trainee_id: uuid.UUID | None, verification_id: uuid.UUID | None, fram
     return len(frames)
 
 
+def kept(trainee_id, verification_id) -> list[bytes]:
+    """The frames kept for one verification, unsealed, in capture order (none when retention is
+    off or they were purged)."""
+    folder = image_dir() / str(uuid.UUID(str(trainee_id)))
+    marker = f"-{uuid.UUID(str(verification_id))}-"
+    paths = [p for p in folder.glob(f"*{marker}*.img")] if folder.is_dir() else []
+    paths.sort(key=lambda p: int(p.stem.rsplit("-", 1)[-1]))
+    return [unseal(p.read_bytes(), p.name) for p in paths]
+
+
 def delete_trainee_images(trainee_id) -> int:
     """Delete every kept image of a trainee (consent withdrawn); returns how many."""
     folder = image_dir() / str(uuid.UUID(str(trainee_id)))
@@ -90,17 +100,20 @@ def delete_trainee_images(trainee_id) -> int:
     return count
 
 
-def purge_expired(now: float | None = None) -> int:
+def purge_expired(now: float | None = None, keep: frozenset[str] = frozenset()) -> int:
     """Delete kept images older than the retention period (all of them when retention is 0) and
     record in the audit log how many went, per trainee (PIPL art. 47: deletion is traceable).
-    Returns how many files were deleted."""
+    Frames of the verifications in ``keep`` (ids as text: the evidence of held hours not yet
+    decided) stay until the decision. Returns how many files were deleted."""
     root = image_dir()
     if not root.is_dir():
         return 0
     cutoff = (now or time.time()) - retention_days() * 86400
     purged: Counter = Counter()
     for path in root.glob("*/*.img"):
-        stamp = path.name.split("-", 1)[0]
+        stamp, _sep, rest = path.name.partition("-")
+        if rest[:36] in keep:
+            continue
         if not stamp.isdigit() or int(stamp) <= cutoff:
             path.unlink(missing_ok=True)
             purged[path.parent.name] += 1

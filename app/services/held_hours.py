@@ -19,14 +19,14 @@ from sqlalchemy.orm import Session
 
 from app.errors.exceptions import ConflictError, NotFoundError, ValidationError
 from app.extensions import db
-from app.models import (Enrolment, FaceVerification, HeldHours, HeldStatus, HoursEntry, Role, StudyRollCall,
-                        TrainingClass, User)
+from app.models import (Enrolment, FaceVerification, HeldHours, HeldStatus, HoursEntry, PresenceInterval, Purpose,
+                        Role, StudyRollCall, TrainingClass, User)
 from app.models.base import utcnow
 from app.queries import biometrics as bio_queries
-from app.services import hours, xapi_records
+from app.services import face_images, hours, xapi_records
 from app.services._tx import transaction
 from app.services.audit import append_audit
-from app.services.policy import can_act_for, require
+from app.services.policy import can_act_for, can_view_held_evidence, require
 
 #: Why hours are held, in words (shown to the trainee and in the queue's filter).
 REASONS = {
@@ -49,15 +49,73 @@ def _class_for(session: Session, actor: User, class_id) -> TrainingClass:
     return klass
 
 
+def _evidence_ids(session: Session, held: HeldHours) -> list:
+    """The face verifications of a held item's interval: its check-in, every roll-call answer or
+    miss while it was open, and its check-out."""
+    interval = session.get(PresenceInterval, held.interval_id) if held.interval_id else None
+    if interval is None:
+        return []
+    query = select(FaceVerification.id).where(
+        FaceVerification.enrolment_id == interval.enrolment_id, FaceVerification.purpose == Purpose.ROLL_CALL,
+        FaceVerification.at >= interval.opened_at)
+    if interval.closed_at is not None:
+        query = query.where(FaceVerification.at <= interval.closed_at)
+    calls = session.scalars(query.order_by(FaceVerification.at)).all()
+    ids = [interval.check_in_verification_id, *calls, interval.check_out_verification_id]
+    return [v for v in ids if v is not None]
+
+
+def _evidence(session: Session, held: HeldHours, trainee_id) -> list[dict]:
+    """Each evidence verification with how many sealed frames are kept for it."""
+    rows = []
+    for verification_id in _evidence_ids(session, held):
+        verification = session.get(FaceVerification, verification_id)
+        rows.append({"verification": verification,
+                     "frames": len(face_images.kept(trainee_id, verification_id))})
+    return rows
+
+
+def pending_evidence() -> frozenset[str]:
+    """The verification ids (as text) whose kept frames are evidence of held hours not yet decided:
+    kept until the decision, whatever the retention period (then the retention rules apply)."""
+    session = db.session
+    pending = session.scalars(select(HeldHours).where(HeldHours.status == HeldStatus.PENDING)).all()
+    return frozenset(str(v) for held in pending for v in _evidence_ids(session, held))
+
+
+def evidence_frame(actor: User, class_id, held_id, verification_id, n: int) -> bytes:
+    """One sealed evidence frame of a held item, unsealed for the class's instructor.
+
+    Raises:
+        NotFoundError: no such class, held item of the class, evidence verification or frame.
+        PermissionDeniedError: not an instructor named on the class (`policy.can_view_held_evidence`).
+    """
+    session = db.session
+    klass = session.get(TrainingClass, class_id)
+    if klass is None:
+        raise NotFoundError(_("No such class."))
+    require(can_view_held_evidence(actor, klass), _("Only the instructors of the class see the face evidence."))
+    held = session.get(HeldHours, held_id)
+    if held is None or held.class_id != klass.id or verification_id not in _evidence_ids(session, held):
+        raise NotFoundError(_("No such held item."))
+    enrolment = session.get(Enrolment, held.enrolment_id)
+    frames = face_images.kept(enrolment.trainee_id, verification_id)
+    if not 0 <= n < len(frames):
+        raise NotFoundError(_("This picture is no longer kept."))
+    return frames[n]
+
+
 def queue(actor: User, class_id, reason: str | None = None, status: str = "pending") -> list[dict]:
     """The class's held items with their evidence: minutes, reasons, the roll-calls of the
-    interval with their face distances, and the trainee (read-only).
+    interval with their face distances, the sealed frames kept (counted; shown only to the
+    class's instructors, `evidence_frame`), and the trainee (read-only).
 
     Raises:
         NotFoundError: no such class. PermissionDeniedError: not an instructor of its institution.
     """
     session = db.session
-    _class_for(session, actor, class_id)
+    klass = _class_for(session, actor, class_id)
+    frames_visible = can_view_held_evidence(actor, klass)
     query = select(HeldHours, HoursEntry, Enrolment).join(HoursEntry, HoursEntry.id == HeldHours.entry_id).join(
         Enrolment, Enrolment.id == HeldHours.enrolment_id).where(HeldHours.class_id == class_id)
     if status:
@@ -73,7 +131,8 @@ def queue(actor: User, class_id, reason: str | None = None, status: str = "pendi
                       "reasons": [reason_text(r) for r in held.reasons or []],
                       "roll_calls": [{"due_at": c.due_at, "outcome": c.outcome.value,
                                       "distance": v.distance if v is not None else None,
-                                      "liveness": v.liveness_reason if v is not None else ""} for c, v in calls]})
+                                      "liveness": v.liveness_reason if v is not None else ""} for c, v in calls],
+                      "evidence": _evidence(session, held, enrolment.trainee_id) if frames_visible else []})
     return items
 
 

@@ -80,6 +80,12 @@ def is_class_instructor(actor: User, klass: TrainingClass) -> bool:
         can_manage_class(actor, klass) and any(u.id == actor.id for u in klass.instructors))
 
 
+def can_view_held_evidence(actor: User, klass: TrainingClass) -> bool:
+    """The sealed face frames kept as the evidence of a class's held hours: biometric data, so
+    only the instructors named on the class (who decide the held hours), not administrators."""
+    return actor.role == Role.INSTRUCTOR and is_class_instructor(actor, klass)
+
+
 def can_manage_enrolment(actor: User, enrolment: Enrolment) -> bool:
     """Exemptions, assessments, certificates of one enrolment: through its own class only."""
     return can_manage_class(actor, enrolment.training_class)

@@ -123,6 +123,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /me/appeals": TRAINEE,
     "POST /me/appeals": TRAINEE,
     "POST /classes/<uuid:class_id>/held/decide": ACTORS,
+    "GET /classes/<uuid:class_id>/held/<uuid:held_id>/frames/<uuid:verification_id>/<int:n>": frozenset({"instructor"}),
     "POST /classes/<uuid:class_id>/attendance/reverse/<uuid:entry_id>": ACTORS,
     "POST /classes/<uuid:class_id>/attendance/correct/<uuid:interval_id>": ACTORS,
     "POST /classes/<uuid:class_id>/attendance/alternative/<uuid:trainee_id>": ACTORS,

@@ -32,6 +32,7 @@ SCOPE: dict[str, frozenset[str]] = {
     "POST /classes/<uuid:class_id>/attendance/correct/<uuid:interval_id>": ACT,
     "GET /classes/<uuid:class_id>/held": ACT,
     "POST /classes/<uuid:class_id>/held/decide": ACT,
+    "GET /classes/<uuid:class_id>/held/<uuid:held_id>/frames/<uuid:verification_id>/<int:n>": frozenset({"own"}),
     "GET /classes/<uuid:class_id>/appeals": ACT,
     "POST /classes/<uuid:class_id>/appeals/<uuid:appeal_id>/decide": ACT,
     "GET /classes/<uuid:class_id>/edit": ACT,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, time, timezone
 
-from flask import render_template, request, url_for
+from flask import Response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -200,7 +200,17 @@ def held_queue(class_id: uuid.UUID):
     reason = request.args.get("reason") or None
     items = held_hours.queue(current_user, class_id, reason=reason)
     return render_template("attendance/held.html", klass=klass, items=items, reason=reason,
-                           reasons=held_hours.REASONS)
+                           reasons=held_hours.REASONS, purpose_words=PURPOSE_WORDS)
+
+
+@bp.route("/classes/<uuid:class_id>/held/<uuid:held_id>/frames/<uuid:verification_id>/<int:n>")
+@role_required(Role.INSTRUCTOR)
+def held_frame(class_id: uuid.UUID, held_id: uuid.UUID, verification_id: uuid.UUID, n: int):
+    """One sealed evidence frame (JPEG) of a held item, for the class's instructors only; never
+    cached (``no-store``)."""
+    frame = held_hours.evidence_frame(current_user, class_id, held_id, verification_id, n)
+    return Response(frame, mimetype="image/jpeg", headers={"Cache-Control": "no-store, private",
+                                                           "X-Content-Type-Options": "nosniff"})
 
 
 @bp.route("/classes/<uuid:class_id>/held/decide", methods=["POST"])
