@@ -124,6 +124,8 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /classes/<uuid:class_id>/appeals/<uuid:appeal_id>/witness/<nonce>/frame": ACTORS,
     "POST /classes/<uuid:class_id>/appeals/<uuid:appeal_id>/witnessed-approval": ACTORS,
     "GET /me/appeals": TRAINEE,
+    "GET /me/makeup": TRAINEE,
+    "POST /me/makeup": TRAINEE,
     "POST /me/appeals": TRAINEE,
     "POST /classes/<uuid:class_id>/held/decide": ACTORS,
     "POST /classes/<uuid:class_id>/attendance/reverse/<uuid:entry_id>": ACTORS,
