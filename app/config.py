@@ -150,6 +150,7 @@ class BaseConfig:
     SUBSIDY_SHORTAGE_UPLIFT = Decimal("0.10")
     SUBSIDY_REPEAT_PERIOD_DAYS = 365
     SUBSIDY_NOTICE_WORKING_DAYS = 5           # public notice (公示) of accepted claims, Mon–Fri
+    MAKEUP_WORKING_DAYS = 3                   # make-up study (补学) of uncredited minutes, within N working days
     # exemptions (免修, R10) may cover at most this share of a programme's required hours
     EXEMPTION_MAX_SHARE = Decimal("0.5")
     # yearly person-time targets per training category (R9); a category not listed has none
@@ -231,6 +232,7 @@ class BaseConfig:
             ACTIVATION_CODE_DAYS=_int(env, "SKILLTRACE_ACTIVATION_CODE_DAYS", cls.ACTIVATION_CODE_DAYS),
             SUBSIDY_NOTICE_WORKING_DAYS=_int(env, "SKILLTRACE_SUBSIDY_NOTICE_WORKING_DAYS",
                                              cls.SUBSIDY_NOTICE_WORKING_DAYS),
+            MAKEUP_WORKING_DAYS=_int(env, "SKILLTRACE_MAKEUP_WORKING_DAYS", cls.MAKEUP_WORKING_DAYS),
             SUBSIDY_REPEAT_PERIOD_DAYS=_int(env, "SKILLTRACE_SUBSIDY_REPEAT_PERIOD_DAYS",
                                             cls.SUBSIDY_REPEAT_PERIOD_DAYS),
             EXEMPTION_MAX_SHARE=_decimal(env, "SKILLTRACE_EXEMPTION_MAX_SHARE", cls.EXEMPTION_MAX_SHARE),

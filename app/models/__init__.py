@@ -15,7 +15,7 @@ from app.models.completion import Assessment, CompletionCertificate
 from app.models.classes import (ClassSession, ClassStatus, Enrolment, Exemption, SessionKind,
                                 TrainingClass)
 from app.models.organisation import Institution, ListingStatus
-from app.models.study import HeldHours, HeldStatus, RollCallOutcome, StudyRollCall, StudyState
+from app.models.study import HeldHours, HeldStatus, MakeUpClaim, RollCallOutcome, StudyRollCall, StudyState
 from app.models.registry import PERSON_CATEGORIES, Certificate, CertificateKind, Sex, Trainee
 from app.models.subsidy import ClaimStatus, SubsidyClaim, SubsidyClaimLine
 from app.models import reconciliation_indexes  # noqa: F401,E402  (SQLite-only indexes on these tables)
@@ -30,5 +30,5 @@ __all__ = [
     "HoursEntry", "IntervalStatus", "Kiosk", "LedgerIsAppendOnly", "PresenceInterval", "Purpose",
     "VerificationMode", "RollCallOutcome", "StudyRollCall", "StudyState", "Assessment",
     "CompletionCertificate", "ClaimStatus", "SubsidyClaim", "SubsidyClaimLine",
-    "ForwardedStatement", "HeldHours", "HeldStatus", "Appeal", "AppealStatus",
+    "ForwardedStatement", "HeldHours", "HeldStatus", "MakeUpClaim", "Appeal", "AppealStatus",
 ]

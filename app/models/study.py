@@ -94,4 +94,21 @@ class HeldHours(UUIDPrimaryKey, Base):
     decision_statement_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 
 
-__all__ = ["HeldHours", "HeldStatus", "RollCallOutcome", "StudyRollCall", "StudyState"]
+class MakeUpClaim(UUIDPrimaryKey, Base):
+    """Make-up study (补学) of a study interval whose minutes were not all credited: claimed by the
+    trainee within the working-day window, attached to their next study of the same enrolment
+    (``study_interval_id``), whose credit is capped at ``missing_minutes``. One per source
+    interval (never made up twice)."""
+
+    __tablename__ = "makeup_claims"
+
+    trainee_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("trainees.id"), index=True)
+    enrolment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enrolments.id"))
+    source_interval_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("presence_intervals.id"), unique=True)
+    missing_minutes: Mapped[int]
+    deadline: Mapped[date]             # the last Beijing day the make-up may be studied
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    study_interval_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("presence_intervals.id"), unique=True)
+
+
+__all__ = ["HeldHours", "HeldStatus", "MakeUpClaim", "RollCallOutcome", "StudyRollCall", "StudyState"]

@@ -72,6 +72,7 @@ def source(fn: Source) -> Source:
 #: Stored codes shown in words (purposes, decisions, modes, statuses, outcomes, kinds, methods).
 WORDS = {
     "check_in": _l("Check in"), "check_out": _l("Check out"), "roll_call": _l("Face roll-call"),
+    "witness": _l("Witnessed face check (appeal)"),
     "accepted": _l("accepted"), "refused": _l("not accepted"), "personal": _l("own device"),
     "kiosk": _l("kiosk"), "alternative": _l("ID card"), "open": _l("open"), "closed": _l("closed"),
     "pending": _l("pending"), "passed": _l("passed"), "failed": _l("failed"), "missed": _l("missed"),

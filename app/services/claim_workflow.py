@@ -8,7 +8,7 @@ Every step checks who acts and in which state, and writes its audit entry and it
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from flask import current_app
@@ -25,19 +25,10 @@ from app.services import xapi_records
 from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services.policy import can_act_for, require
+from app.services.working_days import working_days_after
 
 ACCEPT, RETURN = "accepted", "returned"
 PAYERS = (Role.REVIEWER, Role.ADMIN)
-
-
-def working_days_after(start: date, days: int) -> date:
-    """The ``days``-th working day (Monday to Friday) after ``start``."""
-    day = start
-    while days > 0:
-        day += timedelta(days=1)
-        if day.weekday() < 5:
-            days -= 1
-    return day
 
 
 def _claim(session: Session, claim_id) -> SubsidyClaim:

@@ -29,7 +29,8 @@ from app.services.resident_id import mask_resident_id
 
 MODE_WORDS = {"personal": _l("own device"), "kiosk": _l("kiosk"), "alternative": _l("ID-card check"),
               "correction": _l("instructor's correction")}
-PURPOSE_WORDS = {"check_in": _l("Check in"), "check_out": _l("Check out"), "roll_call": _l("Face roll-call")}
+PURPOSE_WORDS = {"check_in": _l("Check in"), "check_out": _l("Check out"), "roll_call": _l("Face roll-call"),
+                 "witness": _l("Witnessed face check (appeal)")}
 
 
 @dataclass

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from app.clock import LOCAL_TZ
 from app.errors.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
-from app.models import (ClassSession, Enrolment, EntryType, HeldHours, HeldStatus, HoursEntry,
+from app.models import (ClassSession, Enrolment, EntryType, HeldHours, HeldStatus, HoursEntry, MakeUpClaim,
                         IntervalStatus, PresenceInterval, StudyState, User, VerificationMode)
 from app.models.base import utcnow
 from app.services import xapi_records
@@ -106,6 +106,7 @@ def credit_interval(session: Session, interval: PresenceInterval, actor: User | 
     if study is not None:
         applied["study_counted_minutes"] = study_minutes
         applied["study_risk_signals"] = list(study.risk_signals or [])
+        minutes = _makeup_cap(session, interval, minutes, applied) // rules.unit * rules.unit
     now = utcnow()
     entry = HoursEntry(at=now, enrolment_id=interval.enrolment_id, entry_type=EntryType.CREDIT,
                        minutes=minutes, kind=class_session.kind.value, mode=interval.mode,
@@ -132,6 +133,15 @@ def credit_interval(session: Session, interval: PresenceInterval, actor: User | 
         append_audit(session, actor, "hours.held", held, {"entry_id": str(entry.id), "minutes": minutes,
                                                           "reasons": reasons})
     return entry
+
+
+def _makeup_cap(session: Session, interval: PresenceInterval, minutes: int, applied: dict) -> int:
+    """A make-up study (`makeup`) is credited at most the minutes it makes up, marked in ``applied``."""
+    made = session.scalar(select(MakeUpClaim).where(MakeUpClaim.study_interval_id == interval.id))
+    if made is None:
+        return minutes
+    applied.update(makeup_of_interval_id=str(made.source_interval_id), makeup_missing_minutes=made.missing_minutes)
+    return min(minutes, made.missing_minutes)
 
 
 def hold_reasons(study: StudyState) -> list[str]:

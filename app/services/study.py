@@ -41,7 +41,7 @@ from app.models import (IntervalStatus, PresenceInterval, Purpose, RollCallOutco
                         StudyState, User, VerificationMode)
 from app.models.base import utcnow
 from app.queries import biometrics as bio_queries
-from app.services import face_checks, face_images, hour_rules, hours, replay, xapi_records
+from app.services import face_checks, face_images, hour_rules, hours, makeup, replay, xapi_records
 from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services.classes import LOCAL_TZ
@@ -97,6 +97,7 @@ def open_state(session: Session, interval: PresenceInterval, now: datetime) -> S
                        last_gap_ms=0, regular_streak=0, interactions=0, risk_signals=[])
     session.add(state)
     session.flush()
+    makeup.attach(session, interval, now)
     append_audit(session, None, "study.started", state, {"interval_id": str(interval.id),
                                                          "trainee_id": str(interval.trainee_id)})
     return state

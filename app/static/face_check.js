@@ -55,7 +55,8 @@ window.faceCheck = (function () {
 
   // opts: purpose, url (the check), challengeUrl (starts the conversation), frameUrl (with
   // NONCE in it), headers(json), video, canvas, actionEl, hintEl, result, msgWorking, msgWait,
-  // msgNetwork. Resolves when the answer is shown.
+  // msgNetwork, fields (optional: more form fields for the final request). Resolves when the
+  // answer is shown.
   async function converse(opts) {
     if (!(await cameraLive(opts))) return;
     const result = opts.result, grab = grabber(opts);
@@ -85,6 +86,7 @@ window.faceCheck = (function () {
       form.append("nonce", challenge.nonce);
       form.append("device", navigator.userAgent);
       form.append("captured_at", new Date().toISOString());  // checked against the server's clock
+      Object.entries(opts.fields || {}).forEach(function (f) { form.append(f[0], f[1]); });
       const r = await fetch(opts.url, { method: "POST", credentials: "same-origin", headers: opts.headers(false), body: form });
       const body = await r.json();
       showAnswer(opts, body);

@@ -1,6 +1,6 @@
 """Issue 16: hour rules versioned by effective date (standard-hour length, practical share,
 roll-call rate) and the rule version that credited each ledger line; an appeal's witnessed face
-check (its paced challenge and verification).
+check (its paced challenge and verification); make-up study claims (makeup_claims).
 
 Existing rules become version 1, in force from 2000-01-01 (as they applied to every credit so
 far), with a standard hour of 45 minutes when they counted by 课时, else 60, and the default
@@ -15,6 +15,8 @@ Create Date: 2026-12-07 03:30:00.000000
 from alembic import op
 import sqlalchemy as sa
 
+import app.models.base
+
 from app.models.ledger_guard import guard_ddl
 
 
@@ -27,6 +29,25 @@ depends_on = None
 
 def upgrade():
     _upgrade_appeals()
+    op.create_table('makeup_claims',
+    sa.Column('trainee_id', sa.Uuid(), nullable=False),
+    sa.Column('enrolment_id', sa.Uuid(), nullable=False),
+    sa.Column('source_interval_id', sa.Uuid(), nullable=False),
+    sa.Column('missing_minutes', sa.Integer(), nullable=False),
+    sa.Column('deadline', sa.Date(), nullable=False),
+    sa.Column('claimed_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('study_interval_id', sa.Uuid(), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['enrolment_id'], ['enrolments.id'], name=op.f('fk_makeup_claims_enrolment_id_enrolments')),
+    sa.ForeignKeyConstraint(['source_interval_id'], ['presence_intervals.id'], name=op.f('fk_makeup_claims_source_interval_id_presence_intervals')),
+    sa.ForeignKeyConstraint(['study_interval_id'], ['presence_intervals.id'], name=op.f('fk_makeup_claims_study_interval_id_presence_intervals')),
+    sa.ForeignKeyConstraint(['trainee_id'], ['trainees.id'], name=op.f('fk_makeup_claims_trainee_id_trainees')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_makeup_claims')),
+    sa.UniqueConstraint('source_interval_id', name=op.f('uq_makeup_claims_source_interval_id')),
+    sa.UniqueConstraint('study_interval_id', name=op.f('uq_makeup_claims_study_interval_id'))
+    )
+    with op.batch_alter_table('makeup_claims', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_makeup_claims_trainee_id'), ['trainee_id'], unique=False)
     with op.batch_alter_table('hour_rules', schema=None) as batch_op:
         batch_op.drop_constraint('uq_hour_rules_programme_id', type_='unique')
         batch_op.add_column(sa.Column('version', sa.Integer(), nullable=False, server_default='1'))
@@ -65,6 +86,7 @@ def _upgrade_appeals():
 
 
 def downgrade():
+    op.drop_table('makeup_claims')
     with op.batch_alter_table('appeals', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_appeals_witness_verification_id_face_verifications'),
                                  type_='foreignkey')

@@ -67,7 +67,8 @@ def tenancy(app):
            "line_id": claim.lines[0].id, "certificate_id": certificate.id,
            "statement_id": entry.statement_id, "interval_id": entry.interval_id, "programme_id": world.programme.id,
            "flag_id": enrolment.id, "exemption_id": enrolment.id, "arrangement_id": enrolment.id, "appeal_id": enrolment.id, "held_id": enrolment.id,
-           "verification_id": enrolment.id, "n": 0, "user_id": world.instructor.id, "kind": "occupation"}
+           "verification_id": enrolment.id, "n": 0, "user_id": world.instructor.id, "kind": "occupation",
+           "nonce": "no-such-nonce"}
     return {"world": world, "class": klass, "trainee": paid, "ids": ids, "institution_b": institution_b,
             "own": Staff(app, "instructor"), "outsider": Staff(app, "outsider")}
 

@@ -10,7 +10,8 @@ from app.errors.exceptions import ConflictError, PermissionDeniedError, Validati
 from app.extensions import db
 from app.models import AuditEntry, ClaimStatus, Role, SubsidyClaim
 from app.services import subsidy
-from app.services.claim_workflow import mark_paid, review_claim, submit_claim, working_days_after
+from app.services.claim_workflow import mark_paid, review_claim, submit_claim
+from app.services.working_days import working_days_after
 from app.services.catalogue import create_listed_entry
 from lrs.storage.tables import Statement
 from tests.factories import PASSWORD, make_trainee, make_user

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("attendance", __name__)
 
-from app.web.attendance import routes  # noqa: E402,F401
+from app.web.attendance import makeup_pages, routes, witness_pages  # noqa: E402,F401
