@@ -226,6 +226,7 @@ PROMPTS = {
     "turn_right": _l("Turn your head to your right, then look at the screen again."),
     "look_up": _l("Look up at the ceiling, then look at the screen again."),
     "open_mouth": _l("Open your mouth wide, then close it."),
+    "colour": _l("Keep your face close to the screen and look at it while it changes colour."),
 }
 #: Why a paced challenge failed, in words.
 PACED_FAILURES = {
@@ -233,14 +234,21 @@ PACED_FAILURES = {
     "wrong_action": _l("You did another movement than the one asked. Start again and follow the instruction."),
     "frames_identical": _l("The pictures did not change: a photo cannot be used. Look into the camera yourself."),
     "different_faces": _l("The pictures show different people. Only you may be in view."),
+    "no_colour_response": _l("The screen's colours were not seen on your face. Hold the screen close to your "
+                             "face, away from bright light, and start again."),
 }
 
 
-def paced_policy() -> PacedPolicy:
+def paced_policy(kiosk: Kiosk | None = None) -> PacedPolicy:
+    """The configured policy; the colour step when ``LIVENESS_COLOUR`` is on and the check is not
+    at a kiosk whose screen does not face the trainee (``Kiosk.screen_facing``)."""
     cfg = current_app.config
+    relax = cfg.get("LIVENESS_RELAX", ())
     return PacedPolicy(min_pause=cfg["PACED_MIN_PAUSE_SECONDS"], max_pause=cfg["PACED_MAX_PAUSE_SECONDS"],
                        action_seconds=cfg["PACED_ACTION_SECONDS"],
-                       relax_actions="actions" in cfg.get("LIVENESS_RELAX", ()))
+                       colour=bool(cfg["LIVENESS_COLOUR"]) and (kiosk is None or kiosk.screen_facing),
+                       colour_seconds=(cfg["PACED_COLOUR_MIN_SECONDS"], cfg["PACED_COLOUR_MAX_SECONDS"]),
+                       relax_actions="actions" in relax, relax_colour="colour" in relax)
 
 
 def _challenge_quota(session: Session, now: datetime, trainee_id=None, kiosk: Kiosk | None = None) -> None:
@@ -259,12 +267,15 @@ def _challenge_quota(session: Session, now: datetime, trainee_id=None, kiosk: Ki
 
 
 def start_paced(session: Session, purpose: Purpose, now: datetime, trainee_id=None,
-                kiosk: Kiosk | None = None) -> CheckInChallenge:
-    """A paced challenge with a hidden script, within the quota (the caller's transaction)."""
+                kiosk: Kiosk | None = None, camera_label: str | None = None) -> CheckInChallenge:
+    """A paced challenge with a hidden script, within the quota (the caller's transaction).
+    ``camera_label`` is the page's report of its camera (``MediaStreamTrack.label``; None: not
+    reported), kept in the state as a risk signal only (`app.services.risk`)."""
     _challenge_quota(session, now, trainee_id, kiosk)
+    state = {**new_script(paced_policy(kiosk)), "camera": None if camera_label is None else camera_label[:120]}
     challenge = CheckInChallenge(
         nonce=new_liveness_challenge().nonce, action="paced", purpose=purpose, trainee_id=trainee_id,
-        kiosk_id=kiosk.id if kiosk else None, issued_at=now, paced=True, state=new_script(paced_policy()),
+        kiosk_id=kiosk.id if kiosk else None, issued_at=now, paced=True, state=state,
         expires_at=now + timedelta(seconds=current_app.config["PACED_START_SECONDS"]))
     session.add(challenge)
     session.flush()
@@ -293,7 +304,7 @@ def _analyse_frame(data: bytes):
     except ModelNotAvailableError:
         raise UnavailableError(_("Face recognition is not available on this server. Tell the administrator."),
                                code="face_unavailable") from None
-    return measure_frame(capture), encoding, fingerprint(capture), ""
+    return measure_frame(capture, image), encoding, fingerprint(capture), ""
 
 
 def _seal_probe(nonce: str, encoding: Encoding) -> bytes:
@@ -352,7 +363,7 @@ def take_frame(nonce: str, data: bytes, trainee_id=None, kiosk: Kiosk | None = N
     """
     measures, encoding, print_, hint = _analyse_frame(data)
     digest = hashlib.sha256(data).hexdigest()
-    policy = paced_policy()
+    policy = paced_policy(kiosk)
     with transaction() as session:
         now = utcnow()
         challenge = session.scalar(select(CheckInChallenge).where(CheckInChallenge.nonce == (nonce or "")[:64])
@@ -393,6 +404,8 @@ def _frame_answer(state: dict, face: bool, hint: str) -> dict:
     if state["phase"] == "acting":
         action = state["actions"][state["step"]]
         answer["prompt"] = {"step": state["step"] + 1, "action": action, "text": str(PROMPTS[action])}
+        if action == "colour":
+            answer["prompt"]["colour"] = state["colours"][state["colour_at"]]["colour"]
     elif state["phase"] == "failed":
         answer.update(reason=state["failed"], message=str(PACED_FAILURES[state["failed"]]))
     return answer
