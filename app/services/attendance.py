@@ -196,7 +196,8 @@ def _record(session: Session, *, now, purpose: Purpose, mode: VerificationMode, 
         actor_id=actor.id if actor else None, purpose=purpose, mode=mode,
         decision=Decision.ACCEPTED if accepted else Decision.REFUSED, reason=reason,
         distance=face.distance, threshold=face.threshold, liveness_passed=face.liveness_passed,
-        liveness_reason=face.liveness_reason, device=(device or "")[:200])
+        liveness_reason=face.liveness_reason, device=(device or "")[:200],
+        risk_score=face.risk_score if accepted else None, risk_reasons=face.risk_reasons if accepted else None)
     agent = (xapi_records.trainee_agent(trainee_id) if trainee_id is not None
              else xapi_records.kiosk_agent(kiosk.id))
     verification.statement_id = xapi_records.record(
@@ -214,7 +215,7 @@ def _record(session: Session, *, now, purpose: Purpose, mode: VerificationMode, 
         "trainee_id": str(trainee_id) if trainee_id else None, "purpose": purpose.value, "mode": mode.value,
         "reason": reason, "distance": face.distance, "liveness": face.liveness_reason,
         "session_id": str(cs.id) if cs else None, "kiosk_id": str(kiosk.id) if kiosk else None,
-        "device": device or ""})
+        "device": device or "", "risk": verification.risk_score, "risk_reasons": verification.risk_reasons})
     return verification
 
 
@@ -396,9 +397,11 @@ def _burst_allowed(session: Session, trainee_id, purpose: Purpose, online: bool)
     return interval is None or interval.class_session.online
 
 
-def start_check(actor: User | None, purpose: str, kiosk: Kiosk | None = None) -> CheckInChallenge:
+def start_check(actor: User | None, purpose: str, kiosk: Kiosk | None = None,
+                camera_label: str | None = None) -> CheckInChallenge:
     """Start a server-paced check for the signed-in trainee or a kiosk (the page then streams
     frames to `stream_frame`). Abandoned challenges with a face seen count toward the lock-out.
+    ``camera_label``: the page's camera name, a risk signal only (`app.services.risk`).
 
     Raises:
         ValidationError: unknown purpose. PermissionDeniedError: neither a trainee nor a kiosk.
@@ -418,7 +421,8 @@ def start_check(actor: User | None, purpose: str, kiosk: Kiosk | None = None) ->
         if locked:
             raise ConflictError(reason_message("locked_out"), code="locked_out")
     with transaction() as session:
-        return face_checks.start_paced(session, purpose, now, trainee_id=trainee_id, kiosk=kiosk)
+        return face_checks.start_paced(session, purpose, now, trainee_id=trainee_id, kiosk=kiosk,
+                                       camera_label=camera_label)
 
 
 def _trainee_of(actor: User | None):

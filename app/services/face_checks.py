@@ -27,17 +27,17 @@ from recognition import Encoding, Gallery, ImageRefused, ModelNotAvailableError,
 from recognition import compare_encodings
 from recognition import new_challenge as new_liveness_challenge
 from recognition.occlusion import check_occlusion
-from recognition.paced import PacedPolicy, advance, fingerprint, measure_frame, new_script
+from recognition.paced import REPLAY_DISTANCE, PacedPolicy, advance, fingerprint, measure_frame, new_script
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.errors.exceptions import ConflictError, NotFoundError, PermissionDeniedError, UnavailableError, ValidationError
 from app.extensions import db
 from app.face import get_face
-from app.models import CheckInChallenge, FaceTemplate, Kiosk, Purpose, User
+from app.models import CheckInChallenge, Decision, FaceTemplate, FaceVerification, Kiosk, Purpose, User
 from app.models.base import utcnow
 from app.queries import biometrics as bio_queries
-from app.services import policy, replay
+from app.services import policy, replay, risk
 from app.services._tx import transaction
 from app.services.face_images import retention_days, seal, unseal
 
@@ -61,6 +61,9 @@ class FaceEvidence:
     trainee_id: uuid.UUID | None = None
     prints: list[bytes] = field(default_factory=list)
     frames: list[bytes] = field(default_factory=list)  # a paced challenge's frames to keep
+    margin: float | None = None  # 1:N: best to second-best distance
+    risk_score: int | None = None  # an accepted paced check's risk (app.services.risk)
+    risk_reasons: list[str] | None = None
 
 
 def clock_skewed(captured_at: datetime | None) -> bool:
@@ -210,6 +213,7 @@ def _match_roster(roster: list[uuid.UUID], probe: Encoding, result: FaceEvidence
     match = gallery.identify(probe)
     result.distance = None if match.distance == float("inf") else round(float(match.distance), 4)
     result.threshold = match.threshold
+    result.margin = None if match.margin is None or math.isinf(match.margin) else float(match.margin)
     if match.decision != "match":
         result.refusal = "face_unknown" if roster else "outside_window"
         return None
@@ -435,10 +439,38 @@ def paced_evidence(nonce: str, trainee_id=None, roster: list[uuid.UUID] | None =
     if found is None:
         return result
     result.prints = [bytes.fromhex(h) for h in state.get("prints", [])]
-    if replay.is_replayed(db.session, result.trainee_id, result.prints):
+    replayed, nearest = replay.is_replayed(db.session, result.trainee_id, result.prints)
+    if replayed:
         result.refusal = "replayed"
+    else:
+        _assess_risk(challenge, result, nearest)
     db.session.rollback()
     return result
+
+
+def _rerolls(challenge: CheckInChallenge, trainee_id) -> int:
+    """The trainee's other paced challenges of the quota window before this one that no accepted
+    check used (abandoned, failed or refused)."""
+    since = challenge.issued_at - timedelta(minutes=current_app.config["CHALLENGE_LIMIT_WINDOW_MINUTES"])
+    accepted = select(FaceVerification.challenge_id).where(FaceVerification.decision == Decision.ACCEPTED,
+                                                           FaceVerification.challenge_id.is_not(None))
+    return db.session.scalar(select(func.count()).select_from(CheckInChallenge).where(
+        CheckInChallenge.trainee_id == trainee_id, CheckInChallenge.paced.is_(True),
+        CheckInChallenge.id != challenge.id, CheckInChallenge.issued_at >= since,
+        CheckInChallenge.issued_at < challenge.issued_at, CheckInChallenge.id.not_in(accepted)))
+
+
+def _assess_risk(challenge: CheckInChallenge, result: FaceEvidence, nearest: int | None) -> None:
+    """Score the check's risk signals onto ``result`` (it is not refused for them)."""
+    cfg, state = current_app.config, challenge.state
+    limits = risk.RiskLimits(replay_distance=REPLAY_DISTANCE, colour_min_response=paced_policy().colour_min_response,
+                             min_reaction=cfg["RISK_MIN_REACTION_SECONDS"],
+                             regular_frames=cfg["RISK_REGULAR_FRAMES_SECONDS"])
+    signals = risk.RiskSignals(
+        camera_label=state.get("camera"), replay_distance=nearest, colour_strength=state.get("colour_strength"),
+        reactions=state.get("reactions") or [], arrivals=state.get("arrivals") or [], margin=result.margin,
+        distance=result.distance, threshold=result.threshold, rerolls=_rerolls(challenge, result.trainee_id))
+    result.risk_score, result.risk_reasons = risk.assess(signals, limits)
 
 
 __all__ = ["PROMPTS", "FaceEvidence", "abandoned_since", "clock_skewed", "consume_challenge", "identify_at_kiosk",
