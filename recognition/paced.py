@@ -210,12 +210,16 @@ def _posture(measures: dict) -> dict:
 
 
 def _colour_progress(state: dict, measures: dict, now: float, policy: PacedPolicy) -> tuple[dict, str]:
-    """One face frame during the colour step: (new state, '' | 'done' | 'no_colour_response').
+    """One face frame during the colour step: (new state, '' | 'done' | 'wrong_action' |
+    'no_colour_response'); a clear turn is ``wrong_action`` as during any non-turn action.
 
     ``colour_at`` is the index of the colour on screen since ``prompt_at``; the first frame under
     each colour is not counted; the colour changes once its seconds passed and ``colour_frames``
     frames were counted (the change is a new prompt, with its own deadline).
     """
+    if (not policy.relax_actions and state["baseline"]
+            and abs(measures["yaw"] - state["baseline"]["yaw"]) >= policy.wrong_turn_yaw):
+        return state, "wrong_action"  # the face must stay toward the screen
     colours, index = state["colours"], state["colour_at"]
     seen = state["colour_frames"] + 1
     samples = state["colour_samples"]
@@ -227,8 +231,7 @@ def _colour_progress(state: dict, measures: dict, now: float, policy: PacedPolic
         return state, ""
     if index + 1 < len(colours):
         return {**state, "colour_at": index + 1, "colour_frames": 0, "prompt_at": now}, ""
-    passed, strength = judge_colour_response([(i, m) for i, m in samples], [c["colour"] for c in colours],
-                                             policy.colour_min_response)
+    passed, strength = judge_colour_response(samples, [c["colour"] for c in colours], policy.colour_min_response)
     state = {**state, "colour_strength": strength}
     return state, ("done" if passed or policy.relax_colour else "no_colour_response")
 
