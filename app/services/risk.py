@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 
 #: Device labels of virtual cameras (OBS, ManyCam, XSplit, Snap Camera, e2eSoft VCam, …).
 VIRTUAL_CAMERA = re.compile(r"obs|manycam|virtual|xsplit|snap camera|e2esoft|vcam|splitcam|camtwist|"
-                            r"youcam|droidcam|iriun|epoccam|avatarify|fake|dummy|v4l2loopback|akvcam",
+                            r"youcam|droidcam|iriun|epoccam|avatarify|dummy video|v4l2loopback|akvcam",
                             re.IGNORECASE)
 
 #: Points per signal; the score is their sum, at most 100.
