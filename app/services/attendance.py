@@ -66,6 +66,7 @@ REASONS = {
     "no_face_seen": _l("No face was seen. Look straight into the camera in good light and start again."),
     "too_late": face_checks.PACED_FAILURES["too_late"],
     "wrong_action": face_checks.PACED_FAILURES["wrong_action"],
+    "no_colour_response": face_checks.PACED_FAILURES["no_colour_response"],
     "replayed": _l("These pictures were already used for an earlier check. Look into the camera yourself."),
     "challenge_not_paced": _l("This kind of check-in request cannot be used here. Start again on the check-in page."),
     "roll_call_missed": _l("The face roll-call was not answered in time: study time is paused until your face is verified again."),
@@ -73,7 +74,8 @@ REASONS = {
 #: Refusals that count towards a lock-out (an honest "too early" does not).
 LOCKING_REASONS = {"unknown_nonce", "nonce_used", "nonce_expired", "liveness_failed",
                    "frames_identical", "different_faces", "face_mismatch", "frame_refused",
-                   "challenge_not_done", "too_late", "wrong_action", "replayed", "challenge_not_paced"}
+                   "challenge_not_done", "too_late", "wrong_action", "replayed", "challenge_not_paced",
+                   "no_colour_response"}
 
 
 def reason_message(reason: str) -> str:
