@@ -78,10 +78,8 @@ def test_the_colour_prompts_name_each_colour_one_at_a_time(world):
 def test_the_colour_step_follows_the_configuration_and_the_kiosk(world, app):
     assert "colour" in attendance.start_check(world["user"], "check_in").state["actions"]
     facing, _secret = kiosks.create_kiosk(world["admin"], "一号机", world["class"].institution_id, "实训楼 201")
-    away, _secret = kiosks.create_kiosk(world["admin"], "二号机", world["class"].institution_id, "实训楼 201")
-    with transaction() as session:
-        session.merge(away).screen_facing = False
-    away = db.session.get(type(away), away.id)
+    away, _secret = kiosks.create_kiosk(world["admin"], "二号机", world["class"].institution_id, "实训楼 201",
+                                        screen_facing=False)
     assert "colour" in attendance.start_check(None, "check_in", kiosk=facing).state["actions"]
     assert "colour" not in attendance.start_check(None, "check_in", kiosk=away).state["actions"]
     app.config["LIVENESS_COLOUR"] = False
