@@ -50,6 +50,15 @@ def _optional_float(env, name: str) -> float | None:
         raise RuntimeError(f"{name} must be a number, not {value!r}") from None
 
 
+def _on_off(env, name: str, default: bool) -> bool:
+    value = (env.get(name) or "").strip().lower()
+    if not value:
+        return default
+    if value not in ("on", "off"):
+        raise RuntimeError(f"{name} must be on or off, not {value!r}")
+    return value == "on"
+
+
 def _decimal(env, name: str, default: Decimal) -> Decimal:
     value = env.get(name)
     try:
@@ -134,6 +143,18 @@ class BaseConfig:
     CHECK_IN_FRAME_RATE_LIMIT = "600 per minute"
     KIOSK_AUTH_FAILURE_LIMIT = "10 per 15 minutes"  # wrong kiosk credentials per address and per key
     LIVENESS_RELAX: tuple = ()
+    # The screen-colour step of paced challenges (SKILLTRACE_LIVENESS_COLOUR=on|off; a kiosk whose
+    # screen does not face the trainee skips it, Kiosk.screen_facing) and how long each colour shows.
+    LIVENESS_COLOUR = True
+    PACED_COLOUR_MIN_SECONDS = 0.8
+    PACED_COLOUR_MAX_SECONDS = 1.6
+    # Risk score of accepted checks (app/services/risk.py): at or above RISK_HOLD_SCORE the check
+    # stands but the minutes its interval credits are held for an instructor. A reaction to a
+    # prompt faster than RISK_MIN_REACTION_SECONDS, or frame arrivals spread less than
+    # RISK_REGULAR_FRAMES_SECONDS (standard deviation), is a timing signal (0 turns it off).
+    RISK_HOLD_SCORE = 50
+    RISK_MIN_REACTION_SECONDS = 0.15
+    RISK_REGULAR_FRAMES_SECONDS = 0.005
     HOURS_DAILY_CAP_MINUTES = 8 * 60
     STUDY_HEARTBEAT_MAX_GAP_SECONDS = 90      # heartbeats further apart count nothing between them
     PERSON_DAILY_CAP_MINUTES = 8 * 60         # one person, all enrolments, one Beijing day
@@ -200,6 +221,7 @@ class BaseConfig:
             CHECKPOINT_FILE=env.get("SKILLTRACE_CHECKPOINT_FILE") or str(instance_path / "checkpoints.jsonl"),
             CHECKPOINT_MINUTES=_int(env, "SKILLTRACE_CHECKPOINT_MINUTES", 15),
             FACE_ENCODER=env.get("SKILLTRACE_FACE_ENCODER", "mobilefacenet"),
+            LIVENESS_COLOUR=_on_off(env, "SKILLTRACE_LIVENESS_COLOUR", cls.LIVENESS_COLOUR),
             FACE_MODEL_DIR=env.get("SKILLTRACE_FACE_MODEL_DIR") or str(instance_path / "models"),
             # None: the encoder's calibrated default (recognition.DEFAULT_THRESHOLDS).
             FACE_MATCH_THRESHOLD=_optional_float(env, "SKILLTRACE_FACE_MATCH_THRESHOLD"),
@@ -258,6 +280,12 @@ class TestingConfig(BaseConfig):
     # still do not count (the browser tests keep the real pauses).
     PACED_MIN_PAUSE_SECONDS = 0.0
     PACED_MAX_PAUSE_SECONDS = 0.0
+    PACED_COLOUR_MIN_SECONDS = 0.0
+    PACED_COLOUR_MAX_SECONDS = 0.0
+    # Its frames come as fast as the server answers, so reaction and regularity timings depend on
+    # the machine: those two risk signals are off here and tested with set timings.
+    RISK_MIN_REACTION_SECONDS = 0.0
+    RISK_REGULAR_FRAMES_SECONDS = 0.0
 
 
 class ProductionConfig(BaseConfig):

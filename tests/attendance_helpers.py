@@ -123,7 +123,8 @@ def backdate_check_in(minutes: int, trainee_id=None, session=None) -> None:
 #: within 8 frames of ENROL_FRAMES (their fingerprints would be near-duplicates of the enrolment's).
 PACED_FRAMES = {"neutral": (96, 99, 102, 105), "blink": (108, 111, 114, 117, 120),
                 "turn_right": (27, 33, 51, 60, 66, 90), "turn_left": (165, 171, 174, 180, 195, 198),
-                "look_up": (123, 129, 132, 141, 147, 156), "open_mouth": (162, 165, 168, 171)}
+                "look_up": (123, 129, 132, 141, 147, 156), "open_mouth": (162, 165, 168, 171),
+                "colour": (96, 99, 102, 105, 96, 99)}  # the colour step: a still face (unlit here)
 _MIRRORED = {"turn_left": "turn_right", "turn_right": "turn_left"}
 
 
@@ -139,16 +140,36 @@ def clip_frames(mirrored: bool) -> tuple[bytes, ...]:
     return tuple(out)
 
 
-def respond(send, mirrored: bool = False, max_frames: int = 80) -> dict:
+#: How strongly the synthetic reflection lights the face (see recognition/README.md).
+REFLECTION = 0.3
+
+
+@lru_cache(maxsize=64)
+def lit_frame(mirrored: bool, index: int, colour: str) -> bytes:
+    """A neutral frame of the clip with the screen's ``colour`` added to its face region: the tests'
+    synthetic stand-in for the light of the screen on a real face."""
+    from recognition import QualityPolicy, analyse_image
+    from recognition.colour_response import reflect
+    image, capture = analyse_image(clip_frames(mirrored)[index], policy=QualityPolicy(max_yaw=1.5, max_pitch=1.5))
+    lit = cv2.cvtColor(reflect(image, capture.face.box, colour, REFLECTION), cv2.COLOR_RGB2BGR)
+    return cv2.imencode(".jpg", lit, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes()
+
+
+def respond(send, mirrored: bool = False, max_frames: int = 80, reflection: bool = True) -> dict:
     """A live person answering a paced challenge: a neutral face until a prompt shows, then real
-    frames of the asked action. ``send(frame_bytes)`` posts one frame and returns the answer."""
+    frames of the asked action; under a colour prompt neutral frames lit by that colour (unlit
+    when ``reflection`` is False: a face that does not reflect the screen). ``send(frame_bytes)``
+    posts one frame and returns the answer."""
     frames = clip_frames(mirrored)
     neutral = itertools.cycle(PACED_FRAMES["neutral"])
     answer = send(frames[next(neutral)])
     for _ in range(max_frames):
         if answer["phase"] in ("done", "failed", "expired"):
             break
-        if answer["phase"] == "acting":
+        if answer["phase"] == "acting" and answer["prompt"]["action"] == "colour":
+            index = next(neutral)
+            answer = send(lit_frame(mirrored, index, answer["prompt"]["colour"]) if reflection else frames[index])
+        elif answer["phase"] == "acting":
             action = answer["prompt"]["action"]
             for index in PACED_FRAMES[_MIRRORED.get(action, action) if mirrored else action]:
                 answer = send(frames[index])
@@ -159,11 +180,13 @@ def respond(send, mirrored: bool = False, max_frames: int = 80) -> dict:
     return answer
 
 
-def answer_paced(user, purpose: str = "check_in", mirrored: bool = False, kiosk=None) -> str:
+def answer_paced(user, purpose: str = "check_in", mirrored: bool = False, kiosk=None, camera_label=None,
+                 reflection: bool = True) -> str:
     """Start a paced challenge as ``user`` (or ``kiosk``) and answer it as a live person; the nonce."""
     from app.services import attendance
-    challenge = attendance.start_check(user, purpose, kiosk=kiosk)
-    respond(lambda data: attendance.stream_frame(user, challenge.nonce, data, kiosk=kiosk), mirrored)
+    challenge = attendance.start_check(user, purpose, kiosk=kiosk, camera_label=camera_label)
+    respond(lambda data: attendance.stream_frame(user, challenge.nonce, data, kiosk=kiosk), mirrored,
+            reflection=reflection)
     return challenge.nonce
 
 

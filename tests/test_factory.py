@@ -107,3 +107,11 @@ def test_sqlite_runs_with_wal_and_foreign_keys(tmp_path):
     with app.app_context():
         assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_the_screen_colour_step_is_switched_by_the_environment(tmp_path):
+    assert BaseConfig.load(tmp_path, {})["LIVENESS_COLOUR"] is True
+    assert BaseConfig.load(tmp_path, {"SKILLTRACE_LIVENESS_COLOUR": "off"})["LIVENESS_COLOUR"] is False
+    assert BaseConfig.load(tmp_path, {"SKILLTRACE_LIVENESS_COLOUR": "ON"})["LIVENESS_COLOUR"] is True
+    with pytest.raises(RuntimeError, match="SKILLTRACE_LIVENESS_COLOUR must be on or off"):
+        BaseConfig.load(tmp_path, {"SKILLTRACE_LIVENESS_COLOUR": "maybe"})

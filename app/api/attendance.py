@@ -1,7 +1,8 @@
 """`/api/attendance/…` (the signed-in trainee) and `/api/kiosk/…` (a kiosk, HTTP Basic with its
 key and secret): challenges, check-in and check-out with frames; instructor actions.
 
-On-site checks are server-paced: ``POST /api/attendance/conversation`` ``{"purpose"}`` → 201
+On-site checks are server-paced: ``POST /api/attendance/conversation`` ``{"purpose",
+"camera_label"?}`` (the page's ``MediaStreamTrack.label``, a risk signal only) → 201
 ``{"nonce"}``; then each frame as captured, ``POST /api/attendance/conversation/<nonce>/frame``
 (multipart ``frame``) → ``{"phase", "prompt"?, …}``, until ``phase`` is ``done`` (or ``failed``);
 then ``POST /api/attendance/check-in`` (or ``check-out``) with the ``nonce`` alone (multipart or
@@ -86,6 +87,12 @@ def _captured_at():
     return moment
 
 
+def _camera_label(body: dict) -> str | None:
+    """The camera's device label the page reported (None: not reported; never trusted)."""
+    label = body.get("camera_label")
+    return label if isinstance(label, str) else None
+
+
 def _device() -> str:
     return request.form.get("device") or request.headers.get("User-Agent", "")
 
@@ -94,9 +101,11 @@ def _device() -> str:
 @limiter.limit(_rate)
 @api_roles(Role.TRAINEE)
 def start_my_check():
-    """Start a server-paced check: ``{"purpose"}`` → 201 ``{"nonce", "purpose", "expires_at"}``."""
+    """Start a server-paced check: ``{"purpose", "camera_label"?}`` → 201 ``{"nonce", "purpose",
+    "expires_at"}``."""
     body = json_body()
-    return conversation_json(attendance.start_check(current_user, body.get("purpose", ""))), 201
+    return conversation_json(attendance.start_check(current_user, body.get("purpose", ""),
+                                                    camera_label=_camera_label(body))), 201
 
 
 @bp.post("/attendance/conversation/<nonce>/frame")
@@ -162,7 +171,8 @@ def kiosk_auth(view):
 def start_kiosk_check(kiosk):
     """Start a server-paced check at the kiosk, as ``/attendance/conversation``."""
     body = json_body()
-    return conversation_json(attendance.start_check(None, body.get("purpose", ""), kiosk=kiosk)), 201
+    return conversation_json(attendance.start_check(None, body.get("purpose", ""), kiosk=kiosk,
+                                                    camera_label=_camera_label(body))), 201
 
 
 @bp.post("/kiosk/conversation/<nonce>/frame")

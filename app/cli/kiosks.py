@@ -30,10 +30,12 @@ def _institution(code: str) -> Institution:
 @click.option("--site", required=True, help="The site, exactly as sessions name their place.")
 @click.option("--name", required=True, help="A name for the kiosk.")
 @click.option("--as", "username", default="admin", show_default=True, help="Who provisions it (admin or staff).")
-def create(code: str, site: str, name: str, username: str) -> None:
+@click.option("--screen-facing/--no-screen-facing", default=True, show_default=True,
+              help="Whether its screen faces the trainee (off: no screen-colour step).")
+def create(code: str, site: str, name: str, username: str, screen_facing: bool) -> None:
     """Register a kiosk and print its key and secret (shown only now)."""
     try:
-        kiosk, secret = create_kiosk(_actor(username), name, _institution(code).id, site)
+        kiosk, secret = create_kiosk(_actor(username), name, _institution(code).id, site, screen_facing)
     except SkillTraceError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"key {kiosk.key}\nsecret {secret}\n(the secret is not shown again)")

@@ -14,7 +14,7 @@ import enum
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, LargeBinary, String, Text, UniqueConstraint, Uuid, event
+from sqlalchemy import Boolean, ForeignKey, LargeBinary, String, Text, UniqueConstraint, Uuid, event, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.accounts import enum_column
@@ -74,6 +74,8 @@ class Kiosk(UUIDPrimaryKey, Timestamps, Base):
     key: Mapped[str] = mapped_column(String(64), unique=True)
     secret_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
+    #: The kiosk's screen faces the trainee, so paced checks there include the screen-colour step.
+    screen_facing: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     institution = relationship("Institution")
 
@@ -136,6 +138,10 @@ class FaceVerification(UUIDPrimaryKey, Base):
     liveness_reason: Mapped[str] = mapped_column(String(64), default="")
     device: Mapped[str] = mapped_column(String(200), default="")
     statement_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    #: Risk of an accepted paced check (``app.services.risk``): 0–100 and the signal codes behind
+    #: it; at or above ``RISK_HOLD_SCORE`` the minutes its interval credits are held for review.
+    risk_score: Mapped[int | None]
+    risk_reasons: Mapped[list | None] = mapped_column(JSONType)
 
 
 class PresenceInterval(UUIDPrimaryKey, Base):

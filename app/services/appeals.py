@@ -24,14 +24,15 @@ from sqlalchemy.orm import Session
 
 from app.errors.exceptions import ConflictError, NotFoundError, ValidationError
 from app.extensions import db
-from app.models import (Appeal, AppealStatus, CheckInChallenge, ClassSession, Decision, Enrolment,
-                        FaceVerification, IntervalStatus, PresenceInterval, Purpose, Role, User, VerificationMode)
+from app.models import (Appeal, AppealStatus, CheckInChallenge, ClassSession, Enrolment, IntervalStatus, PresenceInterval, Purpose, Role, User, VerificationMode)
 from app.models.base import utcnow
 from app.queries import biometrics as bio_queries
-from app.services import attendance, face_checks, hours, xapi_records
+from app.services import face_checks, hours, xapi_records
 from app.services._tx import transaction
 from app.services.audit import append_audit
+from app.services.face_check_record import record_verification
 from app.services.policy import can_act_for, require
+from app.services.refusals import refusal_message
 from app.services.trainee_lock import lock_trainee
 
 MISSED = {"check_in": _l("a check-in"), "check_out": _l("a check-out"), "roll_call": _l("a face roll-call")}
@@ -166,7 +167,7 @@ def decide_appeal(actor: User, appeal_id, approve: bool, method: str, note: str,
             _decide(session, actor, appeal, enrolment, approve, method, note, now)
     if refusal:
         raise ConflictError(_("The witnessed face check did not pass: %(why)s Nothing was approved.",
-                              why=attendance.reason_message(refusal)), code="witness_failed")
+                              why=refusal_message(refusal)), code="witness_failed")
     db.session.expire_all()
     return db.session.get(Appeal, appeal_id)
 
@@ -195,37 +196,15 @@ def _witness(session: Session, actor: User, appeal: Appeal, enrolment: Enrolment
     if appeal.status != AppealStatus.PENDING:
         raise ConflictError(_("This appeal was decided already."), code="already_decided")
     reason = reason or face.refusal
-    verification = _record_witness(session, actor, appeal, enrolment, challenge, face, reason, device, now)
+    verification = record_verification(
+        session, now=now, purpose=Purpose.WITNESS, mode=VerificationMode.APPEAL, face=face, reason=reason,
+        trainee_id=appeal.trainee_id, enrolment=enrolment, cs=session.get(ClassSession, appeal.session_id),
+        kiosk=None, challenge=challenge, actor=actor, device=device)
     appeal.witness_verification_id = verification.id
     if reason:
         append_audit(session, actor, "appeal.witness_failed", appeal, {
             "verification_id": str(verification.id), "reason": reason})
     return reason
-
-
-def _record_witness(session: Session, actor: User, appeal: Appeal, enrolment: Enrolment, challenge,
-                    face: face_checks.FaceEvidence, reason: str, device: str, now: datetime) -> FaceVerification:
-    """The verification of a witnessed check, with its xAPI statement and audit entry."""
-    verification = FaceVerification(
-        at=now, trainee_id=appeal.trainee_id, enrolment_id=enrolment.id, class_id=enrolment.class_id,
-        session_id=appeal.session_id, challenge_id=challenge.id, actor_id=actor.id, purpose=Purpose.WITNESS,
-        mode=VerificationMode.APPEAL, decision=Decision.REFUSED if reason else Decision.ACCEPTED, reason=reason,
-        distance=face.distance, threshold=face.threshold, liveness_passed=face.liveness_passed,
-        liveness_reason=face.liveness_reason, device=(device or "")[:200])
-    verification.statement_id = xapi_records.record(
-        session, "refused" if reason else "verified", xapi_records.trainee_agent(appeal.trainee_id), at=now,
-        enrolment_id=enrolment.id, class_id=enrolment.class_id, session_id=appeal.session_id,
-        extensions={"face-distance": face.distance, "match-threshold": face.threshold,
-                    "liveness": {"passed": face.liveness_passed, "reason": face.liveness_reason},
-                    "device": device or "", "mode": VerificationMode.APPEAL.value,
-                    "purpose": Purpose.WITNESS.value, "reason": reason or None, "record-id": str(appeal.id)},
-        result={"success": not reason})
-    session.add(verification)
-    session.flush()
-    append_audit(session, actor, "attendance.refused" if reason else "attendance.verified", verification, {
-        "trainee_id": str(appeal.trainee_id), "purpose": Purpose.WITNESS.value, "mode": VerificationMode.APPEAL.value,
-        "reason": reason, "distance": face.distance, "appeal_id": str(appeal.id), "device": device or ""})
-    return verification
 
 
 def _decide(session: Session, actor: User, appeal: Appeal, enrolment: Enrolment, approve: bool, method: str,

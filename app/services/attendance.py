@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -260,11 +259,13 @@ def check_at_kiosk(kiosk: Kiosk, purpose: str, nonce: str, frames: Sequence[byte
     return attempt
 
 
-def start_check(actor: User | None, purpose: str, kiosk: Kiosk | None = None) -> CheckInChallenge:
+def start_check(actor: User | None, purpose: str, kiosk: Kiosk | None = None,
+                camera_label: str | None = None) -> CheckInChallenge:
     """Start a server-paced check for the signed-in trainee or a kiosk (the page then streams
     frames to `stream_frame`): ``check_in`` or ``check_out`` (on site, or starting and ending online
     study), or, for a trainee, ``roll_call`` (answered with `study.answer_roll_call`). Abandoned
-    challenges with a face seen count toward the lock-out.
+    challenges with a face seen count toward the lock-out. ``camera_label``: the page's camera
+    name, a risk signal only (`app.services.risk`).
 
     Raises:
         ValidationError: unknown purpose. PermissionDeniedError: neither a trainee nor a kiosk.
@@ -284,7 +285,8 @@ def start_check(actor: User | None, purpose: str, kiosk: Kiosk | None = None) ->
         if locked:
             raise ConflictError(refusal_message(Refusal.LOCKED_OUT), code=Refusal.LOCKED_OUT.value)
     with transaction() as session:
-        return face_checks.start_paced(session, purpose, now, trainee_id=trainee_id, kiosk=kiosk)
+        return face_checks.start_paced(session, purpose, now, trainee_id=trainee_id, kiosk=kiosk,
+                                       camera_label=camera_label)
 
 
 def _trainee_of(actor: User | None):

@@ -95,7 +95,8 @@ def record_verification(session: Session, *, now, purpose: Purpose, mode: Verifi
         actor_id=actor.id if actor else None, purpose=purpose, mode=mode,
         decision=Decision.ACCEPTED if accepted else Decision.REFUSED, reason=reason,
         distance=face.distance, threshold=face.threshold, liveness_passed=face.liveness_passed,
-        liveness_reason=face.liveness_reason, device=(device or "")[:200])
+        liveness_reason=face.liveness_reason, device=(device or "")[:200],
+        risk_score=face.risk_score if accepted else None, risk_reasons=face.risk_reasons if accepted else None)
     agent = (xapi_records.trainee_agent(trainee_id) if trainee_id is not None
              else xapi_records.kiosk_agent(kiosk.id))
     verification.statement_id = xapi_records.record(
@@ -113,7 +114,7 @@ def record_verification(session: Session, *, now, purpose: Purpose, mode: Verifi
         "trainee_id": str(trainee_id) if trainee_id else None, "purpose": purpose.value, "mode": mode.value,
         "reason": reason, "distance": face.distance, "liveness": face.liveness_reason,
         "session_id": str(cs.id) if cs else None, "kiosk_id": str(kiosk.id) if kiosk else None,
-        "device": device or ""})
+        "device": device or "", "risk": verification.risk_score, "risk_reasons": verification.risk_reasons})
     return verification
 
 

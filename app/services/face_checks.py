@@ -26,16 +26,16 @@ from recognition import Encoding, Gallery, ImageRefused, ModelNotAvailableError,
 from recognition import compare_encodings
 from recognition import new_challenge as new_liveness_challenge
 from recognition.occlusion import check_occlusion
-from recognition.paced import PacedPolicy, advance, fingerprint, measure_frame, new_script
+from recognition.paced import REPLAY_DISTANCE, PacedPolicy, advance, fingerprint, measure_frame, new_script
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.errors.exceptions import ConflictError, NotFoundError, UnavailableError, ValidationError
 from app.extensions import db
 from app.face import get_face
-from app.models import CheckInChallenge, FaceTemplate, Kiosk, Purpose
+from app.models import CheckInChallenge, Decision, FaceTemplate, FaceVerification, Kiosk, Purpose
 from app.models.base import utcnow
-from app.services import policy, replay
+from app.services import replay, risk
 from app.services._tx import transaction
 from app.services.face_images import retention_days, seal, unseal
 from app.services.refusals import refusal_message
@@ -60,6 +60,9 @@ class FaceEvidence:
     trainee_id: uuid.UUID | None = None
     prints: list[bytes] = field(default_factory=list)
     frames: list[bytes] = field(default_factory=list)  # a paced challenge's frames to keep
+    margin: float | None = None  # 1:N: best to second-best distance
+    risk_score: int | None = None  # an accepted paced check's risk (app.services.risk)
+    risk_reasons: list[str] | None = None
 
 
 def clock_skewed(captured_at: datetime | None) -> bool:
@@ -133,6 +136,7 @@ def _match_roster(roster: list[uuid.UUID], probe: Encoding, result: FaceEvidence
     match = gallery.identify(probe)
     result.distance = None if match.distance == float("inf") else round(float(match.distance), 4)
     result.threshold = match.threshold
+    result.margin = None if match.margin is None or math.isinf(match.margin) else float(match.margin)
     if match.decision != "match":
         result.refusal = "face_unknown" if roster else "outside_window"
         return None
@@ -149,14 +153,20 @@ PROMPTS = {
     "turn_right": _l("Turn your head to your right, then look at the screen again."),
     "look_up": _l("Look up at the ceiling, then look at the screen again."),
     "open_mouth": _l("Open your mouth wide, then close it."),
+    "colour": _l("Keep your face close to the screen and look at it while it changes colour."),
 }
 
 
-def paced_policy() -> PacedPolicy:
+def paced_policy(kiosk: Kiosk | None = None) -> PacedPolicy:
+    """The configured policy; the colour step when ``LIVENESS_COLOUR`` is on and the check is not
+    at a kiosk whose screen does not face the trainee (``Kiosk.screen_facing``)."""
     cfg = current_app.config
+    relax = cfg.get("LIVENESS_RELAX", ())
     return PacedPolicy(min_pause=cfg["PACED_MIN_PAUSE_SECONDS"], max_pause=cfg["PACED_MAX_PAUSE_SECONDS"],
                        action_seconds=cfg["PACED_ACTION_SECONDS"],
-                       relax_actions="actions" in cfg.get("LIVENESS_RELAX", ()))
+                       colour=bool(cfg["LIVENESS_COLOUR"]) and (kiosk is None or kiosk.screen_facing),
+                       colour_seconds=(cfg["PACED_COLOUR_MIN_SECONDS"], cfg["PACED_COLOUR_MAX_SECONDS"]),
+                       relax_actions="actions" in relax, relax_colour="colour" in relax)
 
 
 def _challenge_quota(session: Session, now: datetime, trainee_id=None, kiosk: Kiosk | None = None) -> None:
@@ -175,12 +185,15 @@ def _challenge_quota(session: Session, now: datetime, trainee_id=None, kiosk: Ki
 
 
 def start_paced(session: Session, purpose: Purpose, now: datetime, trainee_id=None,
-                kiosk: Kiosk | None = None) -> CheckInChallenge:
-    """A paced challenge with a hidden script, within the quota (the caller's transaction)."""
+                kiosk: Kiosk | None = None, camera_label: str | None = None) -> CheckInChallenge:
+    """A paced challenge with a hidden script, within the quota (the caller's transaction).
+    ``camera_label`` is the page's report of its camera (``MediaStreamTrack.label``; None: not
+    reported), kept in the state as a risk signal only (`app.services.risk`)."""
     _challenge_quota(session, now, trainee_id, kiosk)
+    state = {**new_script(paced_policy(kiosk)), "camera": None if camera_label is None else camera_label[:120]}
     challenge = CheckInChallenge(
         nonce=new_liveness_challenge().nonce, action="paced", purpose=purpose, trainee_id=trainee_id,
-        kiosk_id=kiosk.id if kiosk else None, issued_at=now, paced=True, state=new_script(paced_policy()),
+        kiosk_id=kiosk.id if kiosk else None, issued_at=now, paced=True, state=state,
         expires_at=now + timedelta(seconds=current_app.config["PACED_START_SECONDS"]))
     session.add(challenge)
     session.flush()
@@ -209,7 +222,7 @@ def _analyse_frame(data: bytes):
     except ModelNotAvailableError:
         raise UnavailableError(_("Face recognition is not available on this server. Tell the administrator."),
                                code="face_unavailable") from None
-    return measure_frame(capture), encoding, fingerprint(capture), ""
+    return measure_frame(capture, image), encoding, fingerprint(capture), ""
 
 
 def _seal_probe(nonce: str, encoding: Encoding) -> bytes:
@@ -268,7 +281,7 @@ def take_frame(nonce: str, data: bytes, trainee_id=None, kiosk: Kiosk | None = N
     """
     measures, encoding, print_, hint = _analyse_frame(data)
     digest = hashlib.sha256(data).hexdigest()
-    policy = paced_policy()
+    policy = paced_policy(kiosk)
     with transaction() as session:
         now = utcnow()
         challenge = session.scalar(select(CheckInChallenge).where(CheckInChallenge.nonce == (nonce or "")[:64])
@@ -309,6 +322,8 @@ def _frame_answer(state: dict, face: bool, hint: str) -> dict:
     if state["phase"] == "acting":
         action = state["actions"][state["step"]]
         answer["prompt"] = {"step": state["step"] + 1, "action": action, "text": str(PROMPTS[action])}
+        if action == "colour":
+            answer["prompt"]["colour"] = state["colours"][state["colour_at"]]["colour"]
     elif state["phase"] == "failed":
         answer.update(reason=state["failed"], message=refusal_message(state["failed"]))
     return answer
@@ -338,10 +353,38 @@ def paced_evidence(nonce: str, trainee_id=None, roster: list[uuid.UUID] | None =
     if found is None:
         return result
     result.prints = [bytes.fromhex(h) for h in state.get("prints", [])]
-    if replay.is_replayed(db.session, result.trainee_id, result.prints):
+    replayed, nearest = replay.is_replayed(db.session, result.trainee_id, result.prints)
+    if replayed:
         result.refusal = "replayed"
+    else:
+        _assess_risk(challenge, result, nearest)
     db.session.rollback()
     return result
+
+
+def _rerolls(challenge: CheckInChallenge, trainee_id) -> int:
+    """The trainee's other paced challenges of the quota window before this one that no accepted
+    check used (abandoned, failed or refused)."""
+    since = challenge.issued_at - timedelta(minutes=current_app.config["CHALLENGE_LIMIT_WINDOW_MINUTES"])
+    accepted = select(FaceVerification.challenge_id).where(FaceVerification.decision == Decision.ACCEPTED,
+                                                           FaceVerification.challenge_id.is_not(None))
+    return db.session.scalar(select(func.count()).select_from(CheckInChallenge).where(
+        CheckInChallenge.trainee_id == trainee_id, CheckInChallenge.paced.is_(True),
+        CheckInChallenge.id != challenge.id, CheckInChallenge.issued_at >= since,
+        CheckInChallenge.issued_at < challenge.issued_at, CheckInChallenge.id.not_in(accepted)))
+
+
+def _assess_risk(challenge: CheckInChallenge, result: FaceEvidence, nearest: int | None) -> None:
+    """Score the check's risk signals onto ``result`` (it is not refused for them)."""
+    cfg, state = current_app.config, challenge.state
+    limits = risk.RiskLimits(replay_distance=REPLAY_DISTANCE, colour_min_response=paced_policy().colour_min_response,
+                             min_reaction=cfg["RISK_MIN_REACTION_SECONDS"],
+                             regular_frames=cfg["RISK_REGULAR_FRAMES_SECONDS"])
+    signals = risk.RiskSignals(
+        camera_label=state.get("camera"), replay_distance=nearest, colour_strength=state.get("colour_strength"),
+        reactions=state.get("reactions") or [], arrivals=state.get("arrivals") or [], margin=result.margin,
+        distance=result.distance, threshold=result.threshold, rerolls=_rerolls(challenge, result.trainee_id))
+    result.risk_score, result.risk_reasons = risk.assess(signals, limits)
 
 
 __all__ = ["PROMPTS", "FaceEvidence", "abandoned_since", "clock_skewed", "consume_challenge", "paced_evidence",

@@ -1,8 +1,9 @@
-"""Held hours and their review queue (issue 16): risky study credits wait for an instructor.
+"""Held hours and their review queue (issue 16): risky credits wait for an instructor.
 
-`hours.credit_interval` writes a risky credit to the ledger as usual and holds it (`HeldHours`,
-with its reasons in words for the trainee); held minutes do not count towards progress or
-subsidy (`hours.progress`). An instructor of the class (``policy.can_act_for``) accepts them —
+`hours.credit_interval` writes a risky credit (a risky study, or an interval whose check-in or
+check-out scored at or above ``RISK_HOLD_SCORE``, `app.services.risk`) to the ledger as usual
+and holds it (`HeldHours`, with its reasons in words for the trainee); held minutes do not
+count towards progress or subsidy (`hours.progress`). An instructor of the class (``policy.can_act_for``) accepts them —
 they count from then on — or rejects them, which appends the reversing entry. Either way with a
 reason, an audit entry and an xAPI statement, in one commit. Each decision is a conditional
 update from *pending*, so of two instructors deciding the same item at once exactly one stands;
@@ -23,7 +24,7 @@ from app.models import (Enrolment, FaceVerification, HeldHours, HeldStatus, Hour
                         Role, StudyRollCall, TrainingClass, User)
 from app.models.base import utcnow
 from app.queries import biometrics as bio_queries
-from app.services import face_images, hours, xapi_records
+from app.services import face_images, hours, risk, xapi_records
 from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services.policy import can_act_for, can_view_held_evidence, require
@@ -33,6 +34,7 @@ REASONS = {
     "roll_call_failed_then_passed": _l("A face roll-call failed or was missed, and a later one passed."),
     "heartbeats_too_regular": _l("The study page's signals came at machine-regular intervals."),
     "no_interaction": _l("No keyboard, mouse or touch activity was seen during the study."),
+    **risk.REASON_WORDS,  # a risky on-site or kiosk check (issue 15)
 }
 
 

@@ -27,10 +27,10 @@ from sqlalchemy.orm import Session
 
 from app.clock import LOCAL_TZ
 from app.errors.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
-from app.models import (ClassSession, Enrolment, EntryType, HeldHours, HeldStatus, HoursEntry, MakeUpClaim,
-                        IntervalStatus, PresenceInterval, StudyState, User, VerificationMode)
+from app.models import (ClassSession, Enrolment, EntryType, FaceVerification, HeldHours, HeldStatus,
+                        HoursEntry, IntervalStatus, MakeUpClaim, PresenceInterval, StudyState, User, VerificationMode)
 from app.models.base import utcnow
-from app.services import xapi_records
+from app.services import risk, xapi_records
 from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services.hour_rules import rules_for
@@ -124,6 +124,7 @@ def credit_interval(session: Session, interval: PresenceInterval, actor: User | 
         "enrolment_id": str(entry.enrolment_id), "interval_id": str(interval.id),
         "minutes": minutes, "kind": entry.kind, "mode": entry.mode.value, "rule": applied})
     reasons = hold_reasons(study) if study is not None else []
+    reasons += [r for r in risky_check_reasons(session, interval) if r not in reasons]
     if reasons and minutes > 0:
         held = HeldHours(entry_id=entry.id, enrolment_id=entry.enrolment_id, class_id=klass.id,
                          interval_id=interval.id, minutes=minutes, reasons=reasons, status=HeldStatus.PENDING,
@@ -142,6 +143,16 @@ def _makeup_cap(session: Session, interval: PresenceInterval, minutes: int, appl
         return minutes
     applied.update(makeup_of_interval_id=str(made.source_interval_id), makeup_missing_minutes=made.missing_minutes)
     return min(minutes, made.missing_minutes)
+def risky_check_reasons(session: Session, interval: PresenceInterval) -> list[str]:
+    """The risk reasons (`app.services.risk`) of the interval's check-in and check-out when
+    either scored at or above ``RISK_HOLD_SCORE``: its minutes wait for an instructor."""
+    ids = [i for i in (interval.check_in_verification_id, interval.check_out_verification_id) if i is not None]
+    hold_score = current_app.config["RISK_HOLD_SCORE"]
+    reasons: list[str] = []
+    for verification in session.scalars(select(FaceVerification).where(FaceVerification.id.in_(ids))):
+        if risk.is_held(verification.risk_score, hold_score):
+            reasons += [r for r in verification.risk_reasons or [] if r not in reasons]
+    return reasons
 
 
 def hold_reasons(study: StudyState) -> list[str]:

@@ -19,8 +19,9 @@ from app.services.audit import append_audit
 from app.services.policy import can_manage_kiosk
 
 
-def create_kiosk(actor: User, name: str, institution_id, site: str) -> tuple[Kiosk, str]:
-    """Register a kiosk at ``site``; returns it and its secret (shown only now).
+def create_kiosk(actor: User, name: str, institution_id, site: str, screen_facing: bool = True) -> tuple[Kiosk, str]:
+    """Register a kiosk at ``site``; returns it and its secret (shown only now). ``screen_facing``:
+    its screen faces the trainee, so its checks include the screen-colour step.
 
     Raises:
         PermissionDeniedError: not an admin or the institution's instructor.
@@ -33,12 +34,13 @@ def create_kiosk(actor: User, name: str, institution_id, site: str) -> tuple[Kio
         raise ValidationError(_("Give the kiosk a name and a site."))
     secret = secrets.token_urlsafe(24)
     with transaction() as session:
-        kiosk = Kiosk(name=name, institution_id=institution_id, site=site,
+        kiosk = Kiosk(name=name, institution_id=institution_id, site=site, screen_facing=screen_facing,
                       key="k-" + secrets.token_hex(8), secret_hash=hash_password(secret))
         session.add(kiosk)
         session.flush()
         append_audit(session, actor, "kiosk.created", kiosk, {"name": name, "site": site,
-                                                              "institution_id": str(institution_id)})
+                                                              "institution_id": str(institution_id),
+                                                              "screen_facing": screen_facing})
     return kiosk, secret
 
 

@@ -45,6 +45,7 @@ class Refusal(enum.StrEnum):
     NO_FACE_SEEN = "no_face_seen"
     TOO_LATE = "too_late"
     WRONG_ACTION = "wrong_action"
+    NO_COLOUR_RESPONSE = "no_colour_response"
     REPLAYED = "replayed"
     CHALLENGE_NOT_PACED = "challenge_not_paced"
     ROLL_CALL_MISSED = "roll_call_missed"
@@ -78,6 +79,8 @@ MESSAGES = {
     Refusal.NO_FACE_SEEN: _l("No face was seen. Look straight into the camera in good light and start again."),
     Refusal.TOO_LATE: _l("The action was not seen in time. Start again and follow each instruction when it appears."),
     Refusal.WRONG_ACTION: _l("You did another movement than the one asked. Start again and follow the instruction."),
+    Refusal.NO_COLOUR_RESPONSE: _l("The screen's colours were not seen on your face. Hold the screen close to your "
+                                   "face, away from bright light, and start again."),
     Refusal.REPLAYED: _l("These pictures were already used for an earlier check. Look into the camera yourself."),
     Refusal.CHALLENGE_NOT_PACED: _l("This kind of check-in request cannot be used here. Start again on the check-in page."),
     Refusal.ROLL_CALL_MISSED: _l("The face roll-call was not answered in time: study time is paused until your face "
@@ -90,7 +93,7 @@ MESSAGES = {
 LOCKING = frozenset({
     Refusal.UNKNOWN_NONCE, Refusal.NONCE_USED, Refusal.NONCE_EXPIRED, Refusal.LIVENESS_FAILED,
     Refusal.FRAMES_IDENTICAL, Refusal.DIFFERENT_FACES, Refusal.FACE_MISMATCH, Refusal.FRAME_REFUSED,
-    Refusal.CHALLENGE_NOT_DONE, Refusal.TOO_LATE, Refusal.WRONG_ACTION, Refusal.REPLAYED,
+    Refusal.CHALLENGE_NOT_DONE, Refusal.TOO_LATE, Refusal.WRONG_ACTION, Refusal.NO_COLOUR_RESPONSE, Refusal.REPLAYED,
     Refusal.CHALLENGE_NOT_PACED,
 })
 

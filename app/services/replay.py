@@ -42,11 +42,13 @@ def nearest(session: Session, trainee_id, prints: Iterable[bytes]) -> int | None
     return min(distances) if distances else None
 
 
-def is_replayed(session: Session, trainee_id, prints: list[bytes]) -> bool:
-    if relaxed() or trainee_id is None:
-        return False
+def is_replayed(session: Session, trainee_id, prints: list[bytes]) -> tuple[bool, int | None]:
+    """Whether ``prints`` come within ``REPLAY_DISTANCE`` of the trainee's stored fingerprints,
+    and the nearest distance (None: nothing to compare; a near miss is a risk signal)."""
+    if trainee_id is None:
+        return False, None
     distance = nearest(session, trainee_id, prints)
-    return distance is not None and distance <= REPLAY_DISTANCE
+    return (not relaxed() and distance is not None and distance <= REPLAY_DISTANCE), distance
 
 
 def forget(session: Session, trainee_id) -> int:

@@ -1,9 +1,12 @@
 // Face checks (the check-in and kiosk pages, and the online-study page for its start, end and
 // roll-calls). `converse`: a server-paced challenge — stream each frame as it is captured, show
 // whatever prompt the server's answer carries, large and in words, until the server says done or
-// failed, then ask for the check with the nonce, and show the answer in words.
+// failed, then ask for the check with the nonce, and show the answer in words. A colour prompt
+// fills the whole screen with that colour (the face must reflect it). `converse` reports the
+// camera's device label when it starts (a risk signal for the server, never proof).
 window.faceCheck = (function () {
-  const STREAM_GAP_MS = 120, STREAM_LIMIT_MS = 90000;
+  const STREAM_GAP_MS = 120, STREAM_LIMIT_MS = 90000, COLOUR_SETTLE_MS = 300;
+  const SCREEN_COLOURS = { red: "#ff0000", green: "#00ff00", blue: "#0000ff", white: "#ffffff" };
 
   function wait(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
 
@@ -40,6 +43,32 @@ window.faceCheck = (function () {
     };
   }
 
+  // The full-screen colour of a colour prompt (created once, on top of everything), or none.
+  // True when the colour changed, so that the next frame waits for the screen and camera.
+  function showColour(answer) {
+    let flash = document.getElementById("colour-flash");
+    const colour = answer.prompt && answer.prompt.action === "colour" ? answer.prompt.colour : "";
+    if (!flash) {
+      if (!colour) return false;
+      flash = document.createElement("div");
+      flash.id = "colour-flash";
+      flash.className = "colour-flash";
+      flash.setAttribute("role", "status");
+      document.body.appendChild(flash);
+    }
+    const changed = flash.dataset.colour !== colour;
+    flash.dataset.colour = colour;
+    flash.hidden = !colour;
+    flash.style.backgroundColor = SCREEN_COLOURS[colour] || "";
+    flash.textContent = colour ? answer.prompt.text : "";
+    return changed && !!colour;
+  }
+
+  function cameraLabel(video) {
+    const tracks = video.srcObject && video.srcObject.getVideoTracks ? video.srcObject.getVideoTracks() : [];
+    return tracks.length ? tracks[0].label || "" : "";
+  }
+
   function showPrompt(opts, answer) {
     const el = opts.actionEl;
     if (answer.prompt) {
@@ -65,7 +94,8 @@ window.faceCheck = (function () {
     result.textContent = opts.msgWorking;
     try {
       const ch = await fetch(opts.challengeUrl, { method: "POST", credentials: "same-origin",
-        headers: opts.headers(true), body: JSON.stringify({ purpose: opts.purpose }) });
+        headers: opts.headers(true),
+        body: JSON.stringify({ purpose: opts.purpose, camera_label: cameraLabel(opts.video) }) });
       const challenge = await ch.json();
       if (ch.status !== 201) throw { message: challenge.message || challenge.title, reason: challenge.error };
       const frameUrl = opts.frameUrl.replace("NONCE", encodeURIComponent(challenge.nonce));
@@ -80,7 +110,7 @@ window.faceCheck = (function () {
         answer = await r.json();
         if (r.status !== 200) throw { message: answer.message || answer.title, reason: answer.error };
         showPrompt(opts, answer);
-        await wait(STREAM_GAP_MS);
+        await wait(showColour(answer) ? COLOUR_SETTLE_MS : STREAM_GAP_MS);
       }
       const form = new FormData();
       form.append("nonce", challenge.nonce);
@@ -93,6 +123,7 @@ window.faceCheck = (function () {
     } catch (e) {
       showFailure(opts, e);
     }
+    showColour({});
     opts.actionEl.dataset.action = "";
     opts.actionEl.textContent = "";
     if (opts.hintEl) opts.hintEl.textContent = "";

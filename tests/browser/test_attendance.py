@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import ClassSession, PresenceInterval, TrainingClass, User
+from app.models import ClassSession, Decision, FaceVerification, PresenceInterval, TrainingClass, User
 from app.models.base import utcnow
 from tests.browser.test_navigation import sign_in
 from tests.fixtures.browser import DEMO_PASSWORD, FACES, _require, open_page, webcam_browser
@@ -36,7 +36,9 @@ def _attendance_app(instance, face_model_dir, **overrides):
 
     Test policy (``LIVENESS_RELAX``): a looping recording cannot follow prompts, so the paced
     check's action recognition is relaxed (any face frame after a prompt answers it) and so is the
-    replay memory (the loop shows the same frames at check-in and check-out). Everything else runs
+    replay memory (the loop shows the same frames at check-in and check-out) and the colour step's
+    judgement (the page flashes the colours, the server measures them, but Chromium's fake webcam
+    cannot reflect them, so any response passes). Everything else runs
     as in production: real pauses before prompts, frames streamed and stamped by the server,
     deadlines, same-face, identity, quotas (raised), lock-out (raised). The online-study page runs
     the same paced check (start, roll-calls, end) under the same policy."""
@@ -51,8 +53,9 @@ def _attendance_app(instance, face_model_dir, **overrides):
     from tests.conftest import build_app
 
     settings = {"CHECK_IN_LOCK_FAILURES": 100, "CHECK_IN_RATE_LIMIT": "1000 per minute",
-                "STUDY_HEARTBEAT_MS": 1000, "LIVENESS_RELAX": ("actions", "replay"),
+                "STUDY_HEARTBEAT_MS": 1000, "LIVENESS_RELAX": ("actions", "replay", "colour"),
                 "PACED_MIN_PAUSE_SECONDS": 1.0, "PACED_MAX_PAUSE_SECONDS": 2.5,
+                "PACED_COLOUR_MIN_SECONDS": 0.8, "PACED_COLOUR_MAX_SECONDS": 1.6,
                 "CHALLENGE_LIMIT_PER_TRAINEE": 100, **overrides}
     app = build_app(f"sqlite:///{instance / 'live.db'}", instance, FACE_MODEL_DIR=str(face_model_dir), **settings)
     with app.app_context():
@@ -97,7 +100,7 @@ def _press_until_accepted(page, button: str, tries: int = 10) -> str:
     for _ in range(tries):
         page.get_by_role("button", name=button, exact=True).click()
         page.locator("#checkin-result[data-state='accepted'], #checkin-result[data-state='refused'], "
-                     "#checkin-result[data-state='error']").wait_for(timeout=30_000)
+                     "#checkin-result[data-state='error']").wait_for(timeout=60_000)
         result = page.locator("#checkin-result")
         if result.get_attribute("data-state") == "accepted":
             return result.inner_text()
@@ -113,6 +116,11 @@ def test_trainee_checks_in_and_out_and_the_instructor_sees_the_hours(attendance_
     page.locator("#nav").get_by_role("link", name="签到").click()
     page.wait_for_url("**/me/attendance")
     assert "签到成功" in _press_until_accepted(page, "签到")
+    # the colour step flashed the screen and is gone; the page reported its camera's name
+    assert page.locator("#colour-flash").count() == 1 and page.locator("#colour-flash").is_hidden()
+    with app.app_context():
+        verification = db.session.scalar(select(FaceVerification).where(FaceVerification.decision == Decision.ACCEPTED))
+        assert "no_camera_label" not in verification.risk_reasons, verification.risk_reasons
     with app.app_context():  # the check-in was 30 minutes ago, as in a real day
         db.session.execute(update(PresenceInterval).values(opened_at=utcnow() - timedelta(minutes=30)))
         db.session.commit()
@@ -143,9 +151,10 @@ def test_a_recording_played_as_the_webcam_is_refused_without_the_test_policy(att
         result = page.locator("#checkin-result")
         assert result.get_attribute("data-state") == "refused", result.inner_text()
         assert result.get_attribute("data-reason") in ("wrong_action", "too_late", "challenge_not_done", "replayed",
-                                                       "frames_identical", "no_face_seen"), result.inner_text()
+                                                       "frames_identical", "no_face_seen", "no_colour_response"), \
+            result.inner_text()
     finally:
-        app.config["LIVENESS_RELAX"] = ("actions", "replay")
+        app.config["LIVENESS_RELAX"] = ("actions", "replay", "colour")
     with app.app_context():
         assert db.session.scalar(select(PresenceInterval).where(PresenceInterval.closed_at.is_(None))) is None
 

@@ -15,7 +15,7 @@ from app.models.base import utcnow
 from app.services import attendance, makeup
 from app.services._tx import transaction
 from app.services.working_days import working_days_after
-from tests.attendance_helpers import backdate_check_in, live_frames, running_class, trainee_with_face
+from tests.attendance_helpers import backdate_check_in, paced_check, running_class, trainee_with_face
 from tests.conftest import csrf_token_from
 from tests.factories import PASSWORD, make_trainee, make_user
 
@@ -35,9 +35,7 @@ def world(app, faces_dir):
 def study_once(world, counted: int, opened_minutes_ago: int) -> HoursEntry:
     """A study opened ``opened_minutes_ago`` that counted ``counted`` minutes, ended by a verified face."""
     def face(purpose):
-        challenge = attendance.issue_challenge(world["user"], purpose)
-        return attendance.check_personal(world["user"], purpose, challenge.nonce, live_frames(challenge.action),
-                                         "pytest", online=True)
+        return paced_check(world["user"], purpose, online=True)
     assert face("check_in").accepted
     with transaction() as session:
         session.execute(update(StudyState).where(StudyState.trainee_id == world["trainee"].id)
