@@ -2,7 +2,7 @@
 accepted checks carry a risk score with its reasons.
 
 Revision ID: c15a8e4f2d61
-Revises: d15a7c3e9b21
+Revises: b16b5f1a3c77
 Create Date: 2026-12-07 03:30:00.000000
 
 """
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = 'c15a8e4f2d61'
-down_revision = 'd15a7c3e9b21'
+down_revision = 'b16b5f1a3c77'
 branch_labels = None
 depends_on = None
 
