@@ -101,7 +101,7 @@ def url_for_rule(app, rule: str, world: dict | None) -> str:
     """A concrete URL for ``rule``: the world's real ids when given, else fresh random ids."""
     real = {"trainee_id": world["other"].id, "class_id": world["class"].id,
             "session_id": world["session_id"], "programme_id": world["programme"].id} if world else {}
-    fixed = {"kind": "occupation", "code": "en", "filename": "style.css"}
+    fixed = {"kind": "occupation", "code": "en", "filename": "style.css", "n": "0"}
 
     def value(match: re.Match) -> str:
         name = match.group(1)

@@ -177,4 +177,5 @@ def test_roll_call_frames_are_kept_like_check_in_frames(app, faces_dir):
     assert attendance.check_personal(user, "check_in", answer_paced(user), [], "test", online=True).accepted
     attempt = study.answer_roll_call(user, answer_paced(user, "roll_call", mirrored=True), "test")
     kept = list(face_images.image_dir().glob(f"*/*-{attempt.verification_id}-*.img"))
-    assert attempt.accepted and len(kept) == 3
+    # as at check-in: the most frontal frames and each prompted action's last frame, at most 4
+    assert attempt.accepted and 1 <= len(kept) <= 4
