@@ -7,7 +7,8 @@ The trainee claims the make-up of one of their own closed study intervals (`clai
 holds the missing minutes (the interval's minutes inside its session window less what its
 credit gave) and the last day it may be studied. The trainee's next study of the same enrolment
 on or before that day takes the claim (`attach`, at the study's start), and its credit is capped
-at the missing minutes and marked as the make-up of the source interval (`hours.credit_interval`). A source interval is made up at most once (a unique column).
+at the missing minutes and marked as the make-up of the source interval
+(`hours.credit_interval`). A source interval is made up at most once (a unique column).
 """
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import (AuditEntry, Decision, FaceVerification, HoursEntry, PresenceInterval, Purpose,
                         RollCallOutcome, Role, StudyRollCall, StudyState)
 from app.models.base import utcnow
-from app.services import attendance, hours, study
+from app.services import attendance, study
 from app.services._tx import transaction
 from app.services.reconciliation import reconcile
 from lrs.storage.tables import Statement
