@@ -4,7 +4,10 @@ frames → a face decision (liveness over the burst, then 1:1 against the traine
 
 Check-ins and check-outs on site and at kiosks use server-paced challenges (``start_paced``,
 ``take_frame``, ``paced_evidence``; ``recognition.paced``): the page streams frames, the server
-stamps their arrival and hands out prompts one at a time at moments it draws. The one-burst
+stamps their arrival and hands out prompts one at a time at moments it draws, including the
+screen-colour step (``LIVENESS_COLOUR``, skipped at kiosks whose screen does not face the trainee).
+A paced check that passes every layer is scored for risk (`app.services.risk`: camera label,
+replay near miss, colour strength, timings, 1:N margin, distance, re-rolls). The one-burst
 challenge remains only for online study (its roll-calls move to the paced one later).
 
 The outcome is a `FaceEvidence`; `app.services.attendance` turns it into a recorded check.
