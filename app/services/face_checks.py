@@ -5,7 +5,10 @@ frames → a face decision (the actions done in time, then 1:1 against the train
 Every face check (check-ins and check-outs on site and at kiosks, starting and ending online
 study, and its roll-calls) is a server-paced challenge (``start_paced``, ``take_frame``,
 ``paced_evidence``; ``recognition.paced``): the page streams frames, the server stamps their
-arrival and hands out prompts one at a time at moments it draws.
+arrival and hands out prompts one at a time at moments it draws, including the screen-colour step
+(``LIVENESS_COLOUR``, skipped at kiosks whose screen does not face the trainee). A paced check that
+passes every layer is scored for risk (`app.services.risk`: camera label, replay near miss, colour
+strength, timings, 1:N margin, distance, re-rolls).
 
 The outcome is a `FaceEvidence`; `app.services.attendance` turns it into a recorded check.
 """
