@@ -201,6 +201,8 @@ class BaseConfig:
             CHECKPOINT_FILE=env.get("SKILLTRACE_CHECKPOINT_FILE") or str(instance_path / "checkpoints.jsonl"),
             CHECKPOINT_MINUTES=_int(env, "SKILLTRACE_CHECKPOINT_MINUTES", 15),
             FACE_ENCODER=env.get("SKILLTRACE_FACE_ENCODER", "mobilefacenet"),
+            # "retinaface" (default; dlib's HOG when facesdk's weights are missing) or "hog"
+            FACE_DETECTOR=env.get("SKILLTRACE_FACE_DETECTOR", "retinaface"),
             FACE_MODEL_DIR=env.get("SKILLTRACE_FACE_MODEL_DIR") or str(instance_path / "models"),
             # None: the encoder's calibrated default (recognition.DEFAULT_THRESHOLDS).
             FACE_MATCH_THRESHOLD=_optional_float(env, "SKILLTRACE_FACE_MATCH_THRESHOLD"),

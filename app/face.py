@@ -3,16 +3,16 @@
 
 Nothing is loaded when the app is built except the template keys, which are parsed then so that
 a bad key setting stops the service at start rather than at the first enrolment. The detector and
-encoder load on the first frame (and the MobileFaceNet ONNX file is generated into
-``FACE_MODEL_DIR``, ``instance/models`` by default, the first time on a machine).
+encoder load on the first frame (and the MobileFaceNet and RetinaFace ONNX files are generated
+into ``FACE_MODEL_DIR``, ``instance/models`` by default, the first time on a machine).
 """
 from __future__ import annotations
 
 from functools import cached_property
 
 from flask import Flask, current_app
-from recognition import (DEFAULT_THRESHOLDS, ENCODERS, DecodeLimits, FacePipeline, TemplateCipher,
-                         parse_keys)
+from recognition import (DEFAULT_THRESHOLDS, DETECTORS, ENCODERS, DecodeLimits, FacePipeline,
+                         TemplateCipher, parse_keys)
 
 EXTENSION = "face"
 
@@ -24,7 +24,7 @@ class FaceRecognition:
         config: the app's config (``FACE_*``, ``TEMPLATE_KEYS``, ``TEMPLATE_KEY_ID``).
 
     Raises:
-        RuntimeError: unknown encoder, malformed template keys, or a key id that is not among them.
+        RuntimeError: unknown encoder or detector, malformed template keys, or a key id that is not among them.
     """
 
     def __init__(self, config) -> None:
@@ -32,6 +32,10 @@ class FaceRecognition:
         if self.encoder not in ENCODERS:
             raise RuntimeError(f"SKILLTRACE_FACE_ENCODER must be one of {', '.join(ENCODERS)}, "
                                f"not {self.encoder!r}")
+        self.detector = config.get("FACE_DETECTOR", "retinaface")
+        if self.detector not in DETECTORS:
+            raise RuntimeError(f"SKILLTRACE_FACE_DETECTOR must be one of {', '.join(DETECTORS)}, "
+                               f"not {self.detector!r}")
         self.model_dir = config["FACE_MODEL_DIR"]
         self.match_threshold = _threshold(config.get("FACE_MATCH_THRESHOLD"),
                                           DEFAULT_THRESHOLDS[self.encoder])
@@ -44,7 +48,7 @@ class FaceRecognition:
     def pipeline(self) -> FacePipeline:
         """The pipeline, built on first use; its models load on the first frame, once per
         process (recognition caches them), so two requests racing here cost nothing twice."""
-        return FacePipeline(encoder=self.encoder, cache_dir=self.model_dir,
+        return FacePipeline(encoder=self.encoder, detector=self.detector, cache_dir=self.model_dir,
                             limits=DecodeLimits(max_bytes=self.max_frame_bytes))
 
 
