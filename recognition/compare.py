@@ -37,6 +37,7 @@ from .types import Encoding, Match, Template
 __all__ = [
     "DEFAULT_MARGINS",
     "DEFAULT_THRESHOLDS",
+    "HOG_THRESHOLDS",
     "METRICS",
     "Gallery",
     "compare_encodings",
@@ -45,17 +46,25 @@ __all__ = [
 ]
 
 METRICS = {"mobilefacenet": "cosine", "dlib": "euclidean"}
-DEFAULT_THRESHOLDS = {"mobilefacenet": 0.58, "dlib": 0.377}
+#: faces found by RetinaFace and aligned on its five points (the default detector)
+DEFAULT_THRESHOLDS = {"mobilefacenet": 0.587, "dlib": 0.377}
+#: faces found by dlib's HOG (the fallback) and aligned on the means of dlib's 68 points
+HOG_THRESHOLDS = {"mobilefacenet": 0.58, "dlib": 0.377}
 # 1:N answers "unknown" unless the best identity beats the second by this much distance
 DEFAULT_MARGINS = {"mobilefacenet": 0.06, "dlib": 0.04}
 
 
-def default_threshold(encoder: str) -> float:
-    """The calibrated distance threshold of ``encoder`` (see the module docstring)."""
-    try:
-        return DEFAULT_THRESHOLDS[encoder]
-    except KeyError:
-        raise ValueError(f"unknown encoder {encoder!r}") from None
+def default_threshold(encoder: str, detector: str = "retinaface") -> float:
+    """The calibrated distance threshold of ``encoder`` with faces from ``detector`` (``retinaface``
+    or ``hog``: the alignment changes the distances, so each was calibrated; see the docstring).
+
+    Raises:
+        ValueError: unknown encoder or detector.
+    """
+    tables = {"retinaface": DEFAULT_THRESHOLDS, "hog": HOG_THRESHOLDS}
+    if detector not in tables or encoder not in tables[detector]:
+        raise ValueError(f"unknown encoder {encoder!r} or detector {detector!r}")
+    return tables[detector][encoder]
 
 
 def _vector(x: Encoding | Template | np.ndarray) -> np.ndarray:
