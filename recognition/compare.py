@@ -47,7 +47,7 @@ __all__ = [
 
 METRICS = {"mobilefacenet": "cosine", "dlib": "euclidean"}
 #: faces found by RetinaFace and aligned on its five points (the default detector)
-DEFAULT_THRESHOLDS = {"mobilefacenet": 0.587, "dlib": 0.377}
+DEFAULT_THRESHOLDS = {"mobilefacenet": 0.587, "dlib": 0.381}
 #: faces found by dlib's HOG (the fallback) and aligned on the means of dlib's 68 points
 HOG_THRESHOLDS = {"mobilefacenet": 0.58, "dlib": 0.377}
 # 1:N answers "unknown" unless the best identity beats the second by this much distance
