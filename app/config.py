@@ -222,8 +222,10 @@ class BaseConfig:
             CHECKPOINT_MINUTES=_int(env, "SKILLTRACE_CHECKPOINT_MINUTES", 15),
             FACE_ENCODER=env.get("SKILLTRACE_FACE_ENCODER", "mobilefacenet"),
             LIVENESS_COLOUR=_on_off(env, "SKILLTRACE_LIVENESS_COLOUR", cls.LIVENESS_COLOUR),
+            # "retinaface" (default; dlib's HOG when facesdk's weights are missing) or "hog"
+            FACE_DETECTOR=env.get("SKILLTRACE_FACE_DETECTOR", "retinaface"),
             FACE_MODEL_DIR=env.get("SKILLTRACE_FACE_MODEL_DIR") or str(instance_path / "models"),
-            # None: the encoder's calibrated default (recognition.DEFAULT_THRESHOLDS).
+            # None: the calibrated default of the encoder and detector (recognition.default_threshold).
             FACE_MATCH_THRESHOLD=_optional_float(env, "SKILLTRACE_FACE_MATCH_THRESHOLD"),
             FACE_DUPLICATE_THRESHOLD=_optional_float(env, "SKILLTRACE_FACE_DUPLICATE_THRESHOLD"),
             # Raw frames of verifications: 0 days (the default) keeps none; N keeps them sealed

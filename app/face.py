@@ -3,16 +3,16 @@
 
 Nothing is loaded when the app is built except the template keys, which are parsed then so that
 a bad key setting stops the service at start rather than at the first enrolment. The detector and
-encoder load on the first frame (and the MobileFaceNet ONNX file is generated into
-``FACE_MODEL_DIR``, ``instance/models`` by default, the first time on a machine).
+encoder load on the first frame (and the MobileFaceNet and RetinaFace ONNX files are generated
+into ``FACE_MODEL_DIR``, ``instance/models`` by default, the first time on a machine).
 """
 from __future__ import annotations
 
 from functools import cached_property
 
 from flask import Flask, current_app
-from recognition import (DEFAULT_THRESHOLDS, ENCODERS, DecodeLimits, FacePipeline, TemplateCipher,
-                         parse_keys)
+from recognition import (DETECTORS, ENCODERS, DecodeLimits, FacePipeline, TemplateCipher,
+                         default_threshold, parse_keys)
 
 EXTENSION = "face"
 
@@ -24,7 +24,7 @@ class FaceRecognition:
         config: the app's config (``FACE_*``, ``TEMPLATE_KEYS``, ``TEMPLATE_KEY_ID``).
 
     Raises:
-        RuntimeError: unknown encoder, malformed template keys, or a key id that is not among them.
+        RuntimeError: unknown encoder or detector, malformed template keys, or a key id that is not among them.
     """
 
     def __init__(self, config) -> None:
@@ -32,25 +32,40 @@ class FaceRecognition:
         if self.encoder not in ENCODERS:
             raise RuntimeError(f"SKILLTRACE_FACE_ENCODER must be one of {', '.join(ENCODERS)}, "
                                f"not {self.encoder!r}")
+        self.detector = config.get("FACE_DETECTOR", "retinaface")
+        if self.detector not in DETECTORS:
+            raise RuntimeError(f"SKILLTRACE_FACE_DETECTOR must be one of {', '.join(DETECTORS)}, "
+                               f"not {self.detector!r}")
         self.model_dir = config["FACE_MODEL_DIR"]
-        self.match_threshold = _threshold(config.get("FACE_MATCH_THRESHOLD"),
-                                          DEFAULT_THRESHOLDS[self.encoder])
-        self.duplicate_threshold = _threshold(config.get("FACE_DUPLICATE_THRESHOLD"),
-                                              self.match_threshold)
+        self._match_setting = _threshold(config.get("FACE_MATCH_THRESHOLD"))
+        self._duplicate_setting = _threshold(config.get("FACE_DUPLICATE_THRESHOLD"))
         self.max_frame_bytes = int(config["FACE_MAX_FRAME_BYTES"])
         self.cipher = _build_cipher(config["TEMPLATE_KEYS"], config.get("TEMPLATE_KEY_ID"))
+
+    @cached_property
+    def match_threshold(self) -> float:
+        """``FACE_MATCH_THRESHOLD``, else the default calibrated for the encoder with the detector
+        in use (asking for it loads the detector: the HOG fallback has its own threshold)."""
+        if self._match_setting is not None:
+            return self._match_setting
+        return default_threshold(self.encoder, self.pipeline.get_detector().name)
+
+    @cached_property
+    def duplicate_threshold(self) -> float:
+        """``FACE_DUPLICATE_THRESHOLD``, else the match threshold."""
+        return self.match_threshold if self._duplicate_setting is None else self._duplicate_setting
 
     @cached_property
     def pipeline(self) -> FacePipeline:
         """The pipeline, built on first use; its models load on the first frame, once per
         process (recognition caches them), so two requests racing here cost nothing twice."""
-        return FacePipeline(encoder=self.encoder, cache_dir=self.model_dir,
+        return FacePipeline(encoder=self.encoder, detector=self.detector, cache_dir=self.model_dir,
                             limits=DecodeLimits(max_bytes=self.max_frame_bytes))
 
 
-def _threshold(value, default: float) -> float:
+def _threshold(value) -> float | None:
     if value is None:
-        return default
+        return None
     value = float(value)
     if not 0 < value < 2:
         raise RuntimeError(f"face distance thresholds must lie between 0 and 2, not {value}")

@@ -2,14 +2,14 @@
 liveness, enrolment and template encryption. See ``recognition/README.md``.
 
 The stage verbs (``decode_image``, ``detect_faces``, ``align_face``, ``encode_face``,
-``compare_encodings``, ``check_liveness``) compose by hand; ``FacePipeline`` binds them with an
-encoder and policies for the app. Everything else is a module-level detail.
+``compare_encodings``, ``check_liveness``) compose by hand; ``FacePipeline`` binds them with a
+detector, an encoder and policies for the app. Everything else is a module-level detail.
 """
 
 from .align import align_face
 from .compare import DEFAULT_THRESHOLDS, Gallery, compare_encodings, default_threshold, verify
 from .decode import decode_image
-from .detect import detect_faces
+from .detect import DEFAULT_DETECTOR, DETECTORS, detect_faces, get_detector
 from .encode import DEFAULT_ENCODER, ENCODERS, encode_face, get_encoder
 from .enrol import enrol_template
 from .errors import EnrolmentRejected, ImageRefused, ModelNotAvailableError, RecognitionError, TemplateError
@@ -21,8 +21,10 @@ from .types import REFUSAL_REASONS, Capture, Encoding, Face, FaceBox, Landmarks,
 
 __all__ = [
     "ACTIONS",
+    "DEFAULT_DETECTOR",
     "DEFAULT_ENCODER",
     "DEFAULT_THRESHOLDS",
+    "DETECTORS",
     "ENCODERS",
     "REFUSAL_REASONS",
     "Capture",
@@ -56,6 +58,7 @@ __all__ = [
     "encode_face",
     "enrol_template",
     "generate_key",
+    "get_detector",
     "get_encoder",
     "new_challenge",
     "parse_keys",

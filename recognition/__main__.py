@@ -49,12 +49,14 @@ def _encode(pipeline: FacePipeline, path: str, cache: dict):
 def verify_pairs(args: argparse.Namespace) -> int:
     policy = QualityPolicy() if args.checkin_policy else replace(PHOTO_POLICY, several_faces=args.several_faces)
     pipeline = FacePipeline(encoder=args.encoder, cache_dir=args.cache_dir, policy=policy)
-    threshold = args.threshold if args.threshold is not None else default_threshold(args.encoder)
     try:
         pipeline.get_encoder()
     except ModelNotAvailableError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    # the detector actually loaded: RetinaFace, or HOG when its weights are missing
+    detector = pipeline.get_detector().name
+    threshold = args.threshold if args.threshold is not None else default_threshold(args.encoder, detector)
     cache: dict = {}
     with open(args.pairs, newline="", encoding="utf-8") as f:
         for lineno, row in enumerate(csv.reader(f), 1):

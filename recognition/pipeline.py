@@ -15,7 +15,7 @@ import numpy as np
 
 from .align import align_face
 from .decode import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, decode_image
-from .detect import DEFAULT_DETECT_SIDE, detect_faces
+from .detect import DEFAULT_DETECTOR, Detector, detect_faces, get_detector
 from .encode import DEFAULT_ENCODER, Encoder, get_encoder
 from .errors import ImageRefused
 from .liveness import LivenessPolicy, check_liveness
@@ -34,13 +34,19 @@ class DecodeLimits:
     max_side: int = DEFAULT_MAX_SIDE
 
 
-def select_face(image: np.ndarray, policy: QualityPolicy = QualityPolicy(), detect_side: int = DEFAULT_DETECT_SIDE) -> Capture:
-    """Find the one usable face of a decoded image, aligned and measured.
+def select_face(
+    image: np.ndarray,
+    policy: QualityPolicy = QualityPolicy(),
+    detect_side: int | None = None,
+    detector: str | Detector = DEFAULT_DETECTOR,
+) -> Capture:
+    """Find the one usable face of a decoded image, aligned and measured (``detect_side`` and
+    ``detector`` as in ``detect_faces``).
 
     Raises:
         ImageRefused: ``no_face``, ``several_faces`` or a quality reason (see ``check_quality``).
     """
-    faces = detect_faces(image, detect_side=detect_side)
+    faces = detect_faces(image, detect_side=detect_side, detector=detector)
     if not faces:
         raise ImageRefused("no_face", "no face found")
     main = faces[0]
@@ -64,7 +70,8 @@ def analyse_image(
     *,
     policy: QualityPolicy = QualityPolicy(),
     limits: DecodeLimits = DecodeLimits(),
-    detect_side: int = DEFAULT_DETECT_SIDE,
+    detect_side: int | None = None,
+    detector: str | Detector = DEFAULT_DETECTOR,
 ) -> tuple[np.ndarray, Capture]:
     """Decode image bytes and return the image with its one usable face.
 
@@ -76,7 +83,7 @@ def analyse_image(
         ModelNotAvailableError: dlib's model files are missing.
     """
     image = decode_image(data, max_bytes=limits.max_bytes, max_pixels=limits.max_pixels, max_side=limits.max_side)
-    return image, select_face(image, policy, detect_side)
+    return image, select_face(image, policy, detect_side, detector)
 
 
 @dataclass
@@ -85,23 +92,31 @@ class FacePipeline:
 
     Args:
         encoder: ``mobilefacenet`` (default) or ``dlib``.
-        cache_dir: where the MobileFaceNet ONNX file is generated (``instance/models``).
-        policy, limits, detect_side: see ``QualityPolicy``, ``DecodeLimits``, ``detect_faces``.
+        detector: ``retinaface`` (default; HOG when its weights are missing) or ``hog``.
+        cache_dir: where the MobileFaceNet and RetinaFace ONNX files are generated (``instance/models``).
+        policy, limits, detect_side: see ``QualityPolicy``, ``DecodeLimits``, ``detect_faces``
+            (``None``: the detector's own side).
     """
 
     encoder: str = DEFAULT_ENCODER
     cache_dir: str | os.PathLike | None = None
     policy: QualityPolicy = field(default_factory=QualityPolicy)
     limits: DecodeLimits = field(default_factory=DecodeLimits)
-    detect_side: int = DEFAULT_DETECT_SIDE
+    detect_side: int | None = None
+    detector: str = DEFAULT_DETECTOR
 
     def get_encoder(self) -> Encoder:
         """The bound encoder, loaded on first call."""
         return get_encoder(self.encoder, self.cache_dir)
 
-    def capture(self, data: bytes) -> tuple[np.ndarray, Capture]:
-        """``analyse_image`` with this pipeline's policies."""
-        return analyse_image(data, policy=self.policy, limits=self.limits, detect_side=self.detect_side)
+    def get_detector(self) -> Detector:
+        """The bound detector, loaded on first call."""
+        return get_detector(self.detector, self.cache_dir)
+
+    def capture(self, data: bytes, policy: QualityPolicy | None = None) -> tuple[np.ndarray, Capture]:
+        """``analyse_image`` with this pipeline's detector, limits and (unless given) policy."""
+        return analyse_image(data, policy=policy or self.policy, limits=self.limits, detect_side=self.detect_side,
+                             detector=self.get_detector())
 
     def encode_bytes(self, data: bytes) -> tuple[Capture, Encoding]:
         """Decode, check and embed one image.
@@ -130,7 +145,7 @@ class FacePipeline:
         images, captures, encodings = [], [], []
         for index, data in enumerate(frames):
             try:
-                image, capture = analyse_image(data, policy=loose, limits=self.limits, detect_side=self.detect_side)
+                image, capture = self.capture(data, loose)
             except ImageRefused as exc:
                 return LivenessResult(False, action, f"frame_{index}:{exc.reason}"), None
             images.append(image)

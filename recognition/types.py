@@ -54,12 +54,17 @@ class FaceBox:
 
 @dataclass(frozen=True, eq=False)
 class Landmarks:
-    """dlib's 68 facial points as a float32 ``(68, 2)`` array of (x, y)."""
+    """dlib's 68 facial points as a float32 ``(68, 2)`` array of (x, y), and optionally the
+    detector's own five points (RetinaFace's), float32 ``(5, 2)``, which alignment then uses."""
 
     points: np.ndarray
+    five: np.ndarray | None = None
 
     def five_points(self) -> np.ndarray:
-        """ArcFace's 5 points, float32 ``(5, 2)``: eye centres (image left first), nose tip, mouth corners."""
+        """ArcFace's 5 points, float32 ``(5, 2)``: eye centres (image left first), nose tip, mouth
+        corners; the detector's when it gave them, else derived from the 68."""
+        if self.five is not None:
+            return self.five
         p = self.points
         return np.stack(
             [p[36:42].mean(axis=0), p[42:48].mean(axis=0), p[30], p[48], p[54]]
@@ -81,7 +86,7 @@ class Quality:
 
 @dataclass(frozen=True, eq=False)
 class Face:
-    """One detected face: its box and its 68 landmarks, in image pixels."""
+    """One detected face: its box and its landmarks (68, and the detector's 5), in image pixels."""
 
     box: FaceBox
     landmarks: Landmarks

@@ -3,7 +3,8 @@
     python scripts/bench_recognition.py [speed|gallery|calibrate|all] [--faces ../shared/faces]
 
 * speed: ~640×480 JPEG frames made from the single-face photos of ../shared/faces; median time
-  from JPEG bytes to decision for this pipeline (default encoder) and for the naive
+  from JPEG bytes to decision for this pipeline (default encoder, with RetinaFace and with the HOG
+  fallback) and for the naive
   face_recognition default (load_image_file + face_locations + face_encodings + face_distance),
   in the same run, their ratio, and how many decisions each got right.
 * gallery: 1:N identification over 100,000 and 1,000,000 random templates, ``Gallery.identify``
@@ -11,7 +12,8 @@
 * calibrate: every photo of eastasian_calib encoded with each encoder; false-accept and
   false-reject rates at the default thresholds (refusals counted as rejections, and without them,
   under the CLI's photo policy and the check-in policy), and the identity-bootstrap threshold
-  that ``recognition/calibration.py`` documents.
+  that ``recognition/calibration.py`` documents; mobilefacenet also with the HOG fallback and
+  HOG-aligned templates against RetinaFace-aligned probes.
 
 Never imported by the app. Reads only ../shared/faces; writes nothing.
 """
@@ -24,6 +26,7 @@ import pathlib
 import statistics
 import sys
 import time
+from collections import Counter
 
 import cv2
 import numpy as np
@@ -59,37 +62,43 @@ def _frame(path: pathlib.Path) -> bytes:
 def bench_speed(faces: pathlib.Path, repeats: int) -> None:
     import face_recognition
 
-    pipeline = FacePipeline()
+    pipelines = {d: FacePipeline(detector=d) for d in ("retinaface", "hog")}
     frames = [(who, name, _frame(faces / name)) for who, names in IDENTITIES.items() for name in names]
-    refs_new, refs_old = {}, {}
+    refs = {d: {} for d in pipelines}
+    refs_old = {}
     for who, names in IDENTITIES.items():  # reference = first photo of each person, at full size
         data = (faces / names[0]).read_bytes()
-        refs_new[who] = pipeline.encode_bytes(data)[1]
+        for d, pipeline in pipelines.items():
+            refs[d][who] = pipeline.encode_bytes(data)[1]
         img = face_recognition.load_image_file(io.BytesIO(data))
         refs_old[who] = face_recognition.face_encodings(img, face_recognition.face_locations(img))[0]
     trials = [(who, claimed, data) for who, _, data in frames for claimed in IDENTITIES]
-    new_t, old_t, new_ok, old_ok = [], [], 0, 0
+    times = {d: [] for d in (*pipelines, "naive")}
+    right = dict.fromkeys(times, 0)
     for _ in range(repeats):
-        for who, claimed, data in trials:
-            t = time.perf_counter()
-            try:
-                decision = verify(refs_new[claimed], pipeline.encode_bytes(data)[1]).is_match
-            except ImageRefused:
-                decision = False
-            new_t.append(time.perf_counter() - t)
-            new_ok += decision == (who == claimed)
+        for who, claimed, data in trials:  # interleaved, so that load from elsewhere hits all alike
+            for d, pipeline in pipelines.items():
+                t = time.perf_counter()
+                try:
+                    decision = verify(refs[d][claimed], pipeline.encode_bytes(data)[1]).is_match
+                except ImageRefused:
+                    decision = False
+                times[d].append(time.perf_counter() - t)
+                right[d] += decision == (who == claimed)
             t = time.perf_counter()
             img = face_recognition.load_image_file(io.BytesIO(data))
             encs = face_recognition.face_encodings(img, face_recognition.face_locations(img))
             decision = bool(encs) and face_recognition.face_distance([refs_old[claimed]], encs[0])[0] < 0.6
-            old_t.append(time.perf_counter() - t)
-            old_ok += decision == (who == claimed)
+            times["naive"].append(time.perf_counter() - t)
+            right["naive"] += decision == (who == claimed)
     n = len(trials) * repeats
-    a, b = statistics.median(new_t) * 1000, statistics.median(old_t) * 1000
+    median = {k: statistics.median(v) * 1000 for k, v in times.items()}
     print(f"speed: {len(frames)} frames 640x480, {n} verifications each")
-    print(f"  pipeline (mobilefacenet)  median {a:7.1f} ms   right decisions {new_ok}/{n}")
-    print(f"  naive face_recognition    median {b:7.1f} ms   right decisions {old_ok}/{n}")
-    print(f"  ratio naive/pipeline      {b / a:.1f}x")
+    print(f"  pipeline (RetinaFace + mobilefacenet)  median {median['retinaface']:7.1f} ms   right decisions {right['retinaface']}/{n}")
+    print(f"  pipeline (HOG + mobilefacenet)         median {median['hog']:7.1f} ms   right decisions {right['hog']}/{n}")
+    print(f"  naive face_recognition                 median {median['naive']:7.1f} ms   right decisions {right['naive']}/{n}")
+    print(f"  ratio naive/pipeline: RetinaFace {median['naive'] / median['retinaface']:.1f}x, "
+          f"HOG {median['naive'] / median['hog']:.1f}x")
 
 
 def bench_gallery(sizes: list[int], probes: int) -> None:
@@ -133,44 +142,61 @@ def bench_gallery(sizes: list[int], probes: int) -> None:
               f"{statistics.median(amax) * 1000:.2f} ms, argpartition {statistics.median(part) * 1000:.2f} ms")
 
 
-def _calib_encodings(faces: pathlib.Path, encoder: str, policy: QualityPolicy):
-    pipeline = FacePipeline(encoder=encoder, policy=policy)
-    people, vectors = [], []
+def _calib_encodings(faces: pathlib.Path, encoder: str, policy: QualityPolicy, detector: str = "retinaface"):
+    pipeline = FacePipeline(encoder=encoder, policy=policy, detector=detector)
+    people, vectors, refusals = [], [], Counter()
     for path in sorted((faces / "eastasian_calib").rglob("*")):
         if path.suffix.lower() not in (".jpg", ".jpeg", ".png"):
             continue
         try:
             vectors.append(pipeline.encode_bytes(path.read_bytes())[1].vector)
-        except ImageRefused:
+        except ImageRefused as exc:
             vectors.append(None)
+            refusals[exc.reason] += 1
         people.append(path.parent.name)
-    return np.array(people), vectors
+    return np.array(people), vectors, refusals
+
+
+def _matrix(vectors) -> tuple[np.ndarray, np.ndarray]:
+    ok = np.array([v is not None for v in vectors])
+    return ok, np.stack([v if v is not None else np.zeros(128, np.float32) for v in vectors])
 
 
 def bench_calibrate(faces: pathlib.Path) -> None:
     """FAR/FRR of each encoder on eastasian_calib at its default threshold, and the threshold the
     documented bootstrap (recognition/calibration.py) picks, under the CLI's photo policy (what the
-    acceptance test runs) and the strict check-in policy."""
-    policies = {"cli-photo": PHOTO_POLICY, "check-in": QualityPolicy()}
-    for encoder in ("mobilefacenet", "dlib"):
-        threshold = default_threshold(encoder)
-        for label, policy in policies.items():
-            people, vectors = _calib_encodings(faces, encoder, policy)
-            ok = np.array([v is not None for v in vectors])
-            m = np.stack([v if v is not None else np.zeros(128, np.float32) for v in vectors])
-            d = distance_matrix(m, METRICS[encoder])
-            r = pair_rates(people, d, ok, threshold)
-            print(f"calib {encoder:13s} {label:9s} threshold {threshold}: FAR {r.far * 100:.3f}% "
-                  f"({r.false_accepts}/{r.impostor_pairs})  FRR {r.frr * 100:.2f}% ({r.genuine_rejects}/{r.genuine_pairs}, "
-                  f"refusals counted; {r.genuine_refused} pairs refused, {(~ok).sum()}/{len(ok)} photos)  "
-                  f"FRR without refusals {r.frr_encoded * 100:.2f}%")
-            if label == "cli-photo":
-                boot = bootstrap_threshold(people[ok], d[np.ix_(ok, ok)])
-                chosen = round_down(boot)
-                rb = pair_rates(people, d, ok, chosen)
-                print(f"  bootstrap: 5th percentile of the per-resample 0.1% impostor quantile = {boot:.4f} -> "
-                      f"{chosen} (default {threshold}{'' if chosen == threshold else ', DIFFERS'}): "
-                      f"FAR {rb.far * 100:.3f}% FRR {rb.frr * 100:.2f}%")
+    acceptance test runs) and the strict check-in policy, with the default detector (RetinaFace);
+    for mobilefacenet also with the HOG fallback, and templates aligned by HOG (made before
+    RetinaFace) against probes aligned by RetinaFace."""
+    runs = [("mobilefacenet", "retinaface", "cli-photo", PHOTO_POLICY), ("mobilefacenet", "retinaface", "check-in", QualityPolicy()),
+            ("mobilefacenet", "hog", "cli-photo", PHOTO_POLICY), ("dlib", "retinaface", "cli-photo", PHOTO_POLICY)]
+    photo = {}
+    for encoder, detector, label, policy in runs:
+        threshold = default_threshold(encoder, detector)
+        people, vectors, refusals = _calib_encodings(faces, encoder, policy, detector)
+        ok, m = _matrix(vectors)
+        if label == "cli-photo":
+            photo[(encoder, detector)] = (ok, m)
+        d = distance_matrix(m, METRICS[encoder])
+        r = pair_rates(people, d, ok, threshold)
+        print(f"calib {encoder:13s} {detector:10s} {label:9s} threshold {threshold}: FAR {r.far * 100:.3f}% "
+              f"({r.false_accepts}/{r.impostor_pairs})  FRR {r.frr * 100:.2f}% ({r.genuine_rejects}/{r.genuine_pairs}, "
+              f"refusals counted; {r.genuine_refused} pairs refused, {(~ok).sum()}/{len(ok)} photos "
+              f"{dict(refusals) or ''})  FRR without refusals {r.frr_encoded * 100:.2f}%")
+        if label == "cli-photo":
+            boot = bootstrap_threshold(people[ok], d[np.ix_(ok, ok)])
+            chosen = round_down(boot)
+            rb = pair_rates(people, d, ok, chosen)
+            print(f"  bootstrap: 5th percentile of the per-resample 0.1% impostor quantile = {boot:.4f} -> "
+                  f"{chosen} (default {threshold}{'' if chosen == threshold else ', DIFFERS'}): "
+                  f"FAR {rb.far * 100:.3f}% FRR {rb.frr * 100:.2f}%")
+    (ok_h, hog), (ok_r, ret) = photo[("mobilefacenet", "hog")], photo[("mobilefacenet", "retinaface")]
+    # row i = a template aligned by HOG, column j = a probe aligned by RetinaFace (pairs i < j)
+    cross = distance_matrix(np.concatenate([hog, ret]), "cosine")[: len(hog), len(hog):]
+    r = pair_rates(people, cross, ok_h & ok_r, default_threshold("mobilefacenet"))
+    print(f"calib mobilefacenet HOG-aligned templates vs RetinaFace-aligned probes, threshold {r.threshold}: "
+          f"FAR {r.far * 100:.3f}% ({r.false_accepts}/{r.impostor_pairs})  FRR {r.frr * 100:.2f}% "
+          f"({r.genuine_rejects}/{r.genuine_pairs})")
 
 
 def _machine() -> str:

@@ -44,11 +44,38 @@ def test_face_settings_come_from_the_environment(tmp_path):
     assert "pipeline" not in vars(face)  # nothing built, no model loaded, until the first frame
 
 
+def test_the_default_threshold_follows_the_detector_in_use(tmp_path, monkeypatch):
+    """RetinaFace's alignment and HOG's were calibrated apart (0.587 and 0.58 for mobilefacenet):
+    HOG chosen by setting, or used because RetinaFace's weights are missing, gets its own."""
+    import recognition.detect as detect_module
+    from recognition import default_threshold
+
+    def face_of(path, **settings):
+        app = create_app({"SKILLTRACE_ENV": "testing", "INSTANCE_PATH": str(path), **settings})
+        return app.extensions["face"]
+
+    settings = BaseConfig.load(tmp_path, {"SKILLTRACE_FACE_DETECTOR": "hog"})
+    hog = face_of(tmp_path / "hog", FACE_DETECTOR=settings["FACE_DETECTOR"])
+    assert (hog.detector, hog.match_threshold) == ("hog", default_threshold("mobilefacenet", "hog")) == ("hog", 0.58)
+    assert face_of(tmp_path / "default").match_threshold == 0.587
+    assert face_of(tmp_path / "set", FACE_MATCH_THRESHOLD=0.5).match_threshold == 0.5
+
+    def missing(cache_dir=None):
+        from recognition import ModelNotAvailableError
+        raise ModelNotAvailableError("no weights")
+
+    monkeypatch.setattr(detect_module, "load_retinaface_session", missing)
+    fallback = face_of(tmp_path / "fallback")  # its own model dir: the detector is not cached yet
+    assert fallback.detector == "retinaface" and fallback.match_threshold == 0.58
+    assert fallback.duplicate_threshold == 0.58
+
+
 @pytest.mark.parametrize("overrides, problem", [
     ({"TEMPLATE_KEYS": "k1:not-base64!"}, "SKILLTRACE_TEMPLATE_KEYS"),
     ({"TEMPLATE_KEYS": "k1:" + VALID_KEY, "TEMPLATE_KEY_ID": "k2"}, "'k2' is not among"),
     ({"TEMPLATE_KEYS": f"k1:{VALID_KEY},k2:{VALID_KEY}"}, "must name the current key"),
     ({"FACE_ENCODER": "arcface"}, "SKILLTRACE_FACE_ENCODER"),
+    ({"FACE_DETECTOR": "cnn"}, "SKILLTRACE_FACE_DETECTOR"),
     ({"FACE_MATCH_THRESHOLD": 7.0}, "thresholds"),
 ])
 def test_bad_face_settings_stop_the_app(tmp_path, overrides, problem):

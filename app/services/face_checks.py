@@ -25,7 +25,7 @@ import numpy as np
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from recognition import Encoding, Gallery, ImageRefused, ModelNotAvailableError, TemplateError, analyse_image, verify
+from recognition import Encoding, Gallery, ImageRefused, ModelNotAvailableError, TemplateError, verify
 from recognition import compare_encodings
 from recognition import new_challenge as new_liveness_challenge
 from recognition.occlusion import check_occlusion
@@ -216,7 +216,7 @@ def _analyse_frame(data: bytes):
     pipeline = get_face().pipeline
     loose = replace(pipeline.policy, max_yaw=1.5, max_pitch=1.5)
     try:
-        image, capture = analyse_image(data, policy=loose, limits=pipeline.limits, detect_side=pipeline.detect_side)
+        image, capture = pipeline.capture(data, loose)
         check_occlusion(capture)
         encoding = pipeline.get_encoder().encode(image, capture)
     except ImageRefused as exc:

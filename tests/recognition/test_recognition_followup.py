@@ -90,7 +90,7 @@ class _FakeModels:
 def test_detect_small_image_falls_back_to_no_upsampling(monkeypatch):
     fake = _FakeModels()
     monkeypatch.setattr(detect_module, "load_dlib_models", lambda: fake)
-    faces = detect_faces(np.zeros((150, 150, 3), np.uint8))
+    faces = detect_faces(np.zeros((150, 150, 3), np.uint8), detector="hog")
     assert fake.calls == [1, 2, 0]
     assert len(faces) == 1 and faces[0].box.width == 81
 
