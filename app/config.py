@@ -134,7 +134,10 @@ class BaseConfig:
     CHALLENGE_LIMIT_PER_KIOSK = 60
     CHALLENGE_LIMIT_WINDOW_MINUTES = 10
     CHECK_IN_FRAME_RATE_LIMIT = "600 per minute"
-    KIOSK_AUTH_FAILURE_LIMIT = "10 per 15 minutes"  # wrong kiosk credentials per address and per key
+    KIOSK_AUTH_FAILURE_LIMIT = "10 per 15 minutes"  # wrong kiosk codes/signatures per address and per key
+    KIOSK_CODE_HOURS = 24                     # a kiosk's one-time enrolment code expires after this
+    KIOSK_SIGNATURE_MAX_AGE_SECONDS = 60      # a signed kiosk request further from the server's clock is refused
+    KIOSK_LOCK_FAILURES = 3                   # failed kiosk identifications naming one trainee before a lock
     LIVENESS_RELAX: tuple = ()
     HOURS_DAILY_CAP_MINUTES = 8 * 60
     STUDY_HEARTBEAT_MAX_GAP_SECONDS = 90      # heartbeats further apart count nothing between them

@@ -1,8 +1,8 @@
 """Who may use each route: one line per `METHOD rule` of `app.url_map`.
 
 A route missing from this table fails `test_access.py`; add one line when you add a route.
-Values are the principals let through: roles, ``anonymous``, ``kiosk`` (HTTP Basic with a kiosk's
-key) and ``lrs:<scope>`` (an xAPI credential with that one scope). HEAD and OPTIONS are left out
+Values are the principals let through: roles, ``anonymous``, ``kiosk`` (requests signed with a kiosk's
+device key) and ``lrs:<scope>`` (an xAPI credential with that one scope). HEAD and OPTIONS are left out
 (HEAD mirrors GET; OPTIONS is the CORS preflight).
 """
 from __future__ import annotations
@@ -170,6 +170,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /api/attendance/conversation/<nonce>/frame": TRAINEE,
     "POST /api/attendance/check-in": TRAINEE,
     "POST /api/attendance/check-out": TRAINEE,
+    "POST /api/kiosk/enrol": EVERYONE,  # the one-time code in the body is the credential
     "POST /api/kiosk/challenge": KIOSK,
     "POST /api/kiosk/conversation": KIOSK,
     "POST /api/kiosk/conversation/<nonce>/frame": KIOSK,
@@ -213,6 +214,6 @@ ACCESS: dict[str, frozenset[str]] = {
 #: to keep full ID numbers out of URLs), and changing one's own password.
 NON_MUTATING = frozenset({"POST /login", "POST /logout", "POST /audit/trainees", "POST /account/password"})
 #: Browser-free POSTs authenticated by HTTP Basic, not a cookie: CSRF does not apply.
-CSRF_EXEMPT = frozenset({"POST /api/kiosk/challenge", "POST /api/kiosk/check-in",
+CSRF_EXEMPT = frozenset({"POST /api/kiosk/enrol", "POST /api/kiosk/challenge", "POST /api/kiosk/check-in",
                          "POST /api/kiosk/check-out", "POST /api/kiosk/conversation",
                          "POST /api/kiosk/conversation/<nonce>/frame"})
