@@ -207,8 +207,11 @@ def enrol_kiosk():
     the base64 DER SubjectPublicKeyInfo of a P-256 key) → 201 ``{"key", "name", "site"}``.
 
     :raise 400: wrong, used or expired code (``bad_code``, throttled as wrong signatures), or not
-        a P-256 key. :raise 429: too many wrong codes lately.
+        a P-256 key. :raise 403: sent with a signed-in session (the kiosk page sends none: a
+        kiosk is no one's account). :raise 429: too many wrong codes lately.
     """
+    if current_user.is_authenticated:
+        return {"error": "signed_in", "message": _("A kiosk enrols without anyone's sign-in.")}, 403
     throttle, keys = _failure_throttle()
     if not all(limiter.limiter.test(throttle, key) for key in keys):
         return ({"error": "too_many_failures",

@@ -35,7 +35,7 @@ from sqlalchemy import select
 
 from app.errors.exceptions import NotFoundError, PermissionDeniedError, ValidationError
 from app.extensions import db
-from app.models import Kiosk, User
+from app.models import Institution, Kiosk, User
 from app.models.base import utcnow
 from app.services._tx import transaction
 from app.services.audit import append_audit
@@ -116,6 +116,8 @@ def create_kiosk(actor: User, name: str, institution_id, site: str,
     """
     if not can_manage_kiosk(actor, institution_id):
         raise PermissionDeniedError(_("Only the institution's own staff register its kiosks."))
+    if institution_id is None or db.session.get(Institution, institution_id) is None:
+        raise ValidationError(_("Choose the kiosk's institution."), errors={"institution_id": _("Required.")})
     name, site = (name or "").strip(), (site or "").strip()
     if not name or not site:
         raise ValidationError(_("Give the kiosk a name and a site."),
@@ -253,3 +255,8 @@ def revoke_kiosk(actor: User, key: str) -> Kiosk:
         kiosk.code_digest = None
         append_audit(session, actor, "kiosk.revoked", kiosk, {"name": kiosk.name, "site": kiosk.site})
     return kiosk
+
+
+def code_hours() -> int:
+    """How many hours an enrolment code stays valid."""
+    return current_app.config["KIOSK_CODE_HOURS"]

@@ -112,6 +112,9 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /me/attendance": TRAINEE,
     "GET /me/study": TRAINEE,
     "GET /kiosk": EVERYONE,
+    "GET /kiosks": ACTORS,
+    "POST /kiosks": ACTORS,
+    "POST /kiosks/<uuid:kiosk_id>/revoke": ACTORS,
     "GET /classes/<uuid:class_id>/attendance": STAFF,
     "GET /classes/<uuid:class_id>/sessions/<uuid:session_id>/log": STAFF,
     "POST /classes/<uuid:class_id>/attendance/unlock/<uuid:trainee_id>": ACTORS,
@@ -170,7 +173,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /api/attendance/conversation/<nonce>/frame": TRAINEE,
     "POST /api/attendance/check-in": TRAINEE,
     "POST /api/attendance/check-out": TRAINEE,
-    "POST /api/kiosk/enrol": EVERYONE,  # the one-time code in the body is the credential
+    "POST /api/kiosk/enrol": EVERYONE - SIGNED_IN,  # the one-time code is the credential; no account
     "POST /api/kiosk/challenge": KIOSK,
     "POST /api/kiosk/conversation": KIOSK,
     "POST /api/kiosk/conversation/<nonce>/frame": KIOSK,

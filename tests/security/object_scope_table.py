@@ -38,6 +38,7 @@ SCOPE: dict[str, frozenset[str]] = {
     "POST /classes/<uuid:class_id>/edit": ACT,
     "POST /classes/<uuid:class_id>/withdraw": ACT,
     "POST /classes/<uuid:class_id>/activation-slips": ACT,
+    "POST /kiosks/<uuid:kiosk_id>/revoke": ACT,
     "GET /classes/<uuid:class_id>/evidence.pdf": READ_CLASS,
     "GET /classes/<uuid:class_id>/evidence.xlsx": READ_CLASS,
     # enrolments and completion certificates (pages)
