@@ -138,6 +138,7 @@ class BaseConfig:
     KIOSK_CODE_HOURS = 24                     # a kiosk's one-time enrolment code expires after this
     KIOSK_SIGNATURE_MAX_AGE_SECONDS = 60      # a signed kiosk request further from the server's clock is refused
     KIOSK_LOCK_FAILURES = 3                   # failed kiosk identifications naming one trainee before a lock
+    KIOSK_LOCK_WINDOW_MINUTES = 60            # ... counted within this window (since the last unlock)
     LIVENESS_RELAX: tuple = ()
     HOURS_DAILY_CAP_MINUTES = 8 * 60
     STUDY_HEARTBEAT_MAX_GAP_SECONDS = 90      # heartbeats further apart count nothing between them

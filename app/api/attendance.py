@@ -61,7 +61,7 @@ def attempt_json(attempt) -> tuple[dict, int]:
             "minutes_credited": attempt.minutes_credited, "distance": attempt.distance}
     if attempt.accepted:
         return body, 200
-    return {**body, "error": attempt.reason}, 423 if attempt.reason == "locked_out" else 409
+    return {**body, "error": attempt.reason}, 423 if attempt.reason in ("locked_out", "kiosk_locked") else 409
 
 
 def _frames() -> tuple[str, list[bytes]]:

@@ -142,6 +142,8 @@ class FaceVerification(UUIDPrimaryKey, Base):
     liveness_reason: Mapped[str] = mapped_column(String(64), default="")
     device: Mapped[str] = mapped_column(String(200), default="")
     statement_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    #: A refused kiosk identification: the trainee the 1:N search named (``app.services.kiosk_lock``).
+    candidate_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("trainees.id"), index=True)
 
 
 class PresenceInterval(UUIDPrimaryKey, Base):

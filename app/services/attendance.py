@@ -30,7 +30,7 @@ from app.models import (AlternativeVerification, CheckInChallenge, CheckInLock, 
                         VerificationMode)
 from app.models.base import utcnow
 from app.queries import biometrics as bio_queries
-from app.services import face_checks, face_images, hours, replay, xapi_records
+from app.services import face_checks, face_images, hours, kiosk_lock, replay, xapi_records
 from app.services.face_checks import (FaceEvidence, clock_skewed, consume_challenge,
                                       issue_challenge, paced_evidence, parse_purpose, peek_action, verify_personal)
 from app.services._tx import transaction
@@ -47,6 +47,7 @@ REASONS = {
     "nonce_expired": _l("The check-in request expired. Start again."),
     "wrong_purpose": _l("This request was for another action. Start again."),
     "locked_out": _l("Too many failed attempts: self check-in is locked. Ask your instructor to unlock it."),
+    "kiosk_locked": _l("Too many failed kiosk checks named this trainee: kiosk check-in is locked until an instructor unlocks it."),
     "liveness_failed": _l("We could not see the action asked for. Follow the instruction and try again."),
     "frames_identical": _l("The pictures did not change: a photo cannot be used. Look into the camera yourself."),
     "different_faces": _l("The pictures show different people. Only you may be in view."),
@@ -376,13 +377,15 @@ def check_at_kiosk(kiosk: Kiosk, purpose: str, nonce: str, frames: Sequence[byte
             if klass is None or not any(s.place == kiosk.site for s in klass.sessions
                                         if _in_window(session, s, now, purpose)):
                 reason = "wrong_site"
-        reason = reason or face.refusal
+        reason = reason or face.refusal or ("kiosk_locked" if kiosk_lock.is_locked(session, trainee_id) else "")
         if not reason and purpose == Purpose.CHECK_IN:
             enrolment, cs, reason = _current_session(session, trainee_id, now, purpose, site=kiosk.site,
                                                      institution_id=kiosk.institution_id)
         attempt = _apply(session, now=now, purpose=purpose, mode=VerificationMode.KIOSK, face=face,
                          trainee_id=trainee_id, enrolment=enrolment, cs=cs, kiosk=kiosk, challenge=challenge,
                          actor=None, device=device, reason=reason)
+        if not attempt.accepted:
+            kiosk_lock.note_refusal(session, attempt.verification_id, face.candidate_id, now)
     face_images.retain(attempt.trainee_id, attempt.verification_id, face.frames)
     return attempt
 

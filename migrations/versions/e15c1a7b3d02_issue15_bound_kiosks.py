@@ -1,6 +1,6 @@
 """Issue 15: bound kiosks (one-time enrolment code, device public key, allowed address ranges;
-the key-and-secret credential is gone: existing kiosks are re-provisioned) and kiosk-scoped
-check-in locks.
+the key-and-secret credential is gone: existing kiosks are re-provisioned), kiosk-scoped
+check-in locks and the candidate a refused kiosk identification named.
 
 Revision ID: e15c1a7b3d02
 Revises: d15a7c3e9b21
@@ -31,9 +31,18 @@ def upgrade():
         batch_op.drop_column('secret_hash')
     with op.batch_alter_table('check_in_locks', schema=None) as batch_op:
         batch_op.add_column(sa.Column('scope', sa.String(length=20), nullable=False, server_default='personal'))
+    with op.batch_alter_table('face_verifications', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('candidate_id', sa.Uuid(), nullable=True))
+        batch_op.create_index(batch_op.f('ix_face_verifications_candidate_id'), ['candidate_id'], unique=False)
+        batch_op.create_foreign_key(batch_op.f('fk_face_verifications_candidate_id_trainees'), 'trainees',
+                                    ['candidate_id'], ['id'])
 
 
 def downgrade():
+    with op.batch_alter_table('face_verifications', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_face_verifications_candidate_id_trainees'), type_='foreignkey')
+        batch_op.drop_index(batch_op.f('ix_face_verifications_candidate_id'))
+        batch_op.drop_column('candidate_id')
     with op.batch_alter_table('check_in_locks', schema=None) as batch_op:
         batch_op.drop_column('scope')
     with op.batch_alter_table('kiosks', schema=None) as batch_op:
