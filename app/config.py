@@ -213,6 +213,9 @@ class BaseConfig:
             # (AES-GCM) in FACE_IMAGE_DIR until the scheduler purges them after N days.
             FACE_IMAGE_RETENTION_DAYS=int(env.get("SKILLTRACE_FACE_IMAGE_RETENTION_DAYS", "0")),
             FACE_IMAGE_DIR=env.get("SKILLTRACE_FACE_IMAGE_DIR") or str(instance_path / "face_images"),
+            # Replay memory (face fingerprints of accepted and enrolment frames): deleted by the
+            # scheduler after N days (and at once on consent withdrawal).
+            FACE_FINGERPRINT_RETENTION_DAYS=_int(env, "SKILLTRACE_FACE_FINGERPRINT_RETENTION_DAYS", 180),
             SQLALCHEMY_DATABASE_URI=normalise_database_url(
                 env.get("DATABASE_URL") or _sqlite_url(instance_path)
             ),
