@@ -209,6 +209,8 @@ class BaseConfig:
             # None: the encoder's calibrated default (recognition.DEFAULT_THRESHOLDS).
             FACE_MATCH_THRESHOLD=_optional_float(env, "SKILLTRACE_FACE_MATCH_THRESHOLD"),
             FACE_DUPLICATE_THRESHOLD=_optional_float(env, "SKILLTRACE_FACE_DUPLICATE_THRESHOLD"),
+            # None: the duplicate threshold + app.face.REVIEW_MARGIN (enrolments listed for review).
+            FACE_DUPLICATE_REVIEW_THRESHOLD=_optional_float(env, "SKILLTRACE_FACE_DUPLICATE_REVIEW_THRESHOLD"),
             # Raw frames of verifications: 0 days (the default) keeps none; N keeps them sealed
             # (AES-GCM) in FACE_IMAGE_DIR until the scheduler purges them after N days.
             FACE_IMAGE_RETENTION_DAYS=int(env.get("SKILLTRACE_FACE_IMAGE_RETENTION_DAYS", "0")),

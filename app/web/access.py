@@ -71,7 +71,7 @@ NAVIGATION = (
     NavItem("training.my_certificates", _l("My certificates"), frozenset({Role.TRAINEE})),
     NavItem("main.camera_check", _l("Camera check"), frozenset({Role.TRAINEE, Role.INSTRUCTOR, Role.ADMIN})),
     NavItem("attendance.manage_kiosks", _l("Kiosks"), frozenset({Role.INSTRUCTOR, Role.ADMIN})),
-    NavItem("biometrics.list_duplicate_flags", _l("Duplicate faces"), frozenset({Role.ADMIN})),
+    NavItem("biometrics.list_duplicate_flags", _l("Duplicate faces"), frozenset({Role.ADMIN, Role.REVIEWER})),
     NavItem("training.list_reviews", _l("Confirmations"), frozenset({Role.REVIEWER})),
     NavItem("subsidy.index", _l("Subsidy claims"), frozenset({Role.ADMIN, Role.REVIEWER, Role.AUDITOR})),
     NavItem("audit.index", _l("Audit log"), frozenset({Role.AUDITOR, Role.ADMIN})),

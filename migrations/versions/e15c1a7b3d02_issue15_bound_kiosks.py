@@ -1,6 +1,7 @@
 """Issue 15: bound kiosks (one-time enrolment code, device public key, allowed address ranges;
 the key-and-secret credential is gone: existing kiosks are re-provisioned), kiosk-scoped
-check-in locks and the candidate a refused kiosk identification named.
+check-in locks, the candidate a refused kiosk identification named, and duplicate-face flags
+that list the nearest templates (refused, or kept and listed for review).
 
 Revision ID: e15c1a7b3d02
 Revises: d15a7c3e9b21
@@ -9,6 +10,7 @@ Create Date: 2026-12-07 03:30:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 import app.models.base
 
@@ -36,9 +38,15 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_face_verifications_candidate_id'), ['candidate_id'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_face_verifications_candidate_id_trainees'), 'trainees',
                                     ['candidate_id'], ['id'])
+    with op.batch_alter_table('duplicate_face_flags', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('refused', sa.Boolean(), nullable=False, server_default=sa.true()))
+        batch_op.add_column(sa.Column('candidates', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table('duplicate_face_flags', schema=None) as batch_op:
+        batch_op.drop_column('candidates')
+        batch_op.drop_column('refused')
     with op.batch_alter_table('face_verifications', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_face_verifications_candidate_id_trainees'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_face_verifications_candidate_id'))

@@ -21,6 +21,7 @@ ACTORS = frozenset({"admin", "instructor"})
 ADMIN = frozenset({"admin"})
 TRAINEE = frozenset({"trainee"})
 KIOSK = frozenset({"kiosk"})
+DUPLICATE_REVIEW = frozenset({"admin", "reviewer"})
 NOBODY: frozenset[str] = frozenset()
 
 
@@ -51,8 +52,8 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /admin/users/<uuid:user_id>": ADMIN,
     "POST /admin/users/<uuid:user_id>": ADMIN,
     "POST /admin/users/<uuid:user_id>/password": ADMIN,
-    "GET /admin/duplicate-faces": ADMIN,
-    "POST /admin/duplicate-faces/<uuid:flag_id>/resolve": ADMIN,
+    "GET /admin/duplicate-faces": DUPLICATE_REVIEW,
+    "POST /admin/duplicate-faces/<uuid:flag_id>/resolve": DUPLICATE_REVIEW,
     "GET /audit/": frozenset({"auditor", "admin"}),
     "GET /audit/statistics": frozenset({"auditor", "reviewer", "admin"}),
     "GET /audit/trainees": frozenset({"auditor", "admin"}),
@@ -165,8 +166,8 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /api/trainees/<uuid:trainee_id>/alternative-verification": ACTORS,
     "POST /api/trainees/<uuid:trainee_id>/face": ACTORS,
     "POST /api/trainees/<uuid:trainee_id>/face/check": ACTORS,
-    "GET /api/duplicate-faces": ADMIN,
-    "POST /api/duplicate-faces/<uuid:flag_id>/resolve": ADMIN,
+    "GET /api/duplicate-faces": DUPLICATE_REVIEW,
+    "POST /api/duplicate-faces/<uuid:flag_id>/resolve": DUPLICATE_REVIEW,
     # JSON API: attendance and study
     "POST /api/attendance/challenge": TRAINEE,
     "POST /api/attendance/conversation": TRAINEE,
