@@ -28,7 +28,7 @@ def test_an_instructor_provisions_and_revokes_a_kiosk_from_the_page(app, client,
     made = client.post("/kiosks", data={"csrf_token": csrf_token_from(page.text), "name": "一号机",
                                         "site": "实训楼 201", "allowed_ranges": "10.1.0.0/16"})
     assert made.status_code == 201
-    code = re.search(r'id="kiosk-code">([^<]+)<', made.text).group(1)
+    code = re.search(r'id="kiosk-new-code">([^<]+)<', made.text).group(1)
     kiosk = db.session.scalar(select(Kiosk))
     assert kiosk.institution_id == institution.id and kiosk.allowed_ranges == "10.1.0.0/16"
     assert code not in kiosk.code_digest and "等待输入注册码" in made.text
