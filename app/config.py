@@ -141,7 +141,11 @@ class BaseConfig:
     CHALLENGE_LIMIT_PER_KIOSK = 60
     CHALLENGE_LIMIT_WINDOW_MINUTES = 10
     CHECK_IN_FRAME_RATE_LIMIT = "600 per minute"
-    KIOSK_AUTH_FAILURE_LIMIT = "10 per 15 minutes"  # wrong kiosk credentials per address and per key
+    KIOSK_AUTH_FAILURE_LIMIT = "10 per 15 minutes"  # wrong kiosk codes/signatures per address and per key
+    KIOSK_CODE_HOURS = 24                     # a kiosk's one-time enrolment code expires after this
+    KIOSK_SIGNATURE_MAX_AGE_SECONDS = 60      # a signed kiosk request further from the server's clock is refused
+    KIOSK_LOCK_FAILURES = 3                   # failed kiosk identifications naming one trainee before a lock
+    KIOSK_LOCK_WINDOW_MINUTES = 60            # ... counted within this window (since the last unlock)
     LIVENESS_RELAX: tuple = ()
     # The screen-colour step of paced challenges (SKILLTRACE_LIVENESS_COLOUR=on|off; a kiosk whose
     # screen does not face the trainee skips it, Kiosk.screen_facing) and how long each colour shows.
@@ -228,10 +232,15 @@ class BaseConfig:
             # None: the calibrated default of the encoder and detector (recognition.default_threshold).
             FACE_MATCH_THRESHOLD=_optional_float(env, "SKILLTRACE_FACE_MATCH_THRESHOLD"),
             FACE_DUPLICATE_THRESHOLD=_optional_float(env, "SKILLTRACE_FACE_DUPLICATE_THRESHOLD"),
+            # None: the duplicate threshold + app.face.REVIEW_MARGIN (enrolments listed for review).
+            FACE_DUPLICATE_REVIEW_THRESHOLD=_optional_float(env, "SKILLTRACE_FACE_DUPLICATE_REVIEW_THRESHOLD"),
             # Raw frames of verifications: 0 days (the default) keeps none; N keeps them sealed
             # (AES-GCM) in FACE_IMAGE_DIR until the scheduler purges them after N days.
             FACE_IMAGE_RETENTION_DAYS=int(env.get("SKILLTRACE_FACE_IMAGE_RETENTION_DAYS", "0")),
             FACE_IMAGE_DIR=env.get("SKILLTRACE_FACE_IMAGE_DIR") or str(instance_path / "face_images"),
+            # Replay memory (face fingerprints of accepted and enrolment frames): deleted by the
+            # scheduler after N days (and at once on consent withdrawal).
+            FACE_FINGERPRINT_RETENTION_DAYS=_int(env, "SKILLTRACE_FACE_FINGERPRINT_RETENTION_DAYS", 180),
             SQLALCHEMY_DATABASE_URI=normalise_database_url(
                 env.get("DATABASE_URL") or _sqlite_url(instance_path)
             ),

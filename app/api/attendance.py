@@ -1,5 +1,6 @@
-"""`/api/attendance/…` (the signed-in trainee) and `/api/kiosk/…` (a kiosk, HTTP Basic with its
-key and secret): challenges, check-in and check-out with frames; instructor actions.
+"""`/api/attendance/…` (the signed-in trainee) and `/api/kiosk/…` (a kiosk, every request signed
+with its device key, ``kiosk_auth``; ``POST /api/kiosk/enrol`` binds the key): server-paced
+checks, check-in and check-out; instructor actions.
 
 On-site checks are server-paced: ``POST /api/attendance/conversation`` ``{"purpose",
 "camera_label"?}`` (the page's ``MediaStreamTrack.label``, a risk signal only) → 201
@@ -21,6 +22,7 @@ from flask import Blueprint, current_app, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from limits import RateLimitItemPerSecond
 from limits import parse as parse_limit
 
 from app.api.biometrics import frame_upload
@@ -28,8 +30,7 @@ from app.api.helpers import a_time, acting_on_entry, api_roles, check, json_body
 from app.errors.exceptions import ValidationError
 from app.extensions import csrf, limiter
 from app.models import Role
-from app.services import attendance, hours, study
-from app.services.kiosks import authenticate_kiosk
+from app.services import attendance, hours, kiosks, study
 from app.web.access import acting_for_trainee
 
 bp = Blueprint("attendance_api", __name__, url_prefix="/api")
@@ -49,7 +50,7 @@ def attempt_json(attempt) -> tuple[dict, int]:
             "minutes_credited": attempt.minutes_credited, "distance": attempt.distance}
     if attempt.accepted:
         return body, 200
-    return {**body, "error": attempt.reason}, 423 if attempt.reason == "locked_out" else 409
+    return {**body, "error": attempt.reason}, 423 if attempt.reason in ("locked_out", "kiosk_locked") else 409
 
 
 def _nonce() -> str:
@@ -137,32 +138,75 @@ def check_me_out():
                                                   captured_at=_captured_at()))
 
 
-def kiosk_auth(view):
-    """HTTP Basic with the kiosk's key and secret; no cookie, so no CSRF token. Wrong credentials
-    are throttled per client address and per kiosk key (``KIOSK_AUTH_FAILURE_LIMIT``).
+def _failure_throttle():
+    """The throttle of wrong kiosk codes and signatures, and its keys: the client address and,
+    when named, the kiosk key."""
+    throttle = parse_limit(current_app.config["KIOSK_AUTH_FAILURE_LIMIT"])
+    key = request.headers.get("X-Kiosk-Key", "")[:64]
+    keys = [f"kiosk-auth-failures:{request.remote_addr}"] + ([f"kiosk-auth-failures:{key}"] if key else [])
+    return throttle, keys
 
-    :raise 401: missing or wrong credentials. :raise 429: too many wrong ones lately.
+
+def _kiosk_refusal(reason: str, throttle, keys, status: int = 401):
+    for key in keys:
+        limiter.limiter.hit(throttle, key)
+    status = 403 if reason == "address_not_allowed" else status
+    return {"error": reason, "message": kiosks.refusal_message(reason)}, status
+
+
+def _first_use(kiosk, nonce: str) -> bool:
+    """Whether this kiosk's request nonce is new (kept for twice the signature's lifetime)."""
+    seconds = 2 * current_app.config["KIOSK_SIGNATURE_MAX_AGE_SECONDS"]
+    return limiter.limiter.hit(RateLimitItemPerSecond(1, seconds), f"kiosk-nonce:{kiosk.key}:{nonce}")
+
+
+def kiosk_auth(view):
+    """A request signed by an enrolled kiosk's device key (`app.services.kiosks`), from its allowed
+    address ranges, with a nonce not seen before; no cookie, so no CSRF token. Wrong signatures are
+    throttled per client address and per kiosk key (``KIOSK_AUTH_FAILURE_LIMIT``).
+
+    :raise 401: missing, wrong, stale or replayed signature. :raise 403: outside the kiosk's
+        address ranges. :raise 429: too many wrong ones lately.
     """
     @csrf.exempt
     @wraps(view)
     def wrapped(*args, **kwargs):
-        creds = request.authorization
-        throttle = parse_limit(current_app.config["KIOSK_AUTH_FAILURE_LIMIT"])
-        keys = [f"kiosk-auth-failures:{request.remote_addr}"]
-        if creds and creds.username:
-            keys.append(f"kiosk-auth-failures:{creds.username[:64]}")
+        throttle, keys = _failure_throttle()
         if not all(limiter.limiter.test(throttle, key) for key in keys):
             return ({"error": "too_many_failures",
                      "message": _("Too many wrong kiosk credentials. Wait a few minutes and try again.")}, 429)
-        kiosk = authenticate_kiosk(creds.username, creds.password) if creds else None
-        if kiosk is None:
-            for key in keys:
-                limiter.limiter.hit(throttle, key)
-            return ({"error": "unauthenticated", "message": _("Kiosk credentials are missing or wrong.")}, 401,
-                    {"WWW-Authenticate": 'Basic realm="kiosk"'})
         request.max_content_length = _max_frames() * current_app.config["FACE_MAX_FRAME_BYTES"] + 65536
+        kiosk, reason = kiosks.verify_request(request.headers.get("X-Kiosk-Key", ""), request.method, request.path,
+                                              request.headers, request.get_data(cache=True), request.remote_addr)
+        if not reason and not _first_use(kiosk, request.headers["X-Kiosk-Nonce"]):
+            reason = "replayed_signature"
+        if reason:
+            return _kiosk_refusal(reason, throttle, keys)
         return view(kiosk, *args, **kwargs)
     return wrapped
+
+
+@bp.post("/kiosk/enrol")
+@csrf.exempt
+def enrol_kiosk():
+    """Bind this kiosk's device key: ``{"code", "public_key"}`` (the one-time enrolment code and
+    the base64 DER SubjectPublicKeyInfo of a P-256 key) → 201 ``{"key", "name", "site"}``.
+
+    :raise 400: wrong, used or expired code (``bad_code``, throttled as wrong signatures), or not
+        a P-256 key. :raise 403: sent with a signed-in session (the kiosk page sends none: a
+        kiosk is no one's account). :raise 429: too many wrong codes lately.
+    """
+    if current_user.is_authenticated:
+        return {"error": "signed_in", "message": _("A kiosk enrols without anyone's sign-in.")}, 403
+    throttle, keys = _failure_throttle()
+    if not all(limiter.limiter.test(throttle, key) for key in keys):
+        return ({"error": "too_many_failures",
+                 "message": _("Too many wrong kiosk credentials. Wait a few minutes and try again.")}, 429)
+    body = json_body()
+    kiosk = kiosks.bind_device(str(body.get("code", "")), str(body.get("public_key", "")), request.remote_addr)
+    if kiosk is None:
+        return _kiosk_refusal("bad_code", throttle, keys, status=400)
+    return {"key": kiosk.key, "name": kiosk.name, "site": kiosk.site}, 201
 
 
 @bp.post("/kiosk/conversation")

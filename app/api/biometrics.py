@@ -211,18 +211,20 @@ def enrol_my_face(trainee_id):
 
 
 @bp.get("/duplicate-faces")
-@api_roles(Role.ADMIN)
+@api_roles(Role.ADMIN, Role.REVIEWER)
 def list_duplicate_flags():
-    """200 ``{"flags": [...]}``: open duplicate-face flags, newest first."""
+    """200 ``{"flags": [...]}``: open duplicate-face flags, newest first, each ``refused`` (else
+    enrolled and listed for review) with its nearest ``candidates`` (trainee id and distance)."""
     return {"flags": [{
         "id": str(flag.id), "flagged_at": _time(flag.created_at), "distance": flag.score,
+        "refused": flag.refused, "candidates": flag.candidates or [],
         "trainee": {"id": str(trainee.id), "name": trainee.name, "id_number": trainee.id_number},
         "matched_trainee": {"id": str(other.id), "name": other.name, "id_number": other.id_number},
     } for flag, trainee, other in queries.list_open_duplicate_flags(db.session)]}
 
 
 @bp.post("/duplicate-faces/<uuid:flag_id>/resolve")
-@api_roles(Role.ADMIN)
+@api_roles(Role.ADMIN, Role.REVIEWER)
 def resolve_duplicate_flag(flag_id):
     """Body ``{"note"}`` (optional). 200; 404 unknown flag; 409 already resolved."""
     body = request.get_json(silent=True)

@@ -58,6 +58,8 @@ OPERATIONS: dict[str, tuple[str, str | None, int, str]] = {
     "attendance_api.kiosk_frame": ("One frame of a kiosk's paced check", "frame", 200, "FrameAnswer"),
     "attendance_api.kiosk_check_in": ("Check in at a kiosk (1:N)", "nonce", 200, "Attempt"),
     "attendance_api.kiosk_check_out": ("Check out at a kiosk (1:N)", "nonce", 200, "Attempt"),
+    "attendance_api.enrol_kiosk": ("Bind a kiosk's device key with its one-time code", "KioskEnrolment", 201,
+                                   "KioskBound"),
     "attendance_api.check_alternative": ("ID-card check by an instructor", "AlternativeCheck", 200, "Attempt"),
     "attendance_api.unlock": ("Lift a lock-out", "Reason", 200, "Unlocked"),
     "attendance_api.reverse": ("Reverse a ledger entry", "Reason", 201, "Reversal"),
@@ -100,6 +102,12 @@ def _parameters(rule) -> list[dict]:
     return params
 
 
+def _security(endpoint: str) -> list[dict]:
+    if endpoint == "attendance_api.enrol_kiosk":
+        return []  # the one-time code in the body is the credential
+    return [{"kiosk": []}] if endpoint in KIOSK_ENDPOINTS else [{"session": [], "csrf": []}]
+
+
 def _operation(endpoint: str, rule) -> dict:
     summary, body, status, response = OPERATIONS[endpoint]
     errors = {str(s): {"description": "error", "content": {_JSON: {"schema": _ref("Error")}}}
@@ -110,7 +118,7 @@ def _operation(endpoint: str, rule) -> dict:
     operation = {"summary": summary, "operationId": endpoint, "parameters": _parameters(rule),
                  "responses": {str(status): {"description": "done",
                                              "content": {_JSON: {"schema": _ref(response)}}}, **errors},
-                 "security": [{"kiosk": []}] if endpoint in KIOSK_ENDPOINTS else [{"session": [], "csrf": []}]}
+                 "security": _security(endpoint)}
     if body:
         operation["requestBody"] = _request_body(body)
     return operation
@@ -122,7 +130,10 @@ def build_spec(app) -> dict:
                    info={"description": "Sign in through /login; send the CSRF token as X-CSRFToken."})
     spec.components.security_scheme("session", {"type": "apiKey", "in": "cookie", "name": "session"})
     spec.components.security_scheme("csrf", {"type": "apiKey", "in": "header", "name": "X-CSRFToken"})
-    spec.components.security_scheme("kiosk", {"type": "http", "scheme": "basic"})
+    spec.components.security_scheme("kiosk", {
+        "type": "apiKey", "in": "header", "name": "X-Kiosk-Signature",
+        "description": "ECDSA P-256 over METHOD, path, X-Kiosk-Time, X-Kiosk-Nonce and the body's SHA-256, "
+                       "with X-Kiosk-Key; see app/services/kiosks.py"})
     for name, schema in SCHEMAS.items():
         spec.components.schema(name, schema)
     for rule in app.url_map.iter_rules():

@@ -91,6 +91,8 @@ SCHEMAS: dict[str, dict] = {
     "AlternativeCheck": _obj({"purpose": {"type": "string", "enum": ["check_in", "check_out"]}},
                              {"note": _S}),
     "Unlocked": _obj({"unlocked_at": _S}),
+    "KioskEnrolment": _obj({"code": _S, "public_key": _S}),
+    "KioskBound": _obj({"key": _S, "name": _S, "site": _S}),
     "Reversal": _obj({"id": _ID, "minutes": _INT, "reverses_id": _ID, "statement_id": _ID}),
     "Heartbeat": _obj({}, {"visible": _BOOL, "active": _BOOL, "interactions": _INT}),
     "StudyStatus": _obj({}, {"studying": _BOOL}),

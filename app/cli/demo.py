@@ -20,7 +20,7 @@ def seed(if_empty: bool) -> None:
     programme; safe to run again.
 
     The demo password is generated once into instance/demo_password and printed; a kiosk's
-    secret is printed only when the kiosk is created.
+    one-time enrolment code is printed only when the kiosk is created.
     """
     password = instance_secret(Path(current_app.instance_path), "demo_password", 9)
     if if_empty and count_users(db.session):
@@ -32,5 +32,6 @@ def seed(if_empty: bool) -> None:
     click.echo("sign in at /login with any of these accounts:")
     for role, username, institution in result.accounts:
         click.echo(f"  {role:<11} {username:<12} password: {password}  {institution}".rstrip())
-    for institution, site, key, secret in result.kiosks:
-        click.echo(f"kiosk of {institution} at {site}: open /kiosk, key {key}, secret {secret} (shown once)")
+    for institution, site, key, code in result.kiosks:
+        click.echo(f"kiosk of {institution} at {site} ({key}): open /kiosk and enter the code {code} "
+                   "(works once, shown once)")

@@ -1,12 +1,13 @@
 """`flask kiosks create|list|revoke`: provision check-in kiosks for an institution's site; the
-secret is printed once (the kiosk page asks for the key and secret)."""
+one-time enrolment code is printed once (the kiosk page asks for it and binds its device key)."""
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from app.errors.exceptions import SkillTraceError
 from app.extensions import db
 from app.models import Institution, Role, User
-from app.services.kiosks import create_kiosk, list_kiosks, revoke_kiosk
+from app.services.kiosks import create_kiosk, kiosk_state, list_kiosks, revoke_kiosk
 
 kiosks_cli = AppGroup("kiosks", help="Check-in kiosks.")
 
@@ -29,33 +30,36 @@ def _institution(code: str) -> Institution:
 @click.option("--institution", "code", required=True, help="The institution's code.")
 @click.option("--site", required=True, help="The site, exactly as sessions name their place.")
 @click.option("--name", required=True, help="A name for the kiosk.")
+@click.option("--ranges", default="", help="Allowed client address ranges, CIDR, comma-separated (default: any).")
 @click.option("--as", "username", default="admin", show_default=True, help="Who provisions it (admin or staff).")
 @click.option("--screen-facing/--no-screen-facing", default=True, show_default=True,
               help="Whether its screen faces the trainee (off: no screen-colour step).")
-def create(code: str, site: str, name: str, username: str, screen_facing: bool) -> None:
-    """Register a kiosk and print its key and secret (shown only now)."""
+def create(code: str, site: str, name: str, ranges: str, username: str, screen_facing: bool) -> None:
+    """Register a kiosk and print its one-time enrolment code (shown only now)."""
     try:
-        kiosk, secret = create_kiosk(_actor(username), name, _institution(code).id, site, screen_facing)
+        kiosk, enrolment_code = create_kiosk(_actor(username), name, _institution(code).id, site, ranges,
+                                             screen_facing)
     except SkillTraceError as exc:
         raise click.ClickException(exc.message) from exc
-    click.echo(f"key {kiosk.key}\nsecret {secret}\n(the secret is not shown again)")
+    click.echo(f"key {kiosk.key}\ncode {enrolment_code}\n(type the code on the kiosk page /kiosk within "
+               f"{current_app.config['KIOSK_CODE_HOURS']} hours; it works once and is not shown again)")
 
 
 @kiosks_cli.command("list")
 @click.option("--institution", "code", default=None, help="Only this institution's kiosks.")
 @click.option("--as", "username", default="admin", show_default=True)
 def list_(code: str | None, username: str) -> None:
-    """Key, state, site and name of each kiosk."""
+    """Key, state (bound, waiting for its code, code expired, revoked), site, ranges and name."""
     institution_id = _institution(code).id if code else None
     for kiosk in list_kiosks(_actor(username), institution_id):
-        click.echo(f"{kiosk.key}\t{'active' if kiosk.active else 'revoked'}\t{kiosk.site}\t{kiosk.name}")
+        click.echo(f"{kiosk.key}\t{kiosk_state(kiosk)}\t{kiosk.site}\t{kiosk.allowed_ranges or '*'}\t{kiosk.name}")
 
 
 @kiosks_cli.command("revoke")
 @click.argument("key")
 @click.option("--as", "username", default="admin", show_default=True)
 def revoke(key: str, username: str) -> None:
-    """Deactivate the kiosk with KEY: its credentials stop working at once."""
+    """Deactivate the kiosk with KEY: its device key stops working at once."""
     try:
         revoke_kiosk(_actor(username), key)
     except SkillTraceError as exc:

@@ -14,6 +14,7 @@ from app.services.face_images import purge_expired
 from app.services.held_hours import pending_evidence
 from app.services.forwarding import forward_pending
 from app.services.hours import close_stale_intervals
+from app.services.replay import purge_expired as purge_expired_fingerprints
 from app.services.reconciliation import reconcile
 from app.services.study import close_idle_study
 
@@ -44,6 +45,10 @@ def _purge_face_images() -> str:
     return f"{purge_expired(keep=pending_evidence())} kept face images purged"
 
 
+def _purge_face_fingerprints() -> str:
+    return f"{purge_expired_fingerprints()} face fingerprints purged"
+
+
 def _reconcile_hours() -> str:
     report = reconcile()
     found = ", ".join(f"{k} {v}" for k, v in sorted(report.counts_by_kind().items())) or "no differences"
@@ -69,6 +74,7 @@ RECURRING_JOBS: dict[str, RecurringJob] = {
     "close_stale_intervals": RecurringJob(_close_stale_intervals, "interval", {"minutes": 5}),
     "close_idle_study": RecurringJob(_close_idle_study, "interval", {"minutes": 5}),
     "purge_face_images": RecurringJob(_purge_face_images, "interval", {"hours": 1}),
+    "purge_face_fingerprints": RecurringJob(_purge_face_fingerprints, "interval", {"hours": 6}),
     "forward_statements": RecurringJob(_forward_statements, "interval", {"minutes": 1}),
     "sign_checkpoint": RecurringJob(_sign_checkpoint, "interval",
                                     lambda config: {"minutes": config["CHECKPOINT_MINUTES"]}),

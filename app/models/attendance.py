@@ -61,9 +61,12 @@ class EntryType(enum.StrEnum):
 class Kiosk(UUIDPrimaryKey, Timestamps, Base):
     """A check-in terminal at one training site (a session ``place``) of one institution.
 
-    It authenticates with its own key and secret (the secret stored only hashed, Argon2id), not
-    with a user account, and can identify trainees only among the rosters of classes of its
-    institution that run at its site now.
+    Provisioned by the institution's staff with a one-time enrolment code (only its HMAC is kept,
+    ``code_digest``, until it is used or expires); the kiosk page then binds a device key
+    (ECDSA P-256, ``public_key`` as DER SubjectPublicKeyInfo; the private half never leaves the
+    kiosk browser) and signs every request with it (``app.services.kiosks``). ``allowed_ranges``:
+    the client address ranges (CIDR, comma-separated) it may call from; empty for any. It can
+    identify trainees only among the rosters of classes of its institution that run at its site now.
     """
 
     __tablename__ = "kiosks"
@@ -72,10 +75,14 @@ class Kiosk(UUIDPrimaryKey, Timestamps, Base):
     institution_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("institutions.id"), index=True)
     site: Mapped[str] = mapped_column(String(200))
     key: Mapped[str] = mapped_column(String(64), unique=True)
-    secret_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
     #: The kiosk's screen faces the trainee, so paced checks there include the screen-colour step.
     screen_facing: Mapped[bool] = mapped_column(default=True, server_default=true())
+    allowed_ranges: Mapped[str] = mapped_column(String(500), default="")
+    code_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
+    code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    public_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     institution = relationship("Institution")
 
@@ -142,6 +149,8 @@ class FaceVerification(UUIDPrimaryKey, Base):
     #: it; at or above ``RISK_HOLD_SCORE`` the minutes its interval credits are held for review.
     risk_score: Mapped[int | None]
     risk_reasons: Mapped[list | None] = mapped_column(JSONType)
+    #: A refused kiosk identification: the trainee the 1:N search named (``app.services.kiosk_lock``).
+    candidate_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("trainees.id"), index=True)
 
 
 class PresenceInterval(UUIDPrimaryKey, Base):
@@ -176,11 +185,14 @@ class PresenceInterval(UUIDPrimaryKey, Base):
 
 
 class CheckInLock(UUIDPrimaryKey, Base):
-    """A trainee locked out of self check-in after repeated failures, until an instructor unlocks."""
+    """A trainee locked out after repeated failures, until an instructor unlocks: ``scope``
+    ``personal`` (self check-in) or ``kiosk`` (kiosk check-ins: failed identifications at a kiosk
+    that named this trainee, ``app.services.kiosk_lock``)."""
 
     __tablename__ = "check_in_locks"
 
     trainee_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("trainees.id"), index=True)
+    scope: Mapped[str] = mapped_column(String(20), default="personal")
     locked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     failures: Mapped[int]
     unlocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

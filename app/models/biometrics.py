@@ -10,7 +10,7 @@ from sqlalchemy import ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.accounts import enum_column
-from app.models.base import Base, Timestamps, UTCDateTime, UUIDPrimaryKey
+from app.models.base import Base, JSONType, Timestamps, UTCDateTime, UUIDPrimaryKey
 
 
 class ConsentMethod(enum.StrEnum):
@@ -80,12 +80,17 @@ class FaceTemplate(UUIDPrimaryKey, Timestamps, Base):
 
 
 class DuplicateFaceFlag(UUIDPrimaryKey, Timestamps, Base):
-    """An enrolment refused because the face matched a trainee under another ID (R1)."""
+    """An enrolment whose face is close to trainees under other IDs (R1), for review: refused
+    (``refused``: within the duplicate threshold) or kept but listed (within the looser review
+    threshold). ``matched_trainee_id`` and ``score`` are the nearest; ``candidates`` the nearest
+    few, closest first: ``[{"trainee_id", "distance"}]``."""
 
     __tablename__ = "duplicate_face_flags"
 
     trainee_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("trainees.id"), index=True)
     matched_trainee_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("trainees.id"))
     score: Mapped[float]
+    refused: Mapped[bool] = mapped_column(default=True)
+    candidates: Mapped[list | None] = mapped_column(JSONType)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolved_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))

@@ -52,6 +52,14 @@ def list_open_duplicate_flags(session: Session) -> list[tuple[DuplicateFaceFlag,
     return [(flag, trainee, other) for flag, trainee, other in rows]
 
 
+def candidate_trainees(session: Session, flags) -> dict[str, Trainee]:
+    """The trainees named in the flags' candidate lists, by id (as text)."""
+    ids = {uuid.UUID(c["trainee_id"]) for flag in flags for c in (flag.candidates or [])}
+    if not ids:
+        return {}
+    return {str(t.id): t for t in session.scalars(select(Trainee).where(Trainee.id.in_(ids)))}
+
+
 def get_user_name(session: Session, user_id: uuid.UUID | None) -> str:
     """Display name (or user name) of an account, '' for none."""
     if user_id is None:

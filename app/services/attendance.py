@@ -26,7 +26,7 @@ from app.models import (AlternativeVerification, CheckInChallenge, CheckInLock, 
                         VerificationMode)
 from app.models.base import utcnow
 from app.queries import biometrics as bio_queries
-from app.services import face_checks, face_images, hours, replay, study, xapi_records
+from app.services import face_checks, face_images, hours, kiosk_lock, replay, study, xapi_records
 from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services.classes import start_class
@@ -248,13 +248,15 @@ def check_at_kiosk(kiosk: Kiosk, purpose: str, nonce: str, frames: Sequence[byte
             if klass is None or not any(s.place == kiosk.site for s in klass.sessions
                                         if _in_window(session, s, now, purpose)):
                 reason = Refusal.WRONG_SITE
-        reason = reason or face.refusal
+        reason = reason or face.refusal or (Refusal.KIOSK_LOCKED if kiosk_lock.is_locked(session, trainee_id) else "")
         if not reason and purpose == Purpose.CHECK_IN:
             enrolment, cs, reason = _current_session(session, trainee_id, now, purpose, site=kiosk.site,
                                                      institution_id=kiosk.institution_id)
         attempt = _apply(session, now=now, purpose=purpose, mode=VerificationMode.KIOSK, face=face,
                          trainee_id=trainee_id, enrolment=enrolment, cs=cs, kiosk=kiosk, challenge=challenge,
                          actor=None, device=device, reason=reason)
+        if not attempt.accepted:
+            kiosk_lock.note_refusal(session, attempt.verification_id, face.candidate_id, now)
     face_images.retain(attempt.trainee_id, attempt.verification_id, face.frames)
     return attempt
 

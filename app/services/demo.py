@@ -2,7 +2,7 @@
 instructor, kiosk and running class of a few trainees, an occupation on the urgent-shortage list
 and a programme with its subsidy standard, so that the boundary between institutions shows: each
 instructor sees only their own institution's classes and trainees. Seeding again changes nothing
-(kiosk secrets are shown only when the kiosk is created)."""
+(a kiosk's one-time enrolment code is shown only when the kiosk is created)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -54,7 +54,7 @@ DEMO_TRAINEES_B = [
 @dataclass(frozen=True)
 class DemoSeedResult:
     """What the seed did: whether anything was created, the demo accounts (role, user name,
-    institution or ""), and the kiosks created now (institution, site, key, secret)."""
+    institution or ""), and the kiosks created now (institution, site, key, enrolment code)."""
 
     created: bool
     accounts: list[tuple[str, str, str]]
@@ -138,8 +138,8 @@ def _seed_kiosks(admin: User, institutions: list[Institution]) -> list[tuple[str
     for institution, (_code, _name, _class, _class_name, site) in zip(institutions, DEMO_INSTITUTIONS):
         if db.session.scalar(select(Kiosk.id).where(Kiosk.institution_id == institution.id).limit(1)):
             continue
-        kiosk, secret = kiosks.create_kiosk(admin, f"{institution.name} 签到机", institution.id, site)
-        made.append((institution.name, site, kiosk.key, secret))
+        kiosk, code = kiosks.create_kiosk(admin, f"{institution.name} 签到机", institution.id, site)
+        made.append((institution.name, site, kiosk.key, code))
     return made
 
 

@@ -36,6 +36,8 @@ from app.services.audit import append_audit
 from app.services.consent import active_consent, current_consent_text
 
 _ENROL_LOCK_KEY = 0x5354_4641_4345  # "STFACE": enrolments queue so two cannot miss each other
+#: How many of the nearest other templates an enrolment lists for review.
+REVIEW_LIST = 5
 
 #: What the page tells the person in front of the camera, by refusal reason.
 REASON_MESSAGES = {
@@ -211,13 +213,16 @@ def enrol_face(actor: User, trainee_id, frames: Sequence[bytes]) -> EnrolmentRes
     with transaction() as session:
         _lock_enrolment(session)
         trainee = _require_consent(session, actor, trainee_id, lock=True)
-        duplicate = _find_duplicate(session, trainee.id, template)
+        nearest = _nearest_templates(session, trainee.id, template)
+        duplicate = nearest[0] if nearest and nearest[0][1] < face.duplicate_threshold else None
         stranger = None if duplicate else _replacement_refusal(session, actor, trainee, template)
         if duplicate is not None:
-            _flag_duplicate(session, actor, trainee, *duplicate)
+            _flag_duplicate(session, actor, trainee, nearest, refused=True)
         elif stranger is None:
             result = _store_template(session, actor, trainee, template, sealed)
             replay.store(session, trainee.id, prints, "enrolment")
+            if nearest:  # kept, but the nearest faces go to the review list
+                _flag_duplicate(session, actor, trainee, nearest, refused=False)
     if duplicate is not None:
         raise ConflictError(_("This face is already enrolled under another trainee. An administrator "
                               "has been asked to check it."), code="duplicate_face")
@@ -228,14 +233,15 @@ def enrol_face(actor: User, trainee_id, frames: Sequence[bytes]) -> EnrolmentRes
 
 
 def resolve_duplicate_flag(actor: User, flag_id, note: str = "") -> DuplicateFaceFlag:
-    """Mark a duplicate-face flag as dealt with (administrators), keeping the note in the audit log.
+    """Mark a duplicate-face flag as dealt with (reviewers, administrators), keeping the note in
+    the audit log.
 
     Raises:
-        PermissionDeniedError: the actor is not an administrator.
+        PermissionDeniedError: the actor is not a reviewer or an administrator.
         NotFoundError: no such flag. ConflictError: already resolved.
     """
     if not policy.can_resolve_duplicate_faces(actor):
-        raise PermissionDeniedError(_("Only administrators resolve duplicate-face flags."))
+        raise PermissionDeniedError(_("Only reviewers and administrators resolve duplicate-face flags."))
     with transaction() as session:
         flag = session.get(DuplicateFaceFlag, flag_id)
         if flag is None:
@@ -320,13 +326,14 @@ def _lock_enrolment(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ENROL_LOCK_KEY})
 
 
-def _find_duplicate(session: Session, trainee_id, template) -> tuple[uuid.UUID, float] | None:
-    """The closest other trainee whose template is within the duplicate threshold, if any."""
+def _nearest_templates(session: Session, trainee_id, template) -> list[tuple[uuid.UUID, float]]:
+    """Up to `REVIEW_LIST` other trainees whose template is within the review threshold (looser
+    than the duplicate threshold), closest first, with their distances."""
     face = get_face()
     others = [t for t in queries.list_templates_except(session, trainee_id) if t.encoder == template.encoder]
     if not others:
-        return None
-    gallery = Gallery(template.encoder, threshold=face.duplicate_threshold)
+        return []
+    gallery = Gallery(template.encoder, threshold=face.review_threshold)
     try:
         vectors = [face.cipher.decrypt(t.sealed, expected_encoder=template.encoder).vector for t in others]
     except TemplateError as exc:
@@ -334,22 +341,29 @@ def _find_duplicate(session: Session, trainee_id, template) -> tuple[uuid.UUID, 
         raise UnavailableError(_("Stored face templates cannot be read; the duplicate check cannot "
                                  "run. Tell the administrator."), code="templates_unreadable") from None
     gallery.add_many([str(t.trainee_id) for t in others], vectors)
-    hits = gallery.find_duplicates(template)
+    hits = gallery.find_duplicates(template, threshold=face.review_threshold)[:REVIEW_LIST]
     del vectors, gallery
-    return (uuid.UUID(hits[0][0]), hits[0][1]) if hits else None
+    return [(uuid.UUID(identity), round(float(distance), 4)) for identity, distance in hits]
 
 
-def _flag_duplicate(session: Session, actor: User, trainee: Trainee, matched_id: uuid.UUID,
-                    distance: float) -> DuplicateFaceFlag:
+def _flag_duplicate(session: Session, actor: User, trainee: Trainee, nearest: list[tuple[uuid.UUID, float]],
+                    refused: bool) -> DuplicateFaceFlag:
+    """Flag the enrolment with its nearest templates (one open flag per pair), audited."""
+    matched_id, distance = nearest[0]
+    candidates = [{"trainee_id": str(other), "distance": d} for other, d in nearest]
     flag = queries.get_open_duplicate_flag(session, trainee.id, matched_id)
     if flag is None:
-        flag = DuplicateFaceFlag(trainee_id=trainee.id, matched_trainee_id=matched_id,
-                                 score=round(distance, 4))
+        flag = DuplicateFaceFlag(trainee_id=trainee.id, matched_trainee_id=matched_id, score=distance,
+                                 refused=refused, candidates=candidates)
         session.add(flag)
         session.flush()
-    append_audit(session, actor, "face.duplicate_refused", flag, {
-        "trainee_id": str(trainee.id), "matched_trainee_id": str(matched_id),
-        "distance": round(distance, 4), "threshold": get_face().duplicate_threshold})
+    else:
+        flag.score, flag.candidates, flag.refused = distance, candidates, refused
+    face = get_face()
+    append_audit(session, actor, "face.duplicate_refused" if refused else "face.duplicate_listed", flag, {
+        "trainee_id": str(trainee.id), "matched_trainee_id": str(matched_id), "distance": distance,
+        "candidates": candidates, "threshold": face.duplicate_threshold,
+        "review_threshold": face.review_threshold})
     return flag
 
 

@@ -61,6 +61,10 @@ class FaceEvidence:
     distance: float | None = None
     threshold: float | None = None
     trainee_id: uuid.UUID | None = None
+    #: At a kiosk: the trainee the 1:N search named (best candidate under the threshold), even
+    #: when the check is refused (liveness, margin, replay); repeated refusals naming one trainee
+    #: lock their kiosk check-ins (``app.services.kiosk_lock``).
+    candidate_id: uuid.UUID | None = None
     prints: list[bytes] = field(default_factory=list)
     frames: list[bytes] = field(default_factory=list)  # a paced challenge's frames to keep
     margin: float | None = None  # 1:N: best to second-best distance
@@ -140,6 +144,7 @@ def _match_roster(roster: list[uuid.UUID], probe: Encoding, result: FaceEvidence
     result.distance = None if match.distance == float("inf") else round(float(match.distance), 4)
     result.threshold = match.threshold
     result.margin = None if match.margin is None or math.isinf(match.margin) else float(match.margin)
+    result.candidate_id = uuid.UUID(match.identity) if match.identity else None
     if match.decision != "match":
         result.refusal = "face_unknown" if roster else "outside_window"
         return None
@@ -332,6 +337,13 @@ def _frame_answer(state: dict, face: bool, hint: str) -> dict:
     return answer
 
 
+def _candidate(roster: list[uuid.UUID], challenge: CheckInChallenge) -> uuid.UUID | None:
+    """The roster's best candidate for a refused challenge's most frontal face, if any is close."""
+    scratch = FaceEvidence()
+    _match_roster(roster, _unseal_probe(challenge), scratch)
+    return scratch.candidate_id
+
+
 def paced_evidence(nonce: str, trainee_id=None, roster: list[uuid.UUID] | None = None) -> FaceEvidence | None:
     """The face decision of a paced challenge (1:1 for ``trainee_id``, else 1:N over ``roster``),
     with the replay memory consulted; None when ``nonce`` is not a paced challenge."""
@@ -345,11 +357,10 @@ def paced_evidence(nonce: str, trainee_id=None, roster: list[uuid.UUID] | None =
     state, result.frames = challenge.state, kept_frames(challenge)
     result.liveness_passed = state["phase"] == "done"
     result.liveness_reason = state["failed"] or ("" if result.liveness_passed else "not_done")
-    if state["phase"] == "failed":
-        result.refusal = state["failed"]
-        return result
     if not result.liveness_passed:
-        result.refusal = "challenge_not_done" if challenge.face_seen else "no_face_seen"
+        result.refusal = state["failed"] or ("challenge_not_done" if challenge.face_seen else "no_face_seen")
+        if roster is not None and challenge.probe is not None:  # who the refused face resembles
+            result.candidate_id = _candidate(roster, challenge)
         return result
     probe = _unseal_probe(challenge)
     found = _match_personal(trainee_id, probe, result) if roster is None else _match_roster(roster, probe, result)

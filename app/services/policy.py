@@ -209,7 +209,9 @@ def can_read_audit(actor: User) -> bool:
 
 
 def can_resolve_duplicate_faces(actor: User) -> bool:
-    return actor.role == Role.ADMIN
+    """Read and resolve the duplicate-face review list: the bureau's reviewers and administrators
+    (province-wide: a list names trainees of several institutions, so not an institution's staff)."""
+    return actor.role in (Role.ADMIN, Role.REVIEWER)
 
 
 def can_manage_accounts(actor: User) -> bool:

@@ -25,6 +25,7 @@ class Refusal(enum.StrEnum):
     NONCE_EXPIRED = "nonce_expired"
     WRONG_PURPOSE = "wrong_purpose"
     LOCKED_OUT = "locked_out"
+    KIOSK_LOCKED = "kiosk_locked"
     LIVENESS_FAILED = "liveness_failed"
     FRAMES_IDENTICAL = "frames_identical"
     DIFFERENT_FACES = "different_faces"
@@ -59,6 +60,8 @@ MESSAGES = {
     Refusal.NONCE_EXPIRED: _l("The check-in request expired. Start again."),
     Refusal.WRONG_PURPOSE: _l("This request was for another action. Start again."),
     Refusal.LOCKED_OUT: _l("Too many failed attempts: self check-in is locked. Ask your instructor to unlock it."),
+    Refusal.KIOSK_LOCKED: _l("Too many failed kiosk checks named this trainee: kiosk check-in is locked until an "
+                             "instructor unlocks it."),
     Refusal.LIVENESS_FAILED: _l("We could not see the action asked for. Follow the instruction and try again."),
     Refusal.FRAMES_IDENTICAL: _l("The pictures did not change: a photo cannot be used. Look into the camera yourself."),
     Refusal.DIFFERENT_FACES: _l("The pictures show different people. Only you may be in view."),

@@ -82,10 +82,16 @@ window.faceCheck = (function () {
     if (opts.hintEl) opts.hintEl.textContent = answer.face ? "" : (answer.hint || "");
   }
 
+  // A POST of the paced check; `opts.sign` (the kiosk page) returns the request init signed.
+  async function post(opts, url, json, body) {
+    const init = { method: "POST", credentials: "same-origin", headers: opts.headers(json), body: body };
+    return fetch(url, opts.sign ? await opts.sign(url, init) : init);
+  }
+
   // opts: purpose, url (the check), challengeUrl (starts the conversation), frameUrl (with
   // NONCE in it), headers(json), video, canvas, actionEl, hintEl, result, msgWorking, msgWait,
-  // msgNetwork, fields (optional: more form fields for the final request). Resolves when the
-  // answer is shown.
+  // msgNetwork, fields (optional: more form fields for the final request), sign (optional).
+  // Resolves when the answer is shown.
   async function converse(opts) {
     if (!(await cameraLive(opts))) return;
     const result = opts.result, grab = grabber(opts);
@@ -93,9 +99,8 @@ window.faceCheck = (function () {
     result.dataset.reason = "";
     result.textContent = opts.msgWorking;
     try {
-      const ch = await fetch(opts.challengeUrl, { method: "POST", credentials: "same-origin",
-        headers: opts.headers(true),
-        body: JSON.stringify({ purpose: opts.purpose, camera_label: cameraLabel(opts.video) }) });
+      const ch = await post(opts, opts.challengeUrl, true,
+        JSON.stringify({ purpose: opts.purpose, camera_label: cameraLabel(opts.video) }));
       const challenge = await ch.json();
       if (ch.status !== 201) throw { message: challenge.message || challenge.title, reason: challenge.error };
       const frameUrl = opts.frameUrl.replace("NONCE", encodeURIComponent(challenge.nonce));
@@ -106,7 +111,7 @@ window.faceCheck = (function () {
         if (Date.now() - started > STREAM_LIMIT_MS) break;
         const form = new FormData();
         form.append("frame", await grab(), "frame.jpg");
-        const r = await fetch(frameUrl, { method: "POST", credentials: "same-origin", headers: opts.headers(false), body: form });
+        const r = await post(opts, frameUrl, false, form);
         answer = await r.json();
         if (r.status !== 200) throw { message: answer.message || answer.title, reason: answer.error };
         showPrompt(opts, answer);
@@ -117,7 +122,7 @@ window.faceCheck = (function () {
       form.append("device", navigator.userAgent);
       form.append("captured_at", new Date().toISOString());  // checked against the server's clock
       Object.entries(opts.fields || {}).forEach(function (f) { form.append(f[0], f[1]); });
-      const r = await fetch(opts.url, { method: "POST", credentials: "same-origin", headers: opts.headers(false), body: form });
+      const r = await post(opts, opts.url, false, form);
       const body = await r.json();
       showAnswer(opts, body);
     } catch (e) {

@@ -96,11 +96,11 @@ def attendance_page(browser, attendance_server, action_clip):
         yield page
 
 
-def _press_until_accepted(page, button: str, tries: int = 10) -> str:
+def _press_until_accepted(page, button: str, tries: int = 10, timeout_ms: int = 30_000) -> str:
     for _ in range(tries):
         page.get_by_role("button", name=button, exact=True).click()
         page.locator("#checkin-result[data-state='accepted'], #checkin-result[data-state='refused'], "
-                     "#checkin-result[data-state='error']").wait_for(timeout=60_000)
+                     "#checkin-result[data-state='error']").wait_for(timeout=timeout_ms)
         result = page.locator("#checkin-result")
         if result.get_attribute("data-state") == "accepted":
             return result.inner_text()
@@ -296,3 +296,45 @@ def test_an_appeal_walks_from_the_trainee_page_to_approval_and_credited_minutes(
         appeal = db.session.scalar(select(Appeal))
         entry = db.session.scalar(select(HoursEntry).where(HoursEntry.interval_id == appeal.interval_id))
         assert appeal.status == "approved" and entry.minutes == 20 and entry.mode == "appeal"
+
+
+def test_a_kiosk_provisioned_from_the_page_enrols_itself_and_checks_the_trainee_in_and_out(attendance_page,
+                                                                                          attendance_server):
+    """The instructor creates a kiosk on /kiosks; the kiosk page takes its one-time code, makes
+    its own non-extractable key (WebCrypto, kept in IndexedDB across reloads) and signs every
+    request; the trainee checks in and out at it (1:N). The code does not work twice."""
+    from app.models import FaceVerification, Kiosk
+    from app.services import kiosks
+    from tests.kiosk_helpers import new_key, public_b64
+    app, _url, _class_id = attendance_server
+    page = attendance_page
+    sign_in(page, "instructor")
+    page.locator("#nav").get_by_role("link", name="签到机").click()
+    page.wait_for_url("**/kiosks")
+    form = page.locator("#new-kiosk")
+    form.locator("input[name=name]").fill("车间签到机")
+    form.locator("input[name=site]").fill("电工实训车间")
+    form.get_by_role("button", name="创建签到机").click()
+    code = page.locator("#kiosk-new-code").inner_text()
+    page.context.clear_cookies()
+    page.goto("/kiosk")
+    page.locator("#kiosk-code").fill(code)
+    page.get_by_role("button", name="注册此签到机").click()
+    page.locator("#kiosk-identity[data-key^='k-']").wait_for()
+    assert "车间签到机" in page.locator("#kiosk-identity").inner_text()
+    # 1:N over the roster and a signature per frame: a slower first answer on a busy test machine
+    assert "签到成功" in _press_until_accepted(page, "签到", timeout_ms=90_000)
+    with app.app_context():
+        kiosk = db.session.scalar(select(Kiosk).where(Kiosk.name == "车间签到机"))
+        assert kiosk.public_key is not None and kiosk.code_digest is None
+        verification = db.session.scalar(select(FaceVerification).where(FaceVerification.kiosk_id == kiosk.id,
+                                                                         FaceVerification.decision == "accepted"))
+        assert verification.mode == "kiosk" and verification.purpose == "check_in"
+        db.session.execute(update(PresenceInterval).where(PresenceInterval.closed_at.is_(None))
+                           .values(opened_at=utcnow() - timedelta(minutes=30)))
+        db.session.commit()
+        assert kiosks.bind_device(code, public_b64(new_key()), "127.0.0.1") is None  # used once
+    assert "签退成功" in _press_until_accepted(page, "签退", timeout_ms=90_000)
+    page.reload()  # the device key stays in this browser
+    page.locator("#kiosk-identity[data-key^='k-']").wait_for()
+    assert page.locator("#kiosk-enrol").is_hidden()

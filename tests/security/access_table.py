@@ -1,8 +1,8 @@
 """Who may use each route: one line per `METHOD rule` of `app.url_map`.
 
 A route missing from this table fails `test_access.py`; add one line when you add a route.
-Values are the principals let through: roles, ``anonymous``, ``kiosk`` (HTTP Basic with a kiosk's
-key) and ``lrs:<scope>`` (an xAPI credential with that one scope). HEAD and OPTIONS are left out
+Values are the principals let through: roles, ``anonymous``, ``kiosk`` (requests signed with a kiosk's
+device key) and ``lrs:<scope>`` (an xAPI credential with that one scope). HEAD and OPTIONS are left out
 (HEAD mirrors GET; OPTIONS is the CORS preflight).
 """
 from __future__ import annotations
@@ -21,6 +21,7 @@ ACTORS = frozenset({"admin", "instructor"})
 ADMIN = frozenset({"admin"})
 TRAINEE = frozenset({"trainee"})
 KIOSK = frozenset({"kiosk"})
+DUPLICATE_REVIEW = frozenset({"admin", "reviewer"})
 NOBODY: frozenset[str] = frozenset()
 
 
@@ -53,8 +54,8 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /admin/users/<uuid:user_id>": ADMIN,
     "POST /admin/users/<uuid:user_id>": ADMIN,
     "POST /admin/users/<uuid:user_id>/password": ADMIN,
-    "GET /admin/duplicate-faces": ADMIN,
-    "POST /admin/duplicate-faces/<uuid:flag_id>/resolve": ADMIN,
+    "GET /admin/duplicate-faces": DUPLICATE_REVIEW,
+    "POST /admin/duplicate-faces/<uuid:flag_id>/resolve": DUPLICATE_REVIEW,
     "GET /audit/": frozenset({"auditor", "admin"}),
     "GET /audit/statistics": frozenset({"auditor", "reviewer", "admin"}),
     "GET /audit/trainees": frozenset({"auditor", "admin"}),
@@ -114,6 +115,9 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /me/attendance": TRAINEE,
     "GET /me/study": TRAINEE,
     "GET /kiosk": EVERYONE,
+    "GET /kiosks": ACTORS,
+    "POST /kiosks": ACTORS,
+    "POST /kiosks/<uuid:kiosk_id>/revoke": ACTORS,
     "GET /classes/<uuid:class_id>/attendance": STAFF,
     "GET /classes/<uuid:class_id>/sessions/<uuid:session_id>/log": STAFF,
     "POST /classes/<uuid:class_id>/attendance/unlock/<uuid:trainee_id>": ACTORS,
@@ -170,13 +174,14 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /api/trainees/<uuid:trainee_id>/alternative-verification": ACTORS,
     "POST /api/trainees/<uuid:trainee_id>/face": ACTORS,
     "POST /api/trainees/<uuid:trainee_id>/face/check": ACTORS,
-    "GET /api/duplicate-faces": ADMIN,
-    "POST /api/duplicate-faces/<uuid:flag_id>/resolve": ADMIN,
+    "GET /api/duplicate-faces": DUPLICATE_REVIEW,
+    "POST /api/duplicate-faces/<uuid:flag_id>/resolve": DUPLICATE_REVIEW,
     # JSON API: attendance and study
     "POST /api/attendance/conversation": TRAINEE,
     "POST /api/attendance/conversation/<nonce>/frame": TRAINEE,
     "POST /api/attendance/check-in": TRAINEE,
     "POST /api/attendance/check-out": TRAINEE,
+    "POST /api/kiosk/enrol": EVERYONE - SIGNED_IN,  # the one-time code is the credential; no account
     "POST /api/kiosk/conversation": KIOSK,
     "POST /api/kiosk/conversation/<nonce>/frame": KIOSK,
     "POST /api/kiosk/check-in": KIOSK,
@@ -219,6 +224,6 @@ ACCESS: dict[str, frozenset[str]] = {
 #: to keep full ID numbers out of URLs), and changing one's own password.
 NON_MUTATING = frozenset({"POST /login", "POST /logout", "POST /audit/trainees", "POST /account/password"})
 #: Browser-free POSTs authenticated by HTTP Basic, not a cookie: CSRF does not apply.
-CSRF_EXEMPT = frozenset({"POST /api/kiosk/check-in",
+CSRF_EXEMPT = frozenset({"POST /api/kiosk/enrol", "POST /api/kiosk/check-in",
                          "POST /api/kiosk/check-out", "POST /api/kiosk/conversation",
                          "POST /api/kiosk/conversation/<nonce>/frame"})

@@ -3,7 +3,6 @@ credential per scope; clients acting as each principal; URLs for every rule; a d
 row of every table (to prove that refused requests changed nothing)."""
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
 import uuid
@@ -13,9 +12,9 @@ from sqlalchemy import select
 import lrs
 from app.extensions import db
 from app.models import Role
-from app.services import kiosks
 from tests.conftest import FreshContextClient
 from tests.factories import PASSWORD, make_catalogue, make_class, make_trainee, make_user
+from tests.kiosk_helpers import encode_body, provision, sign_headers
 from tests.lrs.factories import make_credential
 from tests.security.access_table import ACCESS, LRS_SCOPES, PRINCIPALS, ROLES
 
@@ -45,15 +44,11 @@ def build_world(app) -> dict:
     other.user_id = other_user.id
     db.session.commit()
     klass = make_class(admin, institution, programme, instructor, [other])
-    kiosk, secret = kiosks.create_kiosk(admin, "一号机", institution.id, "实训楼 201")
+    kiosk, device_key = provision(admin, institution.id, "实训楼 201")
     lrs_auth = {scope: make_credential(app, [scope], name=f"c-{scope}")["auth"] for scope in LRS_SCOPES}
     return {"admin": admin, "other": other, "class": klass, "programme": programme,
             "session_id": klass.sessions[0].id,
-            "kiosk_auth": _basic(kiosk.key, secret), "lrs_auth": lrs_auth}
-
-
-def _basic(key: str, secret: str) -> str:
-    return "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode()
+            "kiosk_device": (kiosk.key, device_key), "lrs_auth": lrs_auth}
 
 
 class Principal:
@@ -65,7 +60,7 @@ class Principal:
         if name in ROLES:
             self.sign_in()
         elif name == "kiosk":
-            self.headers = {"Authorization": world["kiosk_auth"]}
+            self.device = world["kiosk_device"]
         elif name.startswith("lrs:"):
             self.headers = {"Authorization": world["lrs_auth"][name[4:]],
                             "X-Experience-API-Version": "1.0.3"}
@@ -84,6 +79,11 @@ class Principal:
             headers.setdefault("X-Experience-API-Version", "1.0.3")
         if method in MUTATING and "data" not in kwargs:
             kwargs["json"] = {}
+        if self.name == "kiosk":  # signed as the kiosk page signs, with its device key
+            body, ctype = encode_body(url, kwargs.pop("json", None), kwargs.pop("data", None),
+                                      kwargs.pop("content_type", None))
+            headers.update(sign_headers(*self.device, method, url.split("?")[0], body))
+            kwargs.update(data=body, content_type=ctype)
         response = self.client.open(url, method=method, headers=headers, **kwargs)
         response.get_data()
         response.close()

@@ -16,6 +16,7 @@ READ_TRAINEE = frozenset({"admin", "auditor", "own"})
 ACT = frozenset({"admin", "own"})
 ADMIN = frozenset({"admin"})
 AUDIT = frozenset({"admin", "auditor"})
+DUPLICATE_REVIEW = frozenset({"admin", "reviewer"})
 
 SCOPE: dict[str, frozenset[str]] = {
     # classes, their sessions, attendance and session logs (pages)
@@ -42,6 +43,7 @@ SCOPE: dict[str, frozenset[str]] = {
     "POST /classes/<uuid:class_id>/edit": ACT,
     "POST /classes/<uuid:class_id>/withdraw": ACT,
     "POST /classes/<uuid:class_id>/activation-slips": ACT,
+    "POST /kiosks/<uuid:kiosk_id>/revoke": ACT,
     "GET /classes/<uuid:class_id>/evidence.pdf": READ_CLASS,
     "GET /classes/<uuid:class_id>/evidence.xlsx": READ_CLASS,
     # enrolments and completion certificates (pages)
@@ -77,12 +79,12 @@ SCOPE: dict[str, frozenset[str]] = {
     # catalogues, duplicate-face flags and accounts (province objects, administrators)
     "POST /catalogue/<kind>/<uuid:entry_id>/status": ADMIN,
     "POST /catalogue/programmes/<uuid:programme_id>/standards": ADMIN,
-    "POST /admin/duplicate-faces/<uuid:flag_id>/resolve": ADMIN,
+    "POST /admin/duplicate-faces/<uuid:flag_id>/resolve": DUPLICATE_REVIEW,
     "GET /admin/users/<uuid:user_id>": ADMIN,
     "POST /admin/users/<uuid:user_id>": ADMIN,
     "POST /admin/users/<uuid:user_id>/password": ADMIN,
     "POST /api/catalogue/<kind>/<uuid:entry_id>/status": ADMIN,
-    "POST /api/duplicate-faces/<uuid:flag_id>/resolve": ADMIN,
+    "POST /api/duplicate-faces/<uuid:flag_id>/resolve": DUPLICATE_REVIEW,
     # JSON API: classes and trainees
     "GET /api/classes/<uuid:class_id>": READ_CLASS,
     "POST /api/classes/<uuid:class_id>/submit": ACT,

@@ -7,7 +7,6 @@ auditors change nothing, kiosks act only at their site, LRS credentials stay wit
 """
 from __future__ import annotations
 
-import base64
 
 import pytest
 
@@ -16,9 +15,10 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.errors.exceptions import NotFoundError, PermissionDeniedError
 from app.models import AuditEntry, ClassStatus, Role, User
-from app.services import attendance, kiosks
+from app.services import attendance
 from tests.attendance_helpers import answer_paced, answer_paced_http, running_class, trainee_with_face
 from tests.factories import make_catalogue, make_trainee, make_user
+from tests.kiosk_helpers import signed_kiosk
 from tests.security.access_table import ACCESS, NON_MUTATING
 from tests.security.helpers import (MUTATING, build_world, database_digest, denied, principals,
                                     refused, route_keys, url_for_rule)
@@ -126,11 +126,10 @@ def test_a_kiosk_checks_in_only_at_its_own_site(app, client, faces_dir):
     instructor = make_user(Role.INSTRUCTOR, username="teacher")
     _user, trainee = trainee_with_face(admin, "kiosk_trainee")
     klass = running_class(admin, instructor, [trainee], place="实训楼 201")
-    kiosk, secret = kiosks.create_kiosk(admin, "外校区", klass.institution_id, "另一校区")
-    auth = {"Authorization": "Basic " + base64.b64encode(f"{kiosk.key}:{secret}".encode()).decode()}
-    nonce = answer_paced_http(client, auth, prefix="/api/kiosk")
-    response = client.post("/api/kiosk/check-in", headers=auth, content_type="multipart/form-data",
-                           data={"nonce": nonce, "class_id": str(klass.id)})
+    kiosk = signed_kiosk(client, admin, klass.institution_id, "另一校区", name="外校区")
+    nonce = answer_paced_http(kiosk, {}, prefix="/api/kiosk")
+    response = kiosk.post("/api/kiosk/check-in", content_type="multipart/form-data",
+                          data={"nonce": nonce, "class_id": str(klass.id)})
     assert response.status_code in (403, 409) and response.json["accepted"] is False
 
 

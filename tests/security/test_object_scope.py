@@ -19,6 +19,7 @@ from app.models import (AlternativeVerification, ClassStatus, CompletionCertific
                         IntervalStatus, PresenceInterval, Role, TrainingClass, User, VerificationMode)
 from app.services.catalogue import create_listed_entry
 from app.services.classes import draft_class
+from app.services.kiosks import create_kiosk
 from tests.attendance_helpers import running_class
 from tests.conftest import AuthActions, FreshContextClient, csrf_token_from
 from tests.factories import PASSWORD, application, make_trainee, make_user
@@ -62,13 +63,14 @@ def tenancy(app):
     db.session.commit()
     institution_b = create_listed_entry(world.admin, "institution", "B-SCHOOL", "乙技工学校")
     make_user(Role.INSTRUCTOR, username="outsider", institution=institution_b)
+    kiosk, _code = create_kiosk(world.admin, "一号机", klass.institution_id, "实训楼 201")
     ids = {"class_id": klass.id, "session_id": klass.sessions[0].id, "trainee_id": paid.id,
            "enrolment_id": enrolment.id, "entry_id": entry.id, "claim_id": claim.id,
            "line_id": claim.lines[0].id, "certificate_id": certificate.id,
            "statement_id": entry.statement_id, "interval_id": entry.interval_id, "programme_id": world.programme.id,
            "flag_id": enrolment.id, "exemption_id": enrolment.id, "arrangement_id": enrolment.id, "appeal_id": enrolment.id, "held_id": enrolment.id,
            "verification_id": enrolment.id, "n": 0, "user_id": world.instructor.id, "kind": "occupation",
-           "nonce": "no-such-nonce"}
+           "nonce": "no-such-nonce", "kiosk_id": kiosk.id}
     return {"world": world, "class": klass, "trainee": paid, "ids": ids, "institution_b": institution_b,
             "own": Staff(app, "instructor"), "outsider": Staff(app, "outsider")}
 

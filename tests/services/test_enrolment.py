@@ -226,6 +226,35 @@ def test_same_face_under_another_trainee_is_refused_flagged_and_audited(app, sta
     assert verify_chain(db.session) == []
 
 
+@pytest.mark.parametrize("review_threshold", [0.9, 0.01])
+def test_a_face_near_another_trainees_is_enrolled_but_listed_with_its_nearest_for_review(
+        app, staff, read, monkeypatch, review_threshold):
+    """The issue's masked second identity passed a single cut (0.673 against 0.58). Here the same
+    face under a second ID lands between a duplicate threshold set very strict and the looser review
+    threshold: it is enrolled, and the review list names the nearest faces with their distances.
+    With no looser threshold (0.01, the old single cut) it would leave no trace."""
+    face = get_face()
+    first = consented(staff, "张一")
+    enrol_face(staff, first.id, [read(n) for n in OBAMA])
+    other = consented(staff, "李三")
+    enrol_face(staff, other.id, [read("biden.jpg"), read("biden_biden2.jpg"), mirrored(read("biden.jpg"))])
+    monkeypatch.setattr(face, "duplicate_threshold", 0.01)
+    monkeypatch.setattr(face, "review_threshold", review_threshold)
+    second = consented(staff, "张二")
+    assert enrol_face(staff, second.id, [read(n) for n in OBAMA_AGAIN]).captures == 3
+    flags = db.session.scalars(select(DuplicateFaceFlag)).all()
+    if review_threshold < 0.1:
+        assert flags == []
+        return
+    assert len(flags) == 1 and flags[0].trainee_id == second.id and flags[0].refused is False
+    candidates = flags[0].candidates
+    assert candidates[0]["trainee_id"] == str(first.id) and 0.01 <= candidates[0]["distance"] < 0.58
+    assert [c["distance"] for c in candidates] == sorted(c["distance"] for c in candidates)
+    assert len(candidates) <= 5 and all(c["distance"] < review_threshold for c in candidates)
+    audit = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "face.duplicate_listed"))
+    assert audit.payload["candidates"] == candidates
+
+
 def test_withdrawal_deletes_the_template_and_the_chain_still_verifies(app, staff, read):
     trainee = consented(staff)
     enrol_face(staff, trainee.id, [read(n) for n in OBAMA])

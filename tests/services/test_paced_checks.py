@@ -3,7 +3,6 @@ before the prompt, an action after its deadline, a prompt-blind photo, the one-b
 site and at a kiosk, unlimited re-rolls, abandoned challenges, a replayed accepted burst (byte for
 byte and re-encoded) and the enrolment frames under a new challenge. The live person is
 ``tests.attendance_helpers.respond`` (real frames of talking_head.mp4 chosen after each prompt)."""
-import base64
 import io
 from datetime import timedelta
 
@@ -16,12 +15,13 @@ from app.errors.exceptions import ConflictError
 from app.extensions import db
 from app.models import CheckInChallenge, FaceFingerprint, FaceVerification, HoursEntry, PresenceInterval, Role
 from app.models.base import utcnow
-from app.services import attendance, kiosks
+from app.services import attendance
 from app.services._tx import transaction
 from app.services.consent import withdraw_consent
 from tests.attendance_helpers import (ENROL_FRAMES, PACED_FRAMES, answer_paced, clip_frames, paced_check,
                                       running_class, talking_head, trainee_with_face)
 from tests.factories import make_user
+from tests.kiosk_helpers import signed_kiosk
 
 
 @pytest.fixture
@@ -120,12 +120,11 @@ def test_the_one_burst_request_is_refused_on_site(world, client, auth):
 
 def test_the_one_burst_request_is_refused_at_a_kiosk(world, client):
     from tests.attendance_helpers import burst_challenge, live_frames
-    kiosk, secret = kiosks.create_kiosk(world["admin"], "一号机", world["class"].institution_id, "实训楼 201")
-    auth = {"Authorization": "Basic " + base64.b64encode(f"{kiosk.key}:{secret}".encode()).decode()}
-    assert client.post("/api/kiosk/challenge", json={"purpose": "check_in"}, headers=auth).status_code == 404
+    kiosk = signed_kiosk(client, world["admin"], world["class"].institution_id, "实训楼 201")
+    assert kiosk.post("/api/kiosk/challenge", json={"purpose": "check_in"}).status_code == 404
     frames = [(io.BytesIO(f), f"{i}.jpg") for i, f in enumerate(live_frames("blink"))]
-    response = client.post("/api/kiosk/check-in", headers=auth, content_type="multipart/form-data",
-                           data={"nonce": burst_challenge(kiosk_id=kiosk.id), "frames": frames})
+    response = kiosk.post("/api/kiosk/check-in", content_type="multipart/form-data",
+                          data={"nonce": burst_challenge(kiosk_id=kiosk.kiosk.id), "frames": frames})
     assert response.status_code == 409 and response.json["error"] == "challenge_not_paced", response.json
     unchanged(world)
 

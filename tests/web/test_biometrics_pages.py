@@ -128,7 +128,8 @@ def test_staff_pages_are_closed_to_other_roles(client, auth, trainee, role, stat
     make_user(role)
     auth.login(role.value, PASSWORD)
     assert client.get(f"/trainees/{trainee.id}/biometrics").status_code == status
-    assert client.get("/admin/duplicate-faces").status_code == 403
+    # the duplicate-face review list is the bureau's: reviewers (and administrators) only
+    assert client.get("/admin/duplicate-faces").status_code == (200 if role == Role.REVIEWER else 403)
 
 
 def test_trainee_list_links_to_face_pages_for_staff_only(client, auth, trainee):
@@ -154,3 +155,19 @@ def test_admin_sees_and_resolves_duplicate_flags(client, auth, admin, trainee):
     done = client.post(f"/admin/duplicate-faces/{flag.id}/resolve", data={"note": "同一人", "csrf_token": token},
                        follow_redirects=True)
     assert "已处理该标记" in done.text and "没有待处理的标记" in done.text
+
+
+def test_a_reviewer_sees_the_review_list_with_the_nearest_faces_and_masked_ids(client, auth, admin, trainee):
+    other, third = make_trainee("钱二", actor=admin), make_trainee("孙三", actor=admin)
+    flag = DuplicateFaceFlag(trainee_id=other.id, matched_trainee_id=trainee.id, score=0.612, refused=False,
+                             candidates=[{"trainee_id": str(trainee.id), "distance": 0.612},
+                                         {"trainee_id": str(third.id), "distance": 0.701}])
+    db.session.add(flag)
+    db.session.commit()
+    make_user(Role.REVIEWER)
+    auth.login("reviewer", PASSWORD)
+    page = client.get("/admin/duplicate-faces").text
+    row = page[page.index('id="duplicate-flags"'):]
+    assert "已录入，待复核" in row and "赵敏" in row and "0.612" in row and "孙三" in row and "0.701" in row
+    assert trainee.id_number not in row and third.id_number not in row  # masked for reviewers
+    assert f"/trainees/{trainee.id}/biometrics" not in row  # no link to pages they cannot open

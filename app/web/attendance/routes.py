@@ -1,8 +1,8 @@
 """Attendance pages.
 
 ``/me/attendance``: the signed-in trainee checks in and out with the webcam. ``/kiosk``: the
-kiosk screen (the kiosk's key and secret are typed in once and kept in the tab's session
-storage). ``/classes/<uuid>/attendance``: for staff, the roster × sessions grid, a chart of each
+kiosk screen (at first run it takes the one-time enrolment code and binds a device key made in
+the browser, kept non-extractable in IndexedDB; every request is then signed with it). ``/classes/<uuid>/attendance``: for staff, the roster × sessions grid, a chart of each
 trainee's cumulative hours against the requirement, exceptions and the ledger, with the
 instructor's actions (unlock, reversal with reason, ID-card check); ``…/sessions/<uuid>/log``:
 one session's verifications; ``/classes/<uuid>/held``: the review queue of held hours, with bulk
@@ -76,8 +76,10 @@ def study_page():
 
 @bp.route("/kiosk")
 def kiosk_page():
-    """The kiosk screen; it authenticates its API calls with the kiosk's own credentials."""
+    """The kiosk screen; it signs its API calls with the kiosk's device key (the server's clock is
+    given so that a kiosk whose clock is off still signs a fresh time)."""
     return render_template("attendance/check_in.html", mode="kiosk",
+                           enrol_url=url_for("attendance_api.enrol_kiosk"), server_time=int(utcnow().timestamp()),
                            challenge_url=url_for("attendance_api.start_kiosk_check"),
                            frame_url=url_for("attendance_api.kiosk_frame", nonce="NONCE"),
                            check_in_url=url_for("attendance_api.kiosk_check_in"),

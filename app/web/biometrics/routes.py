@@ -170,15 +170,17 @@ def enrol_my_face():
 
 
 @bp.get("/admin/duplicate-faces")
-@role_required(Role.ADMIN)
+@role_required(Role.ADMIN, Role.REVIEWER)
 def list_duplicate_flags():
-    """Open flags: enrolments refused because the face is enrolled under another ID number."""
-    return render_template("biometrics/duplicates.html", form=ResolveFlagForm(),
-                           flags=queries.list_open_duplicate_flags(db.session))
+    """The review list: enrolments whose face is close to trainees under other ID numbers,
+    refused or kept, each with its nearest enrolled faces and their distances."""
+    flags = queries.list_open_duplicate_flags(db.session)
+    return render_template("biometrics/duplicates.html", form=ResolveFlagForm(), flags=flags, mask=mask_resident_id,
+                           named=queries.candidate_trainees(db.session, [f for f, _t, _o in flags]))
 
 
 @bp.post("/admin/duplicate-faces/<uuid:flag_id>/resolve")
-@role_required(Role.ADMIN)
+@role_required(Role.ADMIN, Role.REVIEWER)
 def resolve_duplicate_flag(flag_id):
     """Close a flag with a note (kept in the audit log)."""
     form = ResolveFlagForm()
