@@ -12,7 +12,7 @@ from app.errors.exceptions import ConflictError, NotFoundError
 from app.extensions import db
 from app.models import AuditEntry, HoursEntry, MakeUpClaim, PresenceInterval, Role, StudyState
 from app.models.base import utcnow
-from app.services import attendance, makeup
+from app.services import makeup
 from app.services._tx import transaction
 from app.services.working_days import working_days_after
 from tests.attendance_helpers import backdate_check_in, paced_check, running_class, trainee_with_face
