@@ -50,6 +50,17 @@ def _optional_float(env, name: str) -> float | None:
         raise RuntimeError(f"{name} must be a number, not {value!r}") from None
 
 
+def _holidays(spec: str) -> str:
+    """The holiday amendments, refused at start-up when malformed."""
+    from app.services.holidays import calendar_of
+
+    try:
+        calendar_of(spec)
+    except ValueError as exc:
+        raise RuntimeError(str(exc)) from None
+    return spec
+
+
 def _decimal(env, name: str, default: Decimal) -> Decimal:
     value = env.get(name)
     try:
@@ -151,7 +162,9 @@ class BaseConfig:
     ASSESSMENT_PASS_MARK = Decimal("60")
     SUBSIDY_SHORTAGE_UPLIFT = Decimal("0.10")
     SUBSIDY_REPEAT_PERIOD_DAYS = 365
-    SUBSIDY_NOTICE_WORKING_DAYS = 5           # public notice (公示) of accepted claims, Mon–Fri
+    SUBSIDY_NOTICE_WORKING_DAYS = 5           # public notice (公示) of accepted claims, working days
+    # amendments to the built-in public holidays and 调休 working days (app/services/holidays.py)
+    PUBLIC_HOLIDAYS = ""
     # exemptions (免修, R10) may cover at most this share of a programme's required hours
     EXEMPTION_MAX_SHARE = Decimal("0.5")
     # yearly person-time targets per training category (R9); a category not listed has none
@@ -233,6 +246,7 @@ class BaseConfig:
             ACTIVATION_CODE_DAYS=_int(env, "SKILLTRACE_ACTIVATION_CODE_DAYS", cls.ACTIVATION_CODE_DAYS),
             SUBSIDY_NOTICE_WORKING_DAYS=_int(env, "SKILLTRACE_SUBSIDY_NOTICE_WORKING_DAYS",
                                              cls.SUBSIDY_NOTICE_WORKING_DAYS),
+            PUBLIC_HOLIDAYS=_holidays(env.get("SKILLTRACE_PUBLIC_HOLIDAYS", cls.PUBLIC_HOLIDAYS)),
             SUBSIDY_REPEAT_PERIOD_DAYS=_int(env, "SKILLTRACE_SUBSIDY_REPEAT_PERIOD_DAYS",
                                             cls.SUBSIDY_REPEAT_PERIOD_DAYS),
             EXEMPTION_MAX_SHARE=_decimal(env, "SKILLTRACE_EXEMPTION_MAX_SHARE", cls.EXEMPTION_MAX_SHARE),

@@ -24,6 +24,7 @@ from app.queries import subsidy as queries
 from app.services import xapi_records
 from app.services._tx import transaction
 from app.services.audit import append_audit
+from app.services.holidays import is_working_day
 from app.services.policy import can_act_for, require
 
 ACCEPT, RETURN = "accepted", "returned"
@@ -31,11 +32,12 @@ PAYERS = (Role.REVIEWER, Role.ADMIN)
 
 
 def working_days_after(start: date, days: int) -> date:
-    """The ``days``-th working day (Monday to Friday) after ``start``."""
+    """The ``days``-th working day after ``start``: weekends and public holidays skipped, weekend
+    days worked instead (调休) counted (`holidays.is_working_day`)."""
     day = start
     while days > 0:
         day += timedelta(days=1)
-        if day.weekday() < 5:
+        if is_working_day(day):
             days -= 1
     return day
 
