@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from app.models import Enrolment, Trainee, TrainingClass
+from app.models import ClassSession, ClassStatus, Enrolment, Trainee, TrainingClass
 
 
 def list_classes(session: Session, status=None, institution_id=None) -> list[tuple[TrainingClass, int]]:
@@ -33,4 +33,19 @@ def list_trainees(session: Session, institution_id=None) -> list[Trainee]:
             .where(TrainingClass.institution_id == institution_id)
         query = query.where(or_(Trainee.registered_by_institution_id == institution_id,
                                 Trainee.id.in_(on_roster)))
+    return list(session.scalars(query))
+
+
+def list_sessions_between(session: Session, start, end, exclude_class_id=None) -> list[ClassSession]:
+    """Sessions overlapping ``start``–``end`` of classes neither withdrawn nor rejected (other
+    than ``exclude_class_id``), with their class's instructors and roster loaded, by start."""
+    query = (select(ClassSession).join(TrainingClass, TrainingClass.id == ClassSession.class_id)
+             .where(ClassSession.starts_at < end, ClassSession.ends_at > start,
+                    TrainingClass.status.not_in((ClassStatus.WITHDRAWN, ClassStatus.REJECTED)))
+             .options(joinedload(ClassSession.training_class).selectinload(TrainingClass.instructors),
+                      joinedload(ClassSession.training_class).selectinload(TrainingClass.enrolments)
+                      .joinedload(Enrolment.trainee))
+             .order_by(ClassSession.starts_at))
+    if exclude_class_id is not None:
+        query = query.where(ClassSession.class_id != exclude_class_id)
     return list(session.scalars(query))
