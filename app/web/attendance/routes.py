@@ -57,8 +57,11 @@ def _checkout_reminder() -> list:
 @bp.route("/me/attendance")
 @role_required(Role.TRAINEE)
 def check_in_page():
-    """The trainee's check-in and check-out page."""
-    return render_template("attendance/check_in.html", mode="personal",
+    """The trainee's check-in and check-out page, with today's sessions, the trainee's state and
+    why a check-in cannot happen now, shown before the face action."""
+    trainee = get_trainee_of_user(db.session, current_user.id)
+    outlook = attendance.check_outlook(trainee.id) if trainee is not None else None
+    return render_template("attendance/check_in.html", mode="personal", outlook=outlook,
                            challenge_url=url_for("attendance_api.start_my_check"),
                            frame_url=url_for("attendance_api.my_frame", nonce="NONCE"),
                            check_in_url=url_for("attendance_api.check_me_in"),
