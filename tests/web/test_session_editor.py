@@ -96,3 +96,27 @@ def test_session_editor_clashes_are_shown_to_applicant_and_reviewer(client, auth
     page = client.get(f"/classes/{mine.id}").text
     assert 'id="clash-warnings"' in page and "同时被班级 BUSY-1 使用" in page
     assert 'id="planned-hours"' in page and "要求 40 + 40 = 80 学时" in page
+
+
+def test_roster_picker_finds_own_trainees_only_and_refuses_a_foreign_pick(client, auth, world):
+    admin, institution, programme, instructor = world
+    from app.services.catalogue import create_listed_entry
+    own = make_trainee("吴用", actor=instructor)
+    other_school = create_listed_entry(admin, "institution", "OTHER-P", "别的学校")
+    foreign_staff = make_user(Role.INSTRUCTOR, "foreign", institution=other_school)
+    foreign = make_trainee("吴松", actor=foreign_staff)
+    auth.login("instructor", PASSWORD)
+    day = local_today() + timedelta(days=9)
+    rows = {"s_day": [str(day)], "s_start": ["09:00"], "s_end": ["12:00"], "s_kind": ["theory"], "s_place": ["A"]}
+    form = {**_form(client, institution, programme, instructor, own, **rows), "roster": ""}
+    by_name = client.post("/classes/new", data={**form, "action": "search", "roster_query": "吴"}).text
+    assert "吴用" in by_name and "吴松" not in by_name and _classes() == 0
+    by_tail = client.post("/classes/new", data={**form, "action": "search", "roster_query": own.id_number[-4:]}).text
+    assert f'value="{own.id}"' in by_tail and f'value="{foreign.id}"' not in by_tail
+    refused = client.post("/classes/new", data={**form, "roster_pick": [str(own.id), str(foreign.id)]})
+    assert refused.status_code == 400 and "只能从搜索结果中选择学员" in refused.text and _classes() == 0
+    saved = client.post("/classes/new", data={**form, "roster_pick": str(own.id)})
+    assert saved.status_code == 302
+    db.session.rollback()
+    klass = db.session.scalar(select(TrainingClass).where(TrainingClass.code == "ED-1"))
+    assert [e.trainee_id for e in klass.enrolments] == [own.id]

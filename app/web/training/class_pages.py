@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -16,6 +16,7 @@ from app.errors.exceptions import SkillTraceError, ValidationError
 from app.extensions import db
 from app.models import Certificate, ClassStatus, Role, Trainee
 from app.queries import catalogue as catalogue_queries
+from app.queries import training as training_queries
 from app.services.certificates import grant_exemption
 from app.services import policy
 from app.services import session_plans
@@ -23,7 +24,7 @@ from app.services.classes import (ClassApplication, draft_class,
                                   get_class_or_404, get_enrolment_or_404, review_class, revise_class,
                                   submit_class, withdraw_class)
 from app.services.resident_id import normalise_id_number
-from app.services.roster import import_roster, read_rows
+from app.services.roster import import_roster, read_rows, roster_template
 from app.web.access import STAFF, role_required
 from app.web.forms import act_then_redirect, field, flash_refusal, int_field, raise_if, uuid_field
 from app.web.training import bp, session_editor
@@ -50,14 +51,29 @@ def _form_choices():
                 instructors=catalogue_queries.list_instructors(db.session, institution_id))
 
 
-def _application_from_form(errors: dict, institution_id=None) -> ClassApplication:
-    """The application as posted on the class form; problems of parsing go to ``errors``."""
+def _roster_text(errors: dict) -> str:
+    """The roster's ID numbers as posted, with the trainees ticked in the search results added
+    (only trainees the actor's institution sees may be picked)."""
+    text = field("roster")
+    picked = {i for i in map(_uuid_or_none, request.form.getlist("roster_pick")) if i}
+    if not picked:
+        return text
+    numbers = training_queries.list_visible_id_numbers(db.session, picked, policy.visible_institution(current_user))
+    if len(numbers) < len(picked):
+        errors["roster"] = _("Pick trainees from the search results only.")
+    known = {normalise_id_number(n) for n in re.split(r"[\s,，;；]+", text) if n.strip()}
+    return "\n".join([text] + [n for n in numbers if n not in known]).strip()
+
+
+def _application_from_form(errors: dict, form, institution_id=None) -> ClassApplication:
+    """The application as posted on the class form (``form``: the post, roster picks merged);
+    problems of parsing go to ``errors``."""
     institution_id = institution_id or uuid_field("institution_id", errors)
     programme_id = uuid_field("programme_id", errors)
     sessions, problems = session_plans.sessions_from_rows(session_editor.rows_from_form())
     if problems:
         errors["sessions"] = " ".join(problems)
-    trainee_ids = _trainee_ids(field("roster"), errors)
+    trainee_ids = _trainee_ids(form.get("roster", ""), errors)
     return ClassApplication(
         code=field("code"), name=field("name"), institution_id=institution_id, programme_id=programme_id,
         sessions=sessions, instructor_ids=[uuid.UUID(i) for i in request.form.getlist("instructor_ids")],
@@ -102,9 +118,11 @@ def _class_form(klass, errors: dict, form, rows, notice: str = ""):
                                         [i for i in map(_uuid_or_none, form.getlist("instructor_ids")) if i],
                                         trainee_ids, klass.id if klass else None)
     status = 400 if errors else 200
+    found = training_queries.search_trainees(db.session, form.get("roster_query", ""),
+                                             policy.visible_institution(current_user))
     return render_template("training/class_form.html", errors=errors, klass=klass, form=form,
                            rows=session_editor.shown_rows(rows), weekdays=session_editor.WEEKDAYS,
-                           notice=notice, **review, **_form_choices()), status
+                           notice=notice, found=found, **review, **_form_choices()), status
 
 
 def _uuid_or_none(value):
@@ -115,21 +133,26 @@ def _uuid_or_none(value):
 
 
 def _post_class_form(klass, save):
-    """POST of the class form: ``action=repeat`` adds a repeat rule's sessions for review;
-    otherwise ``save(application)`` saves (the form again with the problems named)."""
+    """POST of the class form: ``action=search`` looks trainees up for the roster, ``action=repeat``
+    adds a repeat rule's sessions for review; otherwise ``save(application)`` saves (the form
+    again with the problems named). Trainees ticked in the search results join the roster."""
     errors = {}
+    form = request.form.copy()
+    form["roster"] = _roster_text(errors)
+    if request.form.get("action") == "search":
+        return _class_form(klass, errors, form, session_editor.rows_from_form())
     if request.form.get("action") == "repeat":
         rows, notice = _add_repeated(errors)
-        return _class_form(klass, errors, request.form, rows, notice)
+        return _class_form(klass, errors, form, rows, notice)
     try:
-        application = _application_from_form(errors, klass.institution_id if klass else None)
+        application = _application_from_form(errors, form, klass.institution_id if klass else None)
         raise_if(errors)
         return save(application)
     except (SkillTraceError, ValueError) as exc:
         if getattr(exc, "status", 400) in (403, 404):
             raise
         errors = getattr(exc, "errors", None) or {"code": str(exc)}
-    return _class_form(klass, errors, request.form, session_editor.rows_from_form())
+    return _class_form(klass, errors, form, session_editor.rows_from_form())
 
 
 @bp.route("/classes/<uuid:class_id>/edit", methods=["GET", "POST"])
@@ -212,6 +235,14 @@ def review_class_view(class_id: uuid.UUID):
     approve = field("decision") == "approve"
     return _back_to_class(class_id, lambda: review_class(current_user, class_id, approve, field("comment")),
                           _("Approved.") if approve else _("Rejected."))
+
+
+@bp.route("/classes/roster-template.xlsx")
+@role_required(Role.ADMIN, Role.INSTRUCTOR)
+def roster_template_xlsx():
+    """The Excel template of the roster import (ID column as text, the person categories listed)."""
+    return Response(roster_template(), headers={"Content-Disposition": 'attachment; filename="roster-template.xlsx"'},
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 @bp.route("/classes/<uuid:class_id>/roster", methods=["POST"])
