@@ -29,8 +29,6 @@ from app.models import (AlternativeVerification, CheckInChallenge, CheckInLock, 
                         PresenceInterval, Purpose, Trainee, TrainingClass, User,
                         VerificationMode)
 from app.models.base import utcnow
-from app.clock import local_today
-from app.queries import attendance as att_queries
 from app.queries import biometrics as bio_queries
 from app.services import face_checks, face_images, hours, replay, xapi_records
 from app.services.face_checks import (FaceEvidence, clock_skewed, consume_challenge,
@@ -40,7 +38,6 @@ from app.services.audit import append_audit
 from app.services.trainee_lock import lock_trainee
 from app.services.classes import start_class
 from app.services.policy import can_act_for, can_act_for_trainee, is_staff_actor, is_trainee
-from app.services.consent import active_consent
 from app.services.enrolment import reason_message as frame_reason_message
 
 #: Plain words for each refusal, shown on the check-in page.
@@ -114,11 +111,13 @@ def _in_window(session: Session, cs: ClassSession, now: datetime, purpose: Purpo
     return cs.starts_at - tol <= now <= cs.ends_at + tol
 
 
-def _find_session(session: Session, trainee_id, now: datetime, purpose: Purpose, site: str | None = None,
-                  institution_id=None, online: bool = False
-                  ) -> tuple[Enrolment | None, ClassSession | None, str, set[TrainingClass]]:
-    """The trainee's session now (on site, or online ones when ``online``), or a refusal reason,
-    and the approved classes a check-in now would open (read only)."""
+def find_session(session: Session, trainee_id, now: datetime, purpose: Purpose, site: str | None = None,
+                 institution_id=None, online: bool = False
+                 ) -> tuple[Enrolment | None, ClassSession | None, str, set[TrainingClass]]:
+    """The trainee's session now (on site, or online ones when ``online``), or a refusal reason
+    (a `REASONS` code), and the approved classes a check-in now would open; reads only (the
+    check itself goes through `_current_session`, the check-in page's outlook through
+    `app.services.check_outlook`)."""
     day = timedelta(hours=14)
     query = (select(Enrolment, ClassSession).join(ClassSession, ClassSession.class_id == Enrolment.class_id)
              .where(Enrolment.trainee_id == trainee_id, ClassSession.online.is_(online),
@@ -150,43 +149,11 @@ def _find_session(session: Session, trainee_id, now: datetime, purpose: Purpose,
 def _current_session(session: Session, trainee_id, now: datetime, purpose: Purpose,
                      site: str | None = None, institution_id=None,
                      online: bool = False) -> tuple[Enrolment | None, ClassSession | None, str]:
-    """`_find_session`, opening the approved classes it names (in the caller's transaction)."""
-    enrolment, cs, reason, opening = _find_session(session, trainee_id, now, purpose, site, institution_id, online)
+    """`find_session`, opening the approved classes it names (in the caller's transaction)."""
+    enrolment, cs, reason, opening = find_session(session, trainee_id, now, purpose, site, institution_id, online)
     for klass in opening:
         start_class(session, klass, now)
     return enrolment, cs, reason
-
-
-@dataclass(frozen=True)
-class CheckOutlook:
-    """What the check-in page says before the face action: today's sessions (Beijing day), the
-    open presence if any, and why a check-in cannot happen now (a `REASONS` code, "" if it can)."""
-
-    sessions: list[tuple[TrainingClass, ClassSession]]
-    open_interval: PresenceInterval | None
-    blocker: str
-
-    @property
-    def message(self) -> str:
-        return reason_message(self.blocker) if self.blocker else ""
-
-
-def check_outlook(trainee_id, now: datetime | None = None) -> CheckOutlook:
-    """The trainee's check-in outlook at ``now``, by the rules the check applies (lock-out, the
-    face template, the open presence, the session window and the class's state); reads only."""
-    now = now or utcnow()
-    session = db.session
-    interval = session.scalar(select(PresenceInterval).where(PresenceInterval.open_slot == trainee_id))
-    if _active_lock(session, trainee_id) is not None:
-        blocker = "locked_out"
-    elif bio_queries.get_face_template(session, trainee_id) is None:
-        blocker = "no_template" if active_consent(session, trainee_id) else "no_consent"
-    elif interval is not None:
-        blocker = "already_checked_in"
-    else:
-        blocker = _find_session(session, trainee_id, now, Purpose.CHECK_IN)[2]
-    today = att_queries.list_trainee_sessions_on(session, trainee_id, local_today(now))
-    return CheckOutlook(today, interval, blocker)
 
 
 def _kiosk_roster(session: Session, kiosk: Kiosk, now: datetime) -> list[uuid.UUID]:
@@ -549,5 +516,5 @@ def is_locked_out(trainee_id) -> bool:
 
 
 # ``issue_challenge`` is re-exported: the API and tests call ``attendance.issue_challenge``.
-__all__ = ["REASONS", "Attempt", "CheckOutlook", "check_alternative", "check_outlook", "check_at_kiosk", "check_personal", "is_locked_out",
-           "issue_challenge", "reason_message", "start_check", "stream_frame", "unlock_trainee"]
+__all__ = ["REASONS", "Attempt", "check_alternative", "check_at_kiosk", "check_personal", "find_session",
+           "is_locked_out", "issue_challenge", "reason_message", "start_check", "stream_frame", "unlock_trainee"]

@@ -8,7 +8,8 @@ from app.extensions import db
 from app.models import (CheckInLock, ClassStatus, FaceTemplate, IntervalStatus, PresenceInterval, Role,
                         TrainingClass, VerificationMode)
 from app.services._tx import transaction
-from app.services.attendance import check_outlook, reason_message
+from app.services.attendance import reason_message
+from app.services.check_outlook import check_outlook
 from app.services.consent import current_consent_text, give_consent
 from tests.attendance_helpers import running_class
 from tests.factories import PASSWORD, make_trainee, make_user
