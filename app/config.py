@@ -57,6 +57,15 @@ def _on_off(env, name: str, default: bool) -> bool:
     if value not in ("on", "off"):
         raise RuntimeError(f"{name} must be on or off, not {value!r}")
     return value == "on"
+def _holidays(spec: str) -> str:
+    """The holiday amendments, refused at start-up when malformed."""
+    from app.services.holidays import calendar_of
+
+    try:
+        calendar_of(spec)
+    except ValueError as exc:
+        raise RuntimeError(str(exc)) from None
+    return spec
 
 
 def _decimal(env, name: str, default: Decimal) -> Decimal:
@@ -176,6 +185,9 @@ class BaseConfig:
     SUBSIDY_REPEAT_PERIOD_DAYS = 365
     SUBSIDY_NOTICE_WORKING_DAYS = 5           # public notice (公示) of accepted claims, Mon–Fri
     MAKEUP_WORKING_DAYS = 3                   # make-up study (补学) of uncredited minutes, within N working days
+    SUBSIDY_NOTICE_WORKING_DAYS = 5           # public notice (公示) of accepted claims, working days
+    # amendments to the built-in public holidays and 调休 working days (app/services/holidays.py)
+    PUBLIC_HOLIDAYS = ""
     # exemptions (免修, R10) may cover at most this share of a programme's required hours
     EXEMPTION_MAX_SHARE = Decimal("0.5")
     # yearly person-time targets per training category (R9); a category not listed has none
@@ -266,6 +278,7 @@ class BaseConfig:
             SUBSIDY_NOTICE_WORKING_DAYS=_int(env, "SKILLTRACE_SUBSIDY_NOTICE_WORKING_DAYS",
                                              cls.SUBSIDY_NOTICE_WORKING_DAYS),
             MAKEUP_WORKING_DAYS=_int(env, "SKILLTRACE_MAKEUP_WORKING_DAYS", cls.MAKEUP_WORKING_DAYS),
+            PUBLIC_HOLIDAYS=_holidays(env.get("SKILLTRACE_PUBLIC_HOLIDAYS", cls.PUBLIC_HOLIDAYS)),
             SUBSIDY_REPEAT_PERIOD_DAYS=_int(env, "SKILLTRACE_SUBSIDY_REPEAT_PERIOD_DAYS",
                                             cls.SUBSIDY_REPEAT_PERIOD_DAYS),
             EXEMPTION_MAX_SHARE=_decimal(env, "SKILLTRACE_EXEMPTION_MAX_SHARE", cls.EXEMPTION_MAX_SHARE),

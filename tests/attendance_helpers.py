@@ -65,7 +65,7 @@ def running_class(admin, instructor, trainees, start=None, minutes=180, place="�
         sessions=[SessionInput(start, start + timedelta(minutes=minutes), "theory",
                               "" if online else place, online)],
         instructor_ids=[instructor.id], trainee_ids=[t.id for t in trainees],
-        teaching_plan="计划", resources="教室", assessment_plan="考核"))
+        teaching_plan="计划", resources="教室", assessment_plan="考核"), now=start - timedelta(days=1))
     with transaction() as session:
         session.get(TrainingClass, klass.id).status = status
     return db.session.get(TrainingClass, klass.id)

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, aliased
 
-from app.models import (CheckInLock, ClassSession, Decision, Enrolment, FaceVerification, HoursEntry,
-                        PresenceInterval, Trainee, VerificationMode)
+from app.clock import LOCAL_TZ
+from app.models import (CheckInLock, ClassSession, ClassStatus, Decision, Enrolment, FaceVerification, HoursEntry,
+                        PresenceInterval, Trainee, TrainingClass, VerificationMode)
 
 
 def list_class_enrolments(session: Session, class_id) -> list[tuple[Enrolment, Trainee]]:
@@ -106,3 +107,16 @@ def list_my_past_sessions(session: Session, user_id, days: int = 14) -> list[tup
         .where(Trainee.user_id == user_id, ClassSession.starts_at <= now,
                ClassSession.starts_at >= now - timedelta(days=days))
         .order_by(ClassSession.starts_at.desc())).all()
+
+
+def list_trainee_sessions_on(session: Session, trainee_id, day) -> list[tuple[TrainingClass, ClassSession]]:
+    """The sessions on Beijing calendar ``day`` of the classes the trainee is enrolled in
+    (withdrawn and rejected applications left out), by start."""
+    start = datetime.combine(day, time(0), LOCAL_TZ)
+    return session.execute(
+        select(TrainingClass, ClassSession).join(ClassSession, ClassSession.class_id == TrainingClass.id)
+        .join(Enrolment, Enrolment.class_id == TrainingClass.id)
+        .where(Enrolment.trainee_id == trainee_id, ClassSession.starts_at < start + timedelta(days=1),
+               ClassSession.ends_at > start,
+               TrainingClass.status.not_in((ClassStatus.WITHDRAWN, ClassStatus.REJECTED)))
+        .order_by(ClassSession.starts_at)).all()

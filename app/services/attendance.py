@@ -50,10 +50,13 @@ def _in_window(session: Session, cs: ClassSession, now: datetime, purpose: Purpo
     return cs.starts_at - tol <= now <= cs.ends_at + tol
 
 
-def _current_session(session: Session, trainee_id, now: datetime, purpose: Purpose,
-                     site: str | None = None, institution_id=None,
-                     online: bool = False) -> tuple[Enrolment | None, ClassSession | None, str]:
-    """The trainee's session now (on site, or online ones when ``online``), or a refusal reason."""
+def find_session(session: Session, trainee_id, now: datetime, purpose: Purpose, site: str | None = None,
+                 institution_id=None, online: bool = False
+                 ) -> tuple[Enrolment | None, ClassSession | None, str, set[TrainingClass]]:
+    """The trainee's session now (on site, or online ones when ``online``), or a refusal reason
+    (a `REASONS` code), and the approved classes a check-in now would open; reads only (the
+    check itself goes through `_current_session`, the check-in page's outlook through
+    `app.services.check_outlook`)."""
     day = timedelta(hours=14)
     query = (select(Enrolment, ClassSession).join(ClassSession, ClassSession.class_id == Enrolment.class_id)
              .where(Enrolment.trainee_id == trainee_id, ClassSession.online.is_(online),
@@ -63,23 +66,33 @@ def _current_session(session: Session, trainee_id, now: datetime, purpose: Purpo
     if institution_id is not None:
         candidates = [(e, cs) for e, cs in candidates if e.training_class.institution_id == institution_id]
     if not candidates:
-        return None, None, Refusal.OUTSIDE_WINDOW
+        return None, None, Refusal.OUTSIDE_WINDOW, set()
+    opening = set()
     running = [(e, cs) for e, cs in candidates if e.training_class.status == ClassStatus.RUNNING]
     if not running:
         # day one: the session's window is open, so the approved class opens now, whether or
         # not the scheduler has started it yet
         running = [(e, cs) for e, cs in candidates if e.training_class.status == ClassStatus.APPROVED]
-        for klass in {e.training_class for e, _cs in running}:
-            start_class(session, klass, now)
+        opening = {e.training_class for e, _cs in running}
     if not running:
-        return None, None, Refusal.CLASS_NOT_RUNNING
+        return None, None, Refusal.CLASS_NOT_RUNNING, set()
     if site is not None:
         here = [(e, cs) for e, cs in running if cs.place == site]
         if not here:
-            return None, None, Refusal.WRONG_SITE
+            return None, None, Refusal.WRONG_SITE, set()
         running = here
     enrolment, cs = running[0]
-    return enrolment, cs, ""
+    return enrolment, cs, "", opening
+
+
+def _current_session(session: Session, trainee_id, now: datetime, purpose: Purpose,
+                     site: str | None = None, institution_id=None,
+                     online: bool = False) -> tuple[Enrolment | None, ClassSession | None, str]:
+    """`find_session`, opening the approved classes it names (in the caller's transaction)."""
+    enrolment, cs, reason, opening = find_session(session, trainee_id, now, purpose, site, institution_id, online)
+    for klass in opening:
+        start_class(session, klass, now)
+    return enrolment, cs, reason
 
 
 def _kiosk_roster(session: Session, kiosk: Kiosk, now: datetime) -> list[uuid.UUID]:
@@ -368,5 +381,5 @@ def unlock_trainee(actor: User, trainee_id, reason: str) -> CheckInLock:
 
 
 # ``Attempt`` and ``is_locked_out`` are re-exported for the API and the pages.
-__all__ = ["Attempt", "check_alternative", "check_at_kiosk", "check_personal", "is_locked_out", "start_check",
-           "stream_frame", "unlock_trainee"]
+__all__ = ["Attempt", "check_alternative", "check_at_kiosk", "check_personal", "find_session", "is_locked_out",
+           "start_check", "stream_frame", "unlock_trainee"]

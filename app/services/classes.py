@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.clock import LOCAL_TZ
+from app.clock import LOCAL_TZ, local_now
 from app.errors.exceptions import (ConflictError, NotFoundError, PermissionDeniedError,
                                    ValidationError)
 from app.models import (ClassSession, ClassStatus, Enrolment, Exemption, Institution, Programme, Role,
@@ -79,7 +79,14 @@ def session_problems(sessions: list[SessionInput]) -> list[str]:
     return problems
 
 
-def _check_application(session: Session, actor: User, app_: ClassApplication) -> dict:
+def past_problems(sessions: list[SessionInput], now: datetime) -> list[str]:
+    """A message for each session that starts before ``now`` (shown in Beijing time)."""
+    return [_("Session %(n)s (%(when)s) is in the past: it is %(now)s in Beijing now.", n=n,
+              when=f"{s.starts_at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}", now=f"{local_now(now):%Y-%m-%d %H:%M}")
+            for n, s in enumerate(sessions, 1) if s.starts_at.tzinfo and s.starts_at < now]
+
+
+def _check_application(session: Session, actor: User, app_: ClassApplication, now: datetime) -> dict:
     errors = {}
     if not app_.code.strip():
         errors["code"] = _("Required.")
@@ -93,7 +100,7 @@ def _check_application(session: Session, actor: User, app_: ClassApplication) ->
         errors["institution_id" if closed == "institution_revoked" else "programme_id"] = str(CLOSED_REASONS[closed])
     if not app_.sessions:
         errors["sessions"] = _("Plan at least one session.")
-    elif problems := session_problems(app_.sessions):
+    elif problems := session_problems(app_.sessions) + past_problems(app_.sessions, now):
         errors["sessions"] = " ".join(problems)
     found = set(session.scalars(select(User.id).where(
         User.id.in_(app_.instructor_ids), User.role == Role.INSTRUCTOR)))
@@ -105,17 +112,18 @@ def _check_application(session: Session, actor: User, app_: ClassApplication) ->
     return errors
 
 
-def draft_class(actor: User, application: ClassApplication) -> TrainingClass:
-    """Create a class in draft from an application.
+def draft_class(actor: User, application: ClassApplication, now: datetime | None = None) -> TrainingClass:
+    """Create a class in draft from an application; its sessions start after ``now`` (default:
+    the server's clock).
 
     Raises:
         PermissionDeniedError: the actor is not staff of the institution (or an admin).
-        ValidationError: a field is wrong — revoked programme, overlapping sessions, unknown
-            trainees … (``errors`` names each one).
+        ValidationError: a field is wrong — revoked programme, overlapping or past sessions,
+            unknown trainees … (``errors`` names each one).
         ConflictError: the class code is taken.
     """
     with transaction() as session:
-        if errors := _check_application(session, actor, application):
+        if errors := _check_application(session, actor, application, now or utcnow()):
             raise ValidationError("; ".join(f"{k}: {v}" for k, v in errors.items()), errors=errors)
         if session.scalar(select(TrainingClass.id).where(TrainingClass.code == application.code.strip())):
             raise ConflictError(_("The class code %(code)s is taken.", code=application.code),
@@ -195,19 +203,21 @@ def get_open_application(session: Session, actor: User, class_id) -> TrainingCla
     return klass
 
 
-def revise_class(actor: User, class_id, application: ClassApplication) -> TrainingClass:
+def revise_class(actor: User, class_id, application: ClassApplication,
+                 now: datetime | None = None) -> TrainingClass:
     """Change a draft or a rejected application: name, programme, sessions, instructors, roster
     and plans (the code and the institution stay). A rejected one keeps its review comment beside
     it until it is submitted again.
 
     Raises:
         PermissionDeniedError, ConflictError: see `get_open_application`.
-        ValidationError: a field is wrong, or a trainee with an exemption is taken off the roster.
+        ValidationError: a field is wrong (a session before ``now`` among them), or a trainee with
+            an exemption is taken off the roster.
     """
     with transaction() as session:
         klass = get_open_application(session, actor, class_id)
         application.code, application.institution_id = klass.code, klass.institution_id
-        errors = _check_application(session, actor, application)
+        errors = _check_application(session, actor, application, now or utcnow())
         enrolments = {e.trainee_id: e for e in klass.enrolments}
         dropped = [e for tid, e in enrolments.items() if tid not in set(application.trainee_ids)]
         if any(session.scalar(select(Exemption.id).where(Exemption.enrolment_id == e.id)) for e in dropped):

@@ -31,6 +31,7 @@ class Refusal(enum.StrEnum):
     DIFFERENT_FACES = "different_faces"
     FRAME_REFUSED = "frame_refused"
     NO_TEMPLATE = "no_template"
+    NO_CONSENT = "no_consent"
     FACE_MISMATCH = "face_mismatch"
     FACE_UNKNOWN = "face_unknown"
     CLASS_NOT_RUNNING = "class_not_running"
@@ -67,6 +68,8 @@ MESSAGES = {
     Refusal.DIFFERENT_FACES: _l("The pictures show different people. Only you may be in view."),
     Refusal.FRAME_REFUSED: _l("The picture could not be used. Look straight into the camera in good light."),
     Refusal.NO_TEMPLATE: _l("Your face is not enrolled yet. Enrol it first."),
+    Refusal.NO_CONSENT: _l("You have not consented to face recognition, so your face is not enrolled. Give consent on "
+                           "the face page (or ask your institution for the paper form), then enrol."),
     Refusal.FACE_MISMATCH: _l("The face does not match the enrolled trainee."),
     Refusal.FACE_UNKNOWN: _l("The face was not recognised among the trainees of the classes here now."),
     Refusal.CLASS_NOT_RUNNING: _l("The class is not running: it does not accept check-ins."),

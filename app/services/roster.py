@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.errors.exceptions import ValidationError
-from app.models import Enrolment, Trainee, User
+from app.models import PERSON_CATEGORIES, Enrolment, Trainee, User
 from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services.classes import get_open_application
@@ -35,6 +36,8 @@ COLUMNS = {
     "employer": ("工作单位", "employer"),
 }
 REQUIRED = ("name", "id_number", "phone", "category")
+NUMERIC_ID = "id_number_numeric"   # set on a row whose ID cell was stored as a number
+_SCIENTIFIC = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")
 
 
 @dataclass
@@ -81,8 +84,17 @@ def read_rows(filename: str, data: bytes) -> list[dict[str, str]]:
                                   errors={"file": "too_many_rows"})
         if not any(str(v or "").strip() for v in raw):
             continue
-        rows.append({name: _cell(raw, i) for name, i in positions.items()})
+        row = {name: _cell(raw, i) for name, i in positions.items()}
+        if _id_lost_digits(raw[positions["id_number"]] if positions["id_number"] < len(raw) else ""):
+            row[NUMERIC_ID] = "1"
+        rows.append(row)
     return rows
+
+
+def _id_lost_digits(value) -> bool:
+    """An ID cell Excel stored as a number: a float (15 significant digits, so an 18-digit
+    number has lost its last ones) or text in scientific notation (``1.10105E+17``)."""
+    return isinstance(value, float) or bool(_SCIENTIFIC.match(str(value or "").strip()))
 
 
 def _cell(row, i) -> str:
@@ -137,6 +149,32 @@ def _refusing_broken(rows: Iterator[list], broken: type[Exception]) -> Iterator[
                               errors={"file": "corrupt"}) from exc
 
 
+def roster_template() -> bytes:
+    """An Excel roster template: the columns the import reads, the ID column formatted as text
+    (so Excel keeps all 18 digits), and a sheet listing the accepted person categories."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = _("Roster")
+    sheet.append([COLUMNS[name][0] for name in COLUMNS])
+    for row in range(2, 502):
+        sheet.cell(row=row, column=2).number_format = "@"
+        sheet.cell(row=row, column=3).number_format = "@"
+    for column, width in zip("ABCDE", (12, 24, 16, 22, 24)):
+        sheet.column_dimensions[column].width = width
+    notes = book.create_sheet(_("How to fill in"))
+    notes.append([_("Person category (one of these only)")])
+    for category in PERSON_CATEGORIES:
+        notes.append([category])
+    notes.append([])
+    notes.append([_("The ID number column is formatted as text: type the 18 digits. Do not paste them as "
+                    "numbers, or Excel loses the last digits.")])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
 def import_roster(actor: User, class_id, rows: list[dict[str, str]],
                   progress: Callable[[int], None] | None = None) -> ImportReport:
     """Register new trainees and enrol every valid row in the class; report refused rows.
@@ -155,7 +193,11 @@ def import_roster(actor: User, class_id, rows: list[dict[str, str]],
         seen = set()
         for line, row in enumerate(rows, start=2):  # line 1 is the header
             data = TraineeInput(**{k: row.get(k, "") for k in COLUMNS}).cleaned()
-            if errors := validate_trainee(data):
+            if row.get(NUMERIC_ID):
+                report.refused.append((line, _(
+                    "The ID number was stored as a number by Excel (scientific notation, the last digits "
+                    "are lost). Format the ID column as text, type the numbers again, or use the template.")))
+            elif errors := validate_trainee(data):
                 report.refused.append((line, "; ".join(errors.values())))
             elif data.id_number in seen:
                 report.refused.append((line, _("The ID number appears twice in the file.")))

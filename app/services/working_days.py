@@ -1,17 +1,11 @@
-"""Working-day arithmetic in one place (Beijing calendar dates): Monday to Friday are working
-days; ``HOLIDAYS`` (empty today) is where public holidays go, so that every deadline counted in
-working days (the subsidy notice period, the make-up study window) follows them at once."""
+"""Working-day arithmetic in one place (Beijing calendar dates): every deadline counted in working
+days (the subsidy notice period, the make-up study window) follows the public holidays and 调休
+working days of `app.services.holidays` at once."""
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-#: Public holidays that are not working days although they fall on a weekday.
-HOLIDAYS: frozenset[date] = frozenset()
-
-
-def is_working_day(day: date) -> bool:
-    """Monday to Friday, and not a listed holiday."""
-    return day.weekday() < 5 and day not in HOLIDAYS
+from app.services.holidays import is_working_day
 
 
 def working_days_after(start: date, days: int) -> date:

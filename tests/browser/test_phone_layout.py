@@ -34,7 +34,7 @@ def _widths(browser, live_server, username: str, urls) -> dict:
 def _instructor_urls(page):
     page.goto("/classes")
     class_url = page.locator("table a[href^='/classes/']").first.get_attribute("href")
-    return ["/", "/classes", class_url, class_url + "/attendance", "/trainees", "/camera"]
+    return ["/", "/classes", "/classes/new", class_url, class_url + "/attendance", "/trainees", "/camera"]
 
 
 def test_instructor_and_trainee_pages_fit_a_phone(browser, live_server):

@@ -98,6 +98,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /reviews/exemptions/<uuid:exemption_id>/confirm": frozenset({"reviewer"}),
     "POST /reviews/alternatives/<uuid:arrangement_id>/confirm": frozenset({"reviewer"}),
     "POST /classes/<uuid:class_id>/roster": ACTORS,
+    "GET /classes/roster-template.xlsx": ACTORS,
     "POST /enrolments/<uuid:enrolment_id>/exemptions": ACTORS,
     "GET /trainees": READERS,
     "GET /trainees/new": ACTORS,

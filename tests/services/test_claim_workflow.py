@@ -47,9 +47,26 @@ def _decisions(claim, returned_reason="身份证复印件缺失"):
     return {str(lines[0].id): ("accepted", ""), str(lines[1].id): ("returned", returned_reason)}
 
 
-def test_working_days_skip_weekends():
+def test_working_days_skip_weekends(app):
     assert working_days_after(date(2026, 3, 20), 5) == date(2026, 3, 27)  # Fri → next Fri
     assert working_days_after(date(2026, 3, 21), 1) == date(2026, 3, 23)  # Sat → Mon
+
+
+def test_working_days_skip_public_holidays_and_count_weekend_working_days(app):
+    # from Wed 30 Sep: 1–7 Oct are off (国庆), Sat 10 Oct is worked (调休)
+    assert working_days_after(date(2026, 9, 30), 5) == date(2026, 10, 13)
+
+
+def test_the_notice_spanning_national_day_ends_later(claim):
+    world, prepared = claim
+    submit_claim(world.instructor, prepared.id)
+    before_national_day = datetime(2026, 9, 30, 2, 0, tzinfo=timezone.utc)  # Wed 10:00 in Beijing
+    review_claim(_user("reviewer"), prepared.id, _decisions(_fresh(prepared.id)), now=before_national_day)
+    reviewed = _fresh(prepared.id)
+    assert (reviewed.notice_from, reviewed.notice_until) == (date(2026, 9, 30), date(2026, 10, 13))
+    with pytest.raises(ConflictError) as running:  # on the day five weekdays would have ended it
+        mark_paid(_user("reviewer"), prepared.id, "BANK-2026-101", now=datetime(2026, 10, 8, 2, tzinfo=timezone.utc))
+    assert running.value.code == "notice_running" and _fresh(prepared.id).status is ClaimStatus.IN_NOTICE
 
 
 def test_the_whole_workflow_is_audited_with_statements(claim):

@@ -169,4 +169,5 @@ def test_naive_times_are_refused(world):
         draft_class(admin, application(institution, programme, [instructor], trainees, naive))
     aware = [SessionInput(datetime(2026, 12, 1, 1, tzinfo=timezone.utc),
                           datetime(2026, 12, 1, 4, tzinfo=timezone.utc), "theory", "A")]
-    assert draft_class(admin, application(institution, programme, [instructor], trainees, aware))
+    before = datetime(2026, 11, 30, tzinfo=timezone.utc)
+    assert draft_class(admin, application(institution, programme, [instructor], trainees, aware), now=before)

@@ -32,10 +32,13 @@ def test_a_draft_is_changed_then_revised_after_rejection(client, auth, world):
     auth.login("instructor", PASSWORD)
     url = f"/classes/{klass.id}/edit"
     page = client.get(url).text
-    assert "理论" in page and first.id_number in page and "09:00-12:00" in page
+    day = klass.start_date.isoformat()
+    assert f'value="{day}"' in page and 'value="09:00"' in page and 'value="12:00"' in page
+    assert first.id_number in page and 'value="教室 A"' in page
     form = {"csrf_token": csrf_token_from(page), "name": "电工初级 1 班（修改）",
             "programme_id": str(klass.programme_id), "instructor_ids": str(instructor.id),
-            "sessions": page.split('name="sessions"')[1].split(">", 1)[1].split("</textarea>")[0].strip(),
+            "s_day": [day, day], "s_start": ["09:00", "14:00"], "s_end": ["12:00", "17:00"],
+            "s_kind": ["theory", "practice"], "s_place": ["教室 A", "实训车间"],
             "roster": f"{first.id_number}\n{second.id_number}", "teaching_plan": "新计划", "resources": "教室",
             "assessment_plan": "笔试"}
     saved = client.post(url, data=form, follow_redirects=True)
@@ -43,7 +46,7 @@ def test_a_draft_is_changed_then_revised_after_rejection(client, auth, world):
     changed = _status(klass)
     assert len(changed.enrolments) == 2 and changed.teaching_plan == "新计划"
     assert db.session.scalar(select(AuditEntry.action).where(AuditEntry.action == "class.revised"))
-    bad = client.post(url, data={**form, "sessions": "明天上午"})
+    bad = client.post(url, data={**form, "s_day": ["明天", day]})
     assert bad.status_code == 400 and "第 1 行" in bad.text
     submit_class(instructor, klass.id)
     for method in (client.get, client.post):  # submitted: no more changes

@@ -49,12 +49,14 @@ def test_application_form_review_and_approval(client, auth, world):
     form = {"code": "WEB-1", "name": "网页班", "institution_id": str(institution.id),
             "programme_id": str(programme.id), "instructor_ids": str(instructor.id),
             "roster": trainee.id_number, "teaching_plan": "计划", "assessment_plan": "考核",
-            "sessions": f"{day} 09:00-12:00 理论 教室A\n{day} 11:00-13:00 实操 车间"}
+            "s_day": [str(day)] * 2, "s_start": ["09:00", "11:00"], "s_end": ["12:00", "13:00"],
+            "s_kind": ["theory", "practice"], "s_place": ["教室A", "车间"]}
     overlap = _post(client, "/classes/new", "/classes/new", form)
     assert overlap.status_code == 400 and "时间重叠" in overlap.text
-    bad_line = _post(client, "/classes/new", "/classes/new", {**form, "sessions": "明天上午"})
+    bad_line = _post(client, "/classes/new", "/classes/new", {**form, "s_day": ["明天上午", str(day)]})
     assert "第 1 行" in bad_line.text
-    form["sessions"] = f"{day} 09:00-12:00 理论 教室A\n{day} 14:00-17:00 实操 车间\n{day} 19:00-21:00 理论 在线"
+    form.update({"s_day": [str(day)] * 3, "s_start": ["09:00", "14:00", "19:00"], "s_end": ["12:00", "17:00", "21:00"],
+                 "s_kind": ["theory", "practice", "theory"], "s_place": ["教室A", "车间", "在线"]})
     created = _post(client, "/classes/new", "/classes/new", form)
     assert created.status_code == 302
     class_url = created.headers["Location"]

@@ -28,6 +28,7 @@ from app.models.base import utcnow
 from app.queries.biometrics import get_trainee_of_user
 from app.services import appeals, attendance, held_hours, hours, policy
 from app.services.check_out_corrections import correct_missed_check_out
+from app.services.check_outlook import check_outlook
 from app.services.classes import get_class_or_404
 from app.services.refusals import refusal_message
 from app.web.access import STAFF, role_required
@@ -58,8 +59,11 @@ def _checkout_reminder() -> list:
 @bp.route("/me/attendance")
 @role_required(Role.TRAINEE)
 def check_in_page():
-    """The trainee's check-in and check-out page."""
-    return render_template("attendance/check_in.html", mode="personal",
+    """The trainee's check-in and check-out page, with today's sessions, the trainee's state and
+    why a check-in cannot happen now, shown before the face action."""
+    trainee = get_trainee_of_user(db.session, current_user.id)
+    outlook = check_outlook(trainee.id) if trainee is not None else None
+    return render_template("attendance/check_in.html", mode="personal", outlook=outlook,
                            challenge_url=url_for("attendance_api.start_my_check"),
                            frame_url=url_for("attendance_api.my_frame", nonce="NONCE"),
                            check_in_url=url_for("attendance_api.check_me_in"),

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -17,46 +16,19 @@ from app.errors.exceptions import SkillTraceError, ValidationError
 from app.extensions import db
 from app.models import Certificate, ClassStatus, Role, Trainee
 from app.queries import catalogue as catalogue_queries
+from app.queries import training as training_queries
 from app.services.certificates import grant_exemption
 from app.services import policy
-from app.services.classes import (LOCAL_TZ, ClassApplication, SessionInput, draft_class,
+from app.services import session_plans
+from app.services.classes import (ClassApplication, draft_class,
                                   get_class_or_404, get_enrolment_or_404, review_class, revise_class,
                                   submit_class, withdraw_class)
 from app.services.resident_id import normalise_id_number
-from app.services.roster import import_roster, read_rows
+from app.services.roster import import_roster, read_rows, roster_template
 from app.web.access import STAFF, role_required
 from app.web.forms import act_then_redirect, field, flash_refusal, int_field, raise_if, uuid_field
-from app.web.training import bp
+from app.web.training import bp, session_editor
 from app.web.training.completion_pages import completion_context
-
-_SESSION_LINE = re.compile(
-    r"^(\d{4}-\d{2}-\d{2})\s+(\d{1,2}:\d{2})\s*[-–~]\s*(\d{1,2}:\d{2})\s+(\S+)\s*(.*)$")
-_KINDS = {"理论": "theory", "theory": "theory", "实操": "practice", "practice": "practice"}
-_ONLINE = {"在线", "线上", "online"}
-
-
-def parse_session_lines(text: str, errors: dict) -> list[SessionInput]:
-    """Sessions typed one per line: ``2026-12-01 09:00-12:00 理论 实训楼201`` (Beijing time);
-    the place ``在线`` marks an online session. Problems go to ``errors["sessions"]``."""
-    sessions, problems = [], []
-    for n, line in enumerate((l.strip() for l in text.splitlines() if l.strip()), 1):
-        match = _SESSION_LINE.match(line)
-        kind = _KINDS.get(match.group(4).lower()) if match else None
-        if not match or not kind:
-            problems.append(_("Line %(n)s: write date, start-end, 理论 or 实操, place.", n=n))
-            continue
-        day, start, end, _kind, place = match.groups()
-        try:
-            starts = datetime.fromisoformat(f"{day}T{start.zfill(5)}").replace(tzinfo=LOCAL_TZ)
-            ends = datetime.fromisoformat(f"{day}T{end.zfill(5)}").replace(tzinfo=LOCAL_TZ)
-        except ValueError:
-            problems.append(_("Line %(n)s: the date or time does not exist.", n=n))
-            continue
-        online = place.strip().lower() in _ONLINE
-        sessions.append(SessionInput(starts, ends, kind, "" if online else place.strip(), online))
-    if problems:
-        errors["sessions"] = " ".join(problems)
-    return sessions
 
 
 def _trainee_ids(text: str, errors: dict) -> list[uuid.UUID]:
@@ -79,12 +51,29 @@ def _form_choices():
                 instructors=catalogue_queries.list_instructors(db.session, institution_id))
 
 
-def _application_from_form(errors: dict, institution_id=None) -> ClassApplication:
-    """The application as posted on the class form; problems of parsing go to ``errors``."""
+def _roster_text(errors: dict) -> str:
+    """The roster's ID numbers as posted, with the trainees ticked in the search results added
+    (only trainees the actor's institution sees may be picked)."""
+    text = field("roster")
+    picked = {i for i in map(_uuid_or_none, request.form.getlist("roster_pick")) if i}
+    if not picked:
+        return text
+    numbers = training_queries.list_visible_id_numbers(db.session, picked, policy.visible_institution(current_user))
+    if len(numbers) < len(picked):
+        errors["roster"] = _("Pick trainees from the search results only.")
+    known = {normalise_id_number(n) for n in re.split(r"[\s,，;；]+", text) if n.strip()}
+    return "\n".join([text] + [n for n in numbers if n not in known]).strip()
+
+
+def _application_from_form(errors: dict, form, institution_id=None) -> ClassApplication:
+    """The application as posted on the class form (``form``: the post, roster picks merged);
+    problems of parsing go to ``errors``."""
     institution_id = institution_id or uuid_field("institution_id", errors)
     programme_id = uuid_field("programme_id", errors)
-    sessions = parse_session_lines(field("sessions"), errors)
-    trainee_ids = _trainee_ids(field("roster"), errors)
+    sessions, problems = session_plans.sessions_from_rows(session_editor.rows_from_form())
+    if problems:
+        errors["sessions"] = " ".join(problems)
+    trainee_ids = _trainee_ids(form.get("roster", ""), errors)
     return ClassApplication(
         code=field("code"), name=field("name"), institution_id=institution_id, programme_id=programme_id,
         sessions=sessions, instructor_ids=[uuid.UUID(i) for i in request.form.getlist("instructor_ids")],
@@ -93,17 +82,77 @@ def _application_from_form(errors: dict, institution_id=None) -> ClassApplicatio
 
 
 def _form_of(klass) -> MultiDict:
-    """The class as the form shows it: sessions as lines, the roster as ID numbers."""
-    lines = [f"{s.starts_at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}-{s.ends_at.astimezone(LOCAL_TZ):%H:%M} "
-             f"{'理论' if s.kind.value == 'theory' else '实操'} {'在线' if s.online else s.place}" for s in klass.sessions]
+    """The class as the form shows it (the sessions go to the editor's rows): the roster as ID
+    numbers."""
     form = MultiDict({"code": klass.code, "name": klass.name, "institution_id": str(klass.institution_id),
-                      "programme_id": str(klass.programme_id), "sessions": "\n".join(lines),
+                      "programme_id": str(klass.programme_id),
                       "roster": "\n".join(e.trainee.id_number for e in klass.enrolments),
                       "teaching_plan": klass.teaching_plan, "resources": klass.resources,
                       "assessment_plan": klass.assessment_plan})
     for u in klass.instructors:
         form.add("instructor_ids", str(u.id))
     return form
+
+
+def _add_repeated(errors: dict) -> tuple[list, str]:
+    """The posted rows with the repeat rule's sessions appended (nothing saved), and what the
+    page says about it; the rule's problems go to ``errors``."""
+    rows = session_editor.rows_from_form()
+    rule, rule_errors = session_editor.repeat_from_form()
+    errors.update(rule_errors)
+    if rule is None:
+        return rows, ""
+    added = session_plans.expand(rule)
+    if not added:
+        errors["repeat_dates"] = _("The rule makes no session: no chosen weekday lies between the dates.")
+        return rows, ""
+    return ([r for r in rows if not r.is_blank()] + session_editor.rows_of(added),
+            _("%(n)s sessions added below: check them, then save.", n=len(added)))
+
+
+def _class_form(klass, errors: dict, form, rows, notice: str = ""):
+    """The form page: fields, the session editor with its planned hours and clash warnings."""
+    sessions, _problems = session_plans.sessions_from_rows(rows)
+    trainee_ids = _trainee_ids(form.get("roster", ""), {})
+    review = session_editor.plan_review(_uuid_or_none(form.get("programme_id")), sessions,
+                                        [i for i in map(_uuid_or_none, form.getlist("instructor_ids")) if i],
+                                        trainee_ids, klass.id if klass else None)
+    status = 400 if errors else 200
+    found = training_queries.search_trainees(db.session, form.get("roster_query", ""),
+                                             policy.visible_institution(current_user))
+    return render_template("training/class_form.html", errors=errors, klass=klass, form=form,
+                           rows=session_editor.shown_rows(rows), weekdays=session_editor.WEEKDAYS,
+                           notice=notice, found=found, **review, **_form_choices()), status
+
+
+def _uuid_or_none(value):
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _post_class_form(klass, save):
+    """POST of the class form: ``action=search`` looks trainees up for the roster, ``action=repeat``
+    adds a repeat rule's sessions for review; otherwise ``save(application)`` saves (the form
+    again with the problems named). Trainees ticked in the search results join the roster."""
+    errors = {}
+    form = request.form.copy()
+    form["roster"] = _roster_text(errors)
+    if request.form.get("action") == "search":
+        return _class_form(klass, errors, form, session_editor.rows_from_form())
+    if request.form.get("action") == "repeat":
+        rows, notice = _add_repeated(errors)
+        return _class_form(klass, errors, form, rows, notice)
+    try:
+        application = _application_from_form(errors, form, klass.institution_id if klass else None)
+        raise_if(errors)
+        return save(application)
+    except (SkillTraceError, ValueError) as exc:
+        if getattr(exc, "status", 400) in (403, 404):
+            raise
+        errors = getattr(exc, "errors", None) or {"code": str(exc)}
+    return _class_form(klass, errors, form, session_editor.rows_from_form())
 
 
 @bp.route("/classes/<uuid:class_id>/edit", methods=["GET", "POST"])
@@ -115,22 +164,14 @@ def edit_class(class_id: uuid.UUID):
     if klass.status not in (ClassStatus.DRAFT, ClassStatus.REJECTED):
         flash(_("Only a draft or a rejected application can be changed or submitted."), "error")
         return redirect(url_for("training.show_class", class_id=class_id))
-    errors = {}
-    if request.method == "POST":
-        try:
-            application = _application_from_form(errors, klass.institution_id)
-            raise_if(errors)
-            revise_class(current_user, class_id, application)
-        except (SkillTraceError, ValueError) as exc:
-            if getattr(exc, "status", 400) in (403, 404):
-                raise
-            errors = getattr(exc, "errors", None) or {"code": str(exc)}
-        else:
-            flash(_("The application is saved."), "info")
-            return redirect(url_for("training.show_class", class_id=class_id))
-    return render_template("training/class_form.html", errors=errors, klass=klass,
-                           form=request.form if request.method == "POST" else _form_of(klass),
-                           **_form_choices()), 400 if errors else 200
+    if request.method == "GET":
+        return _class_form(klass, {}, _form_of(klass), session_editor.rows_of(klass.sessions))
+
+    def save(application):
+        revise_class(current_user, class_id, application)
+        flash(_("The application is saved."), "info")
+        return redirect(url_for("training.show_class", class_id=class_id))
+    return _post_class_form(klass, save)
 
 
 @bp.route("/classes/<uuid:class_id>/withdraw", methods=["POST"])
@@ -144,20 +185,16 @@ def withdraw_class_view(class_id: uuid.UUID):
 @bp.route("/classes/new", methods=["GET", "POST"])
 @role_required(Role.ADMIN, Role.INSTRUCTOR)
 def new_class():
-    """GET: the class-opening application form. POST: save it as a draft."""
-    errors = {}
-    if request.method == "POST":
-        try:
-            application = _application_from_form(errors)
-            raise_if(errors)
-            klass = draft_class(current_user, application)
-        except (SkillTraceError, ValueError) as exc:
-            errors = getattr(exc, "errors", None) or {"code": str(exc)}
-        else:
-            flash(_("The application is saved as a draft."), "info")
-            return redirect(url_for("training.show_class", class_id=klass.id))
-    return render_template("training/class_form.html", errors=errors, form=request.form,
-                           **_form_choices()), 400 if errors else 200
+    """GET: the class-opening application form. POST: save it as a draft (``action=repeat``:
+    add a repeat rule's sessions to the rows for review, nothing saved)."""
+    if request.method == "GET":
+        return _class_form(None, {}, request.form, [])
+
+    def save(application):
+        klass = draft_class(current_user, application)
+        flash(_("The application is saved as a draft."), "info")
+        return redirect(url_for("training.show_class", class_id=klass.id))
+    return _post_class_form(None, save)
 
 
 @bp.route("/classes/<uuid:class_id>")
@@ -169,8 +206,15 @@ def show_class(class_id: uuid.UUID):
     klass = get_class_or_404(db.session, class_id, current_user)
     certificates = {e.trainee_id: list(db.session.scalars(
         select(Certificate).where(Certificate.trainee_id == e.trainee_id))) for e in klass.enrolments}
-    return render_template("training/class.html", klass=klass, certificates=certificates,
-                           report=None, errors={}, **completion_context(klass))
+    return _class_page(klass, certificates, None)
+
+
+def _class_page(klass, certificates: dict, report):
+    """The class page, with the planned hours and clash warnings beside the sessions."""
+    review = session_editor.plan_review(klass.programme_id, klass.sessions, [u.id for u in klass.instructors],
+                                        [e.trainee_id for e in klass.enrolments], klass.id)
+    return render_template("training/class.html", klass=klass, certificates=certificates, report=report,
+                           errors={}, **review, **completion_context(klass))
 
 
 def _back_to_class(class_id, action, success: str):
@@ -193,6 +237,14 @@ def review_class_view(class_id: uuid.UUID):
                           _("Approved.") if approve else _("Rejected."))
 
 
+@bp.route("/classes/roster-template.xlsx")
+@role_required(Role.ADMIN, Role.INSTRUCTOR)
+def roster_template_xlsx():
+    """The Excel template of the roster import (ID column as text, the person categories listed)."""
+    return Response(roster_template(), headers={"Content-Disposition": 'attachment; filename="roster-template.xlsx"'},
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
 @bp.route("/classes/<uuid:class_id>/roster", methods=["POST"])
 @role_required(Role.ADMIN, Role.INSTRUCTOR)
 def import_roster_view(class_id: uuid.UUID):
@@ -207,8 +259,7 @@ def import_roster_view(class_id: uuid.UUID):
         flash_refusal(exc)
         return redirect(url_for("training.show_class", class_id=class_id))
     db.session.refresh(klass)
-    return render_template("training/class.html", klass=klass, certificates={}, report=report,
-                           errors={}, **completion_context(klass))
+    return _class_page(klass, {}, report)
 
 
 @bp.route("/enrolments/<uuid:enrolment_id>/exemptions", methods=["POST"])
