@@ -146,11 +146,13 @@ class BaseConfig:
     STUDY_ACTIVE_MS = 120_000                 # no input for this long: the page reports inactive
     HOURS_UNIT_MINUTES = 1
     # Final assessment (R7) and subsidy (R5, R6): the pass mark of each part (0–100), the
-    # urgent-shortage uplift, and the period in which a trainee is not paid twice for the same
-    # programme and level.
+    # urgent-shortage uplift, and how many subsidised classes a person may have in one Beijing
+    # calendar year: students (the person categories listed) and everyone else.
     ASSESSMENT_PASS_MARK = Decimal("60")
     SUBSIDY_SHORTAGE_UPLIFT = Decimal("0.10")
-    SUBSIDY_REPEAT_PERIOD_DAYS = 365
+    SUBSIDY_YEARLY_LIMIT = 2
+    SUBSIDY_YEARLY_LIMIT_STUDENT = 1
+    SUBSIDY_STUDENT_CATEGORIES = ("高校毕业生",)
     SUBSIDY_NOTICE_WORKING_DAYS = 5           # public notice (公示) of accepted claims, Mon–Fri
     # exemptions (免修, R10) may cover at most this share of a programme's required hours
     EXEMPTION_MAX_SHARE = Decimal("0.5")
@@ -233,8 +235,9 @@ class BaseConfig:
             ACTIVATION_CODE_DAYS=_int(env, "SKILLTRACE_ACTIVATION_CODE_DAYS", cls.ACTIVATION_CODE_DAYS),
             SUBSIDY_NOTICE_WORKING_DAYS=_int(env, "SKILLTRACE_SUBSIDY_NOTICE_WORKING_DAYS",
                                              cls.SUBSIDY_NOTICE_WORKING_DAYS),
-            SUBSIDY_REPEAT_PERIOD_DAYS=_int(env, "SKILLTRACE_SUBSIDY_REPEAT_PERIOD_DAYS",
-                                            cls.SUBSIDY_REPEAT_PERIOD_DAYS),
+            SUBSIDY_YEARLY_LIMIT=_int(env, "SKILLTRACE_SUBSIDY_YEARLY_LIMIT", cls.SUBSIDY_YEARLY_LIMIT),
+            SUBSIDY_YEARLY_LIMIT_STUDENT=_int(env, "SKILLTRACE_SUBSIDY_YEARLY_LIMIT_STUDENT",
+                                              cls.SUBSIDY_YEARLY_LIMIT_STUDENT),
             EXEMPTION_MAX_SHARE=_decimal(env, "SKILLTRACE_EXEMPTION_MAX_SHARE", cls.EXEMPTION_MAX_SHARE),
             # An external LRS every statement SkillTrace writes is forwarded to ("": none).
             XAPI_FORWARD_URL=env.get("SKILLTRACE_XAPI_FORWARD_URL", ""),
