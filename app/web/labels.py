@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from app.clock import local_today
 from app.models import ClassStatus, DeliveryMode, Role, SkillLevel, TrainingCategory
 from app.services.policy import can_see_full_id
+from app.services.registry import mask_account
 from app.services.resident_id import mask_resident_id
 
 ROLE_LABELS = {
@@ -63,6 +64,12 @@ def shown_id_number(number: str) -> str:
     return number if full else mask_resident_id(number)
 
 
+def shown_account(account: str) -> str:
+    """A payee account in full for those who see full ID numbers, else its last four digits."""
+    full = current_user.is_authenticated and can_see_full_id(current_user)
+    return account if full else mask_account(account)
+
+
 def skill_level_label(level: SkillLevel | None) -> str:
     return SKILL_LEVEL_LABELS[level] if level else "—"
 
@@ -82,6 +89,6 @@ def init_app(app) -> None:
     app.jinja_env.globals.update(get_locale=get_locale, role_label=role_label, local_today=local_today,
                                  class_status_label=class_status_label,
                                  skill_level_label=skill_level_label,
-                                 shown_id_number=shown_id_number,
+                                 shown_id_number=shown_id_number, shown_account=shown_account,
                                  category_label=category_label,
                                  delivery_mode_label=delivery_mode_label)
