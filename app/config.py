@@ -153,6 +153,12 @@ class BaseConfig:
     SUBSIDY_YEARLY_LIMIT = 2
     SUBSIDY_YEARLY_LIMIT_STUDENT = 1
     SUBSIDY_STUDENT_CATEGORIES = ("高校毕业生",)
+    # PIPL (2025 face-recognition measures): templates are deleted this many days after the
+    # trainee's last class ends; holding more than the threshold of people's templates needs a
+    # filing with the provincial cyberspace office within 30 working days (warned at the share).
+    FACE_TEMPLATE_RETENTION_DAYS = 180
+    FACE_FILING_THRESHOLD = 100_000
+    FACE_FILING_WARN_SHARE = Decimal("0.8")
     SUBSIDY_NOTICE_WORKING_DAYS = 5           # public notice (公示) of accepted claims, Mon–Fri
     # exemptions (免修, R10) may cover at most this share of a programme's required hours
     EXEMPTION_MAX_SHARE = Decimal("0.5")
@@ -238,6 +244,8 @@ class BaseConfig:
             SUBSIDY_YEARLY_LIMIT=_int(env, "SKILLTRACE_SUBSIDY_YEARLY_LIMIT", cls.SUBSIDY_YEARLY_LIMIT),
             SUBSIDY_YEARLY_LIMIT_STUDENT=_int(env, "SKILLTRACE_SUBSIDY_YEARLY_LIMIT_STUDENT",
                                               cls.SUBSIDY_YEARLY_LIMIT_STUDENT),
+            FACE_TEMPLATE_RETENTION_DAYS=_int(env, "SKILLTRACE_FACE_TEMPLATE_RETENTION_DAYS",
+                                              cls.FACE_TEMPLATE_RETENTION_DAYS),
             EXEMPTION_MAX_SHARE=_decimal(env, "SKILLTRACE_EXEMPTION_MAX_SHARE", cls.EXEMPTION_MAX_SHARE),
             # An external LRS every statement SkillTrace writes is forwarded to ("": none).
             XAPI_FORWARD_URL=env.get("SKILLTRACE_XAPI_FORWARD_URL", ""),

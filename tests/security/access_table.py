@@ -52,6 +52,9 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /admin/users/<uuid:user_id>": ADMIN,
     "POST /admin/users/<uuid:user_id>/password": ADMIN,
     "GET /admin/duplicate-faces": ADMIN,
+    "GET /admin/pipl": ADMIN,
+    "GET /admin/pipl/record.csv": ADMIN,
+    "GET /admin/pipl/record.xlsx": ADMIN,
     "POST /admin/duplicate-faces/<uuid:flag_id>/resolve": ADMIN,
     "GET /audit/": frozenset({"auditor", "admin"}),
     "GET /audit/statistics": frozenset({"auditor", "reviewer", "admin"}),
@@ -126,6 +129,8 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /classes/<uuid:class_id>/attendance/alternative/<uuid:trainee_id>": ACTORS,
     # biometrics (pages)
     "GET /me/biometrics": TRAINEE,
+    "GET /me/data": TRAINEE,
+    "GET /me/data.json": TRAINEE,
     "GET /me/biometrics/enrol": TRAINEE,
     "POST /me/biometrics/consent": TRAINEE,
     "POST /me/biometrics/withdraw": TRAINEE,
