@@ -139,7 +139,7 @@ def validate_trainee(data: TraineeInput) -> dict[str, str]:
 
 def _raise_if_invalid(errors: dict[str, str]) -> None:
     if errors:
-        raise ValidationError("；".join(errors.values()), errors=errors)
+        raise ValidationError.of_fields(errors)
 
 
 def _audit_view(trainee: Trainee) -> dict:

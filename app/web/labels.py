@@ -4,7 +4,7 @@ from flask_login import current_user
 from flask_babel import lazy_gettext as _l
 
 from app.clock import local_today
-from app.models import ClassStatus, DeliveryMode, Role, SkillLevel, TrainingCategory
+from app.models import ClassStatus, DeliveryMode, Role, SkillLevel, TrainingCategory, VerificationMode
 from app.services.policy import can_see_full_id
 from app.services.registry import mask_account
 from app.services.resident_id import mask_resident_id
@@ -49,6 +49,19 @@ DELIVERY_MODE_LABELS = {
     DeliveryMode.BLENDED: _l("Blended"),
 }
 
+VERIFICATION_MODE_LABELS = {
+    VerificationMode.PERSONAL: _l("Face, own device"),
+    VerificationMode.KIOSK: _l("Face, kiosk"),
+    VerificationMode.ALTERNATIVE: _l("ID-card check"),
+    VerificationMode.CORRECTION: _l("Instructor's correction"),
+    VerificationMode.APPEAL: _l("Approved appeal"),
+}
+
+
+def verification_mode_label(mode: VerificationMode) -> str:
+    """How a person was verified, in words."""
+    return VERIFICATION_MODE_LABELS[VerificationMode(mode)]
+
 
 def category_label(category: TrainingCategory) -> str:
     return CATEGORY_LABELS[category]
@@ -91,4 +104,5 @@ def init_app(app) -> None:
                                  skill_level_label=skill_level_label,
                                  shown_id_number=shown_id_number, shown_account=shown_account,
                                  category_label=category_label,
-                                 delivery_mode_label=delivery_mode_label)
+                                 delivery_mode_label=delivery_mode_label,
+                                 verification_mode_label=verification_mode_label)
