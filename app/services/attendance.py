@@ -504,3 +504,15 @@ def is_locked_out(trainee_id) -> bool:
 # ``issue_challenge`` is re-exported: the API and tests call ``attendance.issue_challenge``.
 __all__ = ["REASONS", "Attempt", "check_alternative", "check_at_kiosk", "check_personal", "is_locked_out",
            "issue_challenge", "reason_message", "start_check", "stream_frame", "unlock_trainee"]
+
+
+def record_past_kiosk_check(session: Session, *, at: datetime, purpose: Purpose, enrolment: Enrolment,
+                            cs: ClassSession, kiosk: Kiosk, distance: float, threshold: float) -> Attempt:
+    """Write an accepted kiosk check at ``at`` with its interval, ledger credit, statements and
+    audit entries exactly as a live one, in the caller's transaction, for the demo seed's
+    finished class (`app.services.demo_history`); no face is processed."""
+    face = FaceEvidence(liveness_passed=True, liveness_reason="blink", distance=distance, threshold=threshold,
+                        trainee_id=enrolment.trainee_id)
+    return _apply(session, now=at, purpose=purpose, mode=VerificationMode.KIOSK, face=face,
+                  trainee_id=enrolment.trainee_id, enrolment=enrolment, cs=cs, kiosk=kiosk, challenge=None,
+                  actor=None, device=f"kiosk-{kiosk.site}", reason="")
