@@ -18,7 +18,8 @@ def trainee_json(trainee: Trainee) -> dict:
             "birth_year": trainee.birth_date.year, "sex": trainee.sex.value,
             "phone": trainee.phone, "category": trainee.category, "employer": trainee.employer,
             "payee_bank": trainee.payee_bank,
-            "payee_account": trainee.payee_account if number == trainee.id_number else mask_account(trainee.payee_account)}
+            "payee_account": (trainee.payee_account if number == trainee.id_number
+                              else mask_account(trainee.payee_account))}
 
 
 def listed_json(entry) -> dict:

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from app.clock import LOCAL_TZ
 from app.models import (ClassSession, ClassStatus, DeliveryMode, Enrolment, EvaluationOrganisation, Kiosk,
-                        Occupation, PresenceInterval, Programme, Purpose, SessionKind, SkillLevel, SubsidyStandard, Trainee,
-                        TrainingCategory, TrainingClass, User)
+                        Occupation, PresenceInterval, Programme, Purpose, SessionKind, SkillLevel,
+                        SubsidyStandard, Trainee, TrainingCategory, TrainingClass, User)
 from app.services import attendance, claim_workflow, hours, subsidy
 from app.services._tx import transaction
 from app.services.check_out_corrections import correct_missed_check_out

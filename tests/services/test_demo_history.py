@@ -19,7 +19,8 @@ def test_the_finished_class_has_a_paid_claim_a_correction_and_clean_records(app)
     claim = db.session.scalar(select(SubsidyClaim).where(SubsidyClaim.class_id == klass.id))
     assert claim.status == ClaimStatus.PAID and claim.payment_reference == PAYMENT_REFERENCE
     assert claim.eligible_count == 3 and claim.notice_until < claim.paid_at.date()
-    modes = db.session.scalars(select(PresenceInterval.mode).join(Enrolment, Enrolment.id == PresenceInterval.enrolment_id)
+    modes = db.session.scalars(select(PresenceInterval.mode)
+                               .join(Enrolment, Enrolment.id == PresenceInterval.enrolment_id)
                                .where(Enrolment.class_id == klass.id)).all()
     assert modes.count(VerificationMode.CORRECTION) == 1 and modes.count(VerificationMode.KIOSK) == 6
     assert db.session.scalar(select(CompletionCertificate.id).limit(1)) is not None

@@ -114,7 +114,8 @@ def export_xlsx(claim_id: uuid.UUID):
 def export_csv(claim_id: uuid.UUID):
     """The claim as CSV, UTF-8 with a BOM; numbers full or masked as for Excel."""
     claim = _claim_or_404(claim_id)
-    return _download(subsidy_export.export_csv(claim, policy.can_see_full_id(current_user)), "text/csv; charset=utf-8", claim, "csv")
+    return _download(subsidy_export.export_csv(claim, policy.can_see_full_id(current_user)),
+                     "text/csv; charset=utf-8", claim, "csv")
 
 
 @bp.route("/lines/<uuid:line_id>")
