@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.clock import local_stamp
-from app.models import AlternativeVerification, Certificate, Enrolment, FaceTemplate, Trainee
+from app.models import Certificate, Enrolment, FaceTemplate, Trainee
 from app.models.base import utcnow
 from app.queries import pipl as queries
 from app.services import face_images, replay
