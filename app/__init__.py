@@ -5,6 +5,7 @@ import logging
 from pathlib import Path
 
 from flask import Flask
+from flask_babel import gettext
 from app.config import config_class
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -59,6 +60,9 @@ def _init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
+    # translated when flashed, in the visitor's language (flask-login's default is English only)
+    login_manager.login_message = "Please sign in to see this page."
+    login_manager.localize_callback = gettext
     login_manager.user_loader(lambda token: accounts.load_signed_in_user(db.session, token))
     face.init_app(app)
 

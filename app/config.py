@@ -178,12 +178,19 @@ class BaseConfig:
     STUDY_ACTIVE_MS = 120_000                 # no input for this long: the page reports inactive
     HOURS_UNIT_MINUTES = 1
     # Final assessment (R7) and subsidy (R5, R6): the pass mark of each part (0–100), the
-    # urgent-shortage uplift, and the period in which a trainee is not paid twice for the same
-    # programme and level.
+    # urgent-shortage uplift, and how many subsidised classes a person may have in one Beijing
+    # calendar year: students (the person categories listed) and everyone else.
     ASSESSMENT_PASS_MARK = Decimal("60")
     SUBSIDY_SHORTAGE_UPLIFT = Decimal("0.10")
-    SUBSIDY_REPEAT_PERIOD_DAYS = 365
-    SUBSIDY_NOTICE_WORKING_DAYS = 5           # public notice (公示) of accepted claims, Mon–Fri
+    SUBSIDY_YEARLY_LIMIT = 2
+    SUBSIDY_YEARLY_LIMIT_STUDENT = 1
+    SUBSIDY_STUDENT_CATEGORIES = ("高校毕业生",)
+    # PIPL (2025 face-recognition measures): templates are deleted this many days after the
+    # trainee's last class ends; holding more than the threshold of people's templates needs a
+    # filing with the provincial cyberspace office within 30 working days (warned at the share).
+    FACE_TEMPLATE_RETENTION_DAYS = 180
+    FACE_FILING_THRESHOLD = 100_000
+    FACE_FILING_WARN_SHARE = Decimal("0.8")
     MAKEUP_WORKING_DAYS = 3                   # make-up study (补学) of uncredited minutes, within N working days
     SUBSIDY_NOTICE_WORKING_DAYS = 5           # public notice (公示) of accepted claims, working days
     # amendments to the built-in public holidays and 调休 working days (app/services/holidays.py)
@@ -279,8 +286,11 @@ class BaseConfig:
                                              cls.SUBSIDY_NOTICE_WORKING_DAYS),
             MAKEUP_WORKING_DAYS=_int(env, "SKILLTRACE_MAKEUP_WORKING_DAYS", cls.MAKEUP_WORKING_DAYS),
             PUBLIC_HOLIDAYS=_holidays(env.get("SKILLTRACE_PUBLIC_HOLIDAYS", cls.PUBLIC_HOLIDAYS)),
-            SUBSIDY_REPEAT_PERIOD_DAYS=_int(env, "SKILLTRACE_SUBSIDY_REPEAT_PERIOD_DAYS",
-                                            cls.SUBSIDY_REPEAT_PERIOD_DAYS),
+            SUBSIDY_YEARLY_LIMIT=_int(env, "SKILLTRACE_SUBSIDY_YEARLY_LIMIT", cls.SUBSIDY_YEARLY_LIMIT),
+            SUBSIDY_YEARLY_LIMIT_STUDENT=_int(env, "SKILLTRACE_SUBSIDY_YEARLY_LIMIT_STUDENT",
+                                              cls.SUBSIDY_YEARLY_LIMIT_STUDENT),
+            FACE_TEMPLATE_RETENTION_DAYS=_int(env, "SKILLTRACE_FACE_TEMPLATE_RETENTION_DAYS",
+                                              cls.FACE_TEMPLATE_RETENTION_DAYS),
             EXEMPTION_MAX_SHARE=_decimal(env, "SKILLTRACE_EXEMPTION_MAX_SHARE", cls.EXEMPTION_MAX_SHARE),
             # An external LRS every statement SkillTrace writes is forwarded to ("": none).
             XAPI_FORWARD_URL=env.get("SKILLTRACE_XAPI_FORWARD_URL", ""),

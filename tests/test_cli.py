@@ -42,9 +42,10 @@ def test_demo_seed_twice_changes_nothing(runner):
     assert first.exit_code == 0, first.output
     assert "demo data created" in first.output
     counts = _counts()
-    # the demo accounts, plus the not yet activated accounts of the other demo trainees
-    assert counts == {"User": 10, "Institution": 2, "Programme": 1, "TrainingClass": 2,
-                      "Trainee": 5, "Enrolment": 5}
+    # the demo accounts, plus the not yet activated accounts of the other demo trainees; the
+    # finished class of institution A with its three trainees
+    assert counts == {"User": 10, "Institution": 2, "Programme": 2, "TrainingClass": 3,
+                      "Trainee": 5, "Enrolment": 8}
     assert "instructor_b" in first.output and "石家庄演示技工学校" in first.output
     assert first.output.count("secret ") == 2
     second = runner.invoke(args=["demo", "seed"])

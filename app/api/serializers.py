@@ -5,6 +5,7 @@ from flask_login import current_user
 
 from app.models import Trainee, TrainingClass
 from app.services.policy import can_see_full_id
+from app.services.registry import mask_account
 from app.services.resident_id import mask_resident_id
 
 
@@ -15,7 +16,10 @@ def trainee_json(trainee: Trainee) -> dict:
     born = {"birth_date": trainee.birth_date.isoformat()} if number == trainee.id_number else {}
     return {"id": str(trainee.id), "name": trainee.name, "id_number": number, **born,
             "birth_year": trainee.birth_date.year, "sex": trainee.sex.value,
-            "phone": trainee.phone, "category": trainee.category, "employer": trainee.employer}
+            "phone": trainee.phone, "category": trainee.category, "employer": trainee.employer,
+            "payee_bank": trainee.payee_bank,
+            "payee_account": (trainee.payee_account if number == trainee.id_number
+                              else mask_account(trainee.payee_account))}
 
 
 def listed_json(entry) -> dict:

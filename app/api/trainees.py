@@ -31,7 +31,9 @@ def create_trainee():
     """201 with the trainee; 400 naming each wrong field; 409 `duplicate_id_number`."""
     body, errors = json_body(), {}
     data = TraineeInput(*(text(body, f, errors) for f in ("name", "id_number", "phone", "category")),
-                        employer=text(body, "employer", errors, required=False))
+                        employer=text(body, "employer", errors, required=False),
+                        payee_bank=text(body, "payee_bank", errors, required=False),
+                        payee_account=text(body, "payee_account", errors, required=False))
     check({**validate_trainee(data.cleaned()), **errors})
     return trainee_json(register_trainee(current_user, data)), 201
 
@@ -46,11 +48,16 @@ def get_trainee(trainee_id: uuid.UUID):
 @bp.patch("/trainees/<uuid:trainee_id>")
 @api_roles(*WRITERS)
 def patch_trainee(trainee_id: uuid.UUID):
-    """Correct phone, category and employer (name and ID number are fixed); 200 with the record."""
+    """Correct phone, category, employer and payee (``payee_bank``, ``payee_account``; name and
+    ID number are fixed); 200 with the record."""
     body, errors = json_body(), {}
     current = get_trainee_or_404(db.session, trainee_id, current_user, can_manage_trainee)
     phone = text(body, "phone", errors, required=False) or current.phone
     category = text(body, "category", errors, required=False) or current.category
     employer = text(body, "employer", errors, required=False) if "employer" in body else current.employer
+    payee = None
+    if "payee_bank" in body or "payee_account" in body:
+        payee = tuple(text(body, f, errors, required=False) if f in body else getattr(current, f)
+                      for f in ("payee_bank", "payee_account"))
     check(errors)
-    return trainee_json(update_trainee(current_user, trainee_id, phone, category, employer))
+    return trainee_json(update_trainee(current_user, trainee_id, phone, category, employer, payee))

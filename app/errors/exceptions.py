@@ -30,6 +30,12 @@ class ValidationError(SkillTraceError):
     status = 400
     code = "invalid"
 
+    @classmethod
+    def of_fields(cls, errors: dict) -> "ValidationError":
+        """One error for several fields: the message is their problems in words (the field
+        names, which are codes, stay in ``errors`` for the form and the API)."""
+        return cls("；".join(str(v) for v in errors.values()), errors=errors)
+
 
 class PermissionDeniedError(SkillTraceError):
     """The actor's role or scope does not allow the action."""

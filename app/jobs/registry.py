@@ -15,6 +15,7 @@ from app.services.held_hours import pending_evidence
 from app.services.forwarding import forward_pending
 from app.services.hours import close_stale_intervals
 from app.services.replay import purge_expired as purge_expired_fingerprints
+from app.services.pipl import purge_expired_templates
 from app.services.reconciliation import reconcile
 from app.services.study import close_idle_study
 
@@ -49,6 +50,10 @@ def _purge_face_fingerprints() -> str:
     return f"{purge_expired_fingerprints()} face fingerprints purged"
 
 
+def _purge_face_templates() -> str:
+    return f"{purge_expired_templates()} face templates purged after retention"
+
+
 def _reconcile_hours() -> str:
     report = reconcile()
     found = ", ".join(f"{k} {v}" for k, v in sorted(report.counts_by_kind().items())) or "no differences"
@@ -78,6 +83,8 @@ RECURRING_JOBS: dict[str, RecurringJob] = {
     "forward_statements": RecurringJob(_forward_statements, "interval", {"minutes": 1}),
     "sign_checkpoint": RecurringJob(_sign_checkpoint, "interval",
                                     lambda config: {"minutes": config["CHECKPOINT_MINUTES"]}),
+    # daily, 03:10 Beijing time: templates FACE_TEMPLATE_RETENTION_DAYS after the last class
+    "purge_face_templates": RecurringJob(_purge_face_templates, "cron", {"hour": 19, "minute": 10}),
     # nightly, 02:30 Beijing time (the scheduler runs in UTC)
     "reconcile_hours": RecurringJob(_reconcile_hours, "cron", {"hour": 18, "minute": 30}),
 }

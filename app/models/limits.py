@@ -37,4 +37,4 @@ def refuse_overlong(session: Session, _context, _instances) -> None:
         for key, limit in overlong_fields(obj).items():
             errors[key] = _("At most %(n)s characters.", n=limit)
     if errors:
-        raise ValidationError("; ".join(f"{k}: {v}" for k, v in errors.items()), errors=errors)
+        raise ValidationError.of_fields(errors)

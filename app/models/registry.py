@@ -54,6 +54,10 @@ class Trainee(UUIDPrimaryKey, Timestamps, Base):
     phone: Mapped[str] = mapped_column(String(20), default="")
     category: Mapped[str] = mapped_column(String(40))
     employer: Mapped[str] = mapped_column(String(200), default="")
+    #: Where the subsidy is paid: the bank (开户银行) and the bank account or social-security
+    #: card number (社保卡金融账户); both empty until the office records them.
+    payee_bank: Mapped[str] = mapped_column(String(50), default="", server_default="")
+    payee_account: Mapped[str] = mapped_column(String(30), default="", server_default="")
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), unique=True)
     #: The institution whose instructor registered the trainee (none when the bureau did): it
     #: sees the trainee before any enrolment (app/services/policy.py).

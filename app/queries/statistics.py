@@ -4,8 +4,9 @@ per institution and overall.
 
 A person-time is an enrolment in an approved, running or completed class whose first session
 falls in the year (Beijing time). Verifications count by the time they happened; those refused
-before any class was known belong to no institution and count only overall. Each figure is one
-GROUP BY query, portable across SQLite and PostgreSQL.
+before any class was known belong to no institution and get a row of their own. The overall row
+is the sum of the rows, from the same queries, so the rows always add up to it. Each figure is
+one GROUP BY query, portable across SQLite and PostgreSQL.
 """
 from __future__ import annotations
 
@@ -39,6 +40,15 @@ class Tally:
     face_verifications: int = 0
     face_failures: int = 0
     alternative_checks: int = 0
+    unattributed: bool = False  # the row of verifications that named no class
+
+    def add(self, other: "Tally") -> None:
+        """Add ``other``'s figures to this tally's."""
+        for category, count in other.person_times.items():
+            self.person_times[category] = self.person_times.get(category, 0) + count
+        self.face_verifications += other.face_verifications
+        self.face_failures += other.face_failures
+        self.alternative_checks += other.alternative_checks
 
     @property
     def total_person_times(self) -> int:
@@ -107,20 +117,26 @@ def year_statistics(session: Session, year: int, targets: dict, rate: Decimal) -
     start, end = year_bounds(year)
     tallies: dict[uuid.UUID | None, Tally] = {}
     names = dict(session.execute(select(Institution.id, Institution.name)).all())
-    overall = Tally("")
+
+    def tally_of(institution_id) -> Tally:
+        return tallies.setdefault(institution_id, Tally(names.get(institution_id, ""),
+                                                        unattributed=institution_id is None))
+
     for institution_id, category, count in _person_times(session, start, end):
-        tally = tallies.setdefault(institution_id, Tally(names.get(institution_id, "")))
+        tally = tally_of(institution_id)
         tally.person_times[category] = tally.person_times.get(category, 0) + count
-        overall.person_times[category] = overall.person_times.get(category, 0) + count
     for institution_id, total, failures, alternative in _verifications(session, start, end):
-        for tally in ((tallies.setdefault(institution_id, Tally(names[institution_id])),)
-                      if institution_id else ()) + (overall,):
-            tally.face_verifications += int(total or 0)
-            tally.face_failures += int(failures or 0)
-            tally.alternative_checks += int(alternative or 0)
+        tally = tally_of(institution_id)
+        tally.face_verifications += int(total or 0)
+        tally.face_failures += int(failures or 0)
+        tally.alternative_checks += int(alternative or 0)
+    rows = sorted(tallies.values(), key=lambda t: (t.unattributed, t.name))
+    overall = Tally("")
+    for row in rows:
+        overall.add(row)
     categories = [CategoryLine(c, overall.person_times.get(c, 0), targets.get(c.value),
                                _equivalents(overall.person_times.get(c, 0), rate)) for c in TrainingCategory]
     arrangements = session.scalar(select(func.count(AlternativeVerification.id)).where(
         AlternativeVerification.created_at >= start, AlternativeVerification.created_at < end)) or 0
-    return YearStatistics(year, categories, sorted(tallies.values(), key=lambda t: t.name), overall,
+    return YearStatistics(year, categories, rows, overall,
                           _equivalents(overall.total_person_times, rate), int(arrangements))

@@ -69,16 +69,15 @@ def _checked(username: str, role, password: str) -> tuple[str, Role]:
     username = username.strip().lower()
     errors = {}
     if not _USERNAME.match(username):
-        errors["username"] = "3–64 lower-case letters, digits, '_', '.' or '-'"
+        errors["username"] = _("A user name has 3 to 64 lower-case letters, digits, “_”, “.” or “-”.")
     try:
         role = Role(role)
     except ValueError:
-        errors["role"] = f"one of {', '.join(r.value for r in Role)}"
+        errors["role"] = _("Choose a role from the list.")
     if len(password) < MIN_PASSWORD_LENGTH:
-        errors["password"] = f"at least {MIN_PASSWORD_LENGTH} characters"
+        errors["password"] = _("A password has at least %(n)s characters.", n=MIN_PASSWORD_LENGTH)
     if errors:
-        raise ValidationError("invalid account: " + "; ".join(f"{k}: {v}" for k, v in errors.items()),
-                              errors=errors)
+        raise ValidationError.of_fields(errors)
     return username, role
 
 

@@ -380,6 +380,18 @@ def unlock_trainee(actor: User, trainee_id, reason: str) -> CheckInLock:
     return lock
 
 
+def record_past_kiosk_check(session: Session, *, at: datetime, purpose: Purpose, enrolment: Enrolment,
+                            cs: ClassSession, kiosk: Kiosk, distance: float, threshold: float) -> Attempt:
+    """Write an accepted kiosk check at ``at`` with its interval, ledger credit, statements and
+    audit entries exactly as a live one, in the caller's transaction, for the demo seed's
+    finished class (`app.services.demo_history`); no face is processed."""
+    face = FaceEvidence(liveness_passed=True, liveness_reason="blink", distance=distance, threshold=threshold,
+                        trainee_id=enrolment.trainee_id)
+    return _apply(session, now=at, purpose=purpose, mode=VerificationMode.KIOSK, face=face,
+                  trainee_id=enrolment.trainee_id, enrolment=enrolment, cs=cs, kiosk=kiosk, challenge=None,
+                  actor=None, device=f"kiosk-{kiosk.site}", reason="")
+
+
 # ``Attempt`` and ``is_locked_out`` are re-exported for the API and the pages.
 __all__ = ["Attempt", "check_alternative", "check_at_kiosk", "check_personal", "find_session", "is_locked_out",
-           "start_check", "stream_frame", "unlock_trainee"]
+           "record_past_kiosk_check", "start_check", "stream_frame", "unlock_trainee"]

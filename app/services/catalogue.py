@@ -58,7 +58,7 @@ def _money(value, field: str, errors: dict) -> Decimal | None:
 
 def _raise(errors: dict) -> None:
     if errors:
-        raise ValidationError("; ".join(f"{k}: {v}" for k, v in errors.items()), errors=errors)
+        raise ValidationError.of_fields(errors)
 
 
 def _unique_code(session: Session, model, code: str) -> None:

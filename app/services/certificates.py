@@ -78,7 +78,7 @@ def add_certificate(actor: User, trainee_id, occupation_id, level: str, serial: 
         if serial and "kind" not in errors:
             _check_serial(kind, serial, trainee, errors)
         if errors:
-            raise ValidationError("; ".join(f"{k}: {v}" for k, v in errors.items()), errors=errors)
+            raise ValidationError.of_fields(errors)
         if session.scalar(select(Certificate.id).where(Certificate.serial == serial)):
             raise ConflictError(_("Certificate %(serial)s is recorded already.", serial=serial),
                                 code="duplicate_serial")
@@ -135,7 +135,7 @@ def grant_exemption(actor: User, enrolment_id, certificate_id, hours: int, reaso
                        _("This enrolment belongs to another institution's class."))
         errors = _exemption_errors(enrolment, certificate, hours, reason)
         if errors:
-            raise ValidationError("; ".join(f"{k}: {v}" for k, v in errors.items()), errors=errors)
+            raise ValidationError.of_fields(errors)
         exemption = Exemption(enrolment_id=enrolment.id, certificate_id=certificate.id,
                               hours=hours, reason=reason, granted_by_id=actor.id)
         session.add(exemption)

@@ -124,7 +124,7 @@ def draft_class(actor: User, application: ClassApplication, now: datetime | None
     """
     with transaction() as session:
         if errors := _check_application(session, actor, application, now or utcnow()):
-            raise ValidationError("; ".join(f"{k}: {v}" for k, v in errors.items()), errors=errors)
+            raise ValidationError.of_fields(errors)
         if session.scalar(select(TrainingClass.id).where(TrainingClass.code == application.code.strip())):
             raise ConflictError(_("The class code %(code)s is taken.", code=application.code),
                                 code="duplicate_code", errors={"code": "duplicate"})

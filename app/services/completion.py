@@ -99,7 +99,7 @@ def _check_input(session: Session, data: AssessmentInput,
     if organisation is None or not organisation.is_listed:
         errors["evaluation_organisation_id"] = _("Choose a listed evaluation organisation.")
     if errors:
-        raise ValidationError("; ".join(f"{k}: {v}" for k, v in errors.items()), errors=errors)
+        raise ValidationError.of_fields(errors)
     return theory, practical, organisation
 
 

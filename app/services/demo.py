@@ -1,7 +1,8 @@
 """Demo data for `make run`: one account per role, two institutions (A and B) each with its own
 instructor, kiosk and running class of a few trainees, an occupation on the urgent-shortage list
 and a programme with its subsidy standard, so that the boundary between institutions shows: each
-instructor sees only their own institution's classes and trainees. Seeding again changes nothing
+instructor sees only their own institution's classes and trainees; and institution A's finished
+class with its history and paid claim (`app.services.demo_history`). Seeding again changes nothing
 (a kiosk's one-time enrolment code is shown only when the kiosk is created)."""
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from app.services import kiosks
 from app.services.accounts import hash_password
 from app.services.checkpoints import create_checkpoint
 from app.services.classes import LOCAL_TZ
+from app.services.demo_history import seed_finished_class
 from app.services.registry import TraineeInput, add_trainee
 from app.services.resident_id import check_digit
 
@@ -170,6 +172,7 @@ def seed_demo(password: str, today: date | None = None) -> DemoSeedResult:
         (_code, _name, code_a, name_a, _site), (_code_b, _name_b, code_b, name_b, _site_b) = DEMO_INSTITUTIONS
         trainees = _seed_class(session, today, created, school_a, programme, code_a, name_a,
                                users[Role.INSTRUCTOR], DEMO_TRAINEES)
+        history = (school_a.id, users[Role.INSTRUCTOR].id, users[Role.REVIEWER].id, [t.id for t in trainees])
         if trainees[0].user_id != users[Role.TRAINEE].id:
             # the demo trainee signs in with the demo account, not the one registration opened
             pending = session.get(User, trainees[0].user_id) if trainees[0].user_id else None
@@ -179,6 +182,7 @@ def seed_demo(password: str, today: date | None = None) -> DemoSeedResult:
                 session.delete(pending)
         _seed_class(session, today, created, school_b, programme, code_b, name_b, instructor_b, DEMO_TRAINEES_B)
     made = _seed_kiosks(db.session.get(User, users[Role.ADMIN].id), [school_a, school_b])
+    created.append(seed_finished_class(*history, today))
     if any(created) or made:  # anchor the seeded chain outside the database at once
         create_checkpoint()
     return DemoSeedResult(created=any(created) or bool(made), accounts=demo_accounts().accounts, kiosks=made)

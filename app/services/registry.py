@@ -61,6 +61,27 @@ def name_problem(name: str) -> str | None:
     return None
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _ID_SHAPE = re.compile(r"^[1-9][0-9]{16}[0-9X]$")  # ASCII digits only
+#: A bank card or social-security card financial account: 12 to 30 ASCII digits (no check digit
+#: is tested: not every bank's numbers follow the Luhn rule).
+_ACCOUNT = re.compile(r"^[0-9]{12,30}$")
+_BANK_LENGTH = (2, 50)
+
+
+def payee_problems(bank: str, account: str) -> dict[str, str]:
+    """Field problems of payee details (cleaned): both empty, or a bank name and an account."""
+    errors = {}
+    if not bank and not account:
+        return errors
+    if not _BANK_LENGTH[0] <= len(bank) <= _BANK_LENGTH[1]:
+        errors["payee_bank"] = _("Name the bank of the account (2 to 50 characters).")
+    if not _ACCOUNT.match(account):
+        errors["payee_account"] = _("A bank or social-security card account has 12 to 30 digits.")
+    return errors
+
+
+def mask_account(account: str) -> str:
+    """A payee account with all but its last four digits hidden (empty stays empty)."""
+    return "*" * (len(account) - 4) + account[-4:] if len(account) > 4 else account
 
 
 @dataclass(frozen=True)
@@ -72,11 +93,14 @@ class TraineeInput:
     phone: str
     category: str
     employer: str = ""
+    payee_bank: str = ""
+    payee_account: str = ""
 
     def cleaned(self) -> "TraineeInput":
         return TraineeInput(name=self.name.strip(), id_number=normalise_id_number(self.id_number),
                             phone=re.sub(r"[\s-]", "", self.phone), category=self.category.strip(),
-                            employer=self.employer.strip())
+                            employer=self.employer.strip(), payee_bank=self.payee_bank.strip(),
+                            payee_account=re.sub(r"[\s-]", "", normalise_id_number(self.payee_account)))
 
 
 def id_number_problem(number: str, today: date | None = None) -> str | None:
@@ -110,18 +134,19 @@ def validate_trainee(data: TraineeInput) -> dict[str, str]:
         errors["category"] = _("Choose a person category from the list.")
     elif data.category == ENTERPRISE_WORKER and not data.employer:
         errors["employer"] = _("Enterprise workers must name their employer.")
-    return errors
+    return {**errors, **payee_problems(data.payee_bank, data.payee_account)}
 
 
 def _raise_if_invalid(errors: dict[str, str]) -> None:
     if errors:
-        raise ValidationError("; ".join(f"{k}: {v}" for k, v in errors.items()), errors=errors)
+        raise ValidationError.of_fields(errors)
 
 
 def _audit_view(trainee: Trainee) -> dict:
     """What the audit payload keeps of a trainee: the ID masked, since the log is widely read."""
     return {"name": trainee.name, "id_number": mask_resident_id(trainee.id_number),
-            "phone": trainee.phone, "category": trainee.category, "employer": trainee.employer}
+            "phone": trainee.phone, "category": trainee.category, "employer": trainee.employer,
+            "payee_bank": trainee.payee_bank, "payee_account": mask_account(trainee.payee_account)}
 
 
 def get_trainee_or_404(session: Session, trainee_id, actor: User | None = None,
@@ -167,8 +192,8 @@ def add_trainee(session: Session, actor: User | None, data: TraineeInput) -> Tra
     """Insert a validated, cleaned, new trainee with their (not yet activated) account and audit
     it, in the caller's transaction."""
     trainee = Trainee(name=data.name, id_number=data.id_number, phone=data.phone,
-                      category=data.category, employer=data.employer,
-                      birth_date=birth_date(data.id_number),
+                      category=data.category, employer=data.employer, payee_bank=data.payee_bank,
+                      payee_account=data.payee_account, birth_date=birth_date(data.id_number),
                       sex=Sex.MALE if int(data.id_number[16]) % 2 else Sex.FEMALE,
                       registered_by_institution_id=actor.institution_id if actor is not None else None)
     session.add(trainee)
@@ -179,8 +204,9 @@ def add_trainee(session: Session, actor: User | None, data: TraineeInput) -> Tra
 
 
 def update_trainee(actor: User | None, trainee_id, phone: str, category: str,
-                   employer: str = "") -> Trainee:
-    """Correct a trainee's contact and category; name and ID number are fixed once registered.
+                   employer: str = "", payee: tuple[str, str] | None = None) -> Trainee:
+    """Correct a trainee's contact, category and (given ``payee`` = (bank, account)) payee
+    details; name and ID number are fixed once registered.
 
     Raises:
         NotFoundError: no such trainee. PermissionDeniedError: not the trainee's institution.
@@ -188,10 +214,12 @@ def update_trainee(actor: User | None, trainee_id, phone: str, category: str,
     """
     with transaction() as session:
         trainee = get_trainee_or_404(session, trainee_id, actor, can_manage_trainee)
-        data = TraineeInput(trainee.name, trainee.id_number, phone, category, employer).cleaned()
+        bank, account = payee if payee is not None else (trainee.payee_bank, trainee.payee_account)
+        data = TraineeInput(trainee.name, trainee.id_number, phone, category, employer, bank, account).cleaned()
         _raise_if_invalid(validate_trainee(data))
         before = _audit_view(trainee)
         trainee.phone, trainee.category, trainee.employer = data.phone, data.category, data.employer
+        trainee.payee_bank, trainee.payee_account = data.payee_bank, data.payee_account
         after = _audit_view(trainee)
         append_audit(session, actor, "trainee.updated", trainee,
                      {k: [before[k], after[k]] for k in after if before[k] != after[k]})

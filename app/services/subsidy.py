@@ -6,8 +6,9 @@ programme and its occupation are listed (not revoked) when the claim is prepared
 `catalogue.is_open_for_new_classes` check as at drafting, submission and approval); the trainee is real-name
 verified (a face template, an accepted face check on this enrolment, or a reviewer-confirmed
 ID-card arrangement with an accepted ID-card check on this enrolment); at least one verified minute, whatever the exemptions; net hours ≥ required −
-exempted; the assessment passed; and no eligible line of
-another class's claim pays the same occupation and level within ``SUBSIDY_REPEAT_PERIOD_DAYS``.
+exempted; the assessment passed; and the limits against the trainee's eligible lines in other
+classes' claims hold (never twice for the same occupation and level, no lower level after a higher
+one, at most ``SUBSIDY_YEARLY_LIMIT`` classes a year, ``SUBSIDY_YEARLY_LIMIT_STUDENT`` for students).
 
 Amount = the standard in force on the class's first session day × (1 + ``SUBSIDY_SHORTAGE_UPLIFT``)
 when the occupation was on the urgent-shortage list that day, in Decimal rounded to the fen
@@ -57,7 +58,11 @@ REASONS = {
     "assessment_missing": _l("No final assessment is recorded."),
     "assessment_failed": _l("The final assessment was failed."),
     "no_standard": _l("No subsidy standard was in force on the training date."),
-    "already_claimed": _l("Already paid for the same occupation and level within the repeat period."),
+    "already_claimed": _l("Already subsidised for the same occupation and level: never paid twice."),
+    "lower_level": _l("Already subsidised for a higher level of the same occupation: a lower level is not "
+                      "paid after a higher one."),
+    "yearly_limit": _l("The person already has as many subsidised classes this year as the yearly "
+                       "limit allows (students fewer than others)."),
 }
 
 
@@ -145,21 +150,46 @@ def is_real_name_verified(session: Session, enrolment: Enrolment) -> bool:
         or (confirmed and _accepted_check(session, enrolment, by_id_card=True)))
 
 
-def _same_award(klass: TrainingClass, other: TrainingClass) -> bool:
-    mine, theirs = klass.programme, other.programme
+def _level_rank(programme) -> int | None:
+    """1 (五级/初级工) up to 5 (一级/高级技师); None without a level."""
+    return 6 - int(programme.level.value[-1]) if programme.level else None
+
+
+def _same_occupation(mine, theirs) -> bool:
     if mine.occupation_id is not None and theirs.occupation_id is not None:
-        return mine.occupation_id == theirs.occupation_id and mine.level == theirs.level
+        return mine.occupation_id == theirs.occupation_id
     return mine.id == theirs.id
 
 
-def is_claimed_elsewhere(session: Session, enrolment: Enrolment) -> bool:
-    """True when another class's newest claim pays this trainee for the same occupation and
-    level with a first training day within the repeat period of this class's."""
-    klass, period = enrolment.training_class, current_app.config["SUBSIDY_REPEAT_PERIOD_DAYS"]
-    day = training_day(klass)
-    return any(_same_award(klass, line.claim.training_class)
-               and abs((training_day(line.claim.training_class) - day).days) < period
-               for line in queries.list_paid_lines_elsewhere(session, enrolment.trainee_id, klass.id))
+def yearly_limit(trainee: Trainee) -> int:
+    """How many subsidised classes ``trainee`` may have in one calendar year (students fewer)."""
+    config = current_app.config
+    if trainee.category in config["SUBSIDY_STUDENT_CATEGORIES"]:
+        return config["SUBSIDY_YEARLY_LIMIT_STUDENT"]
+    return config["SUBSIDY_YEARLY_LIMIT"]
+
+
+def limit_reasons(session: Session, enrolment: Enrolment) -> list[str]:
+    """The subsidy limits (R5, R6) against the trainee's eligible, not returned lines in the
+    newest claim of every other class: the same occupation and level is never paid twice
+    (``already_claimed``), a lower level is not paid after a higher one of the same occupation
+    trained on or before this class's day (``lower_level``), and no more than ``yearly_limit``
+    classes are paid in one Beijing calendar year, by first training day (``yearly_limit``)."""
+    klass = enrolment.training_class
+    mine, day = klass.programme, training_day(klass)
+    others = [line.claim.training_class for line in
+              queries.list_paid_lines_elsewhere(session, enrolment.trainee_id, klass.id)
+              if line.review != "returned"]
+    reasons = []
+    same = [o for o in others if _same_occupation(mine, o.programme)]
+    if any(o.programme.level == mine.level for o in same):
+        reasons.append("already_claimed")
+    rank = _level_rank(mine)
+    if rank is not None and any((_level_rank(o.programme) or 0) > rank and training_day(o) <= day for o in same):
+        reasons.append("lower_level")
+    if sum(1 for o in others if training_day(o).year == day.year) >= yearly_limit(enrolment.trainee):
+        reasons.append("yearly_limit")
+    return reasons
 
 
 def eligibility(session: Session, enrolment: Enrolment) -> list[str]:
@@ -184,9 +214,7 @@ def eligibility(session: Session, enrolment: Enrolment) -> list[str]:
         reasons.append("assessment_failed")
     if standard_on(session, programme.id, training_day(klass)) is None:
         reasons.append("no_standard")
-    if is_claimed_elsewhere(session, enrolment):
-        reasons.append("already_claimed")
-    return reasons
+    return reasons + limit_reasons(session, enrolment)
 
 
 def draft_line(session: Session, enrolment: Enrolment) -> LineDraft:

@@ -50,7 +50,7 @@ def uuid_field(name: str, errors: dict) -> uuid.UUID | None:
 def raise_if(errors: dict) -> None:
     """Raise the collected form problems as one ValidationError."""
     if errors:
-        raise ValidationError("; ".join(f"{k}: {v}" for k, v in errors.items()), errors=errors)
+        raise ValidationError.of_fields(errors)
 
 
 def act_then_redirect(action, success, back_url: str):

@@ -4,8 +4,9 @@ from flask_login import current_user
 from flask_babel import lazy_gettext as _l
 
 from app.clock import local_today
-from app.models import ClassStatus, DeliveryMode, Role, SkillLevel, TrainingCategory
+from app.models import ClassStatus, DeliveryMode, Role, SkillLevel, TrainingCategory, VerificationMode
 from app.services.policy import can_see_full_id
+from app.services.registry import mask_account
 from app.services.resident_id import mask_resident_id
 
 ROLE_LABELS = {
@@ -48,6 +49,19 @@ DELIVERY_MODE_LABELS = {
     DeliveryMode.BLENDED: _l("Blended"),
 }
 
+VERIFICATION_MODE_LABELS = {
+    VerificationMode.PERSONAL: _l("Face, own device"),
+    VerificationMode.KIOSK: _l("Face, kiosk"),
+    VerificationMode.ALTERNATIVE: _l("ID-card check"),
+    VerificationMode.CORRECTION: _l("Instructor's correction"),
+    VerificationMode.APPEAL: _l("Approved appeal"),
+}
+
+
+def verification_mode_label(mode: VerificationMode) -> str:
+    """How a person was verified, in words."""
+    return VERIFICATION_MODE_LABELS[VerificationMode(mode)]
+
 
 def category_label(category: TrainingCategory) -> str:
     return CATEGORY_LABELS[category]
@@ -61,6 +75,12 @@ def shown_id_number(number: str) -> str:
     """The full ID number for administrators, the masked one for everyone else."""
     full = current_user.is_authenticated and can_see_full_id(current_user)
     return number if full else mask_resident_id(number)
+
+
+def shown_account(account: str) -> str:
+    """A payee account in full for those who see full ID numbers, else its last four digits."""
+    full = current_user.is_authenticated and can_see_full_id(current_user)
+    return account if full else mask_account(account)
 
 
 def skill_level_label(level: SkillLevel | None) -> str:
@@ -82,6 +102,7 @@ def init_app(app) -> None:
     app.jinja_env.globals.update(get_locale=get_locale, role_label=role_label, local_today=local_today,
                                  class_status_label=class_status_label,
                                  skill_level_label=skill_level_label,
-                                 shown_id_number=shown_id_number,
+                                 shown_id_number=shown_id_number, shown_account=shown_account,
                                  category_label=category_label,
-                                 delivery_mode_label=delivery_mode_label)
+                                 delivery_mode_label=delivery_mode_label,
+                                 verification_mode_label=verification_mode_label)

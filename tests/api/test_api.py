@@ -182,3 +182,16 @@ def test_birth_date_only_beside_the_full_number(api, world):
     seen = api.get(f"/api/trainees/{created['id']}").json
     assert seen["id_number"] != number and "birth_date" not in seen and seen["birth_year"] == 1990
     assert "05-17" not in str(seen) and "0517" not in str(seen)
+
+
+def test_payee_through_the_api_full_for_admins_masked_for_instructors(api, world):
+    trainee = make_trainee(actor=world[3])
+    api.sign_in("admin")
+    bad = api.patch(f"/api/trainees/{trainee.id}", {"payee_bank": "中国银行", "payee_account": "123"})
+    assert bad.status_code == 400 and "payee_account" in bad.json["errors"]
+    ok = api.patch(f"/api/trainees/{trainee.id}", {"payee_bank": "中国银行", "payee_account": "6013820012345678901"})
+    assert ok.status_code == 200 and ok.json["payee_account"] == "6013820012345678901"
+    api.auth.logout()
+    api.sign_in("instructor")
+    seen = api.get(f"/api/trainees/{trainee.id}").json
+    assert seen["payee_bank"] == "中国银行" and seen["payee_account"] == "***************8901"

@@ -56,6 +56,9 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /admin/users/<uuid:user_id>/password": ADMIN,
     "GET /admin/duplicate-faces": DUPLICATE_REVIEW,
     "POST /admin/duplicate-faces/<uuid:flag_id>/resolve": DUPLICATE_REVIEW,
+    "GET /admin/pipl": ADMIN,
+    "GET /admin/pipl/record.csv": ADMIN,
+    "GET /admin/pipl/record.xlsx": ADMIN,
     "GET /audit/": frozenset({"auditor", "admin"}),
     "GET /audit/statistics": frozenset({"auditor", "reviewer", "admin"}),
     "GET /audit/trainees": frozenset({"auditor", "admin"}),
@@ -139,6 +142,8 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /classes/<uuid:class_id>/attendance/alternative/<uuid:trainee_id>": ACTORS,
     # biometrics (pages)
     "GET /me/biometrics": TRAINEE,
+    "GET /me/data": TRAINEE,
+    "GET /me/data.json": TRAINEE,
     "GET /me/biometrics/enrol": TRAINEE,
     "POST /me/biometrics/consent": TRAINEE,
     "POST /me/biometrics/withdraw": TRAINEE,

@@ -116,3 +116,29 @@ def test_digits_of_other_scripts_are_refused_with_a_message(app, digit):
         register_trainee(None, TraineeInput("张三", forged, "13912345678", "高校毕业生"))
     assert "其他文字的数字" in info.value.errors["id_number"]
     assert _count(Trainee) == 1
+
+
+@pytest.mark.parametrize("bank, account, field", [
+    ("中国农业银行", "", "payee_account"),              # a bank without its account
+    ("", "6228480012345678", "payee_bank"),             # an account without its bank
+    ("中国农业银行", "62284800", "payee_account"),       # too short
+    ("中国农业银行", "6228-4800-1234-567A", "payee_account"),  # a letter
+])
+def test_register_refuses_incomplete_or_malformed_payee(app, bank, account, field):
+    with pytest.raises(ValidationError) as info:
+        register_trainee(None, TraineeInput("张三", resident_id(), "13912345678", "高校毕业生", "", bank, account))
+    assert set(info.value.errors) == {field}
+    assert ":" not in info.value.message and field not in info.value.message  # words, no field codes
+    assert _count(Trainee) == 0 and _count(AuditEntry) == 0
+
+
+def test_payee_is_cleaned_stored_and_audited_masked(app):
+    trainee = register_trainee(None, TraineeInput("张三", resident_id(), "13912345678", "高校毕业生", "",
+                                                  " 中国农业银行 ", "６２２８ ４８００-１２３４ ５６７８"))
+    assert (trainee.payee_bank, trainee.payee_account) == ("中国农业银行", "6228480012345678")
+    update_trainee(None, trainee.id, trainee.phone, trainee.category, "", ("中国银行", "6013820012345678901"))
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "trainee.updated"))
+    assert entry.payload["payee_account"] == ["************5678", "***************8901"]
+    assert "6013820012345678901" not in str(entry.payload)
+    update_trainee(None, trainee.id, "13600001111", trainee.category)  # payee untouched when not given
+    assert db.session.get(Trainee, trainee.id).payee_account == "6013820012345678901"

@@ -77,9 +77,28 @@ def test_failure_rates_and_alternative_counts(year):
     assert (overall.face_verifications, overall.face_failures, overall.failure_rate) == (2, 1, Decimal("0.5"))
     assert overall.alternative_checks == 2 and stats.arrangements == 1
     a = {t.name: t for t in stats.institutions}[year["a"]]
-    assert a.alternative_checks == 1  # the refused ID-card check named no class: only overall
-    # the photo was refused before a session was looked up: it counts only overall
+    assert a.alternative_checks == 1  # the refused ID-card check named no class: its own row
+    # the photo was refused before a session was looked up: it is in the row of no class
     assert (a.face_verifications, a.face_failures, a.failure_rate) == (1, 0, Decimal("0"))
+    unattributed = stats.institutions[-1]
+    assert unattributed.unattributed and (unattributed.face_failures, unattributed.alternative_checks) == (1, 1)
+
+
+def test_the_rows_add_up_to_the_total(year):
+    stats = year_statistics(db.session, THIS_YEAR, TARGETS, Decimal("0.30"))
+    for figure in ("total_person_times", "face_verifications", "face_failures", "alternative_checks"):
+        assert sum(getattr(t, figure) for t in stats.institutions) == getattr(stats.overall, figure), figure
+    assert sum(c.person_times for c in stats.categories) == stats.overall.total_person_times
+
+
+def test_bars_are_drawn_to_the_largest_count_not_the_province_target(year):
+    from app.web.audit.statistics_pages import targets_chart
+    stats = year_statistics(db.session, THIS_YEAR, TARGETS, Decimal("0.30"))
+    bars = {b["category"]: b for b in targets_chart(stats.categories)["bars"]}
+    assert bars[TrainingCategory.EMPLOYMENT]["w"] == 480  # 2, the largest count, fills the width
+    assert bars[TrainingCategory.ENTREPRENEURSHIP]["w"] == 240
+    assert bars[TrainingCategory.EMPLOYMENT]["beyond"] and bars[TrainingCategory.HIGH_SKILL]["w"] == 0
+    assert bars[TrainingCategory.EMPLOYMENT]["label"] == "2 / 150000 (0.0%)"
 
 
 def test_statistics_page(client, auth, year, app):
@@ -89,7 +108,8 @@ def test_statistics_page(client, auth, year, app):
     page = client.get(f"/audit/statistics?year={THIS_YEAR}").text
     assert 'id="targets-chart"' in page and page.count('class="category-bar"') == 5
     assert page.count('class="target-mark"') == 4  # upgrading has no target
-    assert '<td class="person-times">2</td>' in page and "2 / 4" in page
+    assert '<td class="person-times">2</td>' in page and "2 / 4 (50.0%)" in page
+    assert "无法确定班级" in page  # the row of verifications that named no class, in words
     assert '<th class="fte">0.90</th>' in page and "50.00%" in page
     assert client.get("/audit/statistics?year=1066").status_code == 200
 

@@ -1,7 +1,7 @@
 """Subsidy eligibility and amounts (R5, R6): each reason, the uplift on both sides of the
 shortage listing's start, standards by effective date, a revoked programme, an exemption, a
-failed assessment, double claims inside and outside the period, rounding to the fen, and
-idempotent preparation."""
+failed assessment, rounding to the fen, and idempotent preparation (the limits against other
+claims are in test_subsidy_limits.py)."""
 import threading
 from datetime import date
 from decimal import Decimal
@@ -207,31 +207,6 @@ def test_missing_and_failed_assessment(world):
     assess(world, enrolment, theory="59.9", practical="90")
     line = only_line(world, klass)
     assert line.reasons == ["assessment_failed"] and line.amount == 0
-
-
-def test_no_double_claim_within_the_period_but_again_after_it(world):
-    add_subsidy_standard(world.admin, world.programme.id, "1000", date(2024, 1, 1))
-    trainee = make_trainee(actor=world.admin)
-    first = class_on(world, date(2025, 1, 10), [trainee])
-    second = class_on(world, date(2025, 12, 1), [trainee])    # 325 days later
-    third = class_on(world, date(2026, 3, 2), [trainee])      # 416 days after the first
-    for klass in (first, second, third):
-        complete_enrolment(world, enrolment_of(klass, trainee))
-    assert only_line(world, first).eligible
-    assert only_line(world, second).reasons == ["already_claimed"]
-    line = only_line(world, third)  # the second paid nothing, the first is outside the period
-    assert line.eligible and line.amount == Decimal("1200.00")
-
-
-def test_double_claim_period_is_configurable(world, app):
-    app.config["SUBSIDY_REPEAT_PERIOD_DAYS"] = 30
-    trainee = make_trainee(actor=world.admin)
-    first = class_on(world, date(2026, 1, 15), [trainee])  # 46 days before
-    second = class_on(world, MARCH, [trainee])
-    for klass in (first, second):
-        complete_enrolment(world, enrolment_of(klass, trainee))
-    only_line(world, first)
-    assert only_line(world, second).eligible
 
 
 def test_preparing_again_is_idempotent_and_a_ledger_change_makes_a_new_version(world):

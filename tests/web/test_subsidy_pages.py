@@ -14,6 +14,7 @@ from app.models import (Assessment, ClassStatus, CompletionCertificate, HoursEnt
 from app.services.completion import issue_certificate
 from app.services.resident_id import mask_resident_id
 from app.xapi_profile import EXT
+from app.services.registry import update_trainee
 from tests.conftest import csrf_token_from
 from tests.factories import PASSWORD, make_user
 from tests.subsidy_helpers import claimed_class, enrolment_of
@@ -172,3 +173,18 @@ def test_certificates_carry_the_latest_checkpoint_stamp_and_qr_code(client, auth
     page = client.get(f"/certificates/{certificate.id}")
     assert f"SkillTrace checkpoint {checkpoint.digest}" in page.text and 'class="checkpoint-qr"' in page.text
     assert "style=" not in page.text
+
+
+def test_only_roles_that_see_full_ids_get_the_payment_export(client, auth, claimed):
+    world, _klass, claim, paid = claimed
+    update_trainee(world.admin, paid.id, paid.phone, paid.category, "", ("中国建设银行", "6217000012345678"))
+    make_user(Role.AUDITOR)
+    make_user(Role.REVIEWER)
+    for username in ("auditor", "reviewer"):
+        auth.login(username, PASSWORD)
+        masked = client.get(f"/subsidy/claims/{claim.id}.csv").data.decode("utf-8-sig")
+        assert paid.id_number not in masked and "6217000012345678" not in masked and "************5678" in masked
+        auth.logout()
+    auth.login(world.admin.username, PASSWORD)
+    full = client.get(f"/subsidy/claims/{claim.id}.csv").data.decode("utf-8-sig")
+    assert paid.id_number in full and "中国建设银行,6217000012345678" in full

@@ -148,7 +148,9 @@ def test_exports_open_as_excel_and_pdf(client, auth, history):
     assert len(reader.pages) >= 1 and reader.metadata.title.startswith("学员轨迹")
     text = "".join(page.extract_text() for page in reader.pages)
     assert str(history["credit"].statement_id) in text
-    assert "学员轨迹" in text and "张甲" in text  # the CID font's Chinese is real text
+    assert "学员轨迹" in text and "张甲" in text  # the font's Chinese is real text
+    fonts = [f.get_object() for page in reader.pages for f in page["/Resources"]["/Font"].values()]
+    assert any("/FontFile2" in f["/FontDescriptor"] for f in fonts if "/FontDescriptor" in f)  # embedded
     db.session.rollback()
     purposes = db.session.scalars(select(AuditEntry.payload).where(AuditEntry.action == "trace.viewed")).all()
     assert sorted(p["purpose"] for p in purposes) == ["pdf", "xlsx"]

@@ -1,5 +1,6 @@
 """A learner's trace as an Excel workbook (openpyxl) and as a PDF (reportlab, Chinese set in the
-built-in CID font STSong-Light, so no font file is needed). Times are Beijing time. Both carry
+same embedded TrueType CJK font as the class evidence pack, `pdf_font`, so any reader shows it).
+Times are Beijing time. Both carry
 the latest audit checkpoint's stamp (the PDF also as a QR code and in its subject)."""
 from __future__ import annotations
 
@@ -13,8 +14,6 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from app.services.cells import safe_row
@@ -22,8 +21,7 @@ from app.services.document_stamps import current_stamp, qr_drawing
 from app.clock import local_stamp
 from app.services.resident_id import mask_resident_id
 from app.services.trace import LearnerTrace
-
-PDF_FONT = "STSong-Light"
+from app.web.training.evidence_pages import pdf_font
 
 
 def local_time(at) -> str:
@@ -74,9 +72,7 @@ def trace_xlsx(trace: LearnerTrace) -> bytes:
 
 
 def _pdf_styles() -> tuple[ParagraphStyle, ParagraphStyle, ParagraphStyle]:
-    if PDF_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(PDF_FONT))
-    body = ParagraphStyle("body", fontName=PDF_FONT, fontSize=8, leading=10, wordWrap="CJK")
+    body = ParagraphStyle("body", fontName=pdf_font(), fontSize=8, leading=10, wordWrap="CJK")
     head = ParagraphStyle("head", parent=body, fontSize=14, leading=18, spaceAfter=4)
     sub = ParagraphStyle("sub", parent=body, fontSize=11, leading=14, spaceBefore=8, spaceAfter=4)
     return body, head, sub

@@ -17,14 +17,26 @@ from app.web.audit import bp
 READERS = (Role.AUDITOR, Role.REVIEWER, Role.ADMIN)
 
 
+MIN_BAR = 2  # a count above zero is never drawn thinner than this
+
+
+def _label(line) -> str:
+    if not line.target:
+        return str(line.person_times)
+    return f"{line.person_times} / {line.target} ({100 * line.person_times / line.target:.1f}%)"
+
+
 def targets_chart(categories) -> dict:
-    """Bar geometry (SVG user units): person-times per category, with a mark at the target."""
+    """Bar geometry (SVG user units): person-times per category, scaled to the largest count
+    (so bars are visible at real numbers, far below a province's targets), with a mark at the
+    target; a target beyond the scale is marked at the right edge (``beyond``) and its figure
+    is in the label."""
     width, bar_h, gap, left = 480, 18, 10, 150
-    scale = max([c.person_times for c in categories] + [c.target or 0 for c in categories] + [1])
+    scale = max([c.person_times for c in categories] + [1])
     bars = [{"y": i * (bar_h + gap) + 4, "category": c.category,
-             "w": round(width * c.person_times / scale, 1),
-             "target_x": left + round(width * c.target / scale, 1) if c.target else None,
-             "label": f"{c.person_times} / {c.target}" if c.target else str(c.person_times)}
+             "w": max(round(width * c.person_times / scale, 1), MIN_BAR if c.person_times else 0),
+             "target_x": left + round(width * min(c.target / scale, 1), 1) if c.target else None,
+             "beyond": bool(c.target and c.target > scale), "label": _label(c)}
             for i, c in enumerate(categories)]
     return {"bars": bars, "left": left, "width": width, "bar_h": bar_h,
             "height": len(bars) * (bar_h + gap) + 8}

@@ -102,18 +102,20 @@ def _download(data: bytes, mimetype: str, claim: SubsidyClaim, ext: str) -> Resp
 @bp.route("/claims/<uuid:claim_id>.xlsx")
 @role_required(*READERS)
 def export_xlsx(claim_id: uuid.UUID):
-    """The claim as Excel (byte-identical when downloaded again)."""
+    """The claim as Excel (byte-identical when downloaded again); full ID and payee account
+    numbers for the roles that see full IDs, masked for the others."""
     claim = _claim_or_404(claim_id)
-    return _download(subsidy_export.export_xlsx(claim),
+    return _download(subsidy_export.export_xlsx(claim, policy.can_see_full_id(current_user)),
                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", claim, "xlsx")
 
 
 @bp.route("/claims/<uuid:claim_id>.csv")
 @role_required(*READERS)
 def export_csv(claim_id: uuid.UUID):
-    """The claim as CSV, UTF-8 with a BOM."""
+    """The claim as CSV, UTF-8 with a BOM; numbers full or masked as for Excel."""
     claim = _claim_or_404(claim_id)
-    return _download(subsidy_export.export_csv(claim), "text/csv; charset=utf-8", claim, "csv")
+    return _download(subsidy_export.export_csv(claim, policy.can_see_full_id(current_user)),
+                     "text/csv; charset=utf-8", claim, "csv")
 
 
 @bp.route("/lines/<uuid:line_id>")

@@ -32,7 +32,8 @@ def new_trainee():
     if request.method == "POST":
         try:
             trainee = register_trainee(current_user, TraineeInput(
-                field("name"), field("id_number"), field("phone"), field("category"), field("employer")))
+                field("name"), field("id_number"), field("phone"), field("category"), field("employer"),
+                field("payee_bank"), field("payee_account")))
         except SkillTraceError as exc:
             errors = exc.errors or {"id_number": exc.message}
         else:
