@@ -21,7 +21,7 @@ from app.services.document_stamps import current_stamp, qr_drawing
 from app.clock import local_stamp
 from app.services.resident_id import mask_resident_id
 from app.services.trace import LearnerTrace
-from app.web.training.evidence_pages import pdf_font
+from app.web.pdf_fonts import pdf_font
 
 
 def local_time(at) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import uuid
 from io import BytesIO
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 from flask import Response
@@ -18,38 +17,14 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Table, TableStyle
 
 from app.services.cells import safe_row
 from app.services.document_stamps import current_stamp, qr_drawing
 from app.services.evidence_pack import EvidencePack, build_pack
 from app.web.access import STAFF, role_required
+from app.web.pdf_fonts import pdf_font
 from app.web.training import bp
-
-# TrueType CJK fonts from Debian (fonts-wqy-microhei, fonts-wqy-zenhei, fonts-droid-fallback),
-# embedded as a subset; the OpenType (CFF) Noto CJK fonts cannot be embedded by reportlab.
-CJK_FONTS = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-             "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf")
-EMBEDDED, FALLBACK = "SkillTraceCJK", "STSong-Light"
-
-
-def pdf_font() -> str:
-    """The name of the registered PDF font: an embedded CJK TrueType font when one is
-    installed, else the non-embedded STSong-Light (the reader must supply it)."""
-    registered = pdfmetrics.getRegisteredFontNames()
-    if EMBEDDED in registered:
-        return EMBEDDED
-    for path in CJK_FONTS:
-        if Path(path).is_file():
-            pdfmetrics.registerFont(TTFont(EMBEDDED, path, subfontIndex=0))
-            return EMBEDDED
-    if FALLBACK not in registered:
-        pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK))
-    return FALLBACK
-
 
 def _table(section, body: ParagraphStyle, width: float) -> Table:
     rows = [section.header] + (section.rows or [["—"] + [""] * (len(section.header) - 1)])
