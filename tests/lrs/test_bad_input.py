@@ -9,6 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from lrs.exceptions import BadRequestError
+from lrs.inputs import MAX_JSON_DEPTH, load_json
 from lrs.storage.tables import Statement
 from tests.lrs.factories import statement
 
@@ -68,6 +70,28 @@ def _is_xapi_400(response) -> bool:
     body = response.get_json()
     return response.status_code == 400 and body["error"] == "bad_request" and "nested" in (
         body["message"])
+
+
+def _nested(levels: int, shape: str) -> str:
+    """A batch (one level) of a statement and `levels` containers: arrays, objects or both by
+    turns."""
+    text = "1"
+    for level in range(levels):
+        text = f"[{text}]" if shape == "array" or (shape == "mixed" and level % 2) else f'{{"k": {text}}}'
+    return f"[{json.dumps(statement())}, {text}]"
+
+
+def test_json_depth_limit_is_exact():
+    """A value nested exactly MAX_JSON_DEPTH levels (the batch counts as one) is read; one level
+    more is a 400, however the levels are made."""
+    for shape in ("array", "object", "mixed"):
+        assert load_json(_nested(MAX_JSON_DEPTH - 1, shape), "body")[-1] is not None
+        try:
+            load_json(_nested(MAX_JSON_DEPTH, shape), "body")
+        except BadRequestError as exc:
+            assert "nested" in str(exc)
+        else:
+            raise AssertionError(f"{shape}: {MAX_JSON_DEPTH + 1} levels were read")
 
 
 def test_deeply_nested_statement_is_400(app, client, headers):
