@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.models import CheckInLock, Decision, FaceVerification, VerificationMode
 from app.services.audit import append_audit
+from app.services.trainee_lock import lock_trainee
 
 KIOSK = "kiosk"
 #: Kiosk refusals that count when they name a trainee ("face_unknown" is the margin refusal).
@@ -55,6 +56,7 @@ def note_refusal(session: Session, verification_id: uuid.UUID, candidate_id: uui
     reach the limit (audited); the lock, when one was made or widened now."""
     if candidate_id is None:
         return None
+    lock_trainee(session, candidate_id)  # one active lock per trainee, with the personal lock-outs
     session.get(FaceVerification, verification_id).candidate_id = candidate_id
     session.flush()
     failures = _failures(session, candidate_id, now)
