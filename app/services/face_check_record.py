@@ -60,14 +60,19 @@ def is_locked_out(trainee_id) -> bool:
     return active_lock(db.session, trainee_id) is not None
 
 
+def window_start(session: Session, trainee_id, now: datetime, minutes: int) -> datetime:
+    """Where a lock-out's count of failures begins: ``minutes`` before ``now``, or the trainee's
+    last unlock when that is later (an unlock starts the count again)."""
+    since = now - timedelta(minutes=minutes)
+    last_unlock = session.scalar(select(func.max(CheckInLock.unlocked_at)).where(CheckInLock.trainee_id == trainee_id))
+    return last_unlock if last_unlock is not None and last_unlock > since else since
+
+
 def maybe_lock(session: Session, trainee_id, now: datetime) -> None:
     """Lock the trainee's self check-in when the counting failures since the window began (or the
     last unlock) reach the limit; audited. The caller holds the trainee's lock (`trainee_lock.lock_trainee`)."""
     cfg = current_app.config
-    since = now - timedelta(minutes=cfg["CHECK_IN_LOCK_WINDOW_MINUTES"])
-    last_unlock = session.scalar(select(func.max(CheckInLock.unlocked_at)).where(CheckInLock.trainee_id == trainee_id))
-    if last_unlock is not None and last_unlock > since:
-        since = last_unlock
+    since = window_start(session, trainee_id, now, cfg["CHECK_IN_LOCK_WINDOW_MINUTES"])
     reasons = session.scalars(select(FaceVerification.reason).where(
         FaceVerification.trainee_id == trainee_id, FaceVerification.mode == VerificationMode.PERSONAL,
         FaceVerification.decision == Decision.REFUSED, FaceVerification.at > since)).all()
@@ -118,4 +123,4 @@ def record_verification(session: Session, *, now, purpose: Purpose, mode: Verifi
     return verification
 
 
-__all__ = ["Attempt", "active_lock", "is_locked_out", "maybe_lock", "record_verification", "refused"]
+__all__ = ["Attempt", "active_lock", "is_locked_out", "maybe_lock", "record_verification", "refused", "window_start"]

@@ -12,38 +12,32 @@ kiosk failures reach the limit is widened to ``kiosk``.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import CheckInLock, Decision, FaceVerification, VerificationMode
 from app.services.audit import append_audit
+from app.services.face_check_record import active_lock, window_start
+from app.services.refusals import LOCKING, Refusal
 from app.services.trainee_lock import lock_trainee
 
 KIOSK = "kiosk"
-#: Kiosk refusals that count when they name a trainee ("face_unknown" is the margin refusal).
-COUNTED = {"face_unknown", "liveness_failed", "frames_identical", "different_faces", "frame_refused",
-           "challenge_not_done", "too_late", "wrong_action", "replayed"}
-
-
-def _active(session: Session, trainee_id) -> CheckInLock | None:
-    return session.scalar(select(CheckInLock).where(CheckInLock.trainee_id == trainee_id,
-                                                    CheckInLock.unlocked_at.is_(None)))
+#: Kiosk refusals that count when they name a trainee: those that count toward a self check-in
+#: lock-out, and "face_unknown" (here: the best candidate was too close to the second best).
+COUNTED = LOCKING | {Refusal.FACE_UNKNOWN}
 
 
 def is_locked(session: Session, trainee_id) -> bool:
     """Whether the trainee's kiosk check-ins are locked."""
-    lock = _active(session, trainee_id) if trainee_id is not None else None
+    lock = active_lock(session, trainee_id) if trainee_id is not None else None
     return lock is not None and lock.scope == KIOSK
 
 
 def _failures(session: Session, trainee_id, now: datetime) -> int:
-    since = now - timedelta(minutes=current_app.config["KIOSK_LOCK_WINDOW_MINUTES"])
-    last_unlock = session.scalar(select(func.max(CheckInLock.unlocked_at)).where(CheckInLock.trainee_id == trainee_id))
-    if last_unlock is not None and last_unlock > since:
-        since = last_unlock
+    since = window_start(session, trainee_id, now, current_app.config["KIOSK_LOCK_WINDOW_MINUTES"])
     reasons = session.scalars(select(FaceVerification.reason).where(
         FaceVerification.candidate_id == trainee_id, FaceVerification.mode == VerificationMode.KIOSK,
         FaceVerification.decision == Decision.REFUSED, FaceVerification.at > since)).all()
@@ -62,7 +56,7 @@ def note_refusal(session: Session, verification_id: uuid.UUID, candidate_id: uui
     failures = _failures(session, candidate_id, now)
     if failures < current_app.config["KIOSK_LOCK_FAILURES"]:
         return None
-    lock = _active(session, candidate_id)
+    lock = active_lock(session, candidate_id)
     if lock is not None and lock.scope == KIOSK:
         return None
     if lock is None:
