@@ -156,7 +156,7 @@ def _back(class_id, action, success: str):
 def unlock_view(class_id, trainee_id):
     """Lift a trainee's lock-out (form field ``reason``)."""
     return _back(class_id, lambda: attendance.unlock_trainee(current_user, trainee_id, request.form.get("reason", "")),
-                 _("Self check-in unlocked."))
+                 _("Check-in unlocked (self check-in and kiosks)."))
 
 
 @bp.route("/classes/<uuid:class_id>/attendance/reverse/<uuid:entry_id>", methods=["POST"])
