@@ -8,7 +8,7 @@ from app.extensions import db
 from app.models import (CheckInLock, ClassStatus, FaceTemplate, IntervalStatus, PresenceInterval, Role,
                         TrainingClass, VerificationMode)
 from app.services._tx import transaction
-from app.services.attendance import reason_message
+from app.services.refusals import refusal_message
 from app.services.check_outlook import check_outlook
 from app.services.consent import current_consent_text, give_consent
 from tests.attendance_helpers import running_class
@@ -45,7 +45,7 @@ def test_check_outlook_no_consent_then_no_template(world):
         version = current_consent_text(session).version
     give_consent(admin, trainee.id, version, "paper", "纸质同意书 2026-019")
     outlook = check_outlook(trainee.id, NOW)
-    assert outlook.blocker == "no_template" and outlook.message == reason_message("no_template")
+    assert outlook.blocker == "no_template" and outlook.message == refusal_message("no_template")
 
 
 def test_check_outlook_window_and_class_state(world):
