@@ -1,5 +1,6 @@
 """A day in the browser with Chromium's fake webcam (a real talking face): the demo trainee
 checks in and out of a session running now, hours are credited, and the instructor sees them."""
+import re
 import shutil
 import subprocess
 import time
@@ -125,14 +126,16 @@ def test_trainee_checks_in_and_out_and_the_instructor_sees_the_hours(attendance_
         db.session.execute(update(PresenceInterval).values(opened_at=utcnow() - timedelta(minutes=30)))
         db.session.commit()
     text = _press_until_accepted(page, "签退")
-    assert "签退成功" in text and ("30 分钟" in text or "29 分钟" in text), text
+    # 30 minutes ago, plus the check-out itself: over a minute on a loaded machine
+    minutes = re.search(r"(\d+) 分钟", text)
+    assert "签退成功" in text and minutes and 29 <= int(minutes.group(1)) <= 32, text
 
     page.context.clear_cookies()
     sign_in(page, "instructor")
     page.goto(f"/classes/{class_id}")
     page.locator("#attendance-link").click()
     row = page.locator("#attendance-grid tr[data-trainee='张伟']")
-    assert row.locator(".net-minutes").inner_text() in ("29", "30")
+    assert row.locator(".net-minutes").inner_text() == minutes.group(1)
     assert page.locator("#hours-chart .hours-bar").count() >= 3
 
 
