@@ -35,7 +35,7 @@ def test_an_instructor_provisions_and_revokes_a_kiosk_from_the_page(app, client,
     listing = client.get("/kiosks").text
     assert code not in listing  # shown once
     assert kiosks.bind_device(code, public_b64(new_key()), "10.1.0.3") is not None
-    assert "使用中" in client.get("/kiosks").text
+    assert "使用中" in client.get("/kiosks").text and kiosk.screen_facing
     revoked = client.post(f"/kiosks/{kiosk.id}/revoke", data={"csrf_token": csrf_token_from(listing)})
     assert revoked.status_code == 302
     db.session.rollback()
@@ -50,3 +50,12 @@ def test_a_bad_address_range_is_refused_in_words_and_nothing_is_created(app, cli
     assert refused.status_code == 400
     assert "不是地址范围" in refused.text and 'id="err-allowed_ranges"' in refused.text
     assert db.session.scalar(select(func.count()).select_from(Kiosk)) == 0
+
+
+def test_a_kiosk_whose_screen_does_not_face_the_trainee_is_made_without_the_colour_step(app, client, auth):
+    _signed_in(client, auth, app)
+    page = client.get("/kiosks")
+    made = client.post("/kiosks", data={"csrf_token": csrf_token_from(page.text), "name": "二号机",
+                                        "site": "实训楼 202", "screen_facing_shown": "1"})  # box unticked
+    assert made.status_code == 201 and "关闭（屏幕不朝向学员）" in made.text
+    assert db.session.scalar(select(Kiosk)).screen_facing is False

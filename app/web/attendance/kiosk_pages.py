@@ -35,6 +35,12 @@ def _institution_id():
         return None
 
 
+def _screen_facing() -> bool:
+    """The form's "screen faces the trainee" box (an unticked box sends nothing; a form without
+    the box keeps the default, on)."""
+    return "screen_facing_shown" not in request.form or request.form.get("screen_facing") == "on"
+
+
 def _page(status: int = 200, **context):
     institutions = (catalogue_queries.list_listed(db.session, "institution")
                     if current_user.role == Role.ADMIN else [])
@@ -51,7 +57,7 @@ def manage_kiosks():
     if request.method == "POST":
         try:
             kiosk, code = kiosks.create_kiosk(current_user, field("name"), _institution_id(), field("site"),
-                                              field("allowed_ranges"))
+                                              field("allowed_ranges"), screen_facing=_screen_facing())
         except SkillTraceError as exc:
             return _page(400, problem=exc.message, problems=exc.errors)
         return _page(201, made=kiosk, code=code, form={})
