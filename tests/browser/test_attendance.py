@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import ClassSession, Decision, FaceVerification, PresenceInterval, TrainingClass, User
+from app.models import (ClassSession, Decision, FaceVerification, PresenceInterval, TrainingClass, User,
+                        VerificationMode)
 from app.models.base import utcnow
 from tests.browser.test_navigation import sign_in
 from tests.fixtures.browser import DEMO_PASSWORD, FACES, _require, open_page, webcam_browser
@@ -120,7 +121,9 @@ def test_trainee_checks_in_and_out_and_the_instructor_sees_the_hours(attendance_
     # the colour step flashed the screen and is gone; the page reported its camera's name
     assert page.locator("#colour-flash").count() == 1 and page.locator("#colour-flash").is_hidden()
     with app.app_context():
-        verification = db.session.scalar(select(FaceVerification).where(FaceVerification.decision == Decision.ACCEPTED))
+        verification = db.session.scalar(  # the demo seed's finished class has kiosk checks of its own
+            select(FaceVerification).where(FaceVerification.decision == Decision.ACCEPTED,
+                                           FaceVerification.mode == VerificationMode.PERSONAL))
         assert "no_camera_label" not in verification.risk_reasons, verification.risk_reasons
     with app.app_context():  # the check-in was 30 minutes ago, as in a real day
         db.session.execute(update(PresenceInterval).values(opened_at=utcnow() - timedelta(minutes=30)))
@@ -241,7 +244,8 @@ def test_a_study_page_open_past_its_token_lifetime_keeps_counting_and_ends_norma
         assert "分钟" in text, text
         page.locator("#study-status[data-state='idle']").wait_for(state="attached")
         with app.app_context():
-            entry = db.session.scalar(select(HoursEntry))
+            entry = db.session.scalar(  # the demo seed's finished class has kiosk credits of its own
+                select(HoursEntry).where(HoursEntry.mode == VerificationMode.PERSONAL))
             assert entry is not None and entry.rule["study_counted_minutes"] == entry.minutes
 
 
@@ -291,9 +295,9 @@ def test_an_appeal_walks_from_the_trainee_page_to_approval_and_credited_minutes(
     page.goto(f"/classes/{class_id}/appeals")
     row = page.locator("#appeals tr[data-status='pending']")
     assert "戴眼镜反光" in row.inner_text()
-    row.locator("select[name='method']").select_option("witnessed_face")
-    row.locator("input[name='note']").fill("当面核验人脸通过")
-    row.get_by_role("button", name="批准").click()
+    # the ID-card check (the witnessed face check runs its own camera panel: tests/web/test_appeal_witness_pages.py)
+    row.locator("input[name='note']").fill("当面核验身份证，本人无误")
+    row.get_by_role("button", name="核验身份证后批准").click()
     page.locator("#appeals tr[data-status='approved']").wait_for()
     with app.app_context():
         appeal = db.session.scalar(select(Appeal))

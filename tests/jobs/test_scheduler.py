@@ -24,7 +24,8 @@ def approved_class_started_an_hour_ago(app):
     now = utcnow()
     from app.services.classes import SessionInput, draft_class
     sessions = [SessionInput(now - timedelta(hours=1), now + timedelta(hours=2), "theory", "教室")]
-    klass = draft_class(admin, application(institution, programme, [instructor], [make_trainee()], sessions))
+    klass = draft_class(admin, application(institution, programme, [instructor], [make_trainee()], sessions),
+                        now=now - timedelta(days=1))  # drafted the day before its first session
     submit_class(admin, klass.id)
     review_class(reviewer, klass.id, True, "")
     return klass

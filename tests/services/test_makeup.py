@@ -97,7 +97,7 @@ def test_someone_elses_study_or_a_fully_credited_one_cannot_be_made_up(world):
     assert db.session.scalar(select(func.count()).select_from(MakeUpClaim)) == 0
 
 
-def test_working_days_skip_weekends():
+def test_working_days_skip_weekends(app):
     assert working_days_after(date(2026, 12, 4), 3) == date(2026, 12, 9)   # Fri → Wed
     assert working_days_after(date(2026, 12, 5), 1) == date(2026, 12, 7)   # Sat → Mon
 
