@@ -33,16 +33,18 @@ def list_consent_versions(session: Session) -> list[tuple[str, int, int, int]]:
 
 
 def list_templates_past_retention(session: Session, ended_before: datetime) -> list[uuid.UUID]:
-    """Trainees with a stored template, enrolled in at least one class, whose last class (the
-    latest session end over every class not withdrawn or rejected) ended before ``ended_before``."""
+    """Trainees with a stored template whose last class (the latest session end over every class
+    not withdrawn or rejected) ended before ``ended_before``, or who are on no such class and
+    enrolled their face before it (the purpose lapsed with no class to train for)."""
     last_end = (select(Enrolment.trainee_id, func.max(ClassSession.ends_at).label("last_end"))
                 .join(TrainingClass, TrainingClass.id == Enrolment.class_id)
                 .join(ClassSession, ClassSession.class_id == TrainingClass.id)
                 .where(TrainingClass.status.not_in(ENDED_NOTHING))
                 .group_by(Enrolment.trainee_id).subquery())
     return list(session.scalars(
-        select(FaceTemplate.trainee_id).join(last_end, last_end.c.trainee_id == FaceTemplate.trainee_id)
-        .where(last_end.c.last_end < ended_before).order_by(FaceTemplate.trainee_id)))
+        select(FaceTemplate.trainee_id).outerjoin(last_end, last_end.c.trainee_id == FaceTemplate.trainee_id)
+        .where(func.coalesce(last_end.c.last_end, FaceTemplate.created_at) < ended_before)
+        .order_by(FaceTemplate.trainee_id)))
 
 
 def count_records_of(session: Session, trainee_id) -> dict[str, int]:

@@ -1,7 +1,8 @@
 """Personal-information duties for face data (PIPL arts. 28–30, 47, 51–55; the face-recognition
 measures in force since 2025-06-01): how close the system is to the 100,000-person filing
 threshold, the automatic deletion of templates ``FACE_TEMPLATE_RETENTION_DAYS`` after a
-trainee's last class ends (audited with counts), the processing record (个人信息处理活动记录)
+trainee's last class ends, or after the face was enrolled for a trainee on no class (audited
+with counts), the processing record (个人信息处理活动记录)
 as rows for export, and what is held about one trainee (their "my data" page and download).
 """
 from __future__ import annotations
@@ -61,7 +62,8 @@ def retention_days() -> int:
 
 def purge_expired_templates(now: datetime | None = None) -> int:
     """Delete the face templates (and replay fingerprints and kept images) of every trainee whose
-    last class ended more than ``FACE_TEMPLATE_RETENTION_DAYS`` before ``now``; one audit entry
+    last class ended more than ``FACE_TEMPLATE_RETENTION_DAYS`` before ``now`` (on no class: whose
+    face was enrolled that long before); one audit entry
     with the count, the retention and the trainees. Returns how many templates were deleted."""
     now = now or utcnow()
     cutoff = now - timedelta(days=retention_days())
@@ -93,7 +95,7 @@ def processing_record(session: Session) -> list[tuple]:
         ("实名登记", "职业培训补贴实名制管理", "姓名、身份证号、手机号、人员类别、收款账户", totals["trainees"],
          "随补贴档案保存", "履行法定职责（职业培训补贴管理）", "本系统数据库；身份证号和账号对非管理员遮蔽显示"),
         ("人脸特征模板", "签到、签退和在线学习中的本人核验", "人脸特征值（敏感个人信息）", holders,
-         f"最后一个班级结束后 {retention_days()} 天自动删除；撤回同意即删除", "个人单独同意",
+         f"最后一个班级结束后 {retention_days()} 天自动删除（未参加任何班级的，自采集起 {retention_days()} 天）；撤回同意即删除", "个人单独同意",
          "本系统数据库，AES-GCM 加密，不向外提供"),
         ("人脸核验记录", "学时真实性追溯（凡补必进）", "核验时间、结果、距离值、设备（不含人脸图像）",
          totals["face_checks"], "随学时档案保存", "个人单独同意", "本系统数据库与审计哈希链"),

@@ -1,11 +1,11 @@
 """PIPL duties for face data: the filing threshold's warning levels, the automatic deletion of
 templates a configured number of days after the trainee's last class ends (with an injected
-`now`, audited with the count; a template still within retention, or of a trainee on no class,
-is kept), and the processing record's figures."""
+`now`, audited with the count; a template still within retention is kept; a trainee on no class
+keeps it for the retention after enrolling the face), and the processing record's figures."""
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.models import AuditEntry, ClassStatus, FaceTemplate, Role
@@ -56,6 +56,16 @@ def test_templates_are_purged_after_the_retention_and_the_purge_is_audited(peopl
     assert entry.payload["templates"] == 1 and entry.payload["retention_days"] == 180
     assert entry.payload["trainee_ids"] == [str(done.id)]
     assert pipl.purge_expired_templates(CLASS_END + timedelta(days=181)) == 0  # nothing twice
+
+
+def test_a_trainee_on_no_class_loses_the_template_the_retention_after_enrolling(people):
+    done, later, idle = people
+    with transaction() as session:  # both faces enrolled long ago; only ``later`` has a class since
+        session.execute(update(FaceTemplate).where(FaceTemplate.trainee_id.in_([idle.id, later.id]))
+                        .values(created_at=datetime(2026, 1, 1, tzinfo=timezone.utc)))
+    assert pipl.purge_expired_templates(datetime(2026, 6, 29, 23, tzinfo=timezone.utc)) == 0
+    assert pipl.purge_expired_templates(datetime(2026, 6, 30, 1, tzinfo=timezone.utc)) == 1
+    assert templates_of(*people) == {done.id, later.id}
 
 
 def test_the_retention_is_configurable(people, app):
