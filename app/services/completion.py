@@ -193,8 +193,11 @@ def issue_certificate(actor: User, enrolment_id, now: datetime | None = None) ->
         if progress.net <= 0:
             raise ConflictError(_("The trainee has no verified minutes: exemptions alone earn no completion "
                                   "certificate."), code="no_verified_minutes")
-        if not progress.complete:
+        if progress.net < progress.needed:
             raise ConflictError(_("The hours are not complete."), code="hours_incomplete")
+        if progress.practical_short:
+            raise ConflictError(_("The practice hours are short of the programme's practical share."),
+                                code="practice_short")
         assessment = session.scalar(select(Assessment).where(Assessment.enrolment_id == enrolment.id))
         if assessment is None or not assessment.passed:
             raise ConflictError(_("The assessment is not passed."), code="not_passed")

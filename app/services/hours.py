@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session
 from app.clock import LOCAL_TZ
 from app.errors.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from app.models import (ClassSession, Enrolment, EntryType, FaceVerification, HeldHours, HeldStatus,
-                        HoursEntry, IntervalStatus, MakeUpClaim, PresenceInterval, StudyState, User, VerificationMode)
+                        HoursEntry, IntervalStatus, MakeUpClaim, PresenceInterval, SessionKind, StudyState, User,
+                        VerificationMode)
 from app.models.base import utcnow
 from app.services import risk, xapi_records
 from app.services._tx import transaction
@@ -263,7 +264,8 @@ def append_reversal(session: Session, entry: HoursEntry, enrolment: Enrolment, a
 @dataclass(frozen=True)
 class Progress:
     """An enrolment's hours, in minutes: credited − reversed − held for review, against
-    required − exempted."""
+    required − exempted; ``practical`` of the net was practice, against ``practical_needed``
+    (the rule's practical share of what is needed)."""
 
     credited: int
     reversed: int
@@ -274,6 +276,8 @@ class Progress:
     corrected: int = 0  # minutes from instructors' corrections of missed check-outs
     held: int = 0
     appealed: int = 0
+    practical: int = 0
+    practical_percent: int = 0
 
     @property
     def net(self) -> int:
@@ -285,25 +289,40 @@ class Progress:
         return max(0, self.required - self.exempted)
 
     @property
+    def practical_needed(self) -> int:
+        """Practice minutes needed: the rule's share of what is needed, rounded up."""
+        return -(-self.needed * self.practical_percent // 100)
+
+    @property
+    def practical_short(self) -> bool:
+        return self.practical < self.practical_needed
+
+    @property
     def complete(self) -> bool:
-        return self.net >= self.needed
+        return self.net >= self.needed and not self.practical_short
 
 
 def progress(session: Session, enrolment: Enrolment) -> Progress:
     """The enrolment's progress (read-only; alternative-verified and appealed minutes are
-    counted within the net and reported separately)."""
-    rows = session.execute(select(HoursEntry.entry_type, HoursEntry.mode, func.sum(HoursEntry.minutes))
+    counted within the net and reported separately; practice minutes net of their reversals and
+    holds)."""
+    rows = session.execute(select(HoursEntry.entry_type, HoursEntry.mode, HoursEntry.kind, func.sum(HoursEntry.minutes))
                            .where(HoursEntry.enrolment_id == enrolment.id)
-                           .group_by(HoursEntry.entry_type, HoursEntry.mode)).all()
-    credited = sum(m for t, _m, m in rows if t == EntryType.CREDIT)
-    reversed_ = -sum(m for t, _m, m in rows if t == EntryType.REVERSAL)
-    alternative = sum(m for _t, mode, m in rows if mode == VerificationMode.ALTERNATIVE)
-    corrected = sum(m for _t, mode, m in rows if mode == VerificationMode.CORRECTION)
-    appealed = sum(m for _t, mode, m in rows if mode == VerificationMode.APPEAL)
-    held = session.scalar(select(func.coalesce(func.sum(HeldHours.minutes), 0)).where(
-        HeldHours.enrolment_id == enrolment.id, HeldHours.status == HeldStatus.PENDING)) or 0
+                           .group_by(HoursEntry.entry_type, HoursEntry.mode, HoursEntry.kind)).all()
+    credited = sum(m for t, _m, _k, m in rows if t == EntryType.CREDIT)
+    reversed_ = -sum(m for t, _m, _k, m in rows if t == EntryType.REVERSAL)
+    alternative = sum(m for _t, mode, _k, m in rows if mode == VerificationMode.ALTERNATIVE)
+    corrected = sum(m for _t, mode, _k, m in rows if mode == VerificationMode.CORRECTION)
+    appealed = sum(m for _t, mode, _k, m in rows if mode == VerificationMode.APPEAL)
+    held_rows = session.execute(select(HoursEntry.kind, func.sum(HeldHours.minutes))
+                                .join(HoursEntry, HoursEntry.id == HeldHours.entry_id)
+                                .where(HeldHours.enrolment_id == enrolment.id, HeldHours.status == HeldStatus.PENDING)
+                                .group_by(HoursEntry.kind)).all()
+    held = sum(m for _k, m in held_rows)
+    practical = (sum(m for _t, _m, kind, m in rows if kind == SessionKind.PRACTICE)
+                 - sum(m for kind, m in held_rows if kind == SessionKind.PRACTICE))
     programme = enrolment.training_class.programme
     rules = rules_for(session, programme.id)
     return Progress(credited, reversed_, programme.required_hours * rules.hour_length,
                     enrolment.exempted_hours * rules.hour_length, alternative, rules.hour_length,
-                    corrected, held, appealed)
+                    corrected, held, appealed, practical, rules.practical_percent)

@@ -55,6 +55,7 @@ REASONS = {
                        "ID-card arrangement with an ID-card check in this class)."),
     "no_verified_minutes": _l("No verified minutes: a line is never paid on exemptions alone."),
     "hours_short": _l("The verified hours are short of the hours required less exemptions."),
+    "practice_short": _l("The verified practice hours are short of the programme's practical share."),
     "assessment_missing": _l("No final assessment is recorded."),
     "assessment_failed": _l("The final assessment was failed."),
     "no_standard": _l("No subsidy standard was in force on the training date."),
@@ -205,8 +206,10 @@ def eligibility(session: Session, enrolment: Enrolment) -> list[str]:
     progress = hours.progress(session, enrolment)
     if progress.net <= 0:  # exemptions lower what is needed, never replace attendance (凡补必进)
         reasons.append("no_verified_minutes")
-    if not progress.complete:
+    if progress.net < progress.needed:
         reasons.append("hours_short")
+    if progress.practical_short:
+        reasons.append("practice_short")
     assessment = session.scalar(select(Assessment).where(Assessment.enrolment_id == enrolment.id))
     if assessment is None:
         reasons.append("assessment_missing")
