@@ -353,6 +353,8 @@ def test_a_training_office_from_an_empty_database_to_a_paid_claim(office, chromi
         assert "签到成功" in _press_until_accepted(phone, "签到")
         phone.reload()
         assert "实训楼301" in phone.locator("#check-state").inner_text()              # "已于 HH:MM 在 实训楼301 签到"
+        assert phone.locator("#check-in-button").is_disabled() and phone.locator("#check-out-button").is_enabled()
+        assert "已在本课次签到" in phone.locator("#check-buttons-reason").inner_text()
         assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
         start, _end = _the_session_was_yesterday_morning(app)
