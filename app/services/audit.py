@@ -33,6 +33,7 @@ from recognition.templates import parse_keys
 
 from app.models import AuditEntry, User
 from app.models.base import utcnow
+from app.services.sentences import N_, Sentence, say
 
 GENESIS = "0" * 64
 _CHAIN_LOCK_KEY = 0x5354_4155_4449_54  # "STAUDIT": one advisory lock for the whole chain
@@ -150,44 +151,51 @@ def append_audit(session: Session, actor: User | None, action: str, obj, payload
 
 @dataclass(frozen=True)
 class ChainBreak:
-    """Where and why the chain does not verify."""
+    """Where and why the chain does not verify (``said``: in English or the reader's language)."""
 
     seq: int
-    problem: str
+    said: Sentence
+
+    @property
+    def problem(self) -> str:
+        """Why, in English."""
+        return str(self.said)
 
 
-def _link_problem(session: Session, entry: AuditEntry, after_gap: bool) -> str | None:
+def _link_problem(session: Session, entry: AuditEntry, after_gap: bool) -> Sentence | None:
     """Why ``entry``'s previous-hash link does not match the entry before it (None when it
     points at a missing entry, which the gap already reports)."""
     linked = session.scalar(select(AuditEntry.seq).where(AuditEntry.hash == entry.prev_hash))
     if linked is None:
-        return None if after_gap else f"previous-hash link does not match entry {entry.seq - 1}"
+        return None if after_gap else say(N_("previous-hash link does not match entry %(seq)s"), seq=entry.seq - 1)
     if linked >= entry.seq:
-        return f"out of order: it links to entry {linked}, which comes after it"
-    return f"out of order: it links to entry {linked}, not to entry {entry.seq - 1}"
+        return say(N_("out of order: it links to entry %(linked)s, which comes after it"), linked=linked)
+    return say(N_("out of order: it links to entry %(linked)s, not to entry %(seq)s"), linked=linked,
+               seq=entry.seq - 1)
 
 
-def _gap_problem(last_seq: int, seq: int) -> str:
+def _gap_problem(last_seq: int, seq: int) -> Sentence:
     if seq == last_seq + 2:
-        return f"missing entry between {last_seq} and {seq}"
-    return f"missing entries {last_seq + 1}–{seq - 1} between {last_seq} and {seq}"
+        return say(N_("missing entry between %(last)s and %(seq)s"), last=last_seq, seq=seq)
+    return say(N_("missing entries %(first)s–%(end)s between %(last)s and %(seq)s"), first=last_seq + 1,
+               end=seq - 1, last=last_seq, seq=seq)
 
 
-def _content_problems(entry: AuditEntry, keys: dict[str, bytes], keyed_before: bool) -> list[str]:
+def _content_problems(entry: AuditEntry, keys: dict[str, bytes], keyed_before: bool) -> list[Sentence]:
     """What is wrong with the entry itself: its payload against its digest, its hash against
     its content and chain key, and an unkeyed entry after a keyed one."""
     problems = []
     if not payload_matches(entry):
-        problems.append("payload edited: it does not match its digest")
+        problems.append(say(N_("payload edited: it does not match its digest")))
     if entry.key_id is None and keyed_before:
-        problems.append("written without the chain key after the chain was keyed "
-                        "(a plain hash anyone with the database can compute)")
+        problems.append(say(N_("written without the chain key after the chain was keyed "
+                               "(a plain hash anyone with the database can compute)")))
     expected = entry_hash(entry, keys)
     if expected is None:
-        problems.append(f"keyed with chain key {entry.key_id!r}, which is not configured")
+        problems.append(say(N_("keyed with chain key %(key)s, which is not configured"), key=repr(entry.key_id)))
     elif expected != entry.hash:
         # (or it was fabricated without the chain key: the two look alike)
-        problems.append("hash mismatch: the entry's content was altered")
+        problems.append(say(N_("hash mismatch: the entry's content was altered")))
     return problems
 
 
@@ -229,11 +237,11 @@ def verify_entries(session: Session, seqs) -> list[ChainBreak]:
         entry, before, after = entries[seq], entries.get(seq - 1), entries.get(seq + 1)
         expected_prev = GENESIS if seq == 1 else (before.hash if before else None)
         if seq > 1 and before is None:
-            breaks.append(ChainBreak(seq, f"missing entry {seq - 1} before it"))
+            breaks.append(ChainBreak(seq, say(N_("missing entry %(seq)s before it"), seq=seq - 1)))
         elif entry.prev_hash != expected_prev and (problem := _link_problem(session, entry, False)):
             breaks.append(ChainBreak(seq, problem))
         keyed_before = first_keyed is not None and first_keyed < seq
         breaks += [ChainBreak(seq, p) for p in _content_problems(entry, keys, keyed_before)]
         if after is not None and after.prev_hash != entry.hash and seq + 1 not in seqs:
-            breaks.append(ChainBreak(seq + 1, f"previous-hash link does not match entry {seq}"))
+            breaks.append(ChainBreak(seq + 1, say(N_("previous-hash link does not match entry %(seq)s"), seq=seq)))
     return breaks

@@ -18,7 +18,7 @@ from app.queries import biometrics as bio_queries
 from app.services.attendance import find_session
 from app.services.consent import active_consent
 from app.services.face_check_record import is_locked_out
-from app.services.refusals import refusal_message
+from app.services.refusals import Refusal, refusal_message
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,17 @@ class CheckOutlook:
     def message(self) -> str:
         """The blocker in words ("" when a check-in can happen)."""
         return refusal_message(self.blocker) if self.blocker else ""
+
+    @property
+    def check_in_blocked(self) -> bool:
+        """The page disables its check-in button: a blocker is named."""
+        return bool(self.blocker)
+
+    @property
+    def check_out_blocked(self) -> bool:
+        """The page disables its check-out button: a blocker is named and it is not the open
+        presence (locked out, no face to compare with, or no session: nothing to check out of)."""
+        return bool(self.blocker) and self.blocker != Refusal.ALREADY_CHECKED_IN
 
 
 def check_outlook(trainee_id, now: datetime | None = None) -> CheckOutlook:

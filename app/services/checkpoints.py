@@ -32,6 +32,7 @@ from app.models.base import utcnow
 from app.services import forwarding, xapi_records
 from app.services._tx import transaction
 from app.services.audit import GENESIS, canonical_json, configured_keys, lock_chain, sha256_hex
+from app.services.sentences import N_, Sentence, say
 from lrs.storage.tables import Statement
 
 #: The tables a checkpoint counts, each by the column that dates its rows.
@@ -63,7 +64,12 @@ class Checkpoint:
         return canonical_json({"body": self.body, "signature": self.signature})
 
     def label(self) -> str:
-        return f"checkpoint of {self.body['at']} (audit entry {self.seq})"
+        """Which checkpoint, in English."""
+        return str(self.named())
+
+    def named(self) -> Sentence:
+        """Which checkpoint, as a sentence."""
+        return say(N_("checkpoint of %(at)s (audit entry %(seq)s)"), at=self.body["at"], seq=self.seq)
 
 
 def signing_keys() -> tuple[dict[str, Ed25519PrivateKey], str]:
@@ -127,7 +133,7 @@ def create_checkpoint(path: str | Path | None = None) -> Checkpoint:
     return checkpoint
 
 
-def read_checkpoints(path: str | Path | None = None) -> tuple[list[Checkpoint], list[str]]:
+def read_checkpoints(path: str | Path | None = None) -> tuple[list[Checkpoint], list[Sentence]]:
     """The checkpoints in the file whose signature verifies, and a sentence for each line that
     does not (edited, or not a checkpoint at all). A missing file holds none."""
     file = checkpoint_path(path)
@@ -143,11 +149,13 @@ def read_checkpoints(path: str | Path | None = None) -> tuple[list[Checkpoint], 
             checkpoint = Checkpoint(record["body"], record["signature"])
             key: Ed25519PublicKey | None = keys.get(checkpoint.body.get("kid"))
             if key is None:
-                bad.append(f"{file} line {number}: signed with key {checkpoint.body.get('kid')!r}, which is not configured")
+                bad.append(say(N_("%(file)s line %(number)s: signed with key %(key)s, which is not configured"),
+                               file=file, number=number, key=repr(checkpoint.body.get("kid"))))
                 continue
             key.verify(base64.b64decode(checkpoint.signature), canonical_json(checkpoint.body).encode())
         except (ValueError, KeyError, TypeError, InvalidSignature):
-            bad.append(f"{file} line {number}: not a checkpoint with a valid signature (the file was edited)")
+            bad.append(say(N_("%(file)s line %(number)s: not a checkpoint with a valid signature (the file was "
+                              "edited)"), file=file, number=number))
             continue
         good.append(checkpoint)
     return good, bad
@@ -158,39 +166,41 @@ def latest_checkpoint(path: str | Path | None = None) -> Checkpoint | None:
     return checkpoints[-1] if checkpoints else None
 
 
-def _contradictions(session: Session, checkpoint: Checkpoint, last_seq: int, latest: bool) -> list[str]:
+def _contradictions(session: Session, checkpoint: Checkpoint, last_seq: int, latest: bool) -> list[Sentence]:
     """How the database contradicts one checkpoint (empty when it still matches). The latest
     checkpoint is also checked for entries back-dated behind it and for deleted records (its
     counts include every earlier checkpoint's records)."""
     problems = []
     signed = session.scalar(select(AuditEntry.hash).where(AuditEntry.seq == checkpoint.seq))
     if checkpoint.seq > 0 and signed is None:
-        problems.append(f"audit entry {checkpoint.seq} is gone" + (
-            f" (the log now ends at {last_seq}): its tail was cut" if last_seq < checkpoint.seq else ""))
+        problems.append(say(N_("audit entry %(seq)s is gone (the log now ends at %(last)s): its tail was cut"),
+                            seq=checkpoint.seq, last=last_seq) if last_seq < checkpoint.seq
+                        else say(N_("audit entry %(seq)s is gone"), seq=checkpoint.seq))
     elif checkpoint.seq > 0 and signed != checkpoint.body["hash"]:
-        problems.append(f"audit entry {checkpoint.seq} has another hash than was signed: the chain "
-                        "was rewritten")
+        problems.append(say(N_("audit entry %(seq)s has another hash than was signed: the chain was rewritten"),
+                            seq=checkpoint.seq))
     if not latest:
         return problems
     backdated = session.scalar(select(func.count()).where(AuditEntry.seq > checkpoint.seq,
                                                           AuditEntry.at < checkpoint.at))
     if backdated:
-        problems.append(f"{backdated} audit entries after entry {checkpoint.seq} are dated before the "
-                        "checkpoint: entries were added behind it")
+        problems.append(say(N_("%(n)s audit entries after entry %(seq)s are dated before the checkpoint: "
+                               "entries were added behind it"), n=backdated, seq=checkpoint.seq))
     now = _head_and_counts(session, checkpoint.at)["counts"]
     for table, counted in checkpoint.body["counts"].items():
         if now.get(table, 0) < counted:
-            problems.append(f"{table}: {counted - now.get(table, 0)} of the {counted} records dated up to "
-                            "it are gone")
+            problems.append(say(N_("%(table)s: %(gone)s of the %(n)s records dated up to it are gone"),
+                                table=table, gone=counted - now.get(table, 0), n=counted))
     return problems
 
 
-def verify_checkpoints(session: Session, path: str | Path | None = None) -> tuple[int, list[str]]:
+def verify_checkpoints(session: Session, path: str | Path | None = None) -> tuple[int, list[Sentence]]:
     """(how many checkpoints were checked, one sentence per problem): lines whose signature does
     not verify, and every checkpoint the database contradicts, the first one first."""
     checkpoints, problems = read_checkpoints(path)
     last_seq = session.scalar(select(func.max(AuditEntry.seq))) or 0
     for number, checkpoint in enumerate(checkpoints, 1):
         contradictions = _contradictions(session, checkpoint, last_seq, number == len(checkpoints))
-        problems += [f"{checkpoint.label()}: {p}" for p in contradictions]
+        problems += [say(N_("%(checkpoint)s: %(problem)s"), checkpoint=checkpoint.named(), problem=p)
+                     for p in contradictions]
     return len(checkpoints), problems

@@ -13,26 +13,63 @@ from sqlalchemy.orm import Session
 from app.services.audit import verify_chain, verify_entries
 from app.services.checkpoints import verify_checkpoints
 from app.services.reconciliation import Difference, Scope, find_differences
+from app.services.sentences import N_, Sentence, say
 
-#: Which id of a difference names its row, and the table that row is in.
-_ROW_KEYS = (("entry_id", "hours_ledger", "ledger entry"),
-             ("interval_id", "presence_intervals", "interval"),
-             ("verification_id", "face_verifications", "verification"),
-             ("statement_id", "lrs_statements", "statement"))
-_RECORD_NAMES = {"check_in": "check-in statement", "check_out": "check-out statement",
-                 "credit": "credit statement", "reversal": "reversal statement",
-                 "verification": "statement"}
+#: Which id of a difference names its row, the table that row is in, and its noun.
+_ROW_KEYS = (("entry_id", "hours_ledger", N_("ledger entry")),
+             ("interval_id", "presence_intervals", N_("interval")),
+             ("verification_id", "face_verifications", N_("verification")),
+             ("statement_id", "lrs_statements", N_("statement")))
+_RECORD_NAMES = {"check_in": N_("check-in statement"), "check_out": N_("check-out statement"),
+                 "credit": N_("credit statement"), "reversal": N_("reversal statement"),
+                 "verification": N_("statement")}
+#: Each kind of difference in words: the row (``what``: its noun and id), the statement it
+#: concerns (``statement``) and the difference's own ids.
+_SENTENCES = {
+    "interval_without_credit": N_("%(what)s: closed, but the ledger has no credit for it"),
+    "credit_without_closed_interval": N_("%(what)s: credits interval %(interval_id)s, which is missing or not "
+                                         "closed"),
+    "credit_exceeds_interval": N_("%(what)s: %(minutes)s minutes exceed the verified time of interval "
+                                  "%(interval_id)s (its closed_at or the credit changed)"),
+    "reversal_without_credit": N_("%(what)s: reverses %(reverses_id)s, which is not a credit entry"),
+    "reversal_minutes_mismatch": N_("%(what)s: does not reverse exactly the minutes of credit %(reverses_id)s"),
+    "statement_missing": N_("%(statement)s of %(what)s is missing from the LRS"),
+    "registration_mismatch": N_("%(statement)s of %(what)s: its registration is not enrolment %(enrolment_id)s"),
+    "statement_verb_mismatch": N_("%(statement)s of %(what)s: its verb is %(statement_verb)s, not %(verb)s"),
+    "statement_minutes_mismatch": N_("%(what)s: %(minutes)s minutes, its statement %(statement_id)s says "
+                                     "%(statement_minutes)s"),
+    "interval_end_mismatch": N_("%(what)s: closed_at changed: %(closed_at)s, but its check-out verification "
+                                "%(verification_id)s was at %(verified_at)s"),
+    "verification_mismatch": N_("%(what)s: %(decision)s at %(at)s, its statement %(statement_id)s says "
+                                "%(statement_decision)s at %(statement_at)s"),
+    "interval_start_mismatch": N_("%(what)s: opened_at changed: %(opened_at)s, but its check-in verification "
+                                  "%(verification_id)s was at %(verified_at)s"),
+    "audited_record_missing": N_("%(what)s: gone, but audit entry %(seq)s (%(action)s) records it"),
+    "audit_payload_mismatch": N_("%(what)s: %(field)s %(value)s, but audit entry %(seq)s (%(action)s) recorded "
+                                 "%(audited)s"),
+    "record_not_audited": N_("%(what)s: has no entry in the audit log"),
+    "statement_voided": N_("%(what)s: written by SkillTrace, voided by statement %(voided_by)s"),
+}
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One integrity problem: the table and row it is about, and a sentence saying what differs."""
+    """One integrity problem: the table and row it is about, and a sentence saying what differs
+    (``message`` in English for the CLI, ``words`` in the interface language for the pages)."""
 
     table: str
     row_id: str
-    message: str
+    said: Sentence
     enrolment_id: str | None = None
     verification_id: str | None = None
+
+    @property
+    def message(self) -> str:
+        return str(self.said)
+
+    @property
+    def words(self) -> str:
+        return self.said.translated()
 
 
 @dataclass(frozen=True)
@@ -54,49 +91,18 @@ class IntegrityReport:
         return not self.problems
 
 
-def _sentence(d: Difference, noun: str, row: str) -> str:
+def _sentence(d: Difference, noun: str, row: str) -> Sentence:
     ids = d.ids
-    statement = f"{_RECORD_NAMES.get(ids.get('record'), 'statement')} {ids.get('statement_id')}"
-    return {
-        "interval_without_credit": lambda: f"{noun} {row}: closed, but the ledger has no credit for it",
-        "credit_without_closed_interval": lambda: (
-            f"{noun} {row}: credits interval {ids.get('interval_id')}, which is missing or not closed"),
-        "credit_exceeds_interval": lambda: (
-            f"{noun} {row}: {ids.get('minutes')} minutes exceed the verified time of interval "
-            f"{ids.get('interval_id')} (its closed_at or the credit changed)"),
-        "reversal_without_credit": lambda: (
-            f"{noun} {row}: reverses {ids.get('reverses_id')}, which is not a credit entry"),
-        "reversal_minutes_mismatch": lambda: (
-            f"{noun} {row}: does not reverse exactly the minutes of credit {ids.get('reverses_id')}"),
-        "statement_missing": lambda: (
-            f"{noun} {row}: has no statement id" if ids.get("statement_id") is None
-            else f"{statement} of {noun} {row} is missing from the LRS"),
-        "registration_mismatch": lambda: (
-            f"{statement} of {noun} {row}: its registration is not enrolment {ids.get('enrolment_id')}"),
-        "statement_verb_mismatch": lambda: (
-            f"{statement} of {noun} {row}: its verb is {ids.get('statement_verb')}, not {ids.get('verb')}"),
-        "statement_minutes_mismatch": lambda: (
-            f"{noun} {row}: {ids.get('minutes')} minutes, its statement {ids.get('statement_id')} "
-            f"says {ids.get('statement_minutes')}"),
-        "interval_end_mismatch": lambda: (
-            f"{noun} {row}: closed_at changed: {ids.get('closed_at')}, but its check-out verification "
-            f"{ids.get('verification_id')} was at {ids.get('verified_at')}"),
-        "verification_mismatch": lambda: (
-            f"{noun} {row}: {ids.get('decision')} at {ids.get('at')}, its statement {ids.get('statement_id')} "
-            f"says {ids.get('statement_decision')} at {ids.get('statement_at')}"),
-        "interval_start_mismatch": lambda: (
-            f"{noun} {row}: opened_at changed: {ids.get('opened_at')}, but its check-in verification "
-            f"{ids.get('verification_id')} was at {ids.get('verified_at')}"),
-        "audited_record_missing": lambda: (
-            f"{noun} {row}: gone, but audit entry {ids.get('seq')} ({ids.get('action')}) records it"),
-        "audit_payload_mismatch": lambda: (
-            f"{noun} {row}: {ids.get('field')} {ids.get('value')}, but audit entry {ids.get('seq')} "
-            f"({ids.get('action')}) recorded {ids.get('audited')}"),
-        "record_not_audited": lambda: f"{noun} {row}: has no entry in the audit log",
-        "statement_voided": lambda: (
-            f"{noun} {row}: written by SkillTrace, voided by statement {ids.get('voided_by')}"
-            + (f" of LRS credential {ids.get('credential_id')}" if ids.get("credential_id") else "")),
-    }[d.kind]()
+    what = say("%(noun)s %(row)s", noun=say(noun), row=row)
+    if d.kind == "statement_missing" and ids.get("statement_id") is None:
+        return say(N_("%(what)s: has no statement id"), what=what)
+    statement = say("%(name)s %(id)s", name=say(_RECORD_NAMES.get(ids.get("record"), N_("statement"))),
+                    id=ids.get("statement_id"))
+    said = say(_SENTENCES[d.kind], **{**ids, "what": what, "statement": statement})
+    if d.kind == "statement_voided" and ids.get("credential_id"):
+        return say(N_("%(sentence)s of LRS credential %(credential_id)s"), sentence=said,
+                   credential_id=ids["credential_id"])
+    return said
 
 
 def describe(difference: Difference) -> Problem:
@@ -117,9 +123,10 @@ def check_integrity(session: Session, scope: Scope | None = None,
     audit entries are checked where they sit (`verify_entries`) instead of the whole chain.
     """
     breaks = verify_chain(session) if audit_seqs is None else verify_entries(session, audit_seqs)
-    chain = [Problem("audit_entries", str(b.seq), f"audit entry {b.seq}: {b.problem}") for b in breaks]
+    chain = [Problem("audit_entries", str(b.seq), say(N_("audit entry %(seq)s: %(problem)s"), seq=b.seq, problem=b.said))
+             for b in breaks]
     _checked, differences = find_differences(session, scope)
     checked, contradicted = (0, []) if scope is not None or audit_seqs is not None else (
         verify_checkpoints(session, checkpoint_file))
     return IntegrityReport(chain, [describe(d) for d in differences],
-                           [Problem("checkpoints", "", message) for message in contradicted], checked)
+                           [Problem("checkpoints", "", said) for said in contradicted], checked)

@@ -27,7 +27,13 @@
       msgWorking: config.msgWorking, msgWait: config.msgWait, msgNetwork: config.msgNetwork,
       sign: kiosk ? kiosk.sign : null,
     });
-    buttons.forEach(function (b) { b.disabled = false; });
+    // the page's blocker (server-rendered `data-blocked`) holds until a check is accepted
+    if (result.dataset.state === "accepted") {
+      buttons.forEach(function (b) { delete b.dataset.blocked; });
+      const reason = document.getElementById("check-buttons-reason");
+      if (reason) reason.hidden = true;
+    }
+    buttons.forEach(function (b) { b.disabled = b.dataset.blocked === "1"; });
   }
 
   // The kiosk's device key: enrolment, storage and request signatures.

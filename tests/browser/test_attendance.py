@@ -31,6 +31,15 @@ def action_clip(tmp_path_factory):
     return clip
 
 
+# The test policy for a looping recording as the webcam (see `_attendance_app`), shared by the
+# browser tests that check in with it.
+RECORDING_POLICY = {"CHECK_IN_LOCK_FAILURES": 100, "CHECK_IN_RATE_LIMIT": "1000 per minute",
+                    "STUDY_HEARTBEAT_MS": 1000, "LIVENESS_RELAX": ("actions", "replay", "colour"),
+                    "PACED_MIN_PAUSE_SECONDS": 1.0, "PACED_MAX_PAUSE_SECONDS": 2.5,
+                    "PACED_COLOUR_MIN_SECONDS": 0.8, "PACED_COLOUR_MAX_SECONDS": 1.6,
+                    "CHALLENGE_LIMIT_PER_TRAINEE": 100}
+
+
 def _attendance_app(instance, face_model_dir, **overrides):
     """The demo app with a session of the demo class running now (on site and online) and the
     demo trainee's face enrolled; lock-out and rate limits raised (a turn_left challenge cannot
@@ -54,11 +63,7 @@ def _attendance_app(instance, face_model_dir, **overrides):
     from tests.attendance_helpers import ENROL_FRAMES, talking_head
     from tests.conftest import build_app
 
-    settings = {"CHECK_IN_LOCK_FAILURES": 100, "CHECK_IN_RATE_LIMIT": "1000 per minute",
-                "STUDY_HEARTBEAT_MS": 1000, "LIVENESS_RELAX": ("actions", "replay", "colour"),
-                "PACED_MIN_PAUSE_SECONDS": 1.0, "PACED_MAX_PAUSE_SECONDS": 2.5,
-                "PACED_COLOUR_MIN_SECONDS": 0.8, "PACED_COLOUR_MAX_SECONDS": 1.6,
-                "CHALLENGE_LIMIT_PER_TRAINEE": 100, **overrides}
+    settings = {**RECORDING_POLICY, **overrides}
     app = build_app(f"sqlite:///{instance / 'live.db'}", instance, FACE_MODEL_DIR=str(face_model_dir), **settings)
     with app.app_context():
         upgrade()

@@ -2,7 +2,9 @@
 cannot be opened (insecure context, denied camera, WeChat), with no frame sent then."""
 import pytest
 
+from tests.browser.test_attendance import _attendance_app
 from tests.browser.test_navigation import sign_in
+from tests.fixtures.serving import served
 
 pytestmark = pytest.mark.browser
 
@@ -20,10 +22,19 @@ WECHAT_UA = ("Mozilla/5.0 (Linux; Android 13; V2203A) AppleWebKit/537.36 (KHTML,
              "Chrome/110.0 Mobile Safari/537.36 MicroMessenger/8.0.40")
 
 
+@pytest.fixture(scope="module")
+def session_now_server(tmp_path_factory, face_model_dir):
+    """The demo with a session running now and the demo trainee's face enrolled: the check-in
+    page names no blocker, so its buttons are enabled whatever the time of day."""
+    app, _class_id = _attendance_app(tmp_path_factory.mktemp("webcam-live"), face_model_dir)
+    with served(app) as url:
+        yield url
+
+
 @pytest.fixture
 def tab(browser, live_server):
-    def make(script: str, user_agent: str | None = None):
-        context = browser.new_context(base_url=live_server, locale="zh-CN", user_agent=user_agent)
+    def make(script: str, user_agent: str | None = None, base_url: str = live_server):
+        context = browser.new_context(base_url=base_url, locale="zh-CN", user_agent=user_agent)
         context.add_init_script(script)
         page = context.new_page()
         page.set_default_timeout(15_000)
@@ -46,8 +57,8 @@ def test_front_camera_with_a_mirrored_preview(tab):
     assert video.evaluate("v => getComputedStyle(v).transform") == "matrix(-1, 0, 0, 1, 0, 0)"
 
 
-def test_an_insecure_context_is_explained_and_check_in_sends_nothing(tab):
-    page = tab(NO_MEDIA_DEVICES)
+def test_an_insecure_context_is_explained_and_check_in_sends_nothing(tab, session_now_server):
+    page = tab(NO_MEDIA_DEVICES, base_url=session_now_server)
     sign_in(page, "trainee")
     page.goto("/camera")
     status = page.locator("#camera-status[data-state='camera-error']")

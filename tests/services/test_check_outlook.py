@@ -1,10 +1,12 @@
 """What the check-in page says before the face action: today's sessions, the trainee's state
 and why a check-in cannot happen now, decided by the check's own rules and changing nothing."""
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from app.extensions import db
+from app.models.base import utcnow
 from app.models import (CheckInLock, ClassStatus, FaceTemplate, IntervalStatus, PresenceInterval, Role,
                         TrainingClass, VerificationMode)
 from app.services._tx import transaction
@@ -104,3 +106,31 @@ def test_check_outlook_on_the_page(world, client, auth):
         session.add(CheckInLock(trainee_id=trainee.id, locked_at=NOW, failures=5))
     page = client.get("/me/attendance").text
     assert "现在无法签到" in page and "自助签到已锁定" in page
+
+
+def _button(page: str, button_id: str) -> str:
+    return re.search(rf'<button type="button" id="{button_id}"[^>]*>', page).group(0)
+
+
+def test_the_buttons_are_disabled_with_the_reason_beside_while_a_blocker_is_named(world, client, auth):
+    admin, instructor, trainee = world
+    klass = running_class(admin, instructor, [trainee], place="实训楼301")  # began 30 minutes ago
+    auth.login("trainee1", PASSWORD)
+    page = client.get("/me/attendance").text                    # no consent: neither check can happen
+    assert " disabled" in _button(page, "check-in-button") and " disabled" in _button(page, "check-out-button")
+    reason = re.search(r'<span id="check-buttons-reason"[^>]*>([^<]*)</span>', page).group(1)
+    assert reason == refusal_message("no_consent") and "人脸" in reason
+    _consent_and_template(admin, trainee)
+    page = client.get("/me/attendance").text                    # nothing in the way
+    assert " disabled" not in _button(page, "check-in-button") + _button(page, "check-out-button")
+    assert 'id="check-buttons-reason"' not in page
+    opened = utcnow() - timedelta(minutes=20)
+    with transaction() as session:                              # checked in: only the check-out is left
+        klass = session.get(TrainingClass, klass.id)
+        session.add(PresenceInterval(enrolment_id=klass.enrolments[0].id, trainee_id=trainee.id,
+                                     session_id=klass.sessions[0].id, mode=VerificationMode.PERSONAL,
+                                     status=IntervalStatus.OPEN, open_slot=trainee.id, opened_at=opened,
+                                     last_verified_at=opened))
+    page = client.get("/me/attendance").text
+    assert " disabled" in _button(page, "check-in-button") and " disabled" not in _button(page, "check-out-button")
+    assert "已在本课次签到" in re.search(r'<span id="check-buttons-reason"[^>]*>([^<]*)</span>', page).group(1)

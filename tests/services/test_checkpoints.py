@@ -135,4 +135,6 @@ def test_the_audit_page_names_a_contradicted_checkpoint(app, anchored, client, a
     auth.login("auditor", PASSWORD)
     page = client.get("/audit/")
     assert page.status_code == 200 and 'id="checkpoints-state"' in page.text
-    assert f"audit entry {last.seq} is gone" in page.text
+    assert (f"{last.body['at']} 的检查点（审计条目第 {last.seq} 条）：审计条目第 {last.seq} 条已不存在"
+            f"（日志现止于第 {anchored.seq} 条）：日志尾部被截掉") in page.text
+    assert "is gone" not in page.text    # English is for the CLI (`flask audit verify`)

@@ -1,5 +1,5 @@
 """The auditor's audit-log page shows entries (actions in words, details in readable JSON),
-narrows them by actor, action, date and object, and shows where the chain breaks."""
+narrows them by actor, action, date and object, and shows where the chain breaks, in Chinese."""
 import html
 
 from sqlalchemy import update
@@ -19,7 +19,8 @@ def test_auditor_sees_entries_and_a_break(client, auth, app):
     db.session.execute(update(AuditEntry).where(AuditEntry.seq == 1).values(actor="mallory"))
     db.session.commit()
     page = client.get("/audit/").text
-    assert "审计链有 1 处断裂" in page and "第 1 条" in page and "hash mismatch" in page
+    assert "审计链有 1 处断裂" in page and "审计条目第 1 条：哈希不符：该条目的内容被改动" in page
+    assert "hash mismatch" not in page      # English is for the CLI (`flask audit verify`)
 
 
 def test_auditor_sees_a_deleted_entry_named(client, auth, app):
@@ -29,7 +30,7 @@ def test_auditor_sees_a_deleted_entry_named(client, auth, app):
     behind_the_back(app, "DELETE FROM audit_entries WHERE seq = 3")
     auth.login("auditor", PASSWORD)
     page = client.get("/audit/").text
-    assert "audit entry 4: missing entry between 2 and 4" in page
+    assert "审计条目第 4 条：第 2 条与第 4 条之间缺少一条" in page and "missing entry" not in page
     assert 'id="records-state"' in page and "一致" in page
 
 

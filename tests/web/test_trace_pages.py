@@ -115,6 +115,7 @@ def test_trace_names_only_this_learners_record_problems(app, client, auth, histo
     auth.login("auditor", PASSWORD)
     page = client.get(f"/audit/trainees/{history['trainee'].id}").text
     assert f'data-row="{credit_id}"' in page and f'data-row="{other_id}"' not in page
+    assert f"学时台账记录 {credit_id}：" in page and "ledger entry" not in page      # said in Chinese
 
 
 def test_trace_names_only_this_learners_audit_entries(app, client, auth, history):
@@ -125,7 +126,7 @@ def test_trace_names_only_this_learners_audit_entries(app, client, auth, history
         behind_the_back(app, "UPDATE audit_entries SET actor = 'mallory' WHERE seq = :seq", seq=seq)
     auth.login("auditor", PASSWORD)
     page = client.get(f"/audit/trainees/{trainee.id}").text
-    assert f"audit entry {mine}: hash mismatch" in page and f"audit entry {theirs}:" not in page
+    assert f"审计条目第 {mine} 条：哈希不符" in page and f"审计条目第 {theirs} 条" not in page
 
 
 def test_exports_open_as_excel_and_pdf(client, auth, history):

@@ -38,7 +38,7 @@ def _headline(trace: LearnerTrace) -> str:
 
 
 def _integrity_lines(trace: LearnerTrace) -> list[tuple[str, str, str]]:
-    problems = [(p.table, p.row_id, p.message) for p in trace.chain + trace.records]
+    problems = [(p.table, p.row_id, p.words) for p in trace.chain + trace.records]
     return problems or [("", "", _("Intact: this learner's %(n)s audit entries verify and their records agree "
                                    "with the LRS.", n=trace.audit_entries))]
 

@@ -1,0 +1,36 @@
+"""A sentence kept as its English template and its values, so that one finding can be said in
+English where English is what is read (the CLI, logs, JSON) and in the interface language on the
+pages: `str(sentence)` is the English, `sentence.translated()` the reader's language. Templates
+are marked with `N_` (a Babel keyword) and have their zh entries in messages.po; values may be
+sentences themselves (a row's noun), said in the same language as the sentence around them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import gettext
+
+
+def N_(template: str) -> str:
+    """Mark ``template`` for translation without translating it now."""
+    return template
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """An English ``template`` with ``%(name)s`` placeholders and its values (name, value) pairs."""
+
+    template: str
+    values: tuple[tuple[str, object], ...] = ()
+
+    def __str__(self) -> str:
+        return self.template % {k: str(v) for k, v in self.values} if self.values else self.template
+
+    def translated(self) -> str:
+        """The sentence in the interface language (needs an app context)."""
+        values = {k: v.translated() if isinstance(v, Sentence) else v for k, v in self.values}
+        return gettext(self.template, **values)
+
+
+def say(template: str, **values) -> Sentence:
+    """The sentence ``template`` (marked with `N_`) with ``values``."""
+    return Sentence(template, tuple(values.items()))
