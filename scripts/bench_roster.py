@@ -6,7 +6,7 @@ Every photo of eastasian_calib is encoded once (RetinaFace + MobileFaceNet with 
 photo policy, as the calibration does). A roster of n trainees is n identities with one enrolled
 photo each; a *genuine* probe is another photo of an enrolled identity (it must be identified as
 that identity), an *impostor* probe a photo of an identity not on the roster (it must be refused).
-A rule is the threshold at n (`recognition.roster_threshold`) and the best-to-second margin: a probe
+A rule (`recognition.RosterRule`) is the threshold at n and the best-to-second margin: a probe
 is identified when its best distance is under the threshold and the second best is at least the
 margin further.
 
