@@ -155,6 +155,11 @@ class BaseConfig:
     KIOSK_SIGNATURE_MAX_AGE_SECONDS = 60      # a signed kiosk request further from the server's clock is refused
     KIOSK_LOCK_FAILURES = 3                   # failed kiosk identifications naming one trainee before a lock
     KIOSK_LOCK_WINDOW_MINUTES = 60            # ... counted within this window (since the last unlock)
+    # Kiosk 1:N over the roster (recognition.RosterRule, chosen with scripts/bench_roster.py): the
+    # threshold is the 1:1 one minus KIOSK_ROSTER_SLOPE × log10(roster size), and the best candidate
+    # must be KIOSK_ROSTER_MARGIN (cosine distance) nearer than the second (else face_unknown).
+    KIOSK_ROSTER_SLOPE = 0.06
+    KIOSK_ROSTER_MARGIN = 0.12
     LIVENESS_RELAX: tuple = ()
     # The screen-colour step of paced challenges (SKILLTRACE_LIVENESS_COLOUR=on|off; a kiosk whose
     # screen does not face the trainee skips it, Kiosk.screen_facing) and how long each colour shows.

@@ -7,7 +7,7 @@ detector, an encoder and policies for the app. Everything else is a module-level
 """
 
 from .align import align_face
-from .compare import DEFAULT_THRESHOLDS, Gallery, compare_encodings, default_threshold, verify
+from .compare import DEFAULT_ROSTER_RULE, DEFAULT_THRESHOLDS, Gallery, RosterRule, compare_encodings, default_threshold, verify
 from .decode import decode_image
 from .detect import DEFAULT_DETECTOR, DETECTORS, detect_faces, get_detector
 from .encode import DEFAULT_ENCODER, ENCODERS, encode_face, get_encoder
@@ -23,6 +23,7 @@ __all__ = [
     "ACTIONS",
     "DEFAULT_DETECTOR",
     "DEFAULT_ENCODER",
+    "DEFAULT_ROSTER_RULE",
     "DEFAULT_THRESHOLDS",
     "DETECTORS",
     "ENCODERS",
@@ -44,6 +45,7 @@ __all__ = [
     "ModelNotAvailableError",
     "Quality",
     "QualityPolicy",
+    "RosterRule",
     "RecognitionError",
     "Template",
     "TemplateCipher",

@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -42,10 +43,12 @@ from .types import Encoding, Match, Template
 
 __all__ = [
     "DEFAULT_MARGINS",
+    "DEFAULT_ROSTER_RULE",
     "DEFAULT_THRESHOLDS",
     "HOG_THRESHOLDS",
     "METRICS",
     "Gallery",
+    "RosterRule",
     "compare_encodings",
     "default_threshold",
     "verify",
@@ -71,6 +74,31 @@ def default_threshold(encoder: str, detector: str = "retinaface") -> float:
     if detector not in tables or encoder not in tables[detector]:
         raise ValueError(f"unknown encoder {encoder!r} or detector {detector!r}")
     return tables[detector][encoder]
+
+
+@dataclass(frozen=True)
+class RosterRule:
+    """Open-set 1:N over a roster (kiosks): the threshold tightens with the roster's size and the
+    best candidate must beat the second by ``margin``.
+
+    ``threshold(base, n)`` is ``base − slope × log10(n)``, never below ``floor``. Chosen on
+    eastasian_calib by ``scripts/bench_roster.py`` (see the README): false identification of
+    someone not on the roster at most about 0.1 % per probe up to 1,000 trainees.
+    """
+
+    slope: float
+    margin: float
+    floor: float = 0.0
+
+    def threshold(self, base: float, size: int) -> float:
+        """The distance threshold for a roster of ``size`` templates, from the 1:1 ``base``."""
+        return max(self.floor, base - self.slope * math.log10(max(size, 1)))
+
+
+#: the kiosk rule for mobilefacenet (cosine distances), chosen on eastasian_calib: with the 1:1
+#: threshold 0.587 it gives 0.527 at 10 trainees, 0.498 at 30, 0.467 at 100, 0.407 at 1,000
+#: (before: 0.03 a decade and margin 0.06, 0.543 at 30; about 0.4-2.4 % false identification)
+DEFAULT_ROSTER_RULE = RosterRule(slope=0.06, margin=0.12)
 
 
 def _vector(x: Encoding | Template | np.ndarray) -> np.ndarray:

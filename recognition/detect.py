@@ -86,6 +86,21 @@ def _resized(image: np.ndarray, side: int) -> tuple[np.ndarray, float]:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
 
 
+def _input_tensor(small: np.ndarray, height: int, width: int) -> np.ndarray:
+    """RetinaFace's input: the uint8 RGB ``small`` as BGR minus the mean colour, float32
+    ``(1, 3, height, width)``, zero (the mean colour) below and right of it. Written channel by
+    channel into a C-contiguous array: the same values as ``(small[:, :, ::-1] − mean)`` padded and
+    transposed, without the HWC float copy and the transposed copy onnxruntime would make (about
+    1 ms of a frame's 28)."""
+    h, w = small.shape[:2]
+    x = np.zeros((1, 3, height, width), dtype=np.float32)
+    for c in range(3):
+        plane = x[0, c, :h, :w]
+        plane[...] = small[:, :, 2 - c]
+        plane -= _MEAN_BGR[c]
+    return x
+
+
 def _with_68_points(image: np.ndarray, box: FaceBox, five: np.ndarray | None) -> Face:
     import dlib
 
@@ -154,11 +169,8 @@ class RetinaFaceDetector:
         """Scores ``(K,)``, boxes ``(K, 4)`` and five landmarks ``(K, 5, 2)`` of the faces kept
         after the score threshold and NMS, in ``image`` pixels, searched at ``side``."""
         small, scale = _resized(image, side)
-        h, w = small.shape[:2]
-        height, width = -(-h // 32) * 32, -(-w // 32) * 32
-        x = np.zeros((height, width, 3), dtype=np.float32)  # padding = the mean colour
-        x[:h, :w] = small[:, :, ::-1] - _MEAN_BGR
-        loc, conf, landms = self._session.run(None, {"input": x.transpose(2, 0, 1)[None]})
+        height, width = -(-small.shape[0] // 32) * 32, -(-small.shape[1] // 32) * 32
+        loc, conf, landms = self._session.run(None, {"input": _input_tensor(small, height, width)})
         scores = conf[0, :, 1]
         hits = np.flatnonzero(scores >= MIN_SCORE)
         boxes, points = decode_detections(loc[0, hits], landms[0, hits], self._priors_for(height, width)[hits], height, width)

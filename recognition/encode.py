@@ -28,6 +28,9 @@ DEFAULT_ENCODER = "mobilefacenet"
 ENCODERS = ("mobilefacenet", "dlib")
 _MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 _STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+#: the normalised input value of every byte per channel, ``(256, 3)``: ``(v / 255 − mean) / std``
+#: in float32, so a lookup gives exactly what the arithmetic gives
+_INPUT_LUT = (np.arange(256, dtype=np.float32)[:, None] / np.float32(255.0) - _MEAN) / _STD
 
 
 class Encoder(Protocol):
@@ -72,12 +75,8 @@ class MobileFaceNetEncoder:
         embeddings before normalising.
         """
         flip = self.flip if flip is None else flip
+        out = self._session.run(["embedding"], {"input": _input_batch(crops, flip)})[0]
         n = len(crops)
-        if flip:
-            crops = np.concatenate([crops, crops[:, :, ::-1]])
-        x = crops.astype(np.float32) / 255.0
-        x = ((x - _MEAN) / _STD).transpose(0, 3, 1, 2)
-        out = self._session.run(["embedding"], {"input": np.ascontiguousarray(x)})[0]
         if flip:
             out = out[:n] + out[n:]
         norms = np.linalg.norm(out, axis=1, keepdims=True)
@@ -86,6 +85,20 @@ class MobileFaceNetEncoder:
     def encode(self, image: np.ndarray, capture: Capture) -> Encoding:
         """Embed one aligned face; ``image`` is unused (the crop is in ``capture``)."""
         return Encoding(self.embed_crops(capture.aligned[None])[0], self.name)
+
+
+def _input_batch(crops: np.ndarray, flip: bool) -> np.ndarray:
+    """The network's input, float32 ``(N, 3, 112, 112)`` C-contiguous, then (``flip``) the N
+    mirror images: one batch for one session call. Normalised by table lookup per channel and
+    mirrored in the normalised array, which gives the same values as normalising the uint8 crops
+    and their mirrors (0.15 ms instead of 0.8 for a face)."""
+    n = len(crops)
+    x = np.empty((2 * n if flip else n, 3, *crops.shape[1:3]), dtype=np.float32)
+    for c in range(3):
+        x[:n, c] = _INPUT_LUT[:, c][crops[..., c]]
+    if flip:
+        x[n:] = x[:n, :, :, ::-1]
+    return x
 
 
 class DlibEncoder:

@@ -3,10 +3,12 @@
     python scripts/bench_recognition.py [speed|gallery|calibrate|all] [--faces ../shared/faces]
 
 * speed: ~640×480 JPEG frames made from the single-face photos of ../shared/faces; median time
-  from JPEG bytes to decision for this pipeline (default encoder, with RetinaFace and with the HOG
-  fallback) and for the naive
+  (wall and the thread's CPU time) from JPEG bytes to decision for this pipeline (default encoder,
+  with RetinaFace and with the HOG fallback) and for the naive
   face_recognition default (load_image_file + face_locations + face_encodings + face_distance),
-  in the same run, their ratio, and how many decisions each got right.
+  in the same run, their ratio, and how many decisions each got right. ``--rounds R`` repeats it
+  (median and range of the per-round figures); ``--against DIR`` runs another checkout's pipeline
+  in turn with the others (an A/B against, say, main in the same run).
 * gallery: 1:N identification over 100,000 and 1,000,000 random templates, ``Gallery.identify``
   against the naive ``face_recognition.face_distance`` over the list.
 * calibrate: every photo of eastasian_calib encoded with each encoder; false-accept and
@@ -59,46 +61,100 @@ def _frame(path: pathlib.Path) -> bytes:
     return cv2.imencode(".jpg", canvas, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
 
 
-def bench_speed(faces: pathlib.Path, repeats: int) -> None:
+def _tree_pipeline(tree: pathlib.Path):
+    """Another checkout's ``recognition`` package, imported as ``recognition_against`` (its own
+    modules and model caches), for an A/B in one process: ``(FacePipeline, verify, ImageRefused)``."""
+    import importlib.util
+
+    package = tree / "recognition"
+    spec = importlib.util.spec_from_file_location("recognition_against", package / "__init__.py",
+                                                  submodule_search_locations=[str(package)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["recognition_against"] = module
+    spec.loader.exec_module(module)
+    return module.FacePipeline(detector="retinaface"), module.verify, module.ImageRefused
+
+
+def _spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.1f} (range {min(values):.1f}–{max(values):.1f})"
+
+
+def bench_speed(faces: pathlib.Path, repeats: int, rounds: int = 1, against: pathlib.Path | None = None) -> None:
+    """JPEG bytes to decision: this tree's pipeline (RetinaFace, and the HOG fallback), optionally
+    another checkout's (``against``: its RetinaFace pipeline) and naive face_recognition, trial by
+    trial in turn (the order of the pipelines alternating), so that load from elsewhere hits all
+    alike; per round the median wall time (``perf_counter``) and CPU time of the thread
+    (``thread_time``) of each, and the ratios; over the rounds their median and range."""
     import face_recognition
 
-    pipelines = {d: FacePipeline(detector=d) for d in ("retinaface", "hog")}
+    runs = {d: (FacePipeline(detector=d), verify, ImageRefused) for d in ("retinaface", "hog")}
+    if against is not None:
+        runs["against"] = _tree_pipeline(against)
     frames = [(who, name, _frame(faces / name)) for who, names in IDENTITIES.items() for name in names]
-    refs = {d: {} for d in pipelines}
+    refs = {k: {} for k in runs}
     refs_old = {}
     for who, names in IDENTITIES.items():  # reference = first photo of each person, at full size
         data = (faces / names[0]).read_bytes()
-        for d, pipeline in pipelines.items():
-            refs[d][who] = pipeline.encode_bytes(data)[1]
+        for k, (pipeline, _, _) in runs.items():
+            refs[k][who] = pipeline.encode_bytes(data)[1]
         img = face_recognition.load_image_file(io.BytesIO(data))
         refs_old[who] = face_recognition.face_encodings(img, face_recognition.face_locations(img))[0]
+    if against is not None:
+        gap = max(float(np.abs(refs["retinaface"][w].vector - refs["against"][w].vector).max()) for w in IDENTITIES)
+        print(f"speed: embeddings of the references, this tree against {against}: max abs difference {gap:.2e}")
     trials = [(who, claimed, data) for who, _, data in frames for claimed in IDENTITIES]
-    times = {d: [] for d in (*pipelines, "naive")}
-    right = dict.fromkeys(times, 0)
-    for _ in range(repeats):
-        for who, claimed, data in trials:  # interleaved, so that load from elsewhere hits all alike
-            for d, pipeline in pipelines.items():
-                t = time.perf_counter()
-                try:
-                    decision = verify(refs[d][claimed], pipeline.encode_bytes(data)[1]).is_match
-                except ImageRefused:
-                    decision = False
-                times[d].append(time.perf_counter() - t)
-                right[d] += decision == (who == claimed)
-            t = time.perf_counter()
-            img = face_recognition.load_image_file(io.BytesIO(data))
-            encs = face_recognition.face_encodings(img, face_recognition.face_locations(img))
-            decision = bool(encs) and face_recognition.face_distance([refs_old[claimed]], encs[0])[0] < 0.6
-            times["naive"].append(time.perf_counter() - t)
-            right["naive"] += decision == (who == claimed)
-    n = len(trials) * repeats
-    median = {k: statistics.median(v) * 1000 for k, v in times.items()}
-    print(f"speed: {len(frames)} frames 640x480, {n} verifications each")
-    print(f"  pipeline (RetinaFace + mobilefacenet)  median {median['retinaface']:7.1f} ms   right decisions {right['retinaface']}/{n}")
-    print(f"  pipeline (HOG + mobilefacenet)         median {median['hog']:7.1f} ms   right decisions {right['hog']}/{n}")
-    print(f"  naive face_recognition                 median {median['naive']:7.1f} ms   right decisions {right['naive']}/{n}")
-    print(f"  ratio naive/pipeline: RetinaFace {median['naive'] / median['retinaface']:.1f}x, "
-          f"HOG {median['naive'] / median['hog']:.1f}x")
+
+    def naive(claimed, data):
+        img = face_recognition.load_image_file(io.BytesIO(data))
+        encs = face_recognition.face_encodings(img, face_recognition.face_locations(img))
+        return bool(encs) and face_recognition.face_distance([refs_old[claimed]], encs[0])[0] < 0.6
+
+    def ours(key):
+        pipeline, verify_, refused = runs[key]
+
+        def decide(claimed, data):
+            try:
+                return verify_(refs[key][claimed], pipeline.encode_bytes(data)[1]).is_match
+            except refused:
+                return False
+        return decide
+
+    deciders = {**{k: ours(k) for k in runs}, "naive": naive}
+    per_round = {k: {"wall": [], "cpu": []} for k in deciders}
+    right = dict.fromkeys(deciders, 0)
+    for r in range(rounds):
+        wall, cpu = {k: [] for k in deciders}, {k: [] for k in deciders}
+        order = list(deciders)
+        for _ in range(repeats):
+            for who, claimed, data in trials:
+                order.reverse()  # A, B, … then …, B, A
+                for k in order:
+                    t, c = time.perf_counter(), time.thread_time()
+                    decision = deciders[k](claimed, data)
+                    cpu[k].append(time.thread_time() - c)
+                    wall[k].append(time.perf_counter() - t)
+                    right[k] += decision == (who == claimed)
+        for k in deciders:
+            per_round[k]["wall"].append(statistics.median(wall[k]) * 1000)
+            per_round[k]["cpu"].append(statistics.median(cpu[k]) * 1000)
+        print(f"  round {r + 1}: " + ", ".join(f"{k} {per_round[k]['wall'][-1]:.1f} ms ({per_round[k]['cpu'][-1]:.1f} cpu)"
+                                               for k in deciders) + f"; {_machine()}")
+    n = len(trials) * repeats * rounds
+    names = {"retinaface": "pipeline (RetinaFace + mobilefacenet)", "hog": "pipeline (HOG + mobilefacenet)",
+             "against": f"pipeline of {against} (RetinaFace)", "naive": "naive face_recognition"}
+    print(f"speed: {len(frames)} frames 640x480, {n} verifications each, {rounds} round(s); per-round medians, "
+          "median (range) over rounds")
+    for k in deciders:
+        print(f"  {names[k]:40s} wall {_spread(per_round[k]['wall'])} ms, cpu {_spread(per_round[k]['cpu'])} ms, "
+              f"right decisions {right[k]}/{n}")
+    for k in runs:
+        for what in ("wall", "cpu"):
+            ratios = [a / b for a, b in zip(per_round["naive"][what], per_round[k][what])]
+            print(f"  ratio naive/{k} ({what}): {_spread(ratios)}x")
+    if against is not None:
+        for what in ("wall", "cpu"):
+            ratios = [a / b for a, b in zip(per_round["against"][what], per_round["retinaface"][what])]
+            print(f"  against/this ({what}): {statistics.median(ratios):.3f} (range {min(ratios):.3f}–{max(ratios):.3f})")
 
 
 def bench_gallery(sizes: list[int], probes: int) -> None:
@@ -211,7 +267,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", nargs="?", default="all", choices=("speed", "gallery", "calibrate", "all"))
     parser.add_argument("--faces", type=pathlib.Path, default=pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "faces")
-    parser.add_argument("--repeats", type=int, default=1, help="passes over the speed trials")
+    parser.add_argument("--repeats", type=int, default=1, help="passes over the speed trials per round")
+    parser.add_argument("--rounds", type=int, default=1, help="speed: rounds, each with its own medians")
+    parser.add_argument("--against", type=pathlib.Path, help="speed: another checkout whose pipeline runs in turn (A/B)")
     parser.add_argument("--sizes", default="100000,1000000", help="gallery sizes, comma-separated")
     parser.add_argument("--probes", type=int, default=50, help="probes per gallery size")
     args = parser.parse_args()
@@ -219,7 +277,7 @@ def main() -> None:
         parser.error(f"no face photos at {args.faces}")
     print("machine:", _machine())
     if args.what in ("speed", "all"):
-        bench_speed(args.faces, args.repeats)
+        bench_speed(args.faces, args.repeats, args.rounds, args.against)
     if args.what in ("gallery", "all"):
         bench_gallery([int(s) for s in args.sizes.split(",")], args.probes)
     if args.what in ("calibrate", "all"):

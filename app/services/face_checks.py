@@ -25,7 +25,7 @@ import numpy as np
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from recognition import Encoding, Gallery, ImageRefused, ModelNotAvailableError, TemplateError, verify
+from recognition import Encoding, Gallery, ImageRefused, ModelNotAvailableError, RosterRule, TemplateError, verify
 from recognition import compare_encodings
 from recognition import new_challenge as new_liveness_challenge
 from recognition.occlusion import check_occlusion
@@ -124,19 +124,21 @@ def _match_personal(trainee_id, probe: Encoding, result: FaceEvidence):
     return trainee_id
 
 
-def roster_threshold(base: float, size: int) -> float:
-    """The 1:N threshold: stricter as the roster grows (more chances of a look-alike), 0.03 cosine
-    distance tighter per tenfold of candidates."""
-    return base - 0.03 * math.log10(max(size, 1))
+def roster_rule() -> RosterRule:
+    """The kiosk's 1:N rule: ``KIOSK_ROSTER_SLOPE`` tighter per tenfold of candidates (more chances
+    of a look-alike) and ``KIOSK_ROSTER_MARGIN`` between the best and the second best."""
+    cfg = current_app.config
+    return RosterRule(slope=cfg["KIOSK_ROSTER_SLOPE"], margin=cfg["KIOSK_ROSTER_MARGIN"])
 
 
 def _match_roster(roster: list[uuid.UUID], probe: Encoding, result: FaceEvidence):
-    """1:N over the roster (roster-size threshold and a margin to the second best); the trainee's
+    """1:N over the roster (`roster_rule`: roster-size threshold and a margin to the second best); the trainee's
     id, or None with ``result.refusal`` set."""
     face = get_face()
     templates = [t for t in db.session.scalars(select(FaceTemplate).where(FaceTemplate.trainee_id.in_(roster)))
                  if t.encoder == probe.encoder] if roster else []
-    gallery = Gallery(probe.encoder, threshold=roster_threshold(face.match_threshold, len(templates)))
+    rule = roster_rule()
+    gallery = Gallery(probe.encoder, threshold=rule.threshold(face.match_threshold, len(templates)), margin=rule.margin)
     if templates:
         gallery.add_many([str(t.trainee_id) for t in templates],
                          [face.cipher.decrypt(t.sealed, expected_encoder=t.encoder).vector for t in templates])

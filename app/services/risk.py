@@ -59,7 +59,7 @@ class RiskLimits:
     min_reaction: float = 0.15         # seconds; 0 turns the signal off
     regular_frames: float = 0.005      # seconds of standard deviation; 0 turns the signal off
     min_intervals: int = 8
-    margin: float = 0.12               # 1:N gap under this is small (twice recognition's margin)
+    margin: float = 0.18               # 1:N gap under this is small (KIOSK_ROSTER_MARGIN 0.12 + 0.06)
     threshold_band: float = 0.05       # distance within this of the threshold is near it
     rerolls: int = 2
 

@@ -59,3 +59,20 @@ def test_legacy_reader_refuses_arbitrary_globals():
 def test_package_dir_raises_model_not_available_for_missing_package():
     with pytest.raises(ModelNotAvailableError):
         package_dir("skilltrace_no_such_model_package")
+
+
+def test_the_flip_batch_is_built_as_the_arithmetic_builds_it_and_embeds_the_same(model_cache):
+    """The encoder's input (table lookup, mirrored after normalising, one batch of 2N) equals the
+    straightforward arithmetic on the crops and their mirrors, and the embeddings agree to 1e-5."""
+    from recognition.encode import _MEAN, _STD, MobileFaceNetEncoder, _input_batch
+
+    crops = np.random.default_rng(3).integers(0, 256, (3, 112, 112, 3), dtype=np.uint8)
+    both = np.concatenate([crops, crops[:, :, ::-1]]).astype(np.float32) / 255.0
+    expected = np.ascontiguousarray(((both - _MEAN) / _STD).transpose(0, 3, 1, 2))
+    assert np.array_equal(_input_batch(crops, flip=True), expected)
+    assert np.array_equal(_input_batch(crops, flip=False), expected[:3])
+    encoder = MobileFaceNetEncoder(model_cache)
+    out = load_mobilefacenet_session(model_cache).run(["embedding"], {"input": expected})[0]
+    summed = out[:3] + out[3:]
+    reference = summed / np.linalg.norm(summed, axis=1, keepdims=True)
+    assert np.abs(encoder.embed_crops(crops) - reference).max() <= 1e-5

@@ -8,10 +8,10 @@ import recognition
 PACKAGE = pathlib.Path(recognition.__file__).parent
 
 EXPECTED = {
-    "ACTIONS", "DEFAULT_DETECTOR", "DEFAULT_ENCODER", "DEFAULT_THRESHOLDS", "DETECTORS", "ENCODERS", "REFUSAL_REASONS", "Capture", "Challenge",
+    "ACTIONS", "DEFAULT_DETECTOR", "DEFAULT_ENCODER", "DEFAULT_ROSTER_RULE", "DEFAULT_THRESHOLDS", "DETECTORS", "ENCODERS", "REFUSAL_REASONS", "Capture", "Challenge",
     "DecodeLimits", "Encoding", "EnrolmentRejected", "Face", "FaceBox", "FacePipeline", "Gallery", "ImageRefused",
     "Landmarks", "LivenessPolicy", "LivenessResult", "Match", "ModelNotAvailableError", "Quality", "QualityPolicy",
-    "RecognitionError", "Template", "TemplateCipher", "TemplateError", "align_face", "analyse_image",
+    "RecognitionError", "RosterRule", "Template", "TemplateCipher", "TemplateError", "align_face", "analyse_image",
     "check_liveness", "compare_encodings", "decode_image", "default_threshold", "detect_faces", "encode_face",
     "enrol_template", "generate_key", "get_detector", "get_encoder", "new_challenge", "parse_keys", "select_face", "verify",
 }

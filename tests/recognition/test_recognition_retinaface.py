@@ -110,3 +110,25 @@ def test_missing_retinaface_weights_fall_back_to_hog(monkeypatch, tmp_path, capl
     assert "RetinaFace is not available" in caplog.text
     _, capture = analyse_image(face_bytes("obama.jpg"), detector=detector)
     assert capture.face.landmarks.five is None  # HOG: aligned on the 68 points' means
+
+
+def _input_as_before(small, height, width):
+    """RetinaFace's input as it was built before the speed follow-up: BGR minus the mean in an HWC
+    float copy, padded, then transposed (a non-contiguous view)."""
+    h, w = small.shape[:2]
+    x = np.zeros((height, width, 3), dtype=np.float32)
+    x[:h, :w] = small[:, :, ::-1] - np.array([104.0, 117.0, 123.0], dtype=np.float32)
+    return x.transpose(2, 0, 1)[None]
+
+
+def test_the_contiguous_input_gives_the_same_tensor_and_the_same_embeddings(face_bytes, model_cache, monkeypatch):
+    from recognition import detect
+
+    small = decode_image(face_bytes("obama-240p.jpg"))
+    assert np.array_equal(detect._input_tensor(small, 256, 448), _input_as_before(small, 256, 448))
+    pipeline = FacePipeline(cache_dir=model_cache)
+    photos = ["obama.jpg", "biden.jpg", "kit_harington_john1.jpeg", "rose_leslie_img1.jpg", "alex_lacamoire1.jpg"]
+    now = np.stack([pipeline.encode_bytes(face_bytes(p))[1].vector for p in photos])
+    monkeypatch.setattr(detect, "_input_tensor", _input_as_before)
+    before = np.stack([pipeline.encode_bytes(face_bytes(p))[1].vector for p in photos])
+    assert np.abs(now - before).max() <= 1e-5
