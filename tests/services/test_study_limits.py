@@ -81,9 +81,31 @@ def test_roll_call_times_come_from_the_server_secret_not_the_interval_id(world, 
     assert interval.id.hex not in str(body) and "next_roll_call" not in str(body)
 
 
+def _within_the_beijing_day(world, hours_):
+    """When ``hours_`` of simulated study from now would cross Beijing midnight (which ends a
+    study: tested on its own below, at chosen instants), move the open study, its state and every
+    class session back by the overshoot, as if the trainee had started that much earlier."""
+    now = utcnow()
+    midnight = datetime.combine(now.astimezone(LOCAL_TZ).date() + timedelta(days=1), time(0), tzinfo=LOCAL_TZ)
+    overshoot = now + timedelta(hours=hours_, minutes=10) - midnight
+    if overshoot <= timedelta(0):
+        return
+    with transaction() as session:
+        for cs in session.scalars(select(ClassSession)):
+            cs.starts_at, cs.ends_at = cs.starts_at - overshoot, cs.ends_at - overshoot
+        interval = session.scalar(select(PresenceInterval).where(PresenceInterval.status == IntervalStatus.OPEN))
+        interval.opened_at -= overshoot
+        interval.last_verified_at -= overshoot
+        state = session.scalar(select(StudyState).where(StudyState.interval_id == interval.id))
+        state.last_heartbeat_at -= overshoot
+        state.next_roll_call_at -= overshoot   # the secret offset from the opening is unchanged
+
+
 def _beat_through(world, hours_, answer=True, interactions=1, step=30):
-    """Heartbeats every ``step`` seconds of simulated time over ``hours_`` hours from the start;
-    due roll-calls marked passed (as a face answer would) when ``answer``. Returns the statuses."""
+    """Heartbeats every ``step`` seconds of simulated time over ``hours_`` hours from the start
+    (within one Beijing day); due roll-calls marked passed (as a face answer would) when
+    ``answer``. Returns the statuses."""
+    _within_the_beijing_day(world, hours_)
     interval = _open_interval(world["trainee"])
     statuses = []
     for i in range(1, int(hours_ * 3600 / step) + 1):
@@ -233,6 +255,7 @@ def test_a_script_with_forged_flags_earns_nothing_beyond_the_verified_span(world
 
 def test_an_honest_jittered_page_raises_no_regularity_signal(world):
     assert face(world["user"], "check_in").accepted
+    _within_the_beijing_day(world, 0.75)
     interval = _open_interval(world["trainee"])
     rng, at = random.Random(16), interval.opened_at
     for _ in range(60):
