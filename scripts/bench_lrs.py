@@ -56,7 +56,7 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.lrs_store import INPUTS, bulk_load, credential_id, make_statement  # noqa: E402
+from scripts.lrs_store import INPUTS, bulk_load, identity, make_statement  # noqa: E402
 
 
 class Server:
@@ -64,6 +64,7 @@ class Server:
 
     def __init__(self, env: dict, port: int, tree: Path = ROOT) -> None:
         self.port = port
+        self.env = env
         self.process = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "-w", "2", "-b",
              f"127.0.0.1:{port}", "--timeout", "300", "--chdir", str(tree), "wsgi:app"],
@@ -135,17 +136,17 @@ def bench_posts(port: int, auth: str, batch: int, clients: int, seconds: float) 
     return sum(stored) / (time.perf_counter() - started)
 
 
-def load_store(url: str, port: int, auth: str, count: int) -> float:
+def load_store(url: str, env: dict, auth: str, count: int) -> float:
     """Load `count` statements in bulk (`scripts/lrs_store.py`) as the bench credential's,
-    with the authority the server wrote on one it was just sent; return the seconds taken."""
-    sent = make_statement(random.Random(0))
-    ident = json.loads(request(port, auth, "POST", "/xapi/statements", sent))[0]
-    authority = json.loads(request(port, auth, "GET",
-                                   f"/xapi/statements?statementId={ident}"))["authority"]
+    with the authority homePage the server (`env`) is configured with; return the seconds."""
+    home_page = subprocess.run(
+        [sys.executable, "-c", "from wsgi import app; from lrs import DEFAULT_AUTHORITY_HOMEPAGE"
+         " as d; print(app.config.get('LRS_AUTHORITY_HOMEPAGE') or d)"],
+        cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout.split()[-1]
     key = base64.b64decode(auth.split()[1]).decode().split(":", 1)[0]
     engine = create_engine(url)
     started = time.perf_counter()
-    bulk_load(engine, count, authority, credential_id(engine, key))
+    bulk_load(engine, count, *identity(engine, key, home_page))
     engine.dispose()
     return time.perf_counter() - started
 
@@ -437,9 +438,10 @@ def main(backend, pg_url, port, store_size, clients, seconds, queries, limit, pa
         with engine.connect() as conn:
             have = conn.execute(text("SELECT count(*) FROM lrs_statements")).scalar()
         if have < store_size:
-            missing = store_size - have - 1
+            missing = store_size - have
             click.echo(f"  bulk load of {missing} statements: "
-                       f"{load_store(url, port, auth, missing):.0f} s (store: {store_size})")
+                       f"{load_store(url, server.env, auth, missing):.0f} s "
+                       f"(store: {store_size})")
         if filters:
             _report_filters(port, auth, engine, queries, limit)
         if windows:

@@ -25,6 +25,7 @@ from typing import Iterable, Iterator
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
+from lrs.auth import Principal
 from lrs.records import activity_definitions, complete_statement, statement_links
 from lrs.storage.tables import Activity, Credential, Statement
 
@@ -101,10 +102,14 @@ def _marked(rendered: str, marks: dict[str, str]) -> str:
     return rendered
 
 
-def credential_id(engine: Engine, key: str) -> uuid.UUID:
-    """The id of the credential with the public key `key`."""
+def identity(engine: Engine, key: str, home_page: str) -> tuple[dict, uuid.UUID]:
+    """(authority, credential id) that the LRS, its authority homePage set to `home_page`,
+    puts on what the credential with the public key `key` stores."""
     with engine.connect() as conn:
-        return conn.execute(select(Credential.id).where(Credential.key == key)).scalar_one()
+        row = conn.execute(select(Credential.id, Credential.name)
+                           .where(Credential.key == key)).one()
+    principal = Principal(row.id, key, row.name, frozenset())
+    return principal.authority(home_page.rstrip("/")), row.id
 
 
 def _timeline(engine: Engine, count: int, span: timedelta) -> Iterator[datetime]:

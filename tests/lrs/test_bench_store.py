@@ -91,9 +91,10 @@ def test_loaded_statements_are_what_the_lrs_writes_for_them(app, client, headers
         with db.engine.begin() as conn:
             for table in _TABLES:
                 conn.execute(text(f"DELETE FROM {table}"))
-        lrs_store.load(db.engine, drawn, len(drawn), authority,
-                       lrs_store.credential_id(db.engine, credential["key"]),
-                       span=timedelta(seconds=6))
+        identity = lrs_store.identity(db.engine, credential["key"],
+                                      app.config["LRS_AUTHORITY_HOMEPAGE"])
+        assert identity[0] == authority
+        lrs_store.load(db.engine, drawn, len(drawn), *identity, span=timedelta(seconds=6))
         loaded = _rows(db.engine)
     assert loaded == posted
     assert _read_back(client, headers, drawn) == posted_reads
