@@ -27,7 +27,8 @@ code can be compared on the same 1M statements; `--no-post`, `--no-filters` and
 Each worker checks the credential (argon2) and runs each query shape once before GETs are
 timed; that warm-up is reported apart.
 
-Inputs (store shape and statement template) come from scripts/data/lrs_bench.json. Nothing in
+Inputs (store shape and statement template) come from scripts/data/lrs_bench.json; the store is
+loaded in bulk by scripts/lrs_store.py, row for row what the LRS writes. Nothing in
 `app/` or `lrs/` imports this module.
 """
 
@@ -38,7 +39,6 @@ import http.client
 import json
 import os
 import random
-import re
 import signal
 import statistics
 import subprocess
@@ -56,26 +56,7 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lrs.records import complete_statement, statement_links  # noqa: E402
-
-INPUTS = json.loads((ROOT / "scripts" / "data" / "lrs_bench.json").read_text())
-AUTHORITY = {"objectType": "Agent", "name": "bench",
-             "account": {"homePage": "http://127.0.0.1", "name": "bench"}}
-
-
-# The template as JSON text with {agent}-style fields: one substitution and one parse per
-# statement is several times cheaper than walking the template for each of a million.
-_TEMPLATE = json.dumps(INPUTS["template"])
-_FIELD = re.compile(r"\{(agent|verb|activity|parent|registration)\}")
-
-
-def make_statement(rng: random.Random) -> dict:
-    """One statement from the template, with agent/verb/activity/... drawn at random."""
-    numbers = {key: rng.randrange(INPUTS[plural]) for key, plural in
-               (("agent", "agents"), ("verb", "verbs"), ("activity", "activities"),
-                ("parent", "parents"))}
-    numbers["registration"] = str(uuid.UUID(int=rng.randrange(INPUTS["registrations"])))
-    return json.loads(_FIELD.sub(lambda match: str(numbers[match.group(1)]), _TEMPLATE))
+from scripts.lrs_store import INPUTS, bulk_load, identity, make_statement  # noqa: E402
 
 
 class Server:
@@ -83,6 +64,7 @@ class Server:
 
     def __init__(self, env: dict, port: int, tree: Path = ROOT) -> None:
         self.port = port
+        self.env = env
         self.process = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "-w", "2", "-b",
              f"127.0.0.1:{port}", "--timeout", "300", "--chdir", str(tree), "wsgi:app"],
@@ -154,75 +136,19 @@ def bench_posts(port: int, auth: str, batch: int, clients: int, seconds: float) 
     return sum(stored) / (time.perf_counter() - started)
 
 
-def bulk_load(url: str, count: int, seed: int = 1) -> float:
-    """Insert `count` statements directly (COPY on PostgreSQL); return the seconds taken."""
+def load_store(url: str, env: dict, auth: str, count: int) -> float:
+    """Load `count` statements in bulk (`scripts/lrs_store.py`) as the bench credential's,
+    with the authority homePage the server (`env`) is configured with; return the seconds."""
+    home_page = subprocess.run(
+        [sys.executable, "-c", "from wsgi import app; from lrs import DEFAULT_AUTHORITY_HOMEPAGE"
+         " as d; print(app.config.get('LRS_AUTHORITY_HOMEPAGE') or d)"],
+        cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout.split()[-1]
+    key = base64.b64decode(auth.split()[1]).decode().split(":", 1)[0]
     engine = create_engine(url)
-    rng = random.Random(seed)
     started = time.perf_counter()
-    with engine.begin() as conn:
-        first = (conn.execute(text("SELECT coalesce(max(pk), 0) FROM lrs_statements"))
-                 .scalar() or 0) + 1
-    base = datetime.now(timezone.utc) - timedelta(days=30)
-    step = timedelta(days=29) / max(count, 1)
-    chunk = 50_000
-    for offset in range(0, count, chunk):
-        statements, agents, activities = [], [], []
-        for pk in range(first + offset, first + min(offset + chunk, count)):
-            stored = base + step * (pk - first)
-            full = complete_statement(make_statement(rng), stored, AUTHORITY, "1.0.3")
-            reg = full["context"]["registration"]
-            statements.append((pk, full["id"], stored, stored, full["verb"]["id"], reg,
-                               json.dumps(full)))
-            links_agents, links_activities = statement_links(full)
-            agents += [(pk, ifi, direct, full["verb"]["id"])
-                       for ifi, direct in links_agents.items()]
-            activities += [(pk, iri, direct) for iri, direct in links_activities.items()]
-        _insert(engine, statements, agents, activities)
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("SELECT setval('lrs_statements_pk_seq', "
-                              "(SELECT max(pk) FROM lrs_statements))"))
-        conn.execute(text("ANALYZE"))
+    bulk_load(engine, count, *identity(engine, key, home_page))
     engine.dispose()
     return time.perf_counter() - started
-
-
-def _insert(engine, statements, agents, activities) -> None:
-    columns = "pk, id, stored, timestamp, verb_iri, registration, payload, is_voided"
-    if engine.dialect.name == "postgresql":
-        raw = engine.raw_connection()
-        try:
-            cursor = raw.cursor()
-            with cursor.copy(f"COPY lrs_statements ({columns}) FROM STDIN") as copy:
-                for row in statements:
-                    copy.write_row((*row, False))
-            with cursor.copy("COPY lrs_statement_agents (statement_pk, ifi, direct, "
-                             "verb_iri) FROM STDIN") as copy:
-                for row in agents:
-                    copy.write_row(row)
-            with cursor.copy("COPY lrs_statement_activities (statement_pk, iri, direct) "
-                             "FROM STDIN") as copy:
-                for row in activities:
-                    copy.write_row(row)
-            raw.commit()
-        finally:
-            raw.close()
-        return
-    def fmt(moment):
-        return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
-    rows = [(pk, uuid.UUID(i).hex, fmt(s), fmt(t), verb, uuid.UUID(reg).hex, payload, 0)
-            for pk, i, s, t, verb, reg, payload in statements]
-    raw = engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        cursor.executemany(f"INSERT INTO lrs_statements ({columns}) VALUES "
-                           "(?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        cursor.executemany("INSERT INTO lrs_statement_agents (statement_pk, ifi, direct, "
-                           "verb_iri) VALUES (?, ?, ?, ?)", agents)
-        cursor.executemany("INSERT INTO lrs_statement_activities VALUES (?, ?, ?)", activities)
-        raw.commit()
-    finally:
-        raw.close()
 
 
 def warm_up(port: int, auth: str, paths: list[str], clients: int = 4) -> float:
@@ -373,7 +299,7 @@ def _report_windows(port: int, auth: str, engine, limit: int, rounds: int) -> No
 def _report_filters(port: int, auth: str, engine, queries: int, limit: int) -> None:
     """p50/p99 of the filtered GETs, each next to the naive JSON scan of the same filter."""
     rng = random.Random(42)
-    since = (datetime.now(timezone.utc) - timedelta(days=2)).isoformat()
+    since = (_stored_span(engine)[1] - timedelta(days=2)).isoformat()
     shapes = ["/xapi/statements?" + urlencode({**params_of(), "limit": str(limit)})
               for params_of in filter_cases(random.Random(7), since).values()]
     click.echo("  warm-up (per worker: argon2 check of the credential, first compile of "
@@ -511,9 +437,11 @@ def main(backend, pg_url, port, store_size, clients, seconds, queries, limit, pa
         engine = create_engine(url)
         with engine.connect() as conn:
             have = conn.execute(text("SELECT count(*) FROM lrs_statements")).scalar()
-        missing = max(0, store_size - have)
-        click.echo(f"  bulk load of {missing} statements: {bulk_load(url, missing):.0f} s "
-                   f"(store: {have + missing})")
+        if have < store_size:
+            missing = store_size - have
+            click.echo(f"  bulk load of {missing} statements: "
+                       f"{load_store(url, server.env, auth, missing):.0f} s "
+                       f"(store: {store_size})")
         if filters:
             _report_filters(port, auth, engine, queries, limit)
         if windows:
