@@ -40,7 +40,7 @@ from app.models import CheckInChallenge, Decision, FaceTemplate, FaceVerificatio
 from app.models.base import utcnow
 from app.services import replay, risk
 from app.services._tx import transaction
-from app.services.face_images import retention_days, seal, unseal
+from app.services.face_images import seal, unseal
 from app.services.refusals import refusal_message
 
 
@@ -243,9 +243,10 @@ def _unseal_probe(challenge: CheckInChallenge) -> Encoding:
 
 
 def _keep_frame(challenge: CheckInChallenge, data: bytes) -> None:
-    """Add a frame to those kept with the check (sealed, length-prefixed), when retention is on."""
-    if retention_days() <= 0:
-        return
+    """Add a frame to those held with the challenge (sealed, length-prefixed), whatever the image
+    retention: only once the check is recorded is it known whether it is evidence of held hours
+    (kept then, `held_hours.keep_frames`). The buffer is cleared when the challenge is used
+    (`consume_challenge`) or expires (`face_images.clear_stale_buffers`)."""
     name = f"frames:{challenge.nonce}"
     if len(kept_frames(challenge)) >= 4:
         return
@@ -352,8 +353,8 @@ def paced_evidence(nonce: str, trainee_id=None, roster: list[uuid.UUID] | None =
     if challenge is None or not challenge.paced:
         return None
     result = FaceEvidence(trainee_id=trainee_id)
-    if challenge.used_at is not None:
-        return result  # consuming it refuses the reuse
+    if challenge.used_at is not None or challenge.expires_at < utcnow():
+        return result  # consuming it refuses the reuse or the expiry (its buffers may be cleared)
     state, result.frames = challenge.state, kept_frames(challenge)
     result.liveness_passed = state["phase"] == "done"
     result.liveness_reason = state["failed"] or ("" if result.liveness_passed else "not_done")
