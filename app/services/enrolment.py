@@ -189,7 +189,9 @@ def enrol_face(actor: User, trainee_id, frames: Sequence[bytes]) -> EnrolmentRes
         ConflictError: no consent in force (``no_consent``), the face is enrolled under
             another trainee (``duplicate_face``), or it does not match the trainee's enrolled
             face (``replacement_mismatch``).
-        UnavailableError: the face models or a template key cannot be used.
+        UnavailableError: the face models or a template key cannot be used, or stored templates
+            were made by a detector that cannot run here (``template_detector_unavailable``: the
+            duplicate check could not be complete).
     """
     trainee_id = _require_consent(db.session, actor, trainee_id).id
     _check_frame_count(len(frames))
