@@ -95,11 +95,15 @@ class FaceRecognition:
     def threshold_for(self, detector: str) -> float:
         """The 1:1 threshold for a template made with ``detector``: ``FACE_MATCH_THRESHOLD`` when
         set, else the default calibrated for the encoder with that detector."""
+        if detector == self.detector_in_use:
+            return self.match_threshold
         return self._match_setting if self._match_setting is not None else default_threshold(self.encoder, detector)
 
     def duplicate_thresholds_for(self, detector: str) -> tuple[float, float]:
         """(duplicate, review) thresholds for templates made with ``detector``: the configured
         ones, else as `duplicate_threshold` and `review_threshold` from `threshold_for`."""
+        if detector == self.detector_in_use:
+            return self.duplicate_threshold, self.review_threshold
         duplicate = self.threshold_for(detector) if self._duplicate_setting is None else self._duplicate_setting
         return duplicate, duplicate + REVIEW_MARGIN if self._review_setting is None else self._review_setting
 
