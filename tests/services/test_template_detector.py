@@ -81,6 +81,8 @@ def test_a_hog_template_is_compared_with_a_hog_aligned_probe(app, world, client,
     auth.login(world["admin"].username, PASSWORD)
     page = client.get("/admin/pipl").text
     assert 'id="templates-to-reenrol">1<' in page and "HOG" in page
+    page = client.get(f"/trainees/{trainee.id}/biometrics").text
+    assert "人脸检测器：dlib HOG（旧检测器）" in page and 'id="reenrol-needed"' in page
 
 
 def test_when_the_template_detector_cannot_run_the_check_is_refused(app, world, monkeypatch):
