@@ -8,7 +8,10 @@ study, and its roll-calls) is a server-paced challenge (``start_paced``, ``take_
 arrival and hands out prompts one at a time at moments it draws, including the screen-colour step
 (``LIVENESS_COLOUR``, skipped at kiosks whose screen does not face the trainee). A paced check that
 passes every layer is scored for risk (`app.services.risk`: camera label, replay near miss, colour
-strength, timings, 1:N margin, distance, re-rolls).
+strength, timings, 1:N margin, distance, re-rolls). A template is compared only with the probe as
+its own detector aligns it, at that detector's threshold (`_probe_for`): the probe's frame is
+aligned again when a template was made by another detector than the one in use, and the check
+is refused as ``template_needs_reenrolment`` when that detector cannot run here.
 
 The outcome is a `FaceEvidence`; `app.services.attendance` turns it into a recorded check.
 """
