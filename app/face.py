@@ -5,14 +5,20 @@ Nothing is loaded when the app is built except the template keys, which are pars
 a bad key setting stops the service at start rather than at the first enrolment. The detector and
 encoder load on the first frame (and the MobileFaceNet and RetinaFace ONNX files are generated
 into ``FACE_MODEL_DIR``, ``instance/models`` by default, the first time on a machine).
+
+A template records the detector whose landmarks aligned its faces (``FaceTemplate.detector``):
+a probe is compared only with templates of its own pipeline. `pipeline_for` gives the pipeline of
+another detector (to align a probe as an older template was aligned), `threshold_for` its
+calibrated threshold, and `available` whether this server can run it at all (RetinaFace needs
+facesdk's weights and onnxruntime; without them ``get_detector`` falls back to HOG).
 """
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from flask import Flask, current_app
 from recognition import (DETECTORS, ENCODERS, DecodeLimits, FacePipeline, TemplateCipher,
-                         default_threshold, parse_keys)
+                         default_threshold, get_detector, parse_keys)
 
 EXTENSION = "face"
 
@@ -69,6 +75,43 @@ class FaceRecognition:
         process (recognition caches them), so two requests racing here cost nothing twice."""
         return FacePipeline(encoder=self.encoder, detector=self.detector, cache_dir=self.model_dir,
                             limits=DecodeLimits(max_bytes=self.max_frame_bytes))
+
+
+    @property
+    def detector_in_use(self) -> str:
+        """The detector that actually runs (the configured one, or HOG after a fallback); new
+        templates record it."""
+        return self.pipeline.get_detector().name
+
+    def available(self, detector: str) -> bool:
+        """Whether this server can align faces with ``detector`` (not silently HOG instead)."""
+        return detector in DETECTORS and get_detector(detector, self.model_dir).name == detector
+
+    def pipeline_for(self, detector: str) -> FacePipeline:
+        """The pipeline aligning with ``detector`` (this one when it is the detector in use)."""
+        return self.pipeline if detector == self.detector_in_use else _pipeline(
+            self.encoder, detector, self.model_dir, self.max_frame_bytes)
+
+    def threshold_for(self, detector: str) -> float:
+        """The 1:1 threshold for a template made with ``detector``: ``FACE_MATCH_THRESHOLD`` when
+        set, else the default calibrated for the encoder with that detector."""
+        if detector == self.detector_in_use:
+            return self.match_threshold
+        return self._match_setting if self._match_setting is not None else default_threshold(self.encoder, detector)
+
+    def duplicate_thresholds_for(self, detector: str) -> tuple[float, float]:
+        """(duplicate, review) thresholds for templates made with ``detector``: the configured
+        ones, else as `duplicate_threshold` and `review_threshold` from `threshold_for`."""
+        if detector == self.detector_in_use:
+            return self.duplicate_threshold, self.review_threshold
+        duplicate = self.threshold_for(detector) if self._duplicate_setting is None else self._duplicate_setting
+        return duplicate, duplicate + REVIEW_MARGIN if self._review_setting is None else self._review_setting
+
+
+@lru_cache(maxsize=4)
+def _pipeline(encoder: str, detector: str, model_dir, max_frame_bytes: int) -> FacePipeline:
+    return FacePipeline(encoder=encoder, detector=detector, cache_dir=model_dir,
+                        limits=DecodeLimits(max_bytes=max_frame_bytes))
 
 
 #: How much looser than the duplicate threshold the review threshold is by default: the issue's

@@ -1,6 +1,6 @@
 """Benchmark of the face pipeline: speed against naive face_recognition, 1:N search, FAR/FRR.
 
-    python scripts/bench_recognition.py [speed|gallery|calibrate|all] [--faces ../shared/faces]
+    python scripts/bench_recognition.py [speed|gallery|calibrate|detectors|all] [--faces ../shared/faces]
 
 * speed: ~640×480 JPEG frames made from the single-face photos of ../shared/faces; median time
   (wall and the thread's CPU time) from JPEG bytes to decision for this pipeline (default encoder,
@@ -16,6 +16,10 @@
   under the CLI's photo policy and the check-in policy), and the identity-bootstrap threshold
   that ``recognition/calibration.py`` documents; mobilefacenet also with the HOG fallback and
   HOG-aligned templates against RetinaFace-aligned probes.
+* detectors: templates made with HOG (before RetinaFace) compared as the app did before they
+  recorded their detector (against RetinaFace-aligned probes, RetinaFace's threshold) and as it
+  does now (the probe aligned by the template's detector, that detector's threshold); RetinaFace
+  templates against RetinaFace probes beside them.
 
 Never imported by the app. Reads only ../shared/faces; writes nothing.
 """
@@ -255,6 +259,38 @@ def bench_calibrate(faces: pathlib.Path) -> None:
           f"({r.genuine_rejects}/{r.genuine_pairs})")
 
 
+def _rates_line(label: str, people, d: np.ndarray, ok: np.ndarray, threshold: float) -> None:
+    r = pair_rates(people, d, ok, threshold)
+    print(f"{label}, threshold {threshold}: FAR {r.far * 100:.3f}% ({r.false_accepts}/{r.impostor_pairs})  "
+          f"FRR {r.frr * 100:.2f}% ({r.genuine_rejects}/{r.genuine_pairs})")
+
+
+def bench_detectors(faces: pathlib.Path) -> None:
+    """HOG templates against RetinaFace probes (before templates recorded their detector) and
+    against probes aligned by the template's own detector (now), on eastasian_calib, photo policy."""
+    encoded = {}
+    for detector in ("hog", "retinaface"):
+        people, vectors, _refusals = _calib_encodings(faces, "mobilefacenet", PHOTO_POLICY, detector)
+        encoded[detector] = _matrix(vectors)
+    (ok_h, hog), (ok_r, ret) = encoded["hog"], encoded["retinaface"]
+    both = ok_h & ok_r  # the same photos in every line
+    # row i = a template, column j = a probe (pairs i < j)
+    before = distance_matrix(np.concatenate([hog, ret]), "cosine")[: len(hog), len(hog):]
+    _rates_line("detectors before: HOG templates vs RetinaFace probes", people, before, both,
+                default_threshold("mobilefacenet", "retinaface"))
+    same = distance_matrix(hog, "cosine")
+    _rates_line("detectors now:    HOG templates vs HOG probes (same detector)", people, same, both,
+                default_threshold("mobilefacenet", "hog"))
+    # the cross-pipeline comparison at the false-accept count of the same-detector one
+    iu = np.triu_indices(len(people), 1)
+    impostor = (people[:, None] != people[None, :])[iu] & (both[:, None] & both[None, :])[iu]
+    allowed = pair_rates(people, same, both, default_threshold("mobilefacenet", "hog")).false_accepts
+    _rates_line("  before, at the same false accepts", people, before, both,
+                float(np.sort(before[iu][impostor])[allowed]))
+    _rates_line("reference:        RetinaFace templates vs RetinaFace probes", people,
+                distance_matrix(ret, "cosine"), both, default_threshold("mobilefacenet", "retinaface"))
+
+
 def _machine() -> str:
     import os
 
@@ -265,7 +301,7 @@ def _machine() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", nargs="?", default="all", choices=("speed", "gallery", "calibrate", "all"))
+    parser.add_argument("what", nargs="?", default="all", choices=("speed", "gallery", "calibrate", "detectors", "all"))
     parser.add_argument("--faces", type=pathlib.Path, default=pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "faces")
     parser.add_argument("--repeats", type=int, default=1, help="passes over the speed trials per round")
     parser.add_argument("--rounds", type=int, default=1, help="speed: rounds, each with its own medians")
@@ -282,6 +318,8 @@ def main() -> None:
         bench_gallery([int(s) for s in args.sizes.split(",")], args.probes)
     if args.what in ("calibrate", "all"):
         bench_calibrate(args.faces)
+    if args.what in ("detectors", "all"):
+        bench_detectors(args.faces)
 
 
 if __name__ == "__main__":

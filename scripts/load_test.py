@@ -113,7 +113,7 @@ def seed(trainees: int) -> tuple[list[str], tuple[str, str], dict[str, list[byte
                 session.merge(trainee).user_id = user.id
             give_consent(admin, trainee.id, version, "paper")
             with transaction() as session:  # the same face for all: enrol_face would flag duplicates
-                session.add(FaceTemplate(trainee_id=trainee.id, encoder=template.encoder,
+                session.add(FaceTemplate(trainee_id=trainee.id, encoder=template.encoder, detector=template.detector,
                                          sealed=template.sealed, captures=template.captures))
             people.append(trainee)
             names.append(user.username)

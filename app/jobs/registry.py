@@ -10,7 +10,7 @@ from flask import current_app
 
 from app.services.checkpoints import create_checkpoint
 from app.services.classes import start_due_classes
-from app.services.face_images import purge_expired
+from app.services.face_images import clear_stale_buffers, purge_expired
 from app.services.held_hours import pending_evidence
 from app.services.forwarding import forward_pending
 from app.services.hours import close_stale_intervals
@@ -43,7 +43,8 @@ def _close_idle_study() -> str:
 
 
 def _purge_face_images() -> str:
-    return f"{purge_expired(keep=pending_evidence())} kept face images purged"
+    cleared = clear_stale_buffers()  # abandoned challenges' sealed frames and probes
+    return f"{purge_expired(keep=pending_evidence())} kept face images purged, {cleared} challenge buffers cleared"
 
 
 def _purge_face_fingerprints() -> str:

@@ -102,7 +102,8 @@ class CheckInChallenge(UUIDPrimaryKey, Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: A server-paced conversation (``recognition.paced``): ``state`` holds the hidden script and
     #: its progress, ``probe`` the sealed encoding of the most frontal frame until it is used, and
-    #: ``kept_frames`` (only when face images are retained) the sealed frames to keep with the check.
+    #: ``kept_frames`` the sealed frames to keep with the check if retained or held for review; both
+    #: are cleared when the challenge is used or, unused, once it expired (`face_images.clear_stale_buffers`).
     paced: Mapped[bool] = mapped_column(default=False)
     state: Mapped[dict | None] = mapped_column(JSONType)
     face_seen: Mapped[bool] = mapped_column(default=False)

@@ -69,12 +69,15 @@ class AlternativeVerification(UUIDPrimaryKey, Timestamps, Base):
 
 class FaceTemplate(UUIDPrimaryKey, Timestamps, Base):
     """A trainee's enrolled face template, encrypted at rest (AES-GCM) and tagged with the
-    encoder that made it; deleted when consent is withdrawn."""
+    encoder that made it and the detector whose landmarks aligned its faces (``retinaface`` or
+    ``hog``: probes are compared only with templates of their own pipeline; rows older than the
+    column are ``hog``, see its migration); deleted when consent is withdrawn."""
 
     __tablename__ = "face_templates"
 
     trainee_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("trainees.id"), unique=True)
     encoder: Mapped[str] = mapped_column(String(32))
+    detector: Mapped[str] = mapped_column(String(16), server_default="hog")
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
     captures: Mapped[int]
 

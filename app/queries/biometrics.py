@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.models import AlternativeVerification, DuplicateFaceFlag, FaceTemplate, Trainee, User
@@ -28,6 +28,16 @@ def get_trainee_of_user(session: Session, user_id: uuid.UUID) -> Trainee | None:
 def list_templates_except(session: Session, trainee_id: uuid.UUID) -> list[FaceTemplate]:
     """Every enrolled template but the given trainee's (the duplicate-face search space)."""
     return list(session.scalars(select(FaceTemplate).where(FaceTemplate.trainee_id != trainee_id)))
+
+
+def list_template_detectors(session: Session) -> set[str]:
+    """The detectors that made the stored templates (``FaceTemplate.detector``)."""
+    return set(session.scalars(select(FaceTemplate.detector).distinct()))
+
+
+def count_templates_by_detector(session: Session) -> dict[str, int]:
+    """How many stored templates each detector made."""
+    return dict(session.execute(select(FaceTemplate.detector, func.count()).group_by(FaceTemplate.detector)).all())
 
 
 def get_open_duplicate_flag(session: Session, trainee_id: uuid.UUID,

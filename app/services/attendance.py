@@ -26,7 +26,7 @@ from app.models import (AlternativeVerification, CheckInChallenge, CheckInLock, 
                         VerificationMode)
 from app.models.base import utcnow
 from app.queries import biometrics as bio_queries
-from app.services import face_checks, face_images, hours, kiosk_lock, replay, study, xapi_records
+from app.services import face_checks, held_hours, hours, kiosk_lock, replay, study, xapi_records
 from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services.classes import start_class
@@ -218,7 +218,7 @@ def check_personal(actor: User, purpose: str, nonce: str, frames: Sequence[bytes
         attempt = _apply(session, now=now, purpose=purpose, mode=VerificationMode.PERSONAL, face=face,
                          trainee_id=trainee_id, enrolment=enrolment, cs=cs, kiosk=None, challenge=challenge,
                          actor=actor, device=device, reason=reason)
-    face_images.retain(trainee_id, attempt.verification_id, face.frames)
+    held_hours.keep_frames(trainee_id, attempt.verification_id, face.frames)
     return attempt
 
 
@@ -270,7 +270,7 @@ def check_at_kiosk(kiosk: Kiosk, purpose: str, nonce: str, frames: Sequence[byte
                          actor=None, device=device, reason=reason)
         if not attempt.accepted:
             kiosk_lock.note_refusal(session, attempt.verification_id, face.candidate_id, now)
-    face_images.retain(attempt.trainee_id, attempt.verification_id, face.frames)
+    held_hours.keep_frames(attempt.trainee_id, attempt.verification_id, face.frames)
     return attempt
 
 

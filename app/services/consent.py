@@ -130,7 +130,8 @@ def withdraw_consent(actor: User, trainee_id, paper_reference: str = "") -> int:
         append_audit(session, actor, "consent.withdrawn", consent, {
             "trainee_id": str(trainee.id), "templates_deleted": deleted,
             "paper_reference": reference})
-    face_images.delete_trainee_images(trainee_id)
+    face_images.delete_trainee_images(trainee_id)  # retained and held evidence alike (audited)
+    face_images.clear_stale_buffers(trainee_id=trainee_id)  # frames of checks under way
     return deleted
 
 

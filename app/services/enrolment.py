@@ -61,6 +61,12 @@ REASON_MESSAGES = {
 }
 MESSAGE_OK = _l("Good. Hold still.")
 
+#: The face detectors that align templates, in words (``FaceTemplate.detector``).
+DETECTOR_WORDS = {
+    "retinaface": _l("RetinaFace (five landmarks)"),
+    "hog": _l("dlib HOG (the older detector)"),
+}
+
 
 def reason_message(reason: str) -> str:
     """The person-facing sentence for a refusal code (the code itself when unknown)."""
@@ -183,7 +189,9 @@ def enrol_face(actor: User, trainee_id, frames: Sequence[bytes]) -> EnrolmentRes
         ConflictError: no consent in force (``no_consent``), the face is enrolled under
             another trainee (``duplicate_face``), or it does not match the trainee's enrolled
             face (``replacement_mismatch``).
-        UnavailableError: the face models or a template key cannot be used.
+        UnavailableError: the face models or a template key cannot be used, or stored templates
+            were made by a detector that cannot run here (``template_detector_unavailable``: the
+            duplicate check could not be complete).
     """
     trainee_id = _require_consent(db.session, actor, trainee_id).id
     _check_frame_count(len(frames))
@@ -208,22 +216,25 @@ def enrol_face(actor: User, trainee_id, frames: Sequence[bytes]) -> EnrolmentRes
         raise ValidationError(reason_message(exc.reason), code=exc.reason) from None
     sealed = face.cipher.encrypt(template)
     del encodings
+    detector = face.detector_in_use
+    # the same frames aligned as the stored templates of other detectors were, for the duplicate
+    # and replacement checks (never across pipelines)
+    templates = {detector: template, **_aligned_as_stored(frames, detector)}
 
     duplicate = stranger = None
     with transaction() as session:
         _lock_enrolment(session)
         trainee = _require_consent(session, actor, trainee_id, lock=True)
-        nearest = _nearest_templates(session, trainee.id, template)
-        duplicate = nearest[0] if nearest and nearest[0][1] < face.duplicate_threshold else None
-        stranger = None if duplicate else _replacement_refusal(session, actor, trainee, template)
-        if duplicate is not None:
+        nearest, duplicate = _nearest_templates(session, trainee.id, templates)
+        stranger = None if duplicate else _replacement_refusal(session, actor, trainee, templates)
+        if duplicate:
             _flag_duplicate(session, actor, trainee, nearest, refused=True)
         elif stranger is None:
-            result = _store_template(session, actor, trainee, template, sealed)
+            result = _store_template(session, actor, trainee, template, sealed, detector)
             replay.store(session, trainee.id, prints, "enrolment")
             if nearest:  # kept, but the nearest faces go to the review list
                 _flag_duplicate(session, actor, trainee, nearest, refused=False)
-    if duplicate is not None:
+    if duplicate:
         raise ConflictError(_("This face is already enrolled under another trainee. An administrator "
                               "has been asked to check it."), code="duplicate_face")
     if stranger is not None:
@@ -253,6 +264,28 @@ def resolve_duplicate_flag(actor: User, flag_id, note: str = "") -> DuplicateFac
             "trainee_id": str(flag.trainee_id), "matched_trainee_id": str(flag.matched_trainee_id),
             "note": note.strip()[:500]})
     return flag
+
+
+def detector_words(name: str) -> str:
+    """The detector that made a template, in words (the code itself when unknown)."""
+    words = DETECTOR_WORDS.get(name)
+    return str(words) if words is not None else name
+
+
+def needs_reenrolment(template: FaceTemplate | None) -> bool:
+    """Whether a template was made by another detector than the one in use: its trainee is
+    checked with that detector's pipeline while it can run, refused when it cannot; enrolling
+    again makes a template of the current pipeline (with its lower false-reject rate)."""
+    return template is not None and template.detector != get_face().detector_in_use
+
+
+def templates_by_detector(session: Session) -> dict:
+    """``{"in_use": words, "by_detector": [(words, count)], "to_reenrol": count}``: the stored
+    templates per detector and how many need re-enrolment (`needs_reenrolment`)."""
+    counts, in_use = queries.count_templates_by_detector(session), get_face().detector_in_use
+    return {"in_use": detector_words(in_use),
+            "by_detector": [(detector_words(d), n) for d, n in sorted(counts.items())],
+            "to_reenrol": sum(n for d, n in counts.items() if d != in_use)}
 
 
 def biometric_state(actor: User, trainee_id) -> BiometricState:
@@ -326,24 +359,72 @@ def _lock_enrolment(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ENROL_LOCK_KEY})
 
 
-def _nearest_templates(session: Session, trainee_id, template) -> list[tuple[uuid.UUID, float]]:
+def _aligned_as_stored(frames: Sequence[bytes], detector: str) -> dict:
+    """The enrolment's template made again with each other detector that made stored templates
+    (``FaceTemplate.detector``), for comparisons within one pipeline; frames that detector
+    refuses are left out.
+
+    Raises:
+        UnavailableError (``template_detector_unavailable``): such a detector cannot run here, so
+            the duplicate check cannot be complete.
+        ValidationError: that detector finds no usable face in any frame.
+    """
+    face, made = get_face(), {}
+    for other in sorted(queries.list_template_detectors(db.session) - {detector}):
+        if not face.available(other):
+            current_app.logger.error("duplicate-face check: templates made with %s, which cannot run here", other)
+            raise UnavailableError(_("Some stored face templates were made with a face detector this server cannot "
+                                     "run, so the duplicate check cannot run. Tell the administrator."),
+                                   code="template_detector_unavailable")
+        pipeline, encodings = face.pipeline_for(other), []
+        for data in frames:
+            try:
+                encodings.append(pipeline.encode_bytes(data)[1])
+            except ImageRefused:
+                continue
+        try:
+            made[other] = enrol_template(encodings, min_captures=1, agreement=face.threshold_for(other))
+        except EnrolmentRejected as exc:
+            raise ValidationError(reason_message(exc.reason), code=exc.reason) from None
+    db.session.rollback()
+    return made
+
+
+def _nearest_templates(session: Session, trainee_id, templates: dict) -> tuple[list[tuple[uuid.UUID, float]], bool]:
     """Up to `REVIEW_LIST` other trainees whose template is within the review threshold (looser
-    than the duplicate threshold), closest first, with their distances."""
+    than the duplicate threshold), closest first, with their distances; and whether one is within
+    the duplicate threshold. Each stored template is compared with ``templates`` of its own
+    detector, at that detector's thresholds.
+
+    Raises:
+        UnavailableError: a stored template cannot be read, or was made by a detector not in
+            ``templates`` (it appeared since the frames were aligned).
+    """
     face = get_face()
-    others = [t for t in queries.list_templates_except(session, trainee_id) if t.encoder == template.encoder]
-    if not others:
-        return []
-    gallery = Gallery(template.encoder, threshold=face.review_threshold)
-    try:
-        vectors = [face.cipher.decrypt(t.sealed, expected_encoder=template.encoder).vector for t in others]
-    except TemplateError as exc:
-        current_app.logger.error("duplicate-face check: a stored template cannot be read: %s", exc)
-        raise UnavailableError(_("Stored face templates cannot be read; the duplicate check cannot "
-                                 "run. Tell the administrator."), code="templates_unreadable") from None
-    gallery.add_many([str(t.trainee_id) for t in others], vectors)
-    hits = gallery.find_duplicates(template, threshold=face.review_threshold)[:REVIEW_LIST]
-    del vectors, gallery
-    return [(uuid.UUID(identity), round(float(distance), 4)) for identity, distance in hits]
+    encoder = next(iter(templates.values())).encoder
+    others = [t for t in queries.list_templates_except(session, trainee_id) if t.encoder == encoder]
+    hits, duplicate = [], False
+    for detector in sorted({t.detector for t in others}):
+        if detector not in templates:
+            raise UnavailableError(_("Some stored face templates were made with a face detector this server cannot "
+                                     "run, so the duplicate check cannot run. Tell the administrator."),
+                                   code="template_detector_unavailable")
+        group = [t for t in others if t.detector == detector]
+        duplicate_at, review_at = face.duplicate_thresholds_for(detector)
+        gallery = Gallery(encoder, threshold=review_at)
+        try:
+            vectors = [face.cipher.decrypt(t.sealed, expected_encoder=encoder).vector for t in group]
+        except TemplateError as exc:
+            current_app.logger.error("duplicate-face check: a stored template cannot be read: %s", exc)
+            raise UnavailableError(_("Stored face templates cannot be read; the duplicate check cannot "
+                                     "run. Tell the administrator."), code="templates_unreadable") from None
+        gallery.add_many([str(t.trainee_id) for t in group], vectors)
+        found = gallery.find_duplicates(templates[detector], threshold=review_at)
+        duplicate = duplicate or any(distance < duplicate_at for _identity, distance in found)
+        hits += found
+        del vectors, gallery
+    hits = sorted(hits, key=lambda hit: hit[1])[:REVIEW_LIST]
+    return [(uuid.UUID(identity), round(float(distance), 4)) for identity, distance in hits], duplicate
 
 
 def _flag_duplicate(session: Session, actor: User, trainee: Trainee, nearest: list[tuple[uuid.UUID, float]],
@@ -367,37 +448,41 @@ def _flag_duplicate(session: Session, actor: User, trainee: Trainee, nearest: li
     return flag
 
 
-def _replacement_refusal(session: Session, actor: User, trainee: Trainee, template) -> float | None:
+def _replacement_refusal(session: Session, actor: User, trainee: Trainee, templates: dict) -> float | None:
     """A template is the trainee's: a replacement must match the enrolled face (distance within
-    the 1:1 threshold). Returns the distance of a refused replacement (audited), else None."""
+    the 1:1 threshold of the enrolled template's detector, the new frames aligned by it). Returns
+    the distance of a refused replacement (audited), else None."""
     previous = queries.get_face_template(session, trainee.id)
     if previous is None:
         return None
     face = get_face()
+    threshold = face.threshold_for(previous.detector)
     try:
+        template = templates[previous.detector]
         old = face.cipher.decrypt(previous.sealed, expected_encoder=template.encoder)
         distance = compare_encodings(old, template)
-    except (TemplateError, ValueError):  # unreadable, or made by another encoder: not comparable
+    except (KeyError, TemplateError, ValueError):  # unreadable, or another encoder: not comparable
         distance = float("inf")
-    if distance <= face.match_threshold:
+    if distance <= threshold:
         return None
     append_audit(session, actor, "face.replacement_refused", previous, {
         "trainee_id": str(trainee.id), "distance": round(distance, 4) if distance != float("inf") else None,
-        "threshold": face.match_threshold})
+        "threshold": threshold, "detector": previous.detector})
     return distance
 
 
-def _store_template(session: Session, actor: User, trainee: Trainee, template, sealed: bytes) -> EnrolmentResult:
+def _store_template(session: Session, actor: User, trainee: Trainee, template, sealed: bytes,
+                    detector: str) -> EnrolmentResult:
     previous = queries.get_face_template(session, trainee.id)
     if previous is not None:
         session.delete(previous)
         session.flush()
-    stored = FaceTemplate(trainee_id=trainee.id, encoder=template.encoder, sealed=sealed,
+    stored = FaceTemplate(trainee_id=trainee.id, encoder=template.encoder, detector=detector, sealed=sealed,
                           captures=template.captures)
     session.add(stored)
     session.flush()
     append_audit(session, actor, "face.enrolled", stored, {
-        "trainee_id": str(trainee.id), "encoder": template.encoder, "captures": template.captures,
+        "trainee_id": str(trainee.id), "encoder": template.encoder, "detector": detector, "captures": template.captures,
         "key_id": get_face().cipher.current_key_id,
         "replaced_template_id": str(previous.id) if previous is not None else None})
     return EnrolmentResult(stored.id, trainee.id, stored.encoder, stored.captures, previous is not None)

@@ -8,7 +8,10 @@ study, and its roll-calls) is a server-paced challenge (``start_paced``, ``take_
 arrival and hands out prompts one at a time at moments it draws, including the screen-colour step
 (``LIVENESS_COLOUR``, skipped at kiosks whose screen does not face the trainee). A paced check that
 passes every layer is scored for risk (`app.services.risk`: camera label, replay near miss, colour
-strength, timings, 1:N margin, distance, re-rolls).
+strength, timings, 1:N margin, distance, re-rolls). A template is compared only with the probe as
+its own detector aligns it, at that detector's threshold (`_probe_for`): the probe's frame is
+aligned again when a template was made by another detector than the one in use, and the check
+is refused as ``template_needs_reenrolment`` when that detector cannot run here.
 
 The outcome is a `FaceEvidence`; `app.services.attendance` turns it into a recorded check.
 """
@@ -40,7 +43,7 @@ from app.models import CheckInChallenge, Decision, FaceTemplate, FaceVerificatio
 from app.models.base import utcnow
 from app.services import replay, risk
 from app.services._tx import transaction
-from app.services.face_images import retention_days, seal, unseal
+from app.services.face_images import seal, unseal
 from app.services.refusals import refusal_message
 
 
@@ -104,19 +107,42 @@ def consume_challenge(session: Session, nonce: str, purpose: Purpose, now: datet
 
 # -- face work (outside the transaction) --------------------------------------------------------
 
-def _match_personal(trainee_id, probe: Encoding, result: FaceEvidence):
-    """1:1 against the trainee's template; the trainee's id, or None with ``result.refusal`` set."""
+def _probe_for(detector: str, probe: Encoding, frame: bytes | None) -> Encoding | None:
+    """The probe as a template made with ``detector`` must see it: ``probe`` itself when that is
+    the detector in use, else the probe's frame aligned and encoded again by ``detector``; None
+    when it cannot run here (RetinaFace without its weights) or finds no usable face in it."""
+    face = get_face()
+    if detector == face.detector_in_use:
+        return probe
+    if frame is None or not face.available(detector):
+        return None
+    pipeline = face.pipeline_for(detector)
+    try:
+        image, capture = pipeline.capture(frame, replace(pipeline.policy, max_yaw=1.5, max_pitch=1.5))
+        return pipeline.get_encoder().encode(image, capture)
+    except (ImageRefused, ModelNotAvailableError):
+        return None
+
+
+def _match_personal(trainee_id, probe: Encoding, result: FaceEvidence, frame: bytes | None = None):
+    """1:1 against the trainee's template, with the probe aligned by the template's detector and
+    that detector's threshold (`_probe_for`; never across pipelines); the trainee's id, or None
+    with ``result.refusal`` set (``template_needs_reenrolment`` when it cannot be aligned so)."""
     face = get_face()
     stored = db.session.scalar(select(FaceTemplate).where(FaceTemplate.trainee_id == trainee_id))
     if stored is None:
         result.refusal = "no_template"
+        return None
+    aligned = _probe_for(stored.detector, probe, frame)
+    if aligned is None:
+        result.refusal = "template_needs_reenrolment"
         return None
     try:
         template = face.cipher.decrypt(stored.sealed, expected_encoder=stored.encoder)
     except TemplateError:
         raise UnavailableError(_("Stored face templates cannot be read. Tell the administrator."),
                                code="templates_unreadable") from None
-    match = verify(template, probe, threshold=face.match_threshold)
+    match = verify(template, aligned, threshold=face.threshold_for(stored.detector))
     result.distance, result.threshold = round(float(match.distance), 4), match.threshold
     if match.decision != "match":
         result.refusal = "face_mismatch"
@@ -131,24 +157,44 @@ def roster_rule() -> RosterRule:
     return RosterRule(slope=cfg["KIOSK_ROSTER_SLOPE"], margin=cfg["KIOSK_ROSTER_MARGIN"])
 
 
-def _match_roster(roster: list[uuid.UUID], probe: Encoding, result: FaceEvidence):
-    """1:N over the roster (`roster_rule`: roster-size threshold and a margin to the second best); the trainee's
-    id, or None with ``result.refusal`` set."""
+def _search_by_detector(templates: list[FaceTemplate], probe: Encoding, frame: bytes | None) -> tuple[list, int]:
+    """1:N within each detector's templates, the probe aligned by that detector, at its roster
+    threshold: ``[(Match, margin needed)]`` closest first, and how many templates could not be
+    searched (their detector cannot run here)."""
+    face, rule, found, skipped = get_face(), roster_rule(), [], 0
+    for detector in sorted({t.detector for t in templates}):
+        group = [t for t in templates if t.detector == detector]
+        aligned = _probe_for(detector, probe, frame)
+        if aligned is None:
+            skipped += len(group)
+            continue
+        gallery = Gallery(probe.encoder, threshold=rule.threshold(face.threshold_for(detector), len(templates)),
+                          margin=rule.margin)
+        gallery.add_many([str(t.trainee_id) for t in group],
+                         [face.cipher.decrypt(t.sealed, expected_encoder=t.encoder).vector for t in group])
+        found.append((gallery.identify(aligned), gallery.margin))
+    return sorted(found, key=lambda pair: pair[0].distance), skipped
+
+
+def _match_roster(roster: list[uuid.UUID], probe: Encoding, result: FaceEvidence, frame: bytes | None = None):
+    """1:N over the roster (`roster_rule`: roster-size threshold and a margin to the second best,
+    across detectors too); the trainee's id, or None with ``result.refusal`` set."""
     face = get_face()
     templates = [t for t in db.session.scalars(select(FaceTemplate).where(FaceTemplate.trainee_id.in_(roster)))
                  if t.encoder == probe.encoder] if roster else []
-    rule = roster_rule()
-    gallery = Gallery(probe.encoder, threshold=rule.threshold(face.match_threshold, len(templates)), margin=rule.margin)
-    if templates:
-        gallery.add_many([str(t.trainee_id) for t in templates],
-                         [face.cipher.decrypt(t.sealed, expected_encoder=t.encoder).vector for t in templates])
-    match = gallery.identify(probe)
+    found, skipped = _search_by_detector(templates, probe, frame)
+    if not found:  # nobody to search
+        found = [(Gallery(probe.encoder, threshold=roster_rule().threshold(face.match_threshold, 0)).identify(probe), 0.0)]
+    (match, needed), rest = found[0], found[1:]
+    margin = match.margin
+    if rest:  # the second best may be another detector's
+        margin = min(math.inf if margin is None else margin, rest[0][0].distance - match.distance)
     result.distance = None if match.distance == float("inf") else round(float(match.distance), 4)
     result.threshold = match.threshold
-    result.margin = None if match.margin is None or math.isinf(match.margin) else float(match.margin)
+    result.margin = None if margin is None or math.isinf(margin) else float(margin)
     result.candidate_id = uuid.UUID(match.identity) if match.identity else None
-    if match.decision != "match":
-        result.refusal = "face_unknown" if roster else "outside_window"
+    if match.decision != "match" or (margin is not None and margin < needed):
+        result.refusal = ("template_needs_reenrolment" if skipped else "face_unknown") if roster else "outside_window"
         return None
     result.trainee_id = uuid.UUID(match.identity)
     return result.trainee_id
@@ -244,15 +290,21 @@ def _unseal_probe(challenge: CheckInChallenge) -> Encoding:
     return Encoding(vector.copy(), challenge.state["encoder"])
 
 
-def _keep_frame(challenge: CheckInChallenge, data: bytes) -> None:
-    """Add a frame to those kept with the check (sealed, length-prefixed), when retention is on."""
-    if retention_days() <= 0:
+def _keep_frame(challenge: CheckInChallenge, data: bytes, probe: bool = False) -> None:
+    """Add a frame to those held with the challenge (sealed, length-prefixed), whatever the image
+    retention: only once the check is recorded is it known whether it is evidence of held hours
+    (kept then, `held_hours.keep_frames`). The first is always the probe's frame (``probe``:
+    it replaces the previous one), aligned again at the decision when a template was made by
+    another detector (`_probe_for`). The buffer is cleared when the challenge is used
+    (`consume_challenge`) or expires (`face_images.clear_stale_buffers`)."""
+    frames = kept_frames(challenge)
+    if probe:
+        frames[:1] = [data]
+    elif len(frames) < 4:
+        frames.append(data)
+    else:
         return
-    name = f"frames:{challenge.nonce}"
-    if len(kept_frames(challenge)) >= 4:
-        return
-    held = unseal(challenge.kept_frames, name) if challenge.kept_frames else b""
-    challenge.kept_frames = seal(held + len(data).to_bytes(4, "big") + data, name)
+    challenge.kept_frames = seal(b"".join(len(f).to_bytes(4, "big") + f for f in frames), f"frames:{challenge.nonce}")
 
 
 def kept_frames(challenge: CheckInChallenge) -> list[bytes]:
@@ -316,7 +368,7 @@ def take_frame(nonce: str, data: bytes, trainee_id=None, kiosk: Kiosk | None = N
         state = advance(state, measures, now.timestamp(), policy)
         action_ended = phase_before == "acting" and state["phase"] in ("waiting", "done")
         if measures is not None and (challenge.probe is not probe_before or action_ended):
-            _keep_frame(challenge, data)  # the most frontal frame so far and each action's last frame
+            _keep_frame(challenge, data, probe=challenge.probe is not probe_before)  # and each action's last frame
         grace = timedelta(seconds=current_app.config["PACED_GRACE_SECONDS"])
         if state["phase"] == "acting":
             challenge.expires_at = datetime.fromtimestamp(state["prompt_at"], now.tzinfo) + timedelta(
@@ -339,10 +391,10 @@ def _frame_answer(state: dict, face: bool, hint: str) -> dict:
     return answer
 
 
-def _candidate(roster: list[uuid.UUID], challenge: CheckInChallenge) -> uuid.UUID | None:
+def _candidate(roster: list[uuid.UUID], challenge: CheckInChallenge, frame: bytes | None) -> uuid.UUID | None:
     """The roster's best candidate for a refused challenge's most frontal face, if any is close."""
     scratch = FaceEvidence()
-    _match_roster(roster, _unseal_probe(challenge), scratch)
+    _match_roster(roster, _unseal_probe(challenge), scratch, frame)
     return scratch.candidate_id
 
 
@@ -354,18 +406,20 @@ def paced_evidence(nonce: str, trainee_id=None, roster: list[uuid.UUID] | None =
     if challenge is None or not challenge.paced:
         return None
     result = FaceEvidence(trainee_id=trainee_id)
-    if challenge.used_at is not None:
-        return result  # consuming it refuses the reuse
+    if challenge.used_at is not None or challenge.expires_at < utcnow():
+        return result  # consuming it refuses the reuse or the expiry (its buffers may be cleared)
     state, result.frames = challenge.state, kept_frames(challenge)
+    frame = result.frames[0] if result.frames else None  # the probe's (`_keep_frame`)
     result.liveness_passed = state["phase"] == "done"
     result.liveness_reason = state["failed"] or ("" if result.liveness_passed else "not_done")
     if not result.liveness_passed:
         result.refusal = state["failed"] or ("challenge_not_done" if challenge.face_seen else "no_face_seen")
         if roster is not None and challenge.probe is not None:  # who the refused face resembles
-            result.candidate_id = _candidate(roster, challenge)
+            result.candidate_id = _candidate(roster, challenge, frame)
         return result
     probe = _unseal_probe(challenge)
-    found = _match_personal(trainee_id, probe, result) if roster is None else _match_roster(roster, probe, result)
+    found = (_match_personal(trainee_id, probe, result, frame) if roster is None
+             else _match_roster(roster, probe, result, frame))
     if found is None:
         return result
     result.prints = [bytes.fromhex(h) for h in state.get("prints", [])]

@@ -8,6 +8,11 @@ they count from then on — or rejects them, which appends the reversing entry. 
 reason, an audit entry and an xAPI statement, in one commit. Each decision is a conditional
 update from *pending*, so of two instructors deciding the same item at once exactly one stands;
 the other is told it was decided already.
+
+The face evidence of an item (the sealed frames of its interval's checks, `face_images`) is kept
+whatever the image retention while the item waits — and, before the item exists, while its
+interval is open with a reason to hold it already known (a risky check-in, a roll-call failed
+then passed): `held_evidence`. Once decided, frames the retention period does not cover go.
 """
 from __future__ import annotations
 
@@ -20,8 +25,8 @@ from sqlalchemy.orm import Session
 
 from app.errors.exceptions import ConflictError, NotFoundError, ValidationError
 from app.extensions import db
-from app.models import (Enrolment, FaceVerification, HeldHours, HeldStatus, HoursEntry, PresenceInterval, Purpose,
-                        Role, StudyRollCall, TrainingClass, User)
+from app.models import (Enrolment, FaceVerification, HeldHours, HeldStatus, HoursEntry, IntervalStatus,
+                        PresenceInterval, Purpose, Role, StudyRollCall, StudyState, TrainingClass, User)
 from app.models.base import utcnow
 from app.queries import biometrics as bio_queries
 from app.services import face_images, hours, risk, xapi_records
@@ -51,12 +56,9 @@ def _class_for(session: Session, actor: User, class_id) -> TrainingClass:
     return klass
 
 
-def _evidence_ids(session: Session, held: HeldHours) -> list:
-    """The face verifications of a held item's interval: its check-in, every roll-call answer or
-    miss while it was open, and its check-out."""
-    interval = session.get(PresenceInterval, held.interval_id) if held.interval_id else None
-    if interval is None:
-        return []
+def _interval_evidence(session: Session, interval: PresenceInterval) -> list:
+    """The face verifications of an interval: its check-in, every roll-call answer or miss while
+    it was open, and its check-out."""
     query = select(FaceVerification.id).where(
         FaceVerification.enrolment_id == interval.enrolment_id, FaceVerification.purpose == Purpose.ROLL_CALL,
         FaceVerification.at >= interval.opened_at)
@@ -65,6 +67,12 @@ def _evidence_ids(session: Session, held: HeldHours) -> list:
     calls = session.scalars(query.order_by(FaceVerification.at)).all()
     ids = [interval.check_in_verification_id, *calls, interval.check_out_verification_id]
     return [v for v in ids if v is not None]
+
+
+def _evidence_ids(session: Session, held: HeldHours) -> list:
+    """The face verifications of a held item's interval (`_interval_evidence`)."""
+    interval = session.get(PresenceInterval, held.interval_id) if held.interval_id else None
+    return [] if interval is None else _interval_evidence(session, interval)
 
 
 def _evidence(session: Session, held: HeldHours, trainee_id) -> list[dict]:
@@ -77,12 +85,38 @@ def _evidence(session: Session, held: HeldHours, trainee_id) -> list[dict]:
     return rows
 
 
+def held_evidence(session: Session, trainee_id=None) -> frozenset[str]:
+    """The verification ids (as text) whose frames are evidence of hours held for review (of one
+    trainee, or everyone's): those of pending held items, and those of open intervals that
+    already carry a reason to hold their credit (`hours.risky_check_reasons`, the study's
+    signals). Their frames are kept whatever the retention period until the decision."""
+    pending = select(HeldHours).where(HeldHours.status == HeldStatus.PENDING)
+    open_ = select(PresenceInterval).where(PresenceInterval.status == IntervalStatus.OPEN)
+    if trainee_id is not None:
+        pending = pending.join(Enrolment, Enrolment.id == HeldHours.enrolment_id).where(
+            Enrolment.trainee_id == trainee_id)
+        open_ = open_.where(PresenceInterval.trainee_id == trainee_id)
+    ids = [v for held in session.scalars(pending) for v in _evidence_ids(session, held)]
+    for interval in session.scalars(open_):
+        study = session.scalar(select(StudyState).where(StudyState.interval_id == interval.id))
+        if (study is not None and hours.hold_reasons(study)) or hours.risky_check_reasons(session, interval):
+            ids += _interval_evidence(session, interval)
+    return frozenset(str(v) for v in ids)
+
+
+def keep_frames(trainee_id, verification_id, frames) -> int:
+    """Keep a recorded check's frames (`face_images.retain`): held evidence whatever the retention
+    period when the check is part of hours held or about to be held (`held_evidence`)."""
+    held = trainee_id is not None and verification_id is not None and bool(frames) and (
+        str(verification_id) in held_evidence(db.session, trainee_id))
+    db.session.rollback()
+    return face_images.retain(trainee_id, verification_id, frames, held=held)
+
+
 def pending_evidence() -> frozenset[str]:
-    """The verification ids (as text) whose kept frames are evidence of held hours not yet decided:
-    kept until the decision, whatever the retention period (then the retention rules apply)."""
-    session = db.session
-    pending = session.scalars(select(HeldHours).where(HeldHours.status == HeldStatus.PENDING)).all()
-    return frozenset(str(v) for held in pending for v in _evidence_ids(session, held))
+    """`held_evidence` of everyone (for the purge job): kept until the decision, whatever the
+    retention period (then the retention rules apply)."""
+    return held_evidence(db.session)
 
 
 def evidence_frame(actor: User, class_id, held_id, verification_id, n: int) -> bytes:
@@ -155,12 +189,15 @@ def decide(actor: User, held_ids: Sequence, accept: bool, reason: str) -> int:
     if not held_ids:
         raise ValidationError(_("Choose at least one held item."))
     with transaction() as session:
-        for held_id in held_ids:
-            _decide_one(session, actor, held_id, accept, reason)
+        decided = [_decide_one(session, actor, held_id, accept, reason) for held_id in held_ids]
+    for trainee_id, evidence in decided:  # the frames kept for the review go (audited)
+        face_images.forget_decided(trainee_id, evidence, keep=held_evidence(db.session, trainee_id))
+    db.session.rollback()
     return len(held_ids)
 
 
-def _decide_one(session: Session, actor: User, held_id, accept: bool, reason: str) -> None:
+def _decide_one(session: Session, actor: User, held_id, accept: bool, reason: str) -> tuple:
+    """Decide one item; returns (trainee id, its evidence verification ids) for the frames to go."""
     held = session.get(HeldHours, held_id)
     if held is None:
         raise NotFoundError(_("No such held item."))
@@ -187,6 +224,7 @@ def _decide_one(session: Session, actor: User, held_id, accept: bool, reason: st
     append_audit(session, actor, "hours.held_accepted" if accept else "hours.held_rejected", held, {
         "entry_id": str(entry.id), "minutes": held.minutes, "reasons": held.reasons, "reason": reason,
         "statement_id": str(statement_id)})
+    return enrolment.trainee_id, _evidence_ids(session, held)
 
 
 def mine(actor: User) -> list[dict]:

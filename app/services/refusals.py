@@ -52,6 +52,7 @@ class Refusal(enum.StrEnum):
     CHALLENGE_NOT_PACED = "challenge_not_paced"
     ROLL_CALL_MISSED = "roll_call_missed"
     ROLL_CALL_FAILED = "roll_call_failed"
+    TEMPLATE_NEEDS_REENROLMENT = "template_needs_reenrolment"
 
 
 #: Plain words for each refusal, shown to trainees and reviewers.
@@ -93,6 +94,8 @@ MESSAGES = {
                                  "is verified again."),
     Refusal.ROLL_CALL_FAILED: _l("A face roll-call was not passed: study time is paused. Press “Verify my face now” "
                                  "to continue, or ask your instructor if your face keeps failing."),
+    Refusal.TEMPLATE_NEEDS_REENROLMENT: _l("The face was enrolled with a face detector this server cannot use now, so "
+                                           "it was not compared. Enrol the face again (the training office can help)."),
 }
 
 #: Refusals that count towards a lock-out (an honest "too early" or "no face seen" does not).

@@ -41,7 +41,7 @@ from app.models import (IntervalStatus, PresenceInterval, Purpose, RollCallOutco
                         StudyState, User, VerificationMode)
 from app.models.base import utcnow
 from app.queries import biometrics as bio_queries
-from app.services import face_checks, face_images, hour_rules, hours, makeup, replay, xapi_records
+from app.services import face_checks, held_hours, hour_rules, hours, makeup, replay, xapi_records
 from app.services._tx import transaction
 from app.services.audit import append_audit
 from app.services.classes import LOCAL_TZ
@@ -307,7 +307,7 @@ def answer_roll_call(actor: User, nonce: str, device: str = "", captured_at: dat
                        if late is not None else _("Face verified: study time counts again."))
             attempt = Attempt(True, "", str(message), Purpose.ROLL_CALL.value, verification.id, interval.id,
                               trainee_id=trainee_id, distance=face.distance)
-    face_images.retain(trainee_id, attempt.verification_id, face.frames)
+    held_hours.keep_frames(trainee_id, attempt.verification_id, face.frames)
     return attempt
 
 

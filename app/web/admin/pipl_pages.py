@@ -1,6 +1,6 @@
 """`/admin/pipl`: face data under PIPL for administrators — people with a stored template against
-the 100,000 filing threshold (warned at 80 %), the retention and last automatic purge, the consent
-text versions in use; `/admin/pipl/record.csv|.xlsx`: the processing record (处理活动记录)."""
+the 100,000 filing threshold (warned at 80 %), the templates per face detector with how many need
+re-enrolment, the retention and last automatic purge, the consent text versions in use; `/admin/pipl/record.csv|.xlsx`: the processing record (处理活动记录)."""
 from __future__ import annotations
 
 import csv
@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import Role
 from app.queries import pipl as queries
 from app.queries.audit import EntryFilter, list_entries
-from app.services import pipl
+from app.services import enrolment, pipl
 from app.services.cells import safe_row
 from app.web.access import role_required
 from app.web.admin import bp
@@ -26,7 +26,8 @@ def pipl_overview():
     last_purge = list_entries(db.session, limit=1, where=EntryFilter(action="face.templates_purged"))
     return render_template("admin/pipl.html", filing=pipl.filing_state(db.session),
                            retention_days=pipl.retention_days(), last_purge=last_purge[0] if last_purge else None,
-                           versions=queries.list_consent_versions(db.session))
+                           versions=queries.list_consent_versions(db.session),
+                           detectors=enrolment.templates_by_detector(db.session))
 
 
 def _attachment(data: bytes, mimetype: str, name: str) -> Response:

@@ -56,6 +56,8 @@ def _overview(trainee_id):
         "biometrics/overview.html", state=state, own=own, consent_form=consent_form,
         withdraw_form=WithdrawForm(), alternative_form=None if own else AlternativeForm(),
         recorded_by=recorder, show_id=show_id, method_choices=METHOD_CHOICES,
+        detector=enrolment.detector_words(state.template.detector) if state.template else "",
+        reenrol=enrolment.needs_reenrolment(state.template),
         enrol_url=(url_for("biometrics.enrol_my_face") if own
                    else url_for("biometrics.enrol_trainee_face", trainee_id=trainee_id)))
 
