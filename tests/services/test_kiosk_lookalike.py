@@ -65,7 +65,8 @@ def site(app, faces_dir):
     trainees = [make_trainee(f"学员{names[i // 10]}{names[i % 10]}", actor=admin) for i in range(ROSTER)]
     with transaction() as session:
         for trainee, photo in zip(trainees, [TRAINEE_PHOTO, *other_photos()]):
-            session.add(FaceTemplate(trainee_id=trainee.id, encoder="mobilefacenet", sealed=template_of(photo), captures=3))
+            session.add(FaceTemplate(trainee_id=trainee.id, encoder="mobilefacenet", sealed=template_of(photo),
+                                     captures=3, detector=get_face().detector_in_use))
     klass = running_class(admin, instructor, trainees)
     kiosk, _code = kiosks.create_kiosk(admin, "一号机", klass.institution_id, "实训楼 201")
     return {"trainee": trainees[0], "kiosk": kiosk}
