@@ -52,10 +52,12 @@ from app.extensions import db
 from app.models import (AuditEntry, ClassSession, Decision, EntryType, FaceVerification, HoursEntry,
                         IntervalStatus, PresenceInterval)
 from app.models.base import UTCDateTime, utcnow
-from app.models.reconciliation_indexes import AUDITED_TABLES, ObjectUuid, StatementMinutes
+from app.models.reconciliation_indexes import (AUDITED_TABLES, PAYLOAD_WALKS, ObjectUuid, StatementMinutes,
+                                               action_in, payload_walk_index)
 from app.services._tx import transaction
 from app.services.audit import append_audit
-from app.services.reconciliation_plan import has_own_connections, run_checks, run_in_parallel, run_walk, walk
+from app.services.reconciliation_plan import (has_own_connections, recorded_minutes, run_checks, run_in_parallel,
+                                              run_walk, walk)
 from app.services.reconciliation_sql import (SLACK_SECONDS, Earlier, Later, MoreThanASecondApart, NamedId, Names,
                                              SecondsBetween, typed_text)
 from app.xapi_profile import VERBS
@@ -460,45 +462,53 @@ def _check_audited_records_exist(session: Session, scope: Scope) -> list[Differe
     return out
 
 
-#: Audit actions whose payload records minutes: on the ledger entry, or on the interval (its credit).
-_LEDGER_MINUTES = ("hours.credited", "hours.reversed")
-_CLOSING_MINUTES = ("presence.closed", "presence.closed_by_scheduler", "study.closed_idle")
-_VERIFICATION_ACTIONS = ("attendance.verified", "attendance.refused")
+def _payload_rows(session: Session, scope: Scope, kind: str, query, record, record_index: str) -> list:
+    """The rows of ``query``, a join of the audit entries of the `PAYLOAD_WALKS` ``kind`` with
+    the ``record`` (a model) each names, walked in object-id order: the kind's partial index (no
+    audit row read, no JSON parsed) against ``record_index`` in the same order."""
+    dialect = session.get_bind().dialect.name
+    query = walk(query.where(action_in(PAYLOAD_WALKS[kind][0])), AuditEntry,
+                 payload_walk_index(kind, dialect), scope)
+    return run_walk(session, walk(query, record, record_index, scope), scope)
 
 
 def _check_audit_payloads(session: Session, scope: Scope) -> list[Difference]:
     """Records that differ from what their audit entries recorded: a ledger entry's minutes
     (against its own entry and its interval's closing entry) and a verification's decision
     (against ``attendance.verified`` / ``attendance.refused``). Catches a record and its
-    statement changed together."""
-    entry, verification, interval = HoursEntry, FaceVerification, PresenceInterval
-    audited = AuditEntry.payload["minutes"].as_integer()
-    own = (select(AuditEntry.seq, AuditEntry.action, entry.id, entry.enrolment_id, entry.minutes, audited)
-           .select_from(AuditEntry).join(entry, _named(entry))
-           .where(AuditEntry.action.in_(_LEDGER_MINUTES), audited.is_distinct_from(entry.minutes),
-                  scope.of(entry.enrolment_id)))
-    closing = (select(AuditEntry.seq, AuditEntry.action, entry.id, entry.enrolment_id, entry.minutes, audited)
-               .select_from(AuditEntry).join(interval, _named(interval))
-               .join(entry, and_(entry.interval_id == interval.id, entry.entry_type == EntryType.CREDIT))
-               .where(AuditEntry.action.in_(_CLOSING_MINUTES), audited.is_not(None),
-                      audited.is_distinct_from(entry.minutes), scope.of(entry.enrolment_id)))
+    statement changed together.
+
+    Each comparison walks one of the audit log's payload walks (`PAYLOAD_WALKS`), which hold the
+    recorded minutes (`app.services.reconciliation_plan.recorded_minutes`) and the action."""
+    entry, verification = HoursEntry, FaceVerification
+    recorded, as_recorded = recorded_minutes(session)
+    columns = (AuditEntry.seq, AuditEntry.action, entry.id, entry.enrolment_id, entry.minutes, recorded)
+    own = (select(*columns).select_from(AuditEntry).join(entry, _named(entry))
+           .where(recorded.is_distinct_from(as_recorded(entry.minutes)), scope.of(entry.enrolment_id)))
+    # the closing names the interval; its credit is found by interval id, without the interval
+    closing = (select(*columns).select_from(AuditEntry)
+               .join(entry, and_(AuditEntry.object_type == typed_text(PresenceInterval.__tablename__),
+                                 entry.interval_id == NamedId(AuditEntry.object_type, AuditEntry.object_id),
+                                 entry.entry_type == EntryType.CREDIT))
+               .where(recorded.is_not(None), recorded.is_distinct_from(as_recorded(entry.minutes)),
+                      scope.of(entry.enrolment_id)))
+    rows = (_payload_rows(session, scope, "ledger_minutes", own, entry, "ix_hours_ledger_id_walk")
+            + _payload_rows(session, scope, "closing_minutes", closing, entry, "ix_hours_ledger_interval_walk"))
     out = [Difference("audit_payload_mismatch", {
         "entry_id": str(entry_id), "enrolment_id": str(enrolment_id), "seq": str(seq), "action": action,
         "field": "minutes", "value": str(minutes), "audited": _str(minutes_audited)})
-        for query in (own, closing)
-        for seq, action, entry_id, enrolment_id, minutes, minutes_audited in session.execute(query).all()]
+        for seq, action, entry_id, enrolment_id, minutes, minutes_audited in rows]
     decisions = (select(AuditEntry.seq, AuditEntry.action, verification.id, verification.enrolment_id,
                         verification.decision)
                  .select_from(AuditEntry).join(verification, _named(verification))
-                 .where(AuditEntry.action.in_(_VERIFICATION_ACTIONS),
-                        (AuditEntry.action == typed_text("attendance.verified"))
-                        != (verification.decision == Decision.ACCEPTED),
-                        scope.of_model(verification)))
+                 .where((AuditEntry.action == typed_text("attendance.verified"))
+                        != (verification.decision == Decision.ACCEPTED), scope.of_model(verification)))
     out += [Difference("audit_payload_mismatch", {
         "verification_id": str(verification_id), "enrolment_id": _str(enrolment_id), "seq": str(seq),
         "action": action, "field": "decision", "value": str(decision),
         "audited": "accepted" if action == "attendance.verified" else "refused"})
-        for seq, action, verification_id, enrolment_id, decision in session.execute(decisions).all()]
+        for seq, action, verification_id, enrolment_id, decision in _payload_rows(
+            session, scope, "decisions", decisions, verification, "ix_face_verifications_id_walk")]
     return out
 
 

@@ -203,11 +203,53 @@ def test_a_consistent_inflation_of_an_interval_is_named(app, long_day, runner, s
     interval_id = _inflate(app, credit, shift_check_in).id
     output = verify(runner, clean=False)
     assert "statement" not in output and "exceed" not in output  # the records and statements agree
-    assert (f"ledger entry {credit_id}: minutes 600, but audit entry {_audit_seq('hours.credited', credit_id)} "
-            f"(hours.credited) recorded {minutes}") in output
-    assert (f"ledger entry {credit_id}: minutes 600, but audit entry {_audit_seq('presence.closed', interval_id)} "
-            f"(presence.closed) recorded {minutes}") in output
+    assert all(line in output for line in _recorded(credit_id, interval_id, minutes)), output
     assert (f"interval {interval_id}: opened_at changed" in output) is not shift_check_in
+
+
+def _recorded(credit_id, interval_id, minutes) -> list[str]:
+    """What verify says of a credit inflated to 600 minutes, against its own and its closing's entry."""
+    return [f"ledger entry {credit_id}: minutes 600, but audit entry {_audit_seq(action, object_id)} "
+            f"({action}) recorded {minutes}"
+            for action, object_id in (("hours.credited", credit_id), ("presence.closed", interval_id))]
+
+
+def test_the_payload_check_reads_each_payload_as_stored(app, long_day, runner):
+    """The minutes the payload check compares are computed by the database from the stored payload
+    whenever it is written (SQLite: an expression index; PostgreSQL: a generated column), never a
+    copy an edit could leave behind: a credit entry's payload edited along with the inflation is
+    what the check reads (the chain names the edit), while the closing entry still names it."""
+    credit = long_day["credit"]
+    credit_id, minutes, seq = credit.id, credit.minutes, _audit_seq("hours.credited", credit.id)
+    interval_id = _inflate(app, credit, shift_check_in=True).id
+    payload = db.session.scalar(select(AuditEntry.payload).where(AuditEntry.seq == seq))
+    behind_the_back(app, "UPDATE audit_entries SET payload = :p WHERE seq = :seq",
+                    p=json.dumps({**payload, "minutes": 600}), seq=seq)
+    output = verify(runner, clean=False)
+    assert f"audit entry {seq}: payload edited" in output
+    own, closing = _recorded(credit_id, interval_id, minutes)
+    assert own not in output and f"but audit entry {seq} " not in output
+    assert closing in output
+
+
+def test_a_minutes_column_cut_from_its_payload_is_not_trusted(app, long_day, runner):
+    """PostgreSQL keeps the recorded minutes in a generated column, which the payload walks
+    INCLUDE. A database owner drops its expression, which leaves a plain column, and writes the
+    inflated minutes into it beside an inflation of every record and statement (the payloads and
+    the chain untouched): the check no longer trusts the column (the catalog shows no expression)
+    and reads the payloads, so the inflation is still named."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's walks hold an expression of the payload: there is no column to cut")
+    credit = long_day["credit"]
+    credit_id, minutes = credit.id, credit.minutes
+    interval_id = _inflate(app, credit, shift_check_in=True).id
+    behind_the_back(app, "ALTER TABLE audit_entries ALTER COLUMN payload_minutes DROP EXPRESSION")
+    assert behind_the_back(app, "UPDATE audit_entries SET payload_minutes = '600' WHERE object_id IN (:e, :i) "
+                                "AND action IN ('hours.credited', 'presence.closed')",
+                           e=str(credit_id), i=str(interval_id)) == 2
+    output = verify(runner, clean=False)
+    assert "audit entry" not in output.replace("but audit entry", "")  # the chain is intact
+    assert all(line in output for line in _recorded(credit_id, interval_id, minutes)), output
 
 
 def test_a_deleted_reversal_is_named(app, long_day, runner):
