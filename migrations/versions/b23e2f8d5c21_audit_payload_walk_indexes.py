@@ -9,7 +9,7 @@ indexes hold the minutes as an expression. The ledger gets an id walk with its m
 verifications' id walk now holds the decision and the enrolment.
 
 Revision ID: b23e2f8d5c21
-Revises: f19a7b3c5d01
+Revises: a23d1e7c4b10
 Create Date: 2026-12-07 13:15:00.000000
 
 """
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b23e2f8d5c21'
-down_revision = 'f19a7b3c5d01'
+down_revision = 'a23d1e7c4b10'
 branch_labels = None
 depends_on = None
 
