@@ -5,6 +5,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app.clock import local_today
 from app.errors.exceptions import ConflictError, PermissionDeniedError, ValidationError
 from app.extensions import db
 from app.models import AuditEntry, Enrolment, Exemption, Role
@@ -133,6 +134,6 @@ def test_certificate_validation(enrolled):
     with pytest.raises(ConflictError):
         add_certificate(admin, trainee.id, occupation.id, "level_3", "S000000000000000000009", date(2023, 1, 1))
     with pytest.raises(ValidationError) as info:
-        add_certificate(admin, trainee.id, occupation.id, "level_0", "", date.today() + timedelta(days=1),
+        add_certificate(admin, trainee.id, occupation.id, "level_0", "", local_today() + timedelta(days=1),
                         kind="diploma")
     assert set(info.value.errors) == {"level", "serial", "issued_on", "kind"}
