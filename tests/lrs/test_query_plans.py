@@ -41,9 +41,13 @@ def _plan(session, run) -> str:
     return "\n".join(row[0] for row in cursor.fetchall())
 
 
-def test_agent_verb_query_reads_the_agent_verb_index(app, store):
+def test_agent_verb_query_reads_the_agent_verb_index(app, client, headers, store):
+    for verb in (SAW, statement()["verb"]):
+        post(client, headers, statement(actor=ANN, verb=verb))
     with app.app_context():
         session = store.session()
+        session.execute(text("ANALYZE"))  # statistics of this run's rows, not whatever autovacuum left
+        session.commit()
         query = StatementQuery(agent=agent_ifi(ANN), verb=SAW["id"], limit=10)
         plan = _plan(session, lambda s: queries.find_statements(s, query))
         session.rollback()
