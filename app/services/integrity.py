@@ -7,13 +7,16 @@ signed checkpoints kept outside it.)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from app.clock import local_now
+from app.services.action_labels import ACTION_LABELS
 from app.services.audit import verify_chain, verify_entries
 from app.services.checkpoints import verify_checkpoints
 from app.services.reconciliation import Difference, Scope, find_differences
-from app.services.sentences import N_, Sentence, say
+from app.services.sentences import N_, Code, Sentence, say
 
 #: Which id of a difference names its row, the table that row is in, and its noun.
 _ROW_KEYS = (("entry_id", "hours_ledger", N_("ledger entry")),
@@ -50,6 +53,23 @@ _SENTENCES = {
     "record_not_audited": N_("%(what)s: has no entry in the audit log"),
     "statement_voided": N_("%(what)s: written by SkillTrace, voided by statement %(voided_by)s"),
 }
+#: Stored codes a difference names, in words on the pages (as stored in English).
+_CODES = {"minutes": N_("credited minutes"), "decision": N_("face check result"),
+          "accepted": N_("accepted"), "refused": N_("not accepted")}
+_CODED = ("field", "value", "audited", "decision", "statement_decision")
+_INSTANTS = ("at", "statement_at", "verified_at", "opened_at", "closed_at")
+
+
+def _worded(ids: dict) -> dict:
+    """The difference's ids with its stored codes and instants as `Code`s: an audit action by its
+    label, a field or decision in words, an ISO instant in Beijing time."""
+    out = dict(ids)
+    if ids.get("action") is not None:
+        out["action"] = Code(ids["action"], ACTION_LABELS.get(ids["action"], ids["action"]))
+    out.update({k: Code(ids[k], say(_CODES[ids[k]])) for k in _CODED if ids.get(k) in _CODES})
+    out.update({k: Code(ids[k], f"{local_now(datetime.fromisoformat(ids[k])):%Y-%m-%d %H:%M:%S}")
+                for k in _INSTANTS if ids.get(k)})
+    return out
 
 
 @dataclass(frozen=True)
@@ -98,7 +118,7 @@ def _sentence(d: Difference, noun: str, row: str) -> Sentence:
         return say(N_("%(what)s: has no statement id"), what=what)
     statement = say("%(name)s %(id)s", name=say(_RECORD_NAMES.get(ids.get("record"), N_("statement"))),
                     id=ids.get("statement_id"))
-    said = say(_SENTENCES[d.kind], **{**ids, "what": what, "statement": statement})
+    said = say(_SENTENCES[d.kind], **{**_worded(ids), "what": what, "statement": statement})
     if d.kind == "statement_voided" and ids.get("credential_id"):
         return say(N_("%(sentence)s of LRS credential %(credential_id)s"), sentence=said,
                    credential_id=ids["credential_id"])

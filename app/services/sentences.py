@@ -2,7 +2,9 @@
 English where English is what is read (the CLI, logs, JSON) and in the interface language on the
 pages: `str(sentence)` is the English, `sentence.translated()` the reader's language. Templates
 are marked with `N_` (a Babel keyword) and have their zh entries in messages.po; values may be
-sentences themselves (a row's noun), said in the same language as the sentence around them."""
+sentences themselves (a row's noun), said in the same language as the sentence around them, or
+stored codes (`Code`: an audit action, a decision), said as stored in English and in words on the
+pages."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,8 +29,24 @@ class Sentence:
 
     def translated(self) -> str:
         """The sentence in the interface language (needs an app context)."""
-        values = {k: v.translated() if isinstance(v, Sentence) else v for k, v in self.values}
+        values = {k: v.translated() if isinstance(v, (Sentence, Code)) else v for k, v in self.values}
         return gettext(self.template, **values)
+
+
+@dataclass(frozen=True)
+class Code:
+    """A stored code in a sentence: the ``code`` itself in English (what the CLI's reader greps
+    for), its ``label`` (a lazy string or a `Sentence`) in the interface language."""
+
+    code: str
+    label: object
+
+    def __str__(self) -> str:
+        return self.code
+
+    def translated(self) -> str:
+        label = self.label
+        return label.translated() if isinstance(label, Sentence) else str(label)
 
 
 def say(template: str, **values) -> Sentence:

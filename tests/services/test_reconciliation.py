@@ -6,9 +6,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete, select, text, update
 
+from app.clock import local_now
 from app.extensions import db
 from app.models import AuditEntry, FaceVerification, HoursEntry, PresenceInterval, Role
 from app.services import attendance, hours
+from app.services.integrity import describe
 from app.services.reconciliation import Scope, find_differences, reconcile
 from app.xapi_profile import VERBS
 from lrs.storage.tables import Statement
@@ -115,6 +117,28 @@ def test_reconcile_reports_a_verification_whose_statement_says_another_decision_
     assert (found[str(accepted.id)]["decision"], found[str(accepted.id)]["statement_decision"]) == (
         "accepted", "refused")
     assert found[str(refused.id)]["statement_at"] == (refused.at + timedelta(seconds=5)).isoformat()
+
+
+def test_findings_name_stored_codes_in_words_on_the_pages_and_as_stored_for_the_cli(day):
+    """The auditor's page says the action by its label, the field and decisions in words and the
+    instant in Beijing time; the CLI's English keeps the codes and ISO instants a log search needs."""
+    credit = day["credit"]
+    interval = db.session.get(PresenceInterval, credit.interval_id)
+    accepted = db.session.get(FaceVerification, interval.check_in_verification_id)
+    db.session.execute(update(Statement).where(Statement.id == accepted.statement_id)
+                       .values(verb_iri=VERBS["refused"][0]))
+    with ledger_guard_lifted(db.session.connection()):
+        db.session.execute(update(HoursEntry.__table__).where(HoursEntry.__table__.c.id == credit.id)
+                           .values(minutes=credit.minutes - 5))
+    db.session.commit()
+    found = {(d.kind, d.ids.get("action")): describe(d) for d in reconcile().differences}
+    minutes, decision = found[("audit_payload_mismatch", "hours.credited")], found[("verification_mismatch", None)]
+    assert "minutes" in minutes.message and "(hours.credited)" in minutes.message
+    assert "accepted at" in decision.message and "says refused" in decision.message
+    assert "记入分钟数" in minutes.words and "（记入学时）" in minutes.words and "hours.credited" not in minutes.words
+    beijing = f"{local_now(accepted.at):%Y-%m-%d %H:%M:%S}"
+    assert f"{beijing} 通过" in decision.words and "未通过" in decision.words, decision.words
+    assert "accepted" not in decision.words and "+00:00" not in decision.words
 
 
 def test_reconcile_reports_minutes_changed_by_raw_sql(day):

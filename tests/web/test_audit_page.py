@@ -1,6 +1,7 @@
 """The auditor's audit-log page shows entries (actions in words, details in readable JSON),
 narrows them by actor, action, date and object, and shows where the chain breaks, in Chinese."""
 import html
+import re
 
 from sqlalchemy import update
 
@@ -21,6 +22,7 @@ def test_auditor_sees_entries_and_a_break(client, auth, app):
     page = client.get("/audit/").text
     assert "审计链有 1 处断裂" in page and "审计条目第 1 条：哈希不符：该条目的内容被改动" in page
     assert "hash mismatch" not in page      # English is for the CLI (`flask audit verify`)
+    assert re.search(r"<li[^>]*>审计条目第 1 条：哈希不符", page)  # the sentence names its entry, once
 
 
 def test_auditor_sees_a_deleted_entry_named(client, auth, app):

@@ -14,7 +14,7 @@ from app.queries.audit import EntryFilter, list_actions, list_entries
 from app.services.integrity import check_integrity
 from app.web.access import role_required
 from app.web.audit import bp
-from app.web.audit.action_labels import action_label
+from app.services.action_labels import action_label
 
 PAGE_SIZE = 100
 MAX_SEQ = 2**63 - 1  # BIGINT: a larger ?before= would overflow the query
