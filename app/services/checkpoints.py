@@ -32,12 +32,15 @@ from app.models.base import utcnow
 from app.services import forwarding, xapi_records
 from app.services._tx import transaction
 from app.services.audit import GENESIS, canonical_json, configured_keys, lock_chain, sha256_hex
-from app.services.sentences import N_, Sentence, say
+from app.services.sentences import N_, Code, Sentence, instant, say
 from lrs.storage.tables import Statement
 
 #: The tables a checkpoint counts, each by the column that dates its rows.
 COUNTED = {"hours_ledger": HoursEntry.at, "presence_intervals": PresenceInterval.opened_at,
            "face_verifications": FaceVerification.at, "lrs_statements": Statement.stored}
+#: The counted tables in words (the pages; the CLI names the table).
+_TABLE_WORDS = {"hours_ledger": N_("Hours ledger"), "presence_intervals": N_("presence intervals"),
+                "face_verifications": N_("face checks"), "lrs_statements": N_("LRS statements")}
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ class Checkpoint:
 
     def named(self) -> Sentence:
         """Which checkpoint, as a sentence."""
-        return say(N_("checkpoint of %(at)s (audit entry %(seq)s)"), at=self.body["at"], seq=self.seq)
+        return say(N_("checkpoint of %(at)s (audit entry %(seq)s)"), at=instant(self.body["at"]), seq=self.seq)
 
 
 def signing_keys() -> tuple[dict[str, Ed25519PrivateKey], str]:
@@ -190,7 +193,8 @@ def _contradictions(session: Session, checkpoint: Checkpoint, last_seq: int, lat
     for table, counted in checkpoint.body["counts"].items():
         if now.get(table, 0) < counted:
             problems.append(say(N_("%(table)s: %(gone)s of the %(n)s records dated up to it are gone"),
-                                table=table, gone=counted - now.get(table, 0), n=counted))
+                                table=Code(table, say(_TABLE_WORDS.get(table, table))),
+                                gone=counted - now.get(table, 0), n=counted))
     return problems
 
 

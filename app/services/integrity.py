@@ -7,16 +7,14 @@ signed checkpoints kept outside it.)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from app.clock import local_now
 from app.services.action_labels import ACTION_LABELS
 from app.services.audit import verify_chain, verify_entries
 from app.services.checkpoints import verify_checkpoints
 from app.services.reconciliation import Difference, Scope, find_differences
-from app.services.sentences import N_, Code, Sentence, say
+from app.services.sentences import N_, Code, Sentence, instant, say
 
 #: Which id of a difference names its row, the table that row is in, and its noun.
 _ROW_KEYS = (("entry_id", "hours_ledger", N_("ledger entry")),
@@ -67,8 +65,7 @@ def _worded(ids: dict) -> dict:
     if ids.get("action") is not None:
         out["action"] = Code(ids["action"], ACTION_LABELS.get(ids["action"], ids["action"]))
     out.update({k: Code(ids[k], say(_CODES[ids[k]])) for k in _CODED if ids.get(k) in _CODES})
-    out.update({k: Code(ids[k], f"{local_now(datetime.fromisoformat(ids[k])):%Y-%m-%d %H:%M:%S}")
-                for k in _INSTANTS if ids.get(k)})
+    out.update({k: instant(ids[k]) for k in _INSTANTS if ids.get(k)})
     return out
 
 

@@ -8,8 +8,11 @@ pages."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask_babel import gettext
+
+from app.clock import local_now
 
 
 def N_(template: str) -> str:
@@ -52,3 +55,8 @@ class Code:
 def say(template: str, **values) -> Sentence:
     """The sentence ``template`` (marked with `N_`) with ``values``."""
     return Sentence(template, tuple(values.items()))
+
+
+def instant(iso: str) -> Code:
+    """An ISO instant as stored (English) and in Beijing time to the second (the pages)."""
+    return Code(iso, f"{local_now(datetime.fromisoformat(iso)):%Y-%m-%d %H:%M:%S}")

@@ -7,6 +7,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
+from app.clock import local_now
 from app.extensions import db
 from app.models import AuditEntry, FaceVerification, Role
 from app.services import attendance
@@ -99,6 +100,9 @@ def test_a_deleted_refusal_is_counted_missing(app, runner):
     output = verify(runner, clean=False)
     assert f"{last.label()}: face_verifications: 1 of the 1 records dated up to it are gone" in output
     assert f"lrs_statements: 1 of the {statements} records dated up to it are gone" in output
+    words = [problem.translated() for problem in verify_checkpoints(db.session)[1]]  # as the audit page says them
+    assert any("：人脸核验记录：检查点时已有的 1 条记录中有 1 条已不存在" in w for w in words), words
+    assert not any("face_verifications" in w for w in words)
 
 
 def test_an_edited_checkpoint_file_is_named(app, anchored, runner, tmp_path):
@@ -135,6 +139,7 @@ def test_the_audit_page_names_a_contradicted_checkpoint(app, anchored, client, a
     auth.login("auditor", PASSWORD)
     page = client.get("/audit/")
     assert page.status_code == 200 and 'id="checkpoints-state"' in page.text
-    assert (f"{last.body['at']} 的检查点（审计条目第 {last.seq} 条）：审计条目第 {last.seq} 条已不存在"
+    beijing = f"{local_now(last.at):%Y-%m-%d %H:%M:%S}"
+    assert (f"{beijing} 的检查点（审计条目第 {last.seq} 条）：审计条目第 {last.seq} 条已不存在"
             f"（日志现止于第 {anchored.seq} 条）：日志尾部被截掉") in page.text
-    assert "is gone" not in page.text    # English is for the CLI (`flask audit verify`)
+    assert "is gone" not in page.text and last.body["at"] not in page.text  # the CLI's English and ISO
