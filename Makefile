@@ -27,8 +27,14 @@ else
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 endif
 
+# The tests without a browser run in TEST_WORKERS processes (pytest-xdist, a test file per worker
+# at a time: each worker has its own databases), then the browser tests one at a time (their
+# paced face checks run in real time). Exit status 5 (PYTEST_ARGS selected nothing in that half)
+# is not a failure.
+TEST_WORKERS ?= 2
 test: install-test system-test-deps
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not browser" $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(BIN)/python -m pytest -m browser $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 install: $(VENV)/.installed $(MO)
 
