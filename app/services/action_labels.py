@@ -1,8 +1,10 @@
-"""The audit log's action codes in words: one label per code written by the services, in the
-interface language. A code not in the table (a new kind of entry) is shown as stored."""
+"""The audit log's action codes and object types in words: one label per code written by the
+services, in the interface language. A code not in the tables (a new kind of entry) is shown as
+stored."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 ACTION_LABELS = {
     "account.activated": _l("Account activated"),
@@ -93,3 +95,49 @@ def action_label(code: str) -> str:
     """The action in words (the code itself when the table does not know it)."""
     label = ACTION_LABELS.get(code)
     return str(label) if label is not None else code
+
+
+#: What an entry is about: the audited record's table (or a run such as the reconciliation).
+OBJECT_LABELS = {
+    "account_activations": lazy_pgettext("audit object", "Account activation"),
+    "alternative_verifications": lazy_pgettext("audit object", "ID-card alternative"),
+    "appeals": lazy_pgettext("audit object", "Appeal"),
+    "assessments": lazy_pgettext("audit object", "Assessment"),
+    "certificates": lazy_pgettext("audit object", "Certificate"),
+    "class_sessions": lazy_pgettext("audit object", "Class session"),
+    "completion_certificates": lazy_pgettext("audit object", "Completion certificate"),
+    "consent_texts": lazy_pgettext("audit object", "Consent text"),
+    "consents": lazy_pgettext("audit object", "Consent"),
+    "duplicate_face_flags": lazy_pgettext("audit object", "Duplicate-face flag"),
+    "enrolments": lazy_pgettext("audit object", "Enrolment"),
+    "evaluation_organisations": lazy_pgettext("audit object", "Evaluation organisation"),
+    "exemptions": lazy_pgettext("audit object", "Exemption"),
+    "face_fingerprints": lazy_pgettext("audit object", "Face-check fingerprints"),
+    "face_images": lazy_pgettext("audit object", "Face images"),
+    "face_templates": lazy_pgettext("audit object", "Face template"),
+    "face_verifications": lazy_pgettext("audit object", "Face check"),
+    "held_hours": lazy_pgettext("audit object", "Held hours"),
+    "hour_rules": lazy_pgettext("audit object", "Hour rule"),
+    "hours_ledger": lazy_pgettext("audit object", "Ledger entry"),
+    "institutions": lazy_pgettext("audit object", "Institution"),
+    "kiosks": lazy_pgettext("audit object", "Kiosk"),
+    "makeup_claims": lazy_pgettext("audit object", "Make-up claim"),
+    "occupations": lazy_pgettext("audit object", "Occupation"),
+    "presence_intervals": lazy_pgettext("audit object", "Presence interval"),
+    "programmes": lazy_pgettext("audit object", "Programme"),
+    "shortage_listings": lazy_pgettext("audit object", "Shortage listing"),
+    "study_roll_calls": lazy_pgettext("audit object", "Study roll-call"),
+    "subsidy_claim_lines": lazy_pgettext("audit object", "Subsidy claim line"),
+    "subsidy_claims": lazy_pgettext("audit object", "Subsidy claim"),
+    "subsidy_standards": lazy_pgettext("audit object", "Subsidy standard"),
+    "trainees": lazy_pgettext("audit object", "Trainee"),
+    "training_classes": lazy_pgettext("audit object", "Training class"),
+    "users": lazy_pgettext("audit object", "Account"),
+    "reconciliation": lazy_pgettext("audit object", "Reconciliation"),
+}
+
+
+def object_label(object_type: str) -> str:
+    """The object type in words (the type itself when the table does not know it)."""
+    label = OBJECT_LABELS.get(object_type)
+    return str(label) if label is not None else object_type

@@ -1,6 +1,7 @@
 """The demo seed's history, so that every page of `make run` shows real content: a short class
 of institution A that ran three weeks ago and is finished, written through the services as it
-would have happened — kiosk check-ins and check-outs of its three trainees, one forgotten
+would have happened — paper consent to face processing of the two trainees other than the demo
+trainee (who gives it on screen when trying the app), kiosk check-ins and check-outs of its three trainees, one forgotten
 check-out closed by the scheduler and corrected by the instructor (with reason and evidence),
 assessments, a completion certificate for the demo trainee, and the subsidy claim walked through
 the bureau's workflow: prepared, submitted, reviewed into public notice (公示) and paid.
@@ -20,6 +21,7 @@ from app.models import (ClassSession, ClassStatus, DeliveryMode, Enrolment, Eval
 from app.services import attendance, claim_workflow, hours, subsidy
 from app.services._tx import transaction
 from app.services.check_out_corrections import correct_missed_check_out
+from app.services.consent import current_consent_text, give_consent
 from app.services.completion import AssessmentInput, complete_class, issue_certificate, record_assessment
 
 FINISHED_CODE, FINISHED_NAME = "DEMO-CLASS-DONE", "安全用电短期班（已结业演示）"
@@ -94,10 +96,19 @@ def seed_finished_class(institution_id, instructor_id, reviewer_id, trainee_ids:
         class_id, organisation_id = klass.id, organisation.id
         enrolment_ids = [e.id for e in sorted(klass.enrolments, key=lambda e: trainee_ids.index(e.trainee_id))]
         afternoon = max(klass.sessions, key=lambda s: s.starts_at)
+    _consent_on_paper(instructor_id, trainee_ids[1:])
     hours.close_stale_intervals(now=afternoon.ends_at + timedelta(hours=1))
     _correct(instructor_id, class_id, afternoon, now=_at(day + timedelta(days=1), time(9)))
     _finish(instructor_id, reviewer_id, class_id, organisation_id, enrolment_ids, day)
     return True
+
+
+def _consent_on_paper(instructor_id, trainee_ids: list) -> None:
+    """The trainees' signed consent forms, recorded by their institution."""
+    with transaction() as session:
+        instructor, version = session.get(User, instructor_id), current_consent_text(session).version
+    for n, trainee_id in enumerate(trainee_ids, 2):
+        give_consent(instructor, trainee_id, version, "paper", f"纸质同意书 DEMO-{n:03d}")
 
 
 def _correct(instructor_id, class_id, afternoon: ClassSession, now: datetime) -> None:

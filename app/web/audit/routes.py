@@ -14,7 +14,7 @@ from app.queries.audit import EntryFilter, list_actions, list_entries
 from app.services.integrity import check_integrity
 from app.web.access import role_required
 from app.web.audit import bp
-from app.services.action_labels import action_label
+from app.services.action_labels import action_label, object_label
 
 PAGE_SIZE = 100
 MAX_SEQ = 2**63 - 1  # BIGINT: a larger ?before= would overflow the query
@@ -75,4 +75,5 @@ def index():
     return render_template("audit/index.html", entries=entries, integrity=check_integrity(db.session),
                            older=entries[-1].seq if len(entries) == PAGE_SIZE else None,
                            errors=errors, args=request.args, kept=kept, action_label=action_label,
-                           actions=list_actions(db.session), payload_text=payload_text), 400 if errors else 200
+                           object_label=object_label, actions=list_actions(db.session),
+                           payload_text=payload_text), 400 if errors else 200
