@@ -81,6 +81,7 @@ WORDS = {
     "action_not_seen": _l("(the action was not seen)"), "too_few_frames": _l("(too few pictures)"),
     "unknown_action": _l("(unknown action)"), "frames_identical": _l("(pictures identical: a photo)"),
     "different_faces": _l("(different faces in the pictures)"),
+    "not_done": _l("(the prompted actions were not done)"), "blink": _l("(blink)"),
     **SKILL_LEVEL_LABELS,
 }
 
@@ -179,7 +180,8 @@ def alternatives(session: Session, subject: Subject) -> Iterable[TraceEvent]:
             yield TraceEvent(a.ended_at, "alternative_ended", _("ID-card check arrangement ended"), {})
 
 
-def _liveness(v: FaceVerification) -> str:
+def liveness_words(v: FaceVerification) -> str:
+    """A verification's liveness result and reason in words ("—" when none was judged)."""
     if v.liveness_passed is None:
         return "—"
     reason = v.liveness_reason
@@ -203,7 +205,7 @@ def verifications(session: Session, subject: Subject) -> Iterable[TraceEvent]:
             _("Mode"): word(v.mode),
             _("Distance"): "—" if v.distance is None else f"{v.distance:.4f}",
             _("Threshold"): "—" if v.threshold is None else f"{v.threshold:.4f}",
-            _("Liveness"): _liveness(v), _("Device"): v.device or "—",
+            _("Liveness"): liveness_words(v), _("Device"): v.device or "—",
             _("Class"): subject.class_code(v.class_id), _("Verification"): str(v.id),
             _("xAPI statement"): str(v.statement_id or "—")}, links)
 

@@ -26,6 +26,7 @@ from app.queries import attendance as queries
 from app.clock import LOCAL_TZ, local_now
 from app.models.base import utcnow
 from app.queries.biometrics import get_trainee_of_user
+from app.queries.trace import liveness_words
 from app.services import appeals, attendance, held_hours, hours, policy
 from app.services.check_out_corrections import correct_missed_check_out
 from app.services.check_outlook import check_outlook
@@ -42,7 +43,7 @@ PURPOSE_WORDS = {"check_in": _l("Check in"), "check_out": _l("Check out"), "roll
 @bp.app_context_processor
 def _reason_words():
     return {"reason_message": refusal_message, "close_reason_words": hours.close_reason_words,
-            "checkout_reminder": _checkout_reminder}
+            "liveness_words": liveness_words, "checkout_reminder": _checkout_reminder}
 
 
 def _checkout_reminder() -> list:
