@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -27,6 +28,9 @@ from app.services.hour_rules import rules_for
 from app.services.policy import can_act_for
 
 MAX_SESSION = timedelta(hours=12)
+#: The parts a submitted application must carry, in words.
+APPLICATION_PARTS = {"sessions": _l("Sessions"), "instructors": _l("Instructors"), "roster": _l("Roster"),
+                     "teaching_plan": _l("Teaching plan"), "assessment_plan": _l("Assessment plan")}
 
 
 @dataclass(frozen=True)
@@ -284,13 +288,13 @@ def submit_class(actor: User, class_id) -> TrainingClass:
     """
     with transaction() as session:
         klass = get_open_application(session, actor, class_id)
-        missing = [label for label, ok in (
+        missing = [field_ for field_, ok in (
             ("sessions", klass.sessions), ("instructors", klass.instructors),
             ("roster", klass.enrolments), ("teaching_plan", klass.teaching_plan),
             ("assessment_plan", klass.assessment_plan)) if not ok]
         if missing:
             raise ValidationError(_("The application is incomplete: %(missing)s.",
-                                    missing=", ".join(missing)),
+                                    missing="、".join(str(APPLICATION_PARTS[m]) for m in missing)),
                                   errors={m: _("Required.") for m in missing})
         _require_open(klass)
         klass.status, klass.submitted_at = ClassStatus.SUBMITTED, utcnow()

@@ -140,6 +140,7 @@ def test_incomplete_application_cannot_be_submitted(world):
     with pytest.raises(ValidationError) as info:
         submit_class(admin, klass.id)
     assert "roster" in info.value.errors
+    assert info.value.message == "申请材料不完整：学员名册。"   # in words, not the field's name
 
 
 def test_state_rules(world):
