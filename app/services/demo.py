@@ -2,7 +2,8 @@
 instructor, kiosk and running class of a few trainees, an occupation on the urgent-shortage list
 and a programme with its subsidy standard, so that the boundary between institutions shows: each
 instructor sees only their own institution's classes and trainees; and institution A's finished
-class with its history and paid claim (`app.services.demo_history`). Seeding again changes nothing
+class with its history and paid claim (`app.services.demo_history`), and institution B's ID-card
+check for a trainee whose face cannot be enrolled, waiting for the reviewer. Seeding again changes nothing
 (a kiosk's one-time enrolment code is shown only when the kiosk is created)."""
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.clock import local_today
-from app.models import (ClassSession, ClassStatus, DeliveryMode, Enrolment, Institution, Kiosk,
-                        Occupation, Programme, Role, SessionKind, ShortageListing, SkillLevel,
+from app.models import (AlternativeVerification, ClassSession, ClassStatus, DeliveryMode, Enrolment, Institution,
+                        Kiosk, Occupation, Programme, Role, SessionKind, ShortageListing, SkillLevel,
                         SubsidyStandard, Trainee, TrainingCategory, TrainingClass, User)
 from app.extensions import db
 from app.services._tx import transaction
@@ -23,6 +24,7 @@ from app.services import kiosks
 from app.services.accounts import hash_password
 from app.services.checkpoints import create_checkpoint
 from app.services.classes import LOCAL_TZ
+from app.services.consent import arrange_alternative_verification
 from app.services.demo_history import seed_finished_class
 from app.services.registry import TraineeInput, add_trainee
 from app.services.resident_id import check_digit
@@ -47,6 +49,7 @@ DEMO_TRAINEES = [
     ("李娜", "13060219980315204", "13800000002", "高校毕业生"),
     ("王芳", "13110219850720302", "13800000003", "退役军人"),
 ]
+ALTERNATIVE_REASON = "面部烧伤疤痕，人脸特征无法稳定采集（附医院证明）"
 DEMO_TRAINEES_B = [
     ("赵强", "13010519920611143", "13800000004", "下岗失业人员"),
     ("孙丽", "13010419951108282", "13800000005", "高校毕业生"),
@@ -180,12 +183,24 @@ def seed_demo(password: str, today: date | None = None) -> DemoSeedResult:
             if pending is not None:
                 session.flush()
                 session.delete(pending)
-        _seed_class(session, today, created, school_b, programme, code_b, name_b, instructor_b, DEMO_TRAINEES_B)
+        trainees_b = _seed_class(session, today, created, school_b, programme, code_b, name_b, instructor_b,
+                                 DEMO_TRAINEES_B)
+        pending_review = (instructor_b.id, trainees_b[-1].id)
     made = _seed_kiosks(db.session.get(User, users[Role.ADMIN].id), [school_a, school_b])
+    created.append(_seed_pending_alternative(*pending_review))
     created.append(seed_finished_class(*history, today))
     if any(created) or made:  # anchor the seeded chain outside the database at once
         create_checkpoint()
     return DemoSeedResult(created=any(created) or bool(made), accounts=demo_accounts().accounts, kiosks=made)
+
+
+def _seed_pending_alternative(instructor_id, trainee_id) -> bool:
+    """An ID-card check arranged by institution B for a trainee whose face cannot be enrolled,
+    waiting in the reviewer's queue for the second person; True when written."""
+    if db.session.scalar(select(AlternativeVerification.id).where(AlternativeVerification.trainee_id == trainee_id)):
+        return False
+    arrange_alternative_verification(db.session.get(User, instructor_id), trainee_id, ALTERNATIVE_REASON)
+    return True
 
 
 def demo_accounts() -> DemoSeedResult:

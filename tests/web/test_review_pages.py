@@ -66,3 +66,17 @@ def test_other_roles_cannot_open_or_confirm(client, auth, pending):
     token = csrf_token_from(client.get("/").text)
     assert client.post(f"/reviews/exemptions/{exemption.id}/confirm", data={"csrf_token": token}).status_code == 403
     assert _state(Exemption, exemption.id) is None
+
+
+def test_the_demo_reviewer_finds_institution_bs_id_card_check_waiting_and_confirms_it(client, auth):
+    from app.services.demo import ALTERNATIVE_REASON, seed_demo
+    seed_demo(PASSWORD)
+    auth.login("reviewer", PASSWORD)
+    page = client.get("/reviews").text
+    assert "孙丽" in page and ALTERNATIVE_REASON in page
+    arrangement = db.session.scalar(select(AlternativeVerification))
+    assert arrangement.confirmed_at is None    # pending: it counts only after the second person
+    response = client.post(f"/reviews/alternatives/{arrangement.id}/confirm",
+                           data={"csrf_token": csrf_token_from(page)}, follow_redirects=True)
+    assert "身份证核验安排已确认" in response.text and "没有待确认的事项" in response.text
+    assert _state(AlternativeVerification, arrangement.id) is not None
