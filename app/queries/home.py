@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.clock import LOCAL_TZ, local_today
-from app.models import (ClaimStatus, ClassSession, ClassStatus, Decision, Enrolment, FaceVerification,
+from app.models import (AlternativeVerification, Appeal, AppealStatus, AuditEntry, ClaimStatus, ClassSession,
+                        ClassStatus, Decision, Enrolment, Exemption, FaceVerification, HeldHours, HeldStatus,
                         PresenceInterval, SubsidyClaim, TrainingClass)
 
 
@@ -70,3 +71,37 @@ def next_sessions(session: Session, trainee_id, now: datetime, limit: int = 3) -
         .where(Enrolment.trainee_id == trainee_id, ClassSession.ends_at >= now,
                TrainingClass.status.in_((ClassStatus.RUNNING, ClassStatus.APPROVED)))
         .order_by(ClassSession.starts_at).limit(limit)).all()
+
+
+def waiting_decisions(session: Session, institution_id=None, trainee_id=None) -> list[dict]:
+    """Classes (of one institution, or all) with held minutes or appeals waiting for an
+    instructor's decision — of one trainee's enrolments when ``trainee_id`` is given:
+    ``{"class", "held", "appeals"}`` by class code."""
+    held = (select(HeldHours.class_id, func.count()).join(Enrolment, Enrolment.id == HeldHours.enrolment_id)
+            .where(HeldHours.status == HeldStatus.PENDING).group_by(HeldHours.class_id))
+    appeals = select(Appeal.class_id, func.count()).where(Appeal.status == AppealStatus.PENDING).group_by(Appeal.class_id)
+    if trainee_id is not None:
+        held, appeals = held.where(Enrolment.trainee_id == trainee_id), appeals.where(Appeal.trainee_id == trainee_id)
+    counts: dict = {}
+    for key, query in (("held", held), ("appeals", appeals)):
+        for class_id, n in session.execute(query):
+            counts.setdefault(class_id, {"held": 0, "appeals": 0})[key] = n
+    classes = select(TrainingClass).where(TrainingClass.id.in_(counts)).order_by(TrainingClass.code)
+    if institution_id is not None:
+        classes = classes.where(TrainingClass.institution_id == institution_id)
+    return [{"class": klass, **counts[klass.id]} for klass in session.scalars(classes)] if counts else []
+
+
+def confirmations_waiting(session: Session) -> dict[str, int]:
+    """Acts that move money waiting for a reviewer as the second person: exemptions and ID-card
+    arrangements."""
+    return {"exemptions": session.scalar(select(func.count()).select_from(Exemption)
+                                         .where(Exemption.confirmed_at.is_(None))) or 0,
+            "alternatives": session.scalar(select(func.count()).select_from(AlternativeVerification).where(
+                AlternativeVerification.confirmed_at.is_(None), AlternativeVerification.ended_at.is_(None))) or 0}
+
+
+def last_reconciliation(session: Session) -> AuditEntry | None:
+    """The audit entry of the latest nightly reconciliation (its payload counts the differences)."""
+    return session.scalar(select(AuditEntry).where(AuditEntry.action == "hours.reconciled")
+                          .order_by(AuditEntry.seq.desc()).limit(1))

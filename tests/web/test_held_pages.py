@@ -35,3 +35,27 @@ def test_the_trainee_sees_why_and_the_instructor_accepts_from_the_queue(client, 
     db.session.rollback()
     assert db.session.scalar(select(HeldHours.status)) == HeldStatus.ACCEPTED
     assert hours.progress(db.session, held["class"].enrolments[0]).net == 20
+
+
+def test_home_pages_say_what_waits_for_a_decision_and_only_to_the_class_institution(client, auth, held):  # noqa: F811
+    from app.models import Role
+    from tests.factories import make_catalogue, make_user
+    outsider = make_user(Role.INSTRUCTOR, username="outsider")
+    outsider.institution_id = make_catalogue(held["admin"])[0].id
+    db.session.commit()
+    auth.login("student1", PASSWORD)
+    page = client.get("/").text
+    assert 'id="home-waiting"' in page and "暂扣待审：1 条" in page and 'href="/me/study"' in page
+    auth.logout()
+    auth.login("outsider", PASSWORD)
+    page = client.get("/").text
+    assert "暂无待处理事项" in page and held["class"].name not in page
+    auth.logout()
+    auth.login("instructor", PASSWORD)
+    page = client.get("/").text
+    queue = f"/classes/{held['class'].id}/held"
+    assert f'href="{queue}">暂扣待审：1 条' in page and "待处理申诉：0 条" in page
+    token = csrf_token_from(client.get(queue).text)
+    client.post(queue + "/decide", data={"csrf_token": token, "held_id": [str(held["item"].id)],
+                                         "decision": "accept", "reason": "已视频核实"})
+    assert "暂无待处理事项" in client.get("/").text

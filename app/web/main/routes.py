@@ -13,6 +13,7 @@ from app.queries import attendance as attendance_queries
 from app.queries import home
 from app.queries.biometrics import get_trainee_of_user
 from app.services import hours
+from app.services.checkpoints import latest_checkpoint
 from app.web.access import role_required
 from app.web.auth.routes import _safe_next
 from app.web.main import bp
@@ -28,15 +29,12 @@ def index():
 def _home(user, now) -> dict:
     """The home page's content for ``user``'s role."""
     if user.role == Role.TRAINEE:
-        trainee = get_trainee_of_user(db.session, user.id)
-        if trainee is None:
-            return {}
-        enrolments = db.session.scalars(select(Enrolment).where(Enrolment.trainee_id == trainee.id)).all()
-        return {"progress": [(e.training_class, hours.progress(db.session, e)) for e in enrolments],
-                "next_sessions": home.next_sessions(db.session, trainee.id, now)}
+        return _trainee_home(user, now)
     institution_id = user.institution_id if user.role == Role.INSTRUCTOR else None
     context = {"classes": home.classes_by_status(db.session, institution_id),
                "today": home.sessions_today(db.session, now, institution_id)}
+    if user.role in (Role.INSTRUCTOR, Role.ADMIN):
+        context["waiting"] = home.waiting_decisions(db.session, institution_id)
     if user.role == Role.INSTRUCTOR:
         class_ids = {row["class"].id for row in context["today"]}
         context.update(failed_today=home.failed_checks_today(db.session, now, institution_id),
@@ -44,11 +42,26 @@ def _home(user, now) -> dict:
                                         for row in attendance_queries.list_not_checked_out(db.session, now, class_id=cid)],
                        missed=[row for cid in class_ids
                                for row in attendance_queries.list_missed_check_outs(db.session, cid)])
-    else:
-        context["claims"] = home.claims_by_status(db.session)
+        return context
+    context["claims"] = home.claims_by_status(db.session)
+    if user.role == Role.REVIEWER:
         context["queue"] = {"applications": context["classes"].get(ClassStatus.SUBMITTED, 0),
-                            "claims": context["claims"].get(ClaimStatus.SUBMITTED, 0)}
+                            "claims": context["claims"].get(ClaimStatus.SUBMITTED, 0),
+                            **home.confirmations_waiting(db.session)}
+    if user.role in (Role.AUDITOR, Role.ADMIN):
+        context.update(reconciliation=home.last_reconciliation(db.session), checkpoint=latest_checkpoint())
     return context
+
+
+def _trainee_home(user, now) -> dict:
+    """A trainee's progress, next sessions, and own minutes or appeals waiting for a decision."""
+    trainee = get_trainee_of_user(db.session, user.id)
+    if trainee is None:
+        return {}
+    enrolments = db.session.scalars(select(Enrolment).where(Enrolment.trainee_id == trainee.id)).all()
+    return {"progress": [(e.training_class, hours.progress(db.session, e)) for e in enrolments],
+            "next_sessions": home.next_sessions(db.session, trainee.id, now),
+            "waiting": home.waiting_decisions(db.session, trainee_id=trainee.id)}
 
 
 @bp.route("/healthz")
