@@ -1,34 +1,29 @@
 """Every form field on every page a demo account reaches is labelled (a <label>, or aria-label
 for a cell of a table whose header names it): a placeholder is not a label."""
 from html.parser import HTMLParser
-from urllib.parse import urljoin, urlsplit
 
 import pytest
 
 from app.services.demo import seed_demo
 from tests.factories import PASSWORD
+from tests.web.crawl import ACCOUNTS, pages
 
 #: Controls that need no label: nothing the user types or picks.
 UNLABELLED_TYPES = {"hidden", "submit", "button", "reset", "image"}
-#: Links not to follow: they sign out, switch language, download or act on a GET.
-SKIP = ("/logout", "/language/", "/static/", ".pdf", ".xlsx", ".csv", ".json", "/evidence/", "/api/")
-ACCOUNTS = ("admin", "reviewer", "auditor", "instructor", "trainee")
 
 
 class _Fields(HTMLParser):
-    """Collects links, and form controls that are neither inside a <label>, named by one's
-    ``for``, nor given an ``aria-label``/``aria-labelledby``."""
+    """Collects form controls that are neither inside a <label>, named by one's ``for``, nor given
+    an ``aria-label``/``aria-labelledby``."""
 
     def __init__(self):
         super().__init__()
-        self.links, self.fields, self.label_for = [], [], set()
+        self.fields, self.label_for = [], set()
         self.open_labels = 0
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
-        if tag == "a" and a.get("href"):
-            self.links.append(a["href"])
-        elif tag == "label":
+        if tag == "label":
             self.open_labels += 1
             if a.get("for"):
                 self.label_for.add(a["for"])
@@ -45,26 +40,13 @@ class _Fields(HTMLParser):
 
 
 def _crawl(client, limit: int = 80) -> dict[str, list[str]]:
-    """Pages reachable from the home page by links (same site, GET), with their unlabelled fields."""
-    seen, queue, problems = set(), ["/"], {}
-    while queue and len(seen) < limit:
-        path = queue.pop(0)
-        if path in seen:
-            continue
-        seen.add(path)
-        response = client.get(path)
-        if response.status_code != 200 or "text/html" not in response.content_type:
-            continue
+    """Pages reachable from the home page with their unlabelled fields."""
+    problems = {}
+    for path, html in pages(client, limit):
         parser = _Fields()
-        parser.feed(response.text)
+        parser.feed(html)
         if parser.unlabelled():
             problems[path] = parser.unlabelled()
-        for href in parser.links:
-            target = urlsplit(urljoin(path, href))
-            if target.netloc or target.scheme not in ("", "http") or any(s in target.path for s in SKIP):
-                continue
-            queue.append(target.path + (f"?{target.query}" if target.query else ""))
-    assert len(seen) > 5, "the crawl reached almost nothing"
     return problems
 
 
