@@ -1,8 +1,8 @@
-"""Every page a demo account reaches, in Chinese and in English, says stored codes in words: no snake_case code
-(`no_check_out`, `hours_ledger`), no Python or JSON literal (`None`, `True`, `null`) and no
-internal name (the audit actor `system`, the liveness action `blink`) in the visible text. Code
-shown on purpose is marked up as such (<code>, <pre>), the audit log's raw record column
-(`td.payload`) shows the record as stored, and user names are names."""
+"""Every page a demo account reaches, in Chinese and in English, says stored codes in words: no
+snake_case code (`no_check_out`, `hours_ledger`), no Python or JSON literal (`True`, `null`; in
+Chinese also `None`) and no internal name (the audit actor `system`, the liveness action `blink`)
+in the visible text. Code shown on purpose is marked up as such (<code>, <pre>), the audit log's
+raw record column (`td.payload`) shows the record as stored, and user names are names."""
 import re
 from html.parser import HTMLParser
 
