@@ -57,9 +57,9 @@ def test_trainee_consents_and_enrols_with_the_webcam(page):
 
 def test_two_faces_in_view_are_refused_with_the_reason(two_people_page):
     page = two_people_page
-    sign_in(page, "instructor")
+    sign_in(page, "instructor_b")  # institution B's trainee 赵强 has not consented yet in the demo
     page.goto("/trainees")
-    page.get_by_role("row", name="李娜").get_by_role("link", name="同意与人脸录入").click()
+    page.get_by_role("row", name="赵强").get_by_role("link", name="同意与人脸录入").click()
     page.get_by_label("学员已签署纸质同意书").check()  # staff record the signed form only
     page.get_by_label("签字文书编号").fill("纸质同意书 2026-001")
     page.get_by_label("我已阅读上述内容，同意进行人脸识别").check()

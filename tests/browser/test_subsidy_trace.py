@@ -71,5 +71,5 @@ def test_auditor_traces_a_claim_line_to_the_check_in(auditor_page, claim_server)
     check_in.wait_for()
     text = check_in.inner_text()
     assert "签到" in text and "通过" in text
-    assert "0.312" in text and "kiosk-实训楼" in text and "blink" in text
+    assert "0.312" in text and "kiosk-实训楼" in text and "眨眼" in text
     assert check_in.locator("code.statement-id").inner_text() not in ("", "—")
