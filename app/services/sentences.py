@@ -58,5 +58,9 @@ def say(template: str, **values) -> Sentence:
 
 
 def instant(iso: str) -> Code:
-    """An ISO instant as stored (English) and in Beijing time to the second (the pages)."""
-    return Code(iso, f"{local_now(datetime.fromisoformat(iso)):%Y-%m-%d %H:%M:%S}")
+    """An ISO instant as stored (English) and in Beijing time to the second (the pages); text
+    that is not an instant (a tampered record can hold anything) is said as it is."""
+    try:
+        return Code(iso, f"{local_now(datetime.fromisoformat(iso)):%Y-%m-%d %H:%M:%S}")
+    except (TypeError, ValueError):
+        return Code(str(iso), str(iso))
