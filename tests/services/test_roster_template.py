@@ -41,7 +41,7 @@ def test_roster_template_filled_in_imports(setting):
 
 def test_roster_numeric_id_is_refused_with_the_reason(setting):
     admin, klass = setting
-    number = resident_id()
+    number = next(n for n in iter(resident_id, None) if not n.endswith("X"))  # Excel keeps an X number as text
     book = Workbook()
     book.active.append(["姓名", "身份证号", "手机号", "人员类别"])
     book.active.append(["吕布", float(number), "13500000002", "退役军人"])   # as Excel stores it

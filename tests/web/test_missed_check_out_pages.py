@@ -1,10 +1,11 @@
 """The forgotten check-out through the pages: the trainee's reminder on every page, the
 instructor's list of who is still in, the reason in words in the ledger, and the correction form."""
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select, update
 
+from app.clock import LOCAL_TZ, local_today
 from app.extensions import db
 from app.models import ClassSession, HoursEntry, PresenceInterval, Role, VerificationMode
 from app.models.base import utcnow
@@ -56,3 +57,25 @@ def test_reminders_then_the_instructor_corrects_the_missed_check_out(client, aut
     db.session.rollback()
     modes = [e.mode for e in db.session.scalars(select(HoursEntry).order_by(HoursEntry.at))]
     assert modes == [VerificationMode.PERSONAL, VerificationMode.CORRECTION]
+
+
+def test_a_session_across_beijing_midnight_is_corrected_at_the_time_after_midnight(client, auth, day):
+    """The form takes HH:MM: 00:40 in a 23:00–01:00 session is the morning after its start (seen
+    in CI at 01:25 Beijing, when the test above moved its session across midnight)."""
+    klass = day
+    start = datetime.combine(local_today() - timedelta(days=2), time(23), LOCAL_TZ)
+    with db.engine.begin() as conn:
+        conn.execute(update(ClassSession).values(starts_at=start, ends_at=start + timedelta(hours=2)))
+        conn.execute(update(PresenceInterval).values(opened_at=start + timedelta(minutes=5),
+                                                     last_verified_at=start + timedelta(minutes=5)))
+    assert hours.close_stale_intervals() == 1
+    db.session.rollback()
+    missed = db.session.scalar(select(PresenceInterval))
+    auth.login("instructor", PASSWORD)
+    token = csrf_token_from(client.get(f"/classes/{klass.id}/attendance").text)
+    done = client.post(f"/classes/{klass.id}/attendance/correct/{missed.id}", follow_redirects=True,
+                       data={"csrf_token": token, "left_at": "00:40", "reason": "忘记签退", "evidence": "签到表第 3 页"})
+    assert "漏签退已更正" in done.text
+    db.session.rollback()
+    corrected = db.session.scalar(select(PresenceInterval).where(PresenceInterval.mode == VerificationMode.CORRECTION))
+    assert corrected.closed_at == start + timedelta(minutes=100)   # 00:40 the next morning

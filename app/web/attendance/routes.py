@@ -12,7 +12,7 @@ trainee and decided by the class's instructors.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, time, timezone
+from datetime import datetime, time, timedelta, timezone
 
 from flask import Response, render_template, request, url_for
 from flask_babel import gettext as _
@@ -180,18 +180,26 @@ def alternative_view(class_id, trainee_id):
     return _back(class_id, act, _("The ID-card check was recorded."))
 
 
+def _during(cs: ClassSession, clock: time) -> datetime:
+    """The Beijing ``clock`` time on the session's day, or on the next day when the session runs
+    past midnight and only that instant lies inside it (a time outside the session stays on its
+    first day, for the correction's own refusal)."""
+    first = local_now(cs.starts_at).date()
+    days = [datetime.combine(first + timedelta(days=n), clock, LOCAL_TZ) for n in (0, 1)]
+    return next((at for at in days if cs.starts_at <= at <= cs.ends_at), days[0])
+
+
 @bp.route("/classes/<uuid:class_id>/attendance/correct/<uuid:interval_id>", methods=["POST"])
 @role_required(*STAFF_ACTORS)
 def correct_check_out_view(class_id, interval_id):
-    """Correct a missed check-out (form fields ``left_at`` HH:MM Beijing time on the session's
-    day, ``reason``, ``evidence``)."""
+    """Correct a missed check-out (form fields ``left_at`` HH:MM Beijing time during the session,
+    ``reason``, ``evidence``)."""
     def act():
         missed = db.session.get(PresenceInterval, interval_id)
         if missed is None or missed.class_session.class_id != class_id:
             raise NotFoundError(_("No such presence record."))
-        day = local_now(missed.class_session.starts_at).date()
         try:
-            left = datetime.combine(day, time.fromisoformat(request.form.get("left_at", "").strip()), LOCAL_TZ)
+            left = _during(missed.class_session, time.fromisoformat(request.form.get("left_at", "").strip()))
         except ValueError:
             raise ValidationError(_("Enter the time as HH:MM."), errors={"left_at": "format"}) from None
         correct_missed_check_out(current_user, interval_id, left, request.form.get("reason", ""),
