@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from app.clock import local_now
 from app.errors.exceptions import ConflictError
 from app.extensions import db
 from app.models import (AuditEntry, Decision, FaceVerification, HoursEntry, PresenceInterval, Purpose,
@@ -171,6 +172,15 @@ def test_failed_roll_call_pauses_accrual(world, faces_dir, frames):
 
 
 def _set_counted(world, minutes, opened_minutes_ago=100):
+    """``minutes`` of study counted since a start ``opened_minutes_ago`` (more wall time than
+    counted). The start stays within the Beijing day (study never crosses midnight: seen failing
+    at 01:30 Beijing, when 100 minutes back was 23:50 and the credit stopped at midnight); the test
+    is skipped when the day is too young to hold more wall time than the counted minutes."""
+    now = local_now()
+    since_midnight = (now.hour * 60 + now.minute) - 2
+    opened_minutes_ago = min(opened_minutes_ago, since_midnight)
+    if opened_minutes_ago <= minutes + 2:
+        pytest.skip(f"{minutes} counted minutes need more of the Beijing day than {now:%H:%M}")
     with transaction() as session:
         session.execute(update(StudyState).where(StudyState.trainee_id == world["trainee"].id)
                         .values(counted_seconds=minutes * 60 + 30))
